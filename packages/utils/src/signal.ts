@@ -1,0 +1,48 @@
+/**
+ * Abort-signal helpers: every I/O call in the project takes `{ signal }` and timeouts are signals.
+ */
+import { SubnetError } from './errors.js';
+
+/** Combines an optional parent signal with an optional timeout into one signal. */
+export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
+  const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+  if (signal === undefined) return timeout;
+  if (timeout === undefined) return signal;
+  return AbortSignal.any([signal, timeout]);
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export function sleep(ms: number, opts: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  const { signal } = opts;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Polls `check` until it returns a value other than `undefined`, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  opts: { timeoutMs: number; intervalMs?: number; what: string; signal?: AbortSignal },
+): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new SubnetError('TIMEOUT', `timed out after ${opts.timeoutMs} ms waiting for ${opts.what}`);
+    }
+    await sleep(opts.intervalMs ?? 25, { signal: opts.signal });
+  }
+}
