@@ -1,0 +1,129 @@
+/**
+ * The node's whole configuration as one zod schema: every key, its type, its default and a one-line
+ * description. Loading (`load.ts`), environment variable names and the reference docs (`reference.ts`) are
+ * all derived from it, so a new key is added here and nowhere else. Objects are strict so typos fail loudly.
+ * This module must stay free of I/O.
+ */
+import { z } from 'zod';
+
+const LogConfigSchema = z.strictObject({
+  level: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Lowest log level written.'),
+});
+
+const StackEntrySchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9]*$/, 'stack names are lowercase letters and digits, starting with a letter')
+    .describe('Stack name, unique within the node.'),
+  module: z
+    .string()
+    .min(1)
+    .describe('Module specifier or path whose default export is the stack definition.'),
+});
+
+const RestartConfigSchema = z
+  .strictObject({
+    initialDelayMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(250)
+      .describe('First delay before restarting a stack that exited.'),
+    maxDelayMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(10_000)
+      .describe('Longest delay between restarts (backoff cap).'),
+    resetAfterMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(30_000)
+      .describe('A stack that stays up this long has its restart backoff reset.'),
+  })
+  .refine((r) => r.maxDelayMs >= r.initialDelayMs, {
+    message: 'must be >= node.restart.initialDelayMs',
+    path: ['maxDelayMs'],
+  });
+
+const NodeConfigSchema = z.strictObject({
+  processMode: z
+    .enum(['single', 'split'])
+    .default('single')
+    .describe('single: every stack in one process; split: one child process per stack under a supervisor.'),
+  host: z
+    .string()
+    .min(1)
+    .default('127.0.0.1')
+    .describe('Bind address of the Engine API, health and metrics.'),
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(8645)
+    .describe('Port of the Engine API, health and metrics (0 picks a free port).'),
+  stacks: z.array(StackEntrySchema).default([]).describe('Stacks this node runs, in start order.'),
+  restart: RestartConfigSchema.prefault({}).describe('Restart backoff for stacks that exit.'),
+});
+
+const EngineConfigSchema = z.strictObject({
+  jwtSecretFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding the hex Engine API JWT secret (default: `<dataDir>/engine-jwt.hex`).'),
+  tokenTtlS: z
+    .number()
+    .int()
+    .min(5)
+    .max(3600)
+    .default(60)
+    .describe('Lifetime of an Engine API JWT, in seconds.'),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1_048_576)
+    .describe('Largest Engine API request body accepted.'),
+  streamDeadlineMs: z.number().int().min(1).default(600_000).describe('Longest a stream may run.'),
+  streamHighWaterMark: z
+    .number()
+    .int()
+    .min(1)
+    .default(256)
+    .describe('Events buffered per stream before the producer waits.'),
+});
+
+/**
+ * The node's configuration. `ConfigSchema.parse({})` yields a complete config: every nested object defaults
+ * to its own defaults (`prefault({})`). Unknown keys are rejected.
+ */
+export const ConfigSchema = z.strictObject({
+  dataDir: z
+    .string()
+    .min(1)
+    .default('.subnet')
+    .describe(
+      'Directory for keys, state and secrets (relative paths resolve against the working directory).',
+    ),
+  log: LogConfigSchema.prefault({}).describe('Logging.'),
+  node: NodeConfigSchema.prefault({}).describe('Process layout, bind address and stacks.'),
+  engine: EngineConfigSchema.prefault({}).describe('Engine API server.'),
+});
+
+/** What the config accepts: every key optional (file contents, flags). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** What `ConfigSchema.parse` returns: defaults applied, `engine.jwtSecretFile` possibly unset. */
+export type ParsedConfig = z.output<typeof ConfigSchema>;
+
+/**
+ * The resolved config returned by `loadConfig`: `dataDir` is absolute and `engine.jwtSecretFile` is always
+ * set (it defaults to `<dataDir>/engine-jwt.hex`).
+ */
+export type Config = ParsedConfig & { engine: { jwtSecretFile: string } };

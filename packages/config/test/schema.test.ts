@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigSchema } from '../src/index.js';
+
+describe('ConfigSchema', () => {
+  it('parses {} to a complete config of defaults', () => {
+    assert.deepEqual(ConfigSchema.parse({}), {
+      dataDir: '.subnet',
+      log: { level: 'info' },
+      node: {
+        processMode: 'single',
+        host: '127.0.0.1',
+        port: 8645,
+        stacks: [],
+        restart: { initialDelayMs: 250, maxDelayMs: 10_000, resetAfterMs: 30_000 },
+      },
+      engine: { tokenTtlS: 60, maxBodyBytes: 1_048_576, streamDeadlineMs: 600_000, streamHighWaterMark: 256 },
+    });
+  });
+
+  it('fills the defaults of a partly given section', () => {
+    const config = ConfigSchema.parse({ node: { restart: { maxDelayMs: 500 } } });
+    assert.deepEqual(config.node.restart, { initialDelayMs: 250, maxDelayMs: 500, resetAfterMs: 30_000 });
+    assert.equal(config.node.port, 8645);
+  });
+
+  it('rejects unknown keys at every level', () => {
+    assert.equal(ConfigSchema.safeParse({ nod: {} }).success, false);
+    assert.equal(ConfigSchema.safeParse({ node: { restart: { delay: 1 } } }).success, false);
+  });
+
+  it('rejects a bad stack name and a backoff cap below the initial delay', () => {
+    assert.equal(
+      ConfigSchema.safeParse({ node: { stacks: [{ name: 'Net-1', module: 'x' }] } }).success,
+      false,
+    );
+    const r = ConfigSchema.safeParse({ node: { restart: { initialDelayMs: 2000, maxDelayMs: 1000 } } });
+    assert.equal(r.success, false);
+  });
+});

@@ -1,0 +1,13 @@
+/**
+ * The catalogue: every namespace's methods in one API object. Later stacks add their namespace file under
+ * `methods/` and list it here; the docs generator and `rpc.discover` read this object.
+ */
+import { defineApi } from './define.js';
+import { engineMethods } from './methods/engine.js';
+import { nodeMethods } from './methods/node.js';
+
+/** Version of the Engine API catalogue (bumped when a method is added or changed). */
+export const ENGINE_API_VERSION = '1.0.0';
+
+export const engineApi = defineApi([...engineMethods, ...nodeMethods]);
+export type EngineApi = typeof engineApi;
