@@ -79,10 +79,10 @@ export function defineApi<const M extends readonly AnyMethod[]>(
 }
 
 /** Names of the unary methods of `A`. */
-export type UnaryNames<A extends Api> = { [K in keyof A & string]: A[K] extends UnaryMethod ? K : never }[keyof A &
+export type UnaryNames<A extends Api> = { [K in keyof A & string]: A[K] extends StreamMethod ? never : K }[keyof A &
   string];
 /** Names of the stream methods of `A`. */
-export type StreamNames<A extends Api> = { [K in keyof A & string]: A[K] extends StreamMethod ? K : never }[keyof A &
+export type StreamNames<A extends Api> = { [K in keyof A & string]: A[K] extends UnaryMethod ? never : K }[keyof A &
   string];
 
 /** What a caller passes (zod input) and what a handler receives (zod output). */

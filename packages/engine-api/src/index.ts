@@ -41,3 +41,11 @@ export { openRpcDocument, renderEngineApiMarkdown } from './openrpc.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';
 export { renderSse, parseSse } from './sse.js';
 export { encodeRequest, parseBody, type RpcId } from './protocol.js';
+export {
+  defineStack,
+  namespacesOf,
+  isStackDefinition,
+  type StackDefinition,
+  type StackInstance,
+  type StackModules,
+} from './stack.js';
