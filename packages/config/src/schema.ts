@@ -91,12 +91,12 @@ const EngineConfigSchema = z.strictObject({
     .default(1_048_576)
     .describe('Largest Engine API request body accepted.'),
   streamDeadlineMs: z.number().int().min(1).default(600_000).describe('Longest a stream may run.'),
-  streamHighWaterMark: z
+  maxStreams: z
     .number()
     .int()
     .min(1)
-    .default(256)
-    .describe('Events buffered per stream before the producer waits.'),
+    .default(4096)
+    .describe('Most streams open at once on one Engine API server; more are refused with OVERLOADED.'),
 });
 
 /**

@@ -14,7 +14,7 @@ describe('ConfigSchema', () => {
         stacks: [],
         restart: { initialDelayMs: 250, maxDelayMs: 10_000, resetAfterMs: 30_000 },
       },
-      engine: { tokenTtlS: 60, maxBodyBytes: 1_048_576, streamDeadlineMs: 600_000, streamHighWaterMark: 256 },
+      engine: { tokenTtlS: 60, maxBodyBytes: 1_048_576, streamDeadlineMs: 600_000, maxStreams: 4096 },
     });
   });
 

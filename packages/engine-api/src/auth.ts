@@ -71,7 +71,10 @@ export function createTokenVerifier(secret: Uint8Array, opts: { maxLifetimeS: nu
   const CACHE_MAX = 256;
   return async (authorization) => {
     if (authorization === undefined || authorization === '') {
-      return { ok: false, reason: 'missing Authorization header: send "Bearer <JWT>" signed with the node secret' };
+      return {
+        ok: false,
+        reason: 'missing Authorization header: send "Bearer <JWT>" signed with the node secret',
+      };
     }
     const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization);
     if (m === null) return { ok: false, reason: 'Authorization header must be "Bearer <JWT>"' };
@@ -91,7 +94,10 @@ export function createTokenVerifier(secret: Uint8Array, opts: { maxLifetimeS: nu
       const iat = payload.iat as number;
       const exp = payload.exp as number;
       if (exp - iat > opts.maxLifetimeS) {
-        return { ok: false, reason: `token lifetime ${exp - iat}s exceeds the allowed ${opts.maxLifetimeS}s` };
+        return {
+          ok: false,
+          reason: `token lifetime ${exp - iat}s exceeds the allowed ${opts.maxLifetimeS}s`,
+        };
       }
       if (iat * 1000 > now + 5000) return { ok: false, reason: 'token issued in the future' };
       const subject = typeof payload.sub === 'string' ? payload.sub : 'unknown';

@@ -6,7 +6,7 @@
 import { withTimeout } from '@subnet/utils';
 import type { z } from 'zod';
 import type { AnyMethod, Api, EventOf, ParamsIn, ResultOf, StreamNames, UnaryNames } from './define.js';
-import { EngineError, EngineErrorCode, engineErrorFromWire, type ErrorDef } from './errors.js';
+import { EngineError, EngineErrorCode, type ErrorDef, engineErrorFromWire } from './errors.js';
 import { asResponse, encodeRequest, type RpcResponse } from './protocol.js';
 import type { StreamEnd, Transport, TransportReply } from './transport.js';
 
@@ -74,7 +74,9 @@ export function createEngineClient<A extends Api>(
       throw EngineError.std(
         'INVALID_PARAMS',
         `invalid params for ${d.name}: ${r.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ')}`,
-        { issues: r.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })) },
+        {
+          issues: r.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })),
+        },
       );
     }
   }
@@ -83,7 +85,10 @@ export function createEngineClient<A extends Api>(
     if (res.error !== undefined) throw engineErrorFromWire(res.error, d.errors);
     const r = d.result.safeParse(res.result);
     if (!r.success) {
-      throw EngineError.std('INVALID_RESPONSE', `${d.name} answered a result that fails its schema: ${r.error.message}`);
+      throw EngineError.std(
+        'INVALID_RESPONSE',
+        `${d.name} answered a result that fails its schema: ${r.error.message}`,
+      );
     }
     return r.data;
   }
@@ -102,20 +107,32 @@ export function createEngineClient<A extends Api>(
     try {
       return await transport.request(body, { signal, deadlineMs: timeoutMs });
     } catch (err) {
-      if (o?.signal?.aborted) throw new EngineError('CANCELLED', EngineErrorCode.CANCELLED, 'call cancelled', { cause: err });
+      if (o?.signal?.aborted)
+        throw new EngineError('CANCELLED', EngineErrorCode.CANCELLED, 'call cancelled', { cause: err });
       if (signal?.aborted) {
-        throw new EngineError('DEADLINE_EXCEEDED', EngineErrorCode.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`, {
-          cause: err,
-        });
+        throw new EngineError(
+          'DEADLINE_EXCEEDED',
+          EngineErrorCode.DEADLINE_EXCEEDED,
+          `no answer within ${timeoutMs} ms`,
+          {
+            cause: err,
+          },
+        );
       }
-      throw new EngineError('UNAVAILABLE', EngineErrorCode.UNAVAILABLE, `Engine API unreachable: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new EngineError(
+        'UNAVAILABLE',
+        EngineErrorCode.UNAVAILABLE,
+        `Engine API unreachable: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
   function expectSingle(reply: TransportReply): RpcResponse {
-    if (reply.kind !== 'json') throw EngineError.std('INVALID_RESPONSE', `expected a JSON reply, got ${reply.kind}`);
+    if (reply.kind !== 'json')
+      throw EngineError.std('INVALID_RESPONSE', `expected a JSON reply, got ${reply.kind}`);
     const res = asResponse(parseJson(reply.body));
     if (res === undefined) throw EngineError.std('INVALID_RESPONSE', 'the reply is not a JSON-RPC response');
     return res;
@@ -124,11 +141,13 @@ export function createEngineClient<A extends Api>(
   const client: EngineClient<A> = {
     async call(method, params, o) {
       const d = def(method);
-      if (d.kind !== 'unary') throw EngineError.std('INVALID_REQUEST', `${method} is a stream method; use stream()`);
+      if (d.kind !== 'unary')
+        throw EngineError.std('INVALID_REQUEST', `${method} is a stream method; use stream()`);
       checkParams(d, params);
       const id = nextId++;
       const res = expectSingle(await send(encodeRequest(id, method, params), o));
-      if (res.error === undefined && res.id !== id) throw EngineError.std('INVALID_RESPONSE', 'response id mismatch');
+      if (res.error === undefined && res.id !== id)
+        throw EngineError.std('INVALID_RESPONSE', 'response id mismatch');
       return decodeResult(d, res) as ResultOf<A[typeof method]>;
     },
 
@@ -141,7 +160,8 @@ export function createEngineClient<A extends Api>(
       const ids = calls.map(() => nextId++);
       const defs = calls.map(([m, p]) => {
         const d = def(m);
-        if (d.kind !== 'unary') throw EngineError.std('INVALID_REQUEST', `${m} is a stream method and cannot be batched`);
+        if (d.kind !== 'unary')
+          throw EngineError.std('INVALID_REQUEST', `${m} is a stream method and cannot be batched`);
         checkParams(d, p);
         return d;
       });
@@ -162,7 +182,10 @@ export function createEngineClient<A extends Api>(
       return calls.map((_, i) => {
         const res = byId.get(ids[i]);
         if (res === undefined) {
-          return { ok: false, error: EngineError.std('INVALID_RESPONSE', 'no response for this batch entry') };
+          return {
+            ok: false,
+            error: EngineError.std('INVALID_RESPONSE', 'no response for this batch entry'),
+          };
         }
         try {
           return { ok: true, result: decodeResult(defs[i] as AnyMethod & { kind: 'unary' }, res) };
@@ -174,7 +197,8 @@ export function createEngineClient<A extends Api>(
 
     async stream(method, params, o) {
       const d = def(method);
-      if (d.kind !== 'stream') throw EngineError.std('INVALID_REQUEST', `${method} is a unary method; use call()`);
+      if (d.kind !== 'stream')
+        throw EngineError.std('INVALID_REQUEST', `${method} is a unary method; use call()`);
       checkParams(d, params);
       const ctl = new AbortController();
       const signal = o?.signal === undefined ? ctl.signal : AbortSignal.any([o.signal, ctl.signal]);
@@ -182,7 +206,8 @@ export function createEngineClient<A extends Api>(
         signal,
         deadlineMs: o?.deadlineMs,
       });
-      if (reply.kind === 'none') throw EngineError.std('INVALID_RESPONSE', 'the server sent no reply to a stream call');
+      if (reply.kind === 'none')
+        throw EngineError.std('INVALID_RESPONSE', 'the server sent no reply to a stream call');
       if (reply.kind === 'json') {
         const res = expectSingle(reply);
         throw res.error === undefined
@@ -190,9 +215,9 @@ export function createEngineClient<A extends Api>(
           : engineErrorFromWire(res.error, d.errors);
       }
       return makeStream(d.event, d.errors, reply.streamId, reply.events, ctl, (streamId, co) =>
-        client.call('engine_cancelStreamV1' as never, { streamId } as never, co).then(
-          (r) => (r as { cancelled: boolean }).cancelled,
-        ),
+        client
+          .call('engine_cancelStreamV1' as never, { streamId } as never, co)
+          .then((r) => (r as { cancelled: boolean }).cancelled),
       ) as EngineStream<EventOf<A[typeof method]>>;
     },
 
@@ -227,7 +252,8 @@ function makeStream(
         for await (const ev of events) {
           if (ev.event === 'data') {
             const r = schema.safeParse(JSON.parse(ev.data));
-            if (!r.success) throw EngineError.std('INVALID_RESPONSE', `stream event fails its schema: ${r.error.message}`);
+            if (!r.success)
+              throw EngineError.std('INVALID_RESPONSE', `stream event fails its schema: ${r.error.message}`);
             yield r.data;
           } else if (ev.event === 'end') {
             ended = true;

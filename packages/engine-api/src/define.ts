@@ -79,17 +79,21 @@ export function defineApi<const M extends readonly AnyMethod[]>(
 }
 
 /** Names of the unary methods of `A`. */
-export type UnaryNames<A extends Api> = { [K in keyof A & string]: A[K] extends StreamMethod ? never : K }[keyof A &
-  string];
+export type UnaryNames<A extends Api> = {
+  [K in keyof A & string]: A[K] extends StreamMethod ? never : K;
+}[keyof A & string];
 /** Names of the stream methods of `A`. */
-export type StreamNames<A extends Api> = { [K in keyof A & string]: A[K] extends UnaryMethod ? never : K }[keyof A &
-  string];
+export type StreamNames<A extends Api> = {
+  [K in keyof A & string]: A[K] extends UnaryMethod ? never : K;
+}[keyof A & string];
 
 /** What a caller passes (zod input) and what a handler receives (zod output). */
 export type ParamsIn<M extends AnyMethod> = z.input<M['params']>;
 export type ParamsOut<M extends AnyMethod> = z.output<M['params']>;
-export type ResultOf<M extends AnyMethod> = M extends UnaryMethod<string, z.ZodType, infer R> ? z.output<R> : never;
-export type EventOf<M extends AnyMethod> = M extends StreamMethod<string, z.ZodType, infer E> ? z.output<E> : never;
+export type ResultOf<M extends AnyMethod> =
+  M extends UnaryMethod<string, z.ZodType, infer R> ? z.output<R> : never;
+export type EventOf<M extends AnyMethod> =
+  M extends StreamMethod<string, z.ZodType, infer E> ? z.output<E> : never;
 
 /** What every handler receives besides its params. */
 export interface CallContext {

@@ -54,7 +54,8 @@ export function defineErrors<const T extends Record<string, { code: number; summ
   const out: Record<string, ErrorDef> = {};
   const seen = new Set<number>();
   for (const [name, { code, summary }] of Object.entries(table)) {
-    if (!Number.isInteger(code) || code < 1000) throw new RangeError(`error ${name}: code must be an integer >= 1000`);
+    if (!Number.isInteger(code) || code < 1000)
+      throw new RangeError(`error ${name}: code must be an integer >= 1000`);
     if (seen.has(code)) throw new RangeError(`error ${name}: code ${code} is used twice`);
     seen.add(code);
     out[name] = { name, code, summary };
@@ -75,7 +76,12 @@ export class EngineError extends SubnetError<string> {
   readonly rpcCode: number;
   readonly data: unknown;
 
-  constructor(name: string, rpcCode: number, message: string, opts: { data?: unknown; cause?: unknown } = {}) {
+  constructor(
+    name: string,
+    rpcCode: number,
+    message: string,
+    opts: { data?: unknown; cause?: unknown } = {},
+  ) {
     super(name, message, { cause: opts.cause });
     this.rpcCode = rpcCode;
     this.data = opts.data;

@@ -34,9 +34,18 @@ export function createEngineHttpHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { server, verifier, logger } = modules;
 
-  function sendError(res: ServerResponse, status: number, error: WireError, extra: Record<string, string> = {}): void {
+  function sendError(
+    res: ServerResponse,
+    status: number,
+    error: WireError,
+    extra: Record<string, string> = {},
+  ): void {
     const body = encodeError(null, error);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...extra });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      ...extra,
+    });
     res.end(body);
   }
 
@@ -55,14 +64,24 @@ export function createEngineHttpHandler(
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'POST') {
-      sendError(res, 405, { code: EngineErrorCode.INVALID_REQUEST, message: 'use POST /rpc' }, { allow: 'POST' });
+      sendError(
+        res,
+        405,
+        { code: EngineErrorCode.INVALID_REQUEST, message: 'use POST /rpc' },
+        { allow: 'POST' },
+      );
       return;
     }
     let caller = 'anonymous';
     if (verifier !== undefined) {
       const auth = await verifier(req.headers.authorization);
       if (!auth.ok) {
-        sendError(res, 401, { code: EngineErrorCode.UNAUTHORIZED, message: auth.reason }, { connection: 'close' });
+        sendError(
+          res,
+          401,
+          { code: EngineErrorCode.UNAUTHORIZED, message: auth.reason },
+          { connection: 'close' },
+        );
         req.resume();
         return;
       }
@@ -83,7 +102,8 @@ export function createEngineHttpHandler(
       }
       chunks.push(chunk);
     }
-    const body = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    const body =
+      chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
 
     const disconnect = new AbortController();
     res.once('close', () => {
@@ -101,7 +121,10 @@ export function createEngineHttpHandler(
       return;
     }
     if (reply.kind === 'json') {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply.body) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(reply.body),
+      });
       res.end(reply.body);
       return;
     }
@@ -118,7 +141,8 @@ export function createEngineHttpHandler(
   return (req, res) => {
     serve(req, res).catch((err: unknown) => {
       logger.error({ err }, 'engine http handler failed');
-      if (!res.headersSent) sendError(res, 500, { code: EngineErrorCode.INTERNAL_ERROR, message: 'internal error' });
+      if (!res.headersSent)
+        sendError(res, 500, { code: EngineErrorCode.INTERNAL_ERROR, message: 'internal error' });
       else res.destroy();
     });
   };

@@ -1,51 +1,79 @@
+export { ENGINE_API_VERSION, type EngineApi, engineApi } from './api.js';
 export {
-  unary,
-  stream,
-  defineApi,
-  METHOD_NAME,
+  AuthErrorCode,
+  createTokenSigner,
+  createTokenVerifier,
+  loadOrCreateJwtSecret,
+  type TokenVerifier,
+  type VerifyResult,
+} from './auth.js';
+export {
+  type CallOpts,
+  createEngineClient,
+  type EngineClient,
+  type EngineClientOpts,
+  type EngineStream,
+  type Settled,
+  type StreamOpts,
+} from './client.js';
+export {
   type AnyMethod,
   type Api,
-  type UnaryMethod,
-  type StreamMethod,
-  type UnaryNames,
-  type StreamNames,
+  type CallContext,
+  defineApi,
+  type EventOf,
+  type Handler,
+  type Handlers,
+  METHOD_NAME,
   type ParamsIn,
   type ParamsOut,
   type ResultOf,
-  type EventOf,
-  type CallContext,
-  type Handler,
-  type Handlers,
+  type StreamMethod,
+  type StreamNames,
+  stream,
+  type UnaryMethod,
+  type UnaryNames,
+  unary,
 } from './define.js';
 export {
+  defineErrors,
   EngineError,
   EngineErrorCode,
-  engineErrorSummary,
-  engineErrorFromWire,
-  defineErrors,
   type EngineErrorName,
   type ErrorDef,
+  engineErrorFromWire,
+  engineErrorSummary,
   type WireError,
 } from './errors.js';
-export { engineApi, ENGINE_API_VERSION, type EngineApi } from './api.js';
+export {
+  createEngineHttpHandler,
+  type EngineHttpModules,
+  type EngineHttpOpts,
+  type EngineHttpServer,
+  type RouteHandler,
+  startEngineHttpServer,
+} from './http.js';
 export * from './methods/engine.js';
 export * from './methods/node.js';
-export { createEngineServer, type EngineServer, type EngineServerOpts, type EngineServerModules, type RequestContext } from './server.js';
-export { createEngineHttpHandler, startEngineHttpServer, type EngineHttpServer, type EngineHttpOpts, type EngineHttpModules, type RouteHandler } from './http.js';
-export { createEngineClient, type EngineClient, type EngineClientOpts, type EngineStream, type CallOpts, type StreamOpts, type Settled } from './client.js';
-export { createInProcessTransport } from './transports/inProcess.js';
-export { createHttpTransport, type HttpTransportOpts } from './transports/http.js';
-export type { Transport, TransportReply, TransportRequestOpts, SseEvent, StreamEnd } from './transport.js';
-export { loadOrCreateJwtSecret, createTokenSigner, createTokenVerifier, type TokenVerifier, type VerifyResult, AuthErrorCode } from './auth.js';
-export { openRpcDocument, renderEngineApiMarkdown } from './openrpc.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';
-export { renderSse, parseSse } from './sse.js';
+export { openRpcDocument, renderEngineApiMarkdown } from './openrpc.js';
 export { encodeRequest, parseBody, type RpcId } from './protocol.js';
 export {
+  createEngineServer,
+  type EngineServer,
+  type EngineServerModules,
+  type EngineServerOpts,
+  type RequestContext,
+} from './server.js';
+export { parseSse, renderSse } from './sse.js';
+export {
   defineStack,
-  namespacesOf,
   isStackDefinition,
+  namespacesOf,
   type StackDefinition,
   type StackInstance,
   type StackModules,
 } from './stack.js';
+export type { SseEvent, StreamEnd, Transport, TransportReply, TransportRequestOpts } from './transport.js';
+export { createHttpTransport, type HttpTransportOpts } from './transports/http.js';
+export { createInProcessTransport } from './transports/inProcess.js';

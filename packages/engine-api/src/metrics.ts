@@ -25,7 +25,11 @@ export function createEngineMetrics(registry: Registry): EngineMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [registry],
   });
-  const open = new Gauge({ name: 'engine_api_open_streams', help: 'Streams open now', registers: [registry] });
+  const open = new Gauge({
+    name: 'engine_api_open_streams',
+    help: 'Streams open now',
+    registers: [registry],
+  });
   const events = new Counter({
     name: 'engine_api_stream_events_total',
     help: 'Events sent on streams',

@@ -14,7 +14,10 @@ function schemaOf(s: z.ZodType, io: 'input' | 'output'): JsonSchema {
 }
 
 /** OpenRPC 1.3 document for `methods`; stream methods carry `x-stream: true` and their event schema. */
-export function openRpcDocument(methods: readonly AnyMethod[], info: { title: string; version: string }): JsonSchema {
+export function openRpcDocument(
+  methods: readonly AnyMethod[],
+  info: { title: string; version: string },
+): JsonSchema {
   return {
     openrpc: '1.3.2',
     info: {
@@ -32,7 +35,11 @@ export function openRpcDocument(methods: readonly AnyMethod[], info: { title: st
           name: m.name,
           summary: m.summary,
           paramStructure: 'by-name',
-          params: Object.entries(props).map(([name, schema]) => ({ name, required: required.has(name), schema })),
+          params: Object.entries(props).map(([name, schema]) => ({
+            name,
+            required: required.has(name),
+            schema,
+          })),
           result: {
             name: m.kind === 'stream' ? 'event' : 'result',
             schema: schemaOf(m.kind === 'stream' ? m.event : m.result, 'output'),

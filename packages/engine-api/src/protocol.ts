@@ -39,7 +39,8 @@ export function parseItem(v: unknown): ParsedItem {
   if (id !== undefined && !validId(id)) return invalid('"id" must be a string, a number or null');
   const safeId = id ?? null;
   if (v.jsonrpc !== '2.0') return invalid('"jsonrpc" must be exactly "2.0"', safeId);
-  if (typeof v.method !== 'string' || v.method.length === 0) return invalid('"method" must be a non-empty string', safeId);
+  if (typeof v.method !== 'string' || v.method.length === 0)
+    return invalid('"method" must be a non-empty string', safeId);
   if ('params' in v && !isRecord(v.params) && !Array.isArray(v.params)) {
     return invalid('"params" must be an object or an array', safeId);
   }

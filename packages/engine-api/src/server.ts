@@ -9,10 +9,17 @@ import { errorMessage, type Logger, silentLogger, sleep } from '@subnet/utils';
 import type { z } from 'zod';
 import { type AnyMethod, type Api, type CallContext, defineApi, type Handlers } from './define.js';
 import { EngineError, EngineErrorCode, type WireError } from './errors.js';
-import type { EngineMetrics } from './metrics.js';
 import { engineMethods } from './methods/engine.js';
+import type { EngineMetrics } from './metrics.js';
 import { openRpcDocument } from './openrpc.js';
-import { encodeError, encodeRequest, encodeResult, type ParsedItem, parseBody, type RpcCall } from './protocol.js';
+import {
+  encodeError,
+  encodeRequest,
+  encodeResult,
+  type ParsedItem,
+  parseBody,
+  type RpcCall,
+} from './protocol.js';
 import type { SseEvent, StreamEnd, Transport, TransportReply } from './transport.js';
 
 /** Validated, defaulted server options. */
@@ -78,7 +85,10 @@ const ABORTED = Symbol('aborted');
 function wireOf(err: unknown, logger: Logger, method: string): WireError {
   if (err instanceof EngineError) return err.toWire();
   logger.error({ err, method }, 'handler failed');
-  return { code: EngineErrorCode.INTERNAL_ERROR, message: `internal error in ${method}: ${errorMessage(err)}` };
+  return {
+    code: EngineErrorCode.INTERNAL_ERROR,
+    message: `internal error in ${method}: ${errorMessage(err)}`,
+  };
 }
 
 function paramsError(method: AnyMethod, issues: z.core.$ZodIssue[]): WireError {
@@ -144,7 +154,10 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
   // Built-in engine_* methods that act on the server itself.
   const builtins: Record<string, (params: unknown) => unknown> = {
     'rpc.discover': () =>
-      openRpcDocument(server.methods(), { title: opts.title ?? 'Engine API', version: opts.version ?? '1.0.0' }),
+      openRpcDocument(server.methods(), {
+        title: opts.title ?? 'Engine API',
+        version: opts.version ?? '1.0.0',
+      }),
   };
 
   async function handleBody(body: string, ctx: RequestContext): Promise<TransportReply> {
@@ -176,7 +189,10 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     const out = await answerCall(call, ctx, inBatch);
     metrics?.observeCall(call.method, out.outcome, (performance.now() - started) / 1000);
     if (call.id === undefined) return undefined;
-    return out.text ?? (out.error === undefined ? encodeResult(call.id, out.result) : encodeError(call.id, out.error));
+    return (
+      out.text ??
+      (out.error === undefined ? encodeResult(call.id, out.result) : encodeError(call.id, out.error))
+    );
   }
 
   type Outcome = { outcome: string; result?: unknown; error?: WireError; text?: string };
@@ -216,13 +232,21 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     const parsed = m.def.params.safeParse(call.params ?? {});
     if (!parsed.success) return { outcome: 'invalid_params', error: paramsError(m.def, parsed.error.issues) };
     const signal =
-      ctx.deadlineMs === undefined ? ctx.signal : AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.deadlineMs)]);
+      ctx.deadlineMs === undefined
+        ? ctx.signal
+        : AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.deadlineMs)]);
     try {
       const result = await m.handler(parsed.data, { signal, caller: ctx.caller });
       return { outcome: 'ok', result };
     } catch (err) {
       if (signal.aborted && !ctx.signal.aborted && !(err instanceof EngineError)) {
-        return { outcome: 'deadline', error: EngineError.std('DEADLINE_EXCEEDED', `${call.method} ran past its ${ctx.deadlineMs} ms deadline`).toWire() };
+        return {
+          outcome: 'deadline',
+          error: EngineError.std(
+            'DEADLINE_EXCEEDED',
+            `${call.method} ran past its ${ctx.deadlineMs} ms deadline`,
+          ).toWire(),
+        };
       }
       const error = wireOf(err, logger, call.method);
       return { outcome: `error_${error.code}`, error };
@@ -232,7 +256,10 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
   function byNameOnly(def: AnyMethod): Outcome {
     return {
       outcome: 'invalid_params',
-      error: { code: EngineErrorCode.INVALID_PARAMS, message: `${def.name} takes params by name (a JSON object), not an array` },
+      error: {
+        code: EngineErrorCode.INVALID_PARAMS,
+        message: `${def.name} takes params by name (a JSON object), not an array`,
+      },
     };
   }
 
@@ -251,7 +278,10 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
   function unavailable(method: string): Outcome {
     return {
       outcome: 'unavailable',
-      error: EngineError.std('UNAVAILABLE', `the stack serving ${namespaceOf(method)}_* is not running; retry shortly`).toWire(),
+      error: EngineError.std(
+        'UNAVAILABLE',
+        `the stack serving ${namespaceOf(method)}_* is not running; retry shortly`,
+      ).toWire(),
     };
   }
 
@@ -262,7 +292,10 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
   async function openStream(call: RpcCall, ctx: RequestContext): Promise<TransportReply> {
     if (call.id === undefined) return { kind: 'none' };
     if (streams.size >= opts.maxStreams) {
-      return jsonError(call.id, EngineError.std('OVERLOADED', `too many open streams (${opts.maxStreams}); retry later`).toWire());
+      return jsonError(
+        call.id,
+        EngineError.std('OVERLOADED', `too many open streams (${opts.maxStreams}); retry later`).toWire(),
+      );
     }
     const deadlineMs = Math.min(opts.streamDeadlineMs, ctx.deadlineMs ?? Number.POSITIVE_INFINITY);
     const m = local.get(call.method);
@@ -282,7 +315,8 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
       return { kind: 'stream', streamId, events: pump(streamId, ctl, encodeValues(source), call.method) };
     }
     const route = routes.get(namespaceOf(call.method));
-    if (route?.transport === undefined) return jsonError(call.id, unavailable(call.method).error as WireError);
+    if (route?.transport === undefined)
+      return jsonError(call.id, unavailable(call.method).error as WireError);
     // Relay: the upstream stream keeps its id; cancelling here aborts the upstream request.
     const upstreamCtl = new AbortController();
     let reply: TransportReply;
@@ -298,7 +332,11 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     if (reply.kind !== 'stream') return reply;
     const ctl = track(reply.streamId, ctx, deadlineMs);
     ctl.signal.addEventListener('abort', () => upstreamCtl.abort(ctl.signal.reason), { once: true });
-    return { kind: 'stream', streamId: reply.streamId, events: pump(reply.streamId, ctl, relayEvents(reply.events), call.method) };
+    return {
+      kind: 'stream',
+      streamId: reply.streamId,
+      events: pump(reply.streamId, ctl, relayEvents(reply.events), call.method),
+    };
   }
 
   function track(streamId: string, ctx: RequestContext, deadlineMs: number): AbortController {
@@ -308,7 +346,9 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     const onDisconnect = () => ctl.abort('disconnect');
     if (ctx.signal.aborted) ctl.abort('disconnect');
     else ctx.signal.addEventListener('abort', onDisconnect, { once: true });
-    const timer = Number.isFinite(deadlineMs) ? setTimeout(() => ctl.abort('deadline'), deadlineMs) : undefined;
+    const timer = Number.isFinite(deadlineMs)
+      ? setTimeout(() => ctl.abort('deadline'), deadlineMs)
+      : undefined;
     cleanups.set(streamId, () => {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onDisconnect);
@@ -336,12 +376,18 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
         try {
           yield JSON.parse(ev.data) as StreamEnd;
         } catch {
-          yield { reason: 'error', error: { code: EngineErrorCode.INTERNAL_ERROR, message: 'upstream sent a malformed end event' } };
+          yield {
+            reason: 'error',
+            error: { code: EngineErrorCode.INTERNAL_ERROR, message: 'upstream sent a malformed end event' },
+          };
         }
         return;
       }
     }
-    yield { reason: 'error', error: EngineError.std('UNAVAILABLE', 'the upstream stack went away mid-stream').toWire() };
+    yield {
+      reason: 'error',
+      error: EngineError.std('UNAVAILABLE', 'the upstream stack went away mid-stream').toWire(),
+    };
   }
 
   /**
@@ -370,7 +416,10 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
           const why = ctl.signal.reason;
           end =
             why === 'deadline'
-              ? { reason: 'deadline', error: EngineError.std('DEADLINE_EXCEEDED', `${method} ran past its deadline`).toWire() }
+              ? {
+                  reason: 'deadline',
+                  error: EngineError.std('DEADLINE_EXCEEDED', `${method} ran past its deadline`).toWire(),
+                }
               : why === 'shutdown'
                 ? { reason: 'shutdown' }
                 : { reason: 'cancelled' };

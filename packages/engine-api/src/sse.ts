@@ -26,7 +26,8 @@ export async function* parseSse(chunks: AsyncIterable<Buffer | string>): AsyncGe
       if (line.endsWith('\r')) line = line.slice(0, -1);
       from = nl + 1;
       if (line === '') {
-        if (data.length > 0 && KNOWN.has(event)) yield { event: event as SseEvent['event'], data: data.join('\n') };
+        if (data.length > 0 && KNOWN.has(event))
+          yield { event: event as SseEvent['event'], data: data.join('\n') };
         event = 'message';
         data = [];
       } else if (line.startsWith('data:')) {

@@ -4,7 +4,10 @@
  * node secret) and reports that port. It exits when told to stop or when the supervisor goes away, so no
  * orphan outlives its node.
  */
+
+import type { Config } from '@subnet/config';
 import {
+  type Api,
   createEngineClient,
   createEngineMetrics,
   createEngineServer,
@@ -14,10 +17,8 @@ import {
   type EngineHttpServer,
   loadOrCreateJwtSecret,
   type StackInstance,
-  type Api,
   startEngineHttpServer,
 } from '@subnet/engine-api';
-import type { Config } from '@subnet/config';
 import { createLogger, errorMessage, type Logger } from '@subnet/utils';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { type ToChild, ToChildSchema, type ToParent } from './ipc.js';
@@ -26,7 +27,7 @@ import { combinedApi } from './stackApi.js';
 
 const registry = new Registry();
 let logger: Logger = createLogger({ level: 'info' });
-let stopping: Promise<void> | undefined;
+let stopping = false;
 let shutdown: () => Promise<void> = async () => {};
 
 function send(msg: ToParent): void {
@@ -43,7 +44,11 @@ async function start(msg: Extract<ToChild, { type: 'start' }>): Promise<void> {
   if (mine === undefined) throw new Error(`stack ${msg.name} is not in node.stacks`);
   const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
   const server = createEngineServer(
-    { streamDeadlineMs: config.engine.streamDeadlineMs, maxStreams: 4096, title: `stack ${msg.name}` },
+    {
+      streamDeadlineMs: config.engine.streamDeadlineMs,
+      maxStreams: config.engine.maxStreams,
+      title: `stack ${msg.name}`,
+    },
     { logger, metrics: createEngineMetrics(registry) },
   );
   const engine = createEngineClient<Api>(
@@ -76,7 +81,9 @@ async function start(msg: Extract<ToChild, { type: 'start' }>): Promise<void> {
 }
 
 function stop(code: number): void {
-  stopping ??= shutdown()
+  if (stopping) return;
+  stopping = true;
+  shutdown()
     .catch((err: unknown) => logger.error({ err }, 'stack stop failed'))
     .finally(() => process.exit(code));
 }

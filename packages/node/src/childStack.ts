@@ -52,7 +52,15 @@ export function createChildStack(opts: ChildStackOpts, modules: ChildStackModule
   const methods = Object.values(definition.api) as AnyMethod[];
   const namespaces = namespacesOf(definition.api);
   const token = createTokenSigner(modules.secret, { subject: 'node', lifetimeS: opts.tokenLifetimeS });
-  const info: StackInfo = { name, namespaces, status: 'stopped', pid: null, restarts: 0, startedAt: null, lastError: null };
+  const info: StackInfo = {
+    name,
+    namespaces,
+    status: 'stopped',
+    pid: null,
+    restarts: 0,
+    startedAt: null,
+    lastError: null,
+  };
   let child: ChildProcess | undefined;
   let transport: Transport | undefined;
   let wanted = false;
@@ -66,7 +74,8 @@ export function createChildStack(opts: ChildStackOpts, modules: ChildStackModule
     modules.onChange();
   };
   const routeTo = (t: Transport | undefined) => {
-    for (const ns of namespaces) server.route(ns, { methods: methods.filter((m) => m.namespace === ns), transport: t });
+    for (const ns of namespaces)
+      server.route(ns, { methods: methods.filter((m) => m.namespace === ns), transport: t });
   };
   routeTo(undefined);
 
@@ -115,7 +124,13 @@ export function createChildStack(opts: ChildStackOpts, modules: ChildStackModule
         transport = undefined;
         void old?.close().catch(() => {});
         const why = signal === null ? `exited with code ${code}` : `killed by ${signal}`;
-        if (!ready) reject(new SubnetError(NodeErrorCode.STACK_START_FAILED, `stack ${name} ${why} before it was ready${info.lastError === null ? '' : `: ${info.lastError}`}`));
+        if (!ready)
+          reject(
+            new SubnetError(
+              NodeErrorCode.STACK_START_FAILED,
+              `stack ${name} ${why} before it was ready${info.lastError === null ? '' : `: ${info.lastError}`}`,
+            ),
+          );
         if (!wanted) {
           set({ status: 'stopped', pid: null });
           return;

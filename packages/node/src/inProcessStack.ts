@@ -5,13 +5,13 @@
  */
 import {
   type AnyMethod,
-  type EngineServer,
+  type Api,
   EngineError,
+  type EngineServer,
+  namespacesOf,
   type StackDefinition,
   type StackInstance,
   type StackModules,
-  namespacesOf,
-  type Api,
 } from '@subnet/engine-api';
 import { errorMessage } from '@subnet/utils';
 import type { StackHandle, StackInfo } from './stackHandle.js';
@@ -69,7 +69,10 @@ export function createInProcessStack(opts: InProcessStackOpts, modules: InProces
       set({ status: 'starting' });
       ctl = new AbortController();
       try {
-        const created = await definition.create(definition.options(opts.config), modules.makeModules(ctl.signal));
+        const created = await definition.create(
+          definition.options(opts.config),
+          modules.makeModules(ctl.signal),
+        );
         await created.start?.();
         instance = created;
         set({ status: 'running', startedAt: new Date().toISOString(), lastError: null });

@@ -21,9 +21,13 @@ export async function loadStack(module: string, cwd: string = process.cwd()): Pr
   try {
     mod = (await import(specifier)) as { default?: unknown };
   } catch (err) {
-    throw new SubnetError(NodeErrorCode.STACK_MODULE_INVALID, `cannot load stack module ${module}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new SubnetError(
+      NodeErrorCode.STACK_MODULE_INVALID,
+      `cannot load stack module ${module}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!isStackDefinition(mod.default)) {
     throw new SubnetError(

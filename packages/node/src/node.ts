@@ -27,8 +27,8 @@ import {
   startEngineHttpServer,
 } from '@subnet/engine-api';
 import { BoundedQueue, type Logger, SubnetError, VERSION } from '@subnet/utils';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { createChildStack, type ChildStackHandle } from './childStack.js';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { type ChildStackHandle, createChildStack } from './childStack.js';
 import { createInProcessStack } from './inProcessStack.js';
 import { loadStack, NodeErrorCode } from './loadStack.js';
 import { combinedApi } from './stackApi.js';
@@ -57,9 +57,24 @@ export async function startNode(config: Config, modules: NodeModules): Promise<S
   const startedAt = Date.now();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const stackUp = new Gauge({ name: 'subnet_stack_up', help: '1 when the stack runs', labelNames: ['stack'] as const, registers: [registry] });
-  const stackRestarts = new Gauge({ name: 'subnet_stack_restarts', help: 'Restarts of the stack since the node started', labelNames: ['stack'] as const, registers: [registry] });
-  const nodeInfo = new Counter({ name: 'subnet_node_info', help: 'Node version and process mode', labelNames: ['version', 'mode'] as const, registers: [registry] });
+  const stackUp = new Gauge({
+    name: 'subnet_stack_up',
+    help: '1 when the stack runs',
+    labelNames: ['stack'] as const,
+    registers: [registry],
+  });
+  const stackRestarts = new Gauge({
+    name: 'subnet_stack_restarts',
+    help: 'Restarts of the stack since the node started',
+    labelNames: ['stack'] as const,
+    registers: [registry],
+  });
+  const nodeInfo = new Counter({
+    name: 'subnet_node_info',
+    help: 'Node version and process mode',
+    labelNames: ['version', 'mode'] as const,
+    registers: [registry],
+  });
   nodeInfo.inc({ version: VERSION, mode: config.node.processMode }, 0);
 
   const definitions: StackDefinition[] = [];
@@ -69,7 +84,10 @@ export async function startNode(config: Config, modules: NodeModules): Promise<S
     for (const ns of namespacesOf(def.api)) {
       const other = seen.get(ns);
       if (other !== undefined || ns === 'node' || ns === 'engine') {
-        throw new SubnetError(NodeErrorCode.NAMESPACE_CONFLICT, `namespace ${ns} of stack ${entry.name} is already served by ${other ?? 'the node'}`);
+        throw new SubnetError(
+          NodeErrorCode.NAMESPACE_CONFLICT,
+          `namespace ${ns} of stack ${entry.name} is already served by ${other ?? 'the node'}`,
+        );
       }
       seen.set(ns, entry.name);
     }
@@ -78,7 +96,12 @@ export async function startNode(config: Config, modules: NodeModules): Promise<S
 
   const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
   const server = createEngineServer(
-    { streamDeadlineMs: config.engine.streamDeadlineMs, maxStreams: 4096, title: 'Subnet node Engine API', version: ENGINE_API_VERSION },
+    {
+      streamDeadlineMs: config.engine.streamDeadlineMs,
+      maxStreams: config.engine.maxStreams,
+      title: 'Subnet node Engine API',
+      version: ENGINE_API_VERSION,
+    },
     { logger, metrics: createEngineMetrics(registry) },
   );
   const changes = new EventEmitter();
@@ -98,13 +121,27 @@ export async function startNode(config: Config, modules: NodeModules): Promise<S
     node_getHealthV1: () => {
       const stacks = Object.fromEntries(infos().map((i) => [i.name, i.status]));
       const ok = Object.values(stacks).every((s) => s === 'running');
-      return { status: ok ? 'ok' : 'degraded', processMode: config.node.processMode, uptimeS: (Date.now() - startedAt) / 1000, stacks };
+      return {
+        status: ok ? 'ok' : 'degraded',
+        processMode: config.node.processMode,
+        uptimeS: (Date.now() - startedAt) / 1000,
+        stacks,
+      };
     },
-    node_getVersionV1: () => ({ version: VERSION, runtime: process.version, engineApi: ENGINE_API_VERSION, platform: `${process.platform}-${process.arch}` }),
+    node_getVersionV1: () => ({
+      version: VERSION,
+      runtime: process.version,
+      engineApi: ENGINE_API_VERSION,
+      platform: `${process.platform}-${process.arch}`,
+    }),
     node_getStacksV1: () => ({ stacks: infos() }),
     node_restartStackV1: async ({ name }) => {
       const h = handles.find((x) => x.name === name);
-      if (h === undefined) throw EngineError.of(nodeErrors.STACK_NOT_FOUND, `no stack named ${name}; configured: ${handles.map((x) => x.name).join(', ') || 'none'}`);
+      if (h === undefined)
+        throw EngineError.of(
+          nodeErrors.STACK_NOT_FOUND,
+          `no stack named ${name}; configured: ${handles.map((x) => x.name).join(', ') || 'none'}`,
+        );
       await h.restart();
       return { stack: h.info() };
     },
@@ -148,7 +185,10 @@ export async function startNode(config: Config, modules: NodeModules): Promise<S
         '/ready': (_req, res) => {
           const stacks = infos();
           const ready = stacks.every((s) => s.status === 'running');
-          json(res, ready ? 200 : 503, { ready, stacks: Object.fromEntries(stacks.map((s) => [s.name, s.status])) });
+          json(res, ready ? 200 : 503, {
+            ready,
+            stacks: Object.fromEntries(stacks.map((s) => [s.name, s.status])),
+          });
         },
         '/metrics': metricsRoute,
       },
@@ -171,7 +211,10 @@ export async function startNode(config: Config, modules: NodeModules): Promise<S
                 logger: stackLogger,
                 registry,
                 signal,
-                engine: createEngineClient<Api>(stackApi, createInProcessTransport(server, { caller: entry.name })),
+                engine: createEngineClient<Api>(
+                  stackApi,
+                  createInProcessTransport(server, { caller: entry.name }),
+                ),
               }),
             },
           )

@@ -3,8 +3,9 @@
  * how to start, stop and restart it. Implemented by `inProcessStack` (single mode) and `childStack`
  * (split mode).
  */
-import type { z } from 'zod';
+
 import type { StackInfoSchema } from '@subnet/engine-api';
+import type { z } from 'zod';
 
 export type StackInfo = z.output<typeof StackInfoSchema>;
 

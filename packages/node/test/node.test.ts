@@ -20,7 +20,11 @@ import { counterApi } from './fixtures/counter.js';
 import { tickerApi } from './fixtures/ticker.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
-const api = defineApi([...Object.values(engineApi), ...Object.values(counterApi), ...Object.values(tickerApi)]);
+const api = defineApi([
+  ...Object.values(engineApi),
+  ...Object.values(counterApi),
+  ...Object.values(tickerApi),
+]);
 type Client = EngineClient<typeof api>;
 
 async function boot(mode: 'single' | 'split') {
@@ -45,7 +49,10 @@ async function boot(mode: 'single' | 'split') {
   const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
   const client: Client = createEngineClient(
     api,
-    createHttpTransport({ url: node.url, token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }) }),
+    createHttpTransport({
+      url: node.url,
+      token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
+    }),
   );
   return { node, client, dataDir };
 }
@@ -68,7 +75,10 @@ for (const mode of ['single', 'split'] as const) {
       assert.equal(health.processMode, mode);
       assert.deepEqual(health.stacks, { counter: 'running', ticker: 'running' });
       const { stacks } = await client.call('node_getStacksV1', {});
-      assert.deepEqual(stacks.map((s) => s.name), ['counter', 'ticker']);
+      assert.deepEqual(
+        stacks.map((s) => s.name),
+        ['counter', 'ticker'],
+      );
       for (const s of stacks) {
         assert.equal(typeof s.pid, 'number');
         if (mode === 'single') assert.equal(s.pid, process.pid);
@@ -112,8 +122,15 @@ for (const mode of ['single', 'split'] as const) {
       const { stack } = await client.call('node_restartStackV1', { name: 'counter' });
       assert.equal(stack.status, 'running');
       assert.equal(stack.restarts, 1);
-      assert.equal((await client.call('counter_incrementV1', {})).count, 1, 'state starts over after a restart');
-      await assert.rejects(client.call('node_restartStackV1', { name: 'nope' }), { code: 'STACK_NOT_FOUND', rpcCode: 1001 });
+      assert.equal(
+        (await client.call('counter_incrementV1', {})).count,
+        1,
+        'state starts over after a restart',
+      );
+      await assert.rejects(client.call('node_restartStackV1', { name: 'nope' }), {
+        code: 'STACK_NOT_FOUND',
+        rpcCode: 1001,
+      });
     });
 
     it('node_watchStacksV1 streams the stack list, again on change', async () => {
@@ -128,7 +145,10 @@ for (const mode of ['single', 'split'] as const) {
         } else if (ev.stacks.every((x) => x.status === 'running')) break;
       }
       assert.equal(seen[0], 'counter:running,ticker:running');
-      assert.ok(seen.some((x) => x.includes('ticker:stopping') || x.includes('ticker:starting')), seen.join(' | '));
+      assert.ok(
+        seen.some((x) => x.includes('ticker:stopping') || x.includes('ticker:starting')),
+        seen.join(' | '),
+      );
     });
   });
 }
@@ -193,7 +213,11 @@ describe('split mode supervision', () => {
       flags: {
         dataDir,
         log: { level: 'silent' },
-        node: { processMode: 'split', port: 0, stacks: [{ name: 'bad', module: fileURLToPath(import.meta.url) }] },
+        node: {
+          processMode: 'split',
+          port: 0,
+          stacks: [{ name: 'bad', module: fileURLToPath(import.meta.url) }],
+        },
       },
     });
     await assert.rejects(startNode(config, { logger: silentLogger() }), { code: 'STACK_MODULE_INVALID' });

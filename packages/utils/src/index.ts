@@ -1,5 +1,5 @@
-export { SubnetError, hasCode, errorMessage, type SubnetErrorOptions } from './errors.js';
-export { createLogger, silentLogger, type Logger, type LoggerOpts, type LogLevel } from './logger.js';
-export { withTimeout, sleep, waitFor } from './signal.js';
 export { BoundedQueue, type BoundedQueueOpts } from './boundedQueue.js';
+export { errorMessage, hasCode, SubnetError, type SubnetErrorOptions } from './errors.js';
+export { createLogger, type Logger, type LoggerOpts, type LogLevel, silentLogger } from './logger.js';
+export { sleep, waitFor, withTimeout } from './signal.js';
 export { VERSION } from './version.js';

@@ -2,7 +2,7 @@
  * Structured JSON logging (pino). One root logger per process; each stack gets a child logger carrying
  * `{ stack }`. Never log secrets: tokens and keys are redacted by path.
  */
-import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
+import { type DestinationStream, type Logger as PinoLogger, pino } from 'pino';
 
 export type Logger = PinoLogger;
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,7 +18,10 @@ export function createLogger(opts: LoggerOpts, destination?: DestinationStream):
   const options = {
     level: opts.level,
     base: { pid: process.pid, ...(opts.name === undefined ? {} : { name: opts.name }) },
-    redact: { paths: ['token', 'secret', '*.token', '*.secret', 'headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['token', 'secret', '*.token', '*.secret', 'headers.authorization'],
+      censor: '[redacted]',
+    },
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

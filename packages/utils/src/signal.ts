@@ -4,7 +4,10 @@
 import { SubnetError } from './errors.js';
 
 /** Combines an optional parent signal with an optional timeout into one signal. */
-export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
+export function withTimeout(
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): AbortSignal | undefined {
   const timeout = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
   if (signal === undefined) return timeout;
   if (timeout === undefined) return signal;

@@ -21,7 +21,8 @@ export const engine_echoV1 = unary('engine_echoV1', {
 });
 
 export const engine_echoStreamV1 = stream('engine_echoStreamV1', {
-  summary: 'Streams `count` events carrying `payload` and their index, `intervalMs` apart (0 = as fast as read).',
+  summary:
+    'Streams `count` events carrying `payload` and their index, `intervalMs` apart (0 = as fast as read).',
   params: z
     .object({
       payload: z.string().max(65_536).default(''),

@@ -10,7 +10,14 @@ export const nodeErrors = defineErrors({
   STACK_NOT_FOUND: { code: 1001, summary: 'No stack by that name is configured on this node.' },
 });
 
-export const StackStatusSchema = z.enum(['starting', 'running', 'restarting', 'stopping', 'stopped', 'failed']);
+export const StackStatusSchema = z.enum([
+  'starting',
+  'running',
+  'restarting',
+  'stopping',
+  'stopped',
+  'failed',
+]);
 
 export const StackInfoSchema = z
   .object({

@@ -11,7 +11,8 @@ const never = new AbortController().signal;
 export function createInProcessTransport(server: EngineServer, opts: { caller?: string } = {}): Transport {
   const caller = opts.caller ?? 'in-process';
   return {
-    request: (body, { signal, deadlineMs }) => server.handle(body, { signal: signal ?? never, caller, deadlineMs }),
+    request: (body, { signal, deadlineMs }) =>
+      server.handle(body, { signal: signal ?? never, caller, deadlineMs }),
     close: async () => {},
   };
 }

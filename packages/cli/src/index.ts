@@ -1,0 +1,2 @@
+export { CliError, ExitCode } from './exitCodes.js';
+export { createProgram } from './program.js';
