@@ -6,6 +6,12 @@ import { CommanderError } from 'commander';
 import { CliError, ExitCode } from './exitCodes.js';
 import { createProgram } from './program.js';
 
+// A closed pipe (`subnet rpc … | head`) is a normal end, not a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 try {
   await createProgram().parseAsync(process.argv);
 } catch (err) {

@@ -370,6 +370,18 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
   }
 
   async function* relayEvents(source: AsyncIterable<SseEvent>): AsyncGenerator<SseEvent | StreamEnd> {
+    try {
+      yield* relayUntilEnd(source);
+    } catch (err) {
+      logger.warn({ err }, 'upstream stream failed');
+      yield {
+        reason: 'error',
+        error: EngineError.std('UNAVAILABLE', 'the upstream stack went away mid-stream').toWire(),
+      };
+    }
+  }
+
+  async function* relayUntilEnd(source: AsyncIterable<SseEvent>): AsyncGenerator<SseEvent | StreamEnd> {
     for await (const ev of source) {
       if (ev.event === 'data') yield ev;
       else if (ev.event === 'end') {
