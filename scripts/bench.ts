@@ -2,92 +2,138 @@
  * `npm run bench`: measures the Engine API against bare node:http + undici baselines in one run and prints
  * one JSON document on stdout (progress goes to stderr). Unary `engine_echoV1` throughput and latency over
  * the in-process and HTTP (JWT) transports at concurrency 1 and 16; per-event CPU of `engine_echoStreamV1`
- * in-process, over HTTP, and relayed through a second server. Kept out of the test suite: it never fails
- * on a missed target, it reports `pass: false`.
+ * in-process, over HTTP, and relayed through a second server. Each contender runs in its own process
+ * (scripts/bench/worker.ts) and they take turns in interleaved rounds, so drift of the machine hits all
+ * alike while one contender's heap and timers never slow another. Kept out of the test suite: it never
+ * fails on a missed target, it reports `pass: false`.
  *
- * Knobs (env): BENCH_DURATION_MS (per unary phase, default 2000), BENCH_WARMUP_MS (default 500),
- * BENCH_STREAM_EVENTS (default 200000).
+ * Knobs (env): BENCH_DURATION_MS (measured time per contender and concurrency, default 2000),
+ * BENCH_WARMUP_MS (unary warm-up per contender, default 3000), BENCH_STREAM_EVENTS (default 200000).
  */
 import { availableParallelism, cpus } from 'node:os';
-import { benchApi, countEvents, httpClient, inProcessClient, startEngineNode, startRelay } from './bench/engine.ts';
-import { type CpuResult, type LoadResult, measureStreamCpu, round, runClosedLoop } from './bench/measure.ts';
-import { createRawClient, startRawServer } from './bench/raw.ts';
-import { engineApi } from '../packages/engine-api/dist/src/index.js';
+import {
+  CONNECTIONS,
+  CONTENDERS,
+  type ContenderName,
+  STREAM_PAYLOAD,
+  UNARY_PAYLOAD,
+} from './bench/contenders.ts';
+import { type ContenderProcess, forkContender } from './bench/ipc.ts';
+import {
+  type CpuResult,
+  type CpuSample,
+  type LoadResult,
+  round,
+  summariseCpu,
+  summariseLoad,
+} from './bench/measure.ts';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 500);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 3000);
+const ROUNDS = 8;
 const STREAM_EVENTS = Number(process.env.BENCH_STREAM_EVENTS ?? 200_000);
+const STREAM_RUNS = 3;
 const STREAM_WARMUP_EVENTS = Math.max(1000, Math.floor(STREAM_EVENTS / 10));
 const CONCURRENCIES = [1, 16] as const;
-/** Keep-alive connections of every HTTP client (baseline and engine alike). */
-const CONNECTIONS = 16;
-const UNARY_PAYLOAD = 'x'.repeat(1024);
-const STREAM_PAYLOAD = 'x'.repeat(64);
+const UNARY_CONTENDERS = ['baseline', 'engineInProcess', 'engineHttp'] as const;
 const UNARY_TARGET_RATIO = 0.5;
 const RELAY_TARGET_US = 15;
+
+type UnaryName = (typeof UNARY_CONTENDERS)[number];
 
 function progress(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
-type Row = LoadResult & { ratioToBaseline?: number };
+/** Interleaved rounds at one concurrency: each contender in turn for DURATION_MS / ROUNDS. */
+async function unaryAt(
+  procs: Record<UnaryName, ContenderProcess>,
+  concurrency: number,
+): Promise<Record<UnaryName, LoadResult>> {
+  const acc = Object.fromEntries(
+    UNARY_CONTENDERS.map((k) => [k, { samples: [] as number[], elapsedMs: 0, roundsRps: [] as number[] }]),
+  ) as Record<UnaryName, { samples: number[]; elapsedMs: number; roundsRps: number[] }>;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const k of UNARY_CONTENDERS) {
+      const { samples, elapsedMs } = await procs[k].drive(concurrency, DURATION_MS / ROUNDS, true);
+      const a = acc[k];
+      for (const s of samples) a.samples.push(s);
+      a.elapsedMs += elapsedMs;
+      a.roundsRps.push(round((samples.length * 1000) / elapsedMs, 0));
+    }
+  }
+  const out = {} as Record<UnaryName, LoadResult>;
+  for (const k of UNARY_CONTENDERS)
+    out[k] = summariseLoad(acc[k].samples, acc[k].elapsedMs, acc[k].roundsRps);
+  return out;
+}
 
 async function main(): Promise<void> {
-  const raw = await startRawServer();
-  const rawClient = createRawClient(raw.origin, CONNECTIONS);
-  const node = await startEngineNode();
-  const http = httpClient(engineApi, node, CONNECTIONS);
-  const inProc = inProcessClient(node.server);
-  const relay = await startRelay();
-  const relayClient = httpClient(benchApi, relay.a, CONNECTIONS);
-
-  // The baseline sends the very bytes the engine client sends, so both servers parse the same request.
-  const rawBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'engine_echoV1', params: { payload: UNARY_PAYLOAD } });
-  const load = { warmupMs: WARMUP_MS, durationMs: DURATION_MS };
-  const unary: Record<string, { baseline: Row; engineInProcess: Row; engineHttp: Row }> = {};
-  for (const concurrency of CONCURRENCIES) {
-    progress(`unary c=${concurrency}: baseline`);
-    const baseline = await runClosedLoop(() => rawClient.echo(rawBody), { ...load, concurrency });
-    progress(`unary c=${concurrency}: engine in-process`);
-    const engineInProcess = await runClosedLoop(() => inProc.call('engine_echoV1', { payload: UNARY_PAYLOAD }), {
-      ...load,
-      concurrency,
-    });
-    progress(`unary c=${concurrency}: engine http`);
-    const engineHttp = await runClosedLoop(() => http.call('engine_echoV1', { payload: UNARY_PAYLOAD }), {
-      ...load,
-      concurrency,
-    });
-    unary[`c${concurrency}`] = {
-      baseline,
-      engineInProcess,
-      engineHttp: { ...engineHttp, ratioToBaseline: round(engineHttp.rps / baseline.rps) },
-    };
+  progress(`starting ${CONTENDERS.length} contender processes`);
+  const started = await Promise.allSettled(CONTENDERS.map((k) => forkContender(k)));
+  const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(ok.map((p) => p.close()));
+    throw failed.reason;
   }
+  const procs = Object.fromEntries(ok.map((p) => [p.name, p])) as Record<ContenderName, ContenderProcess>;
+  try {
+    // Streams first: the unary phases leave per-call timers behind that would weigh on the stream figures.
+    progress(`stream warm-up (${STREAM_WARMUP_EVENTS} events each)`);
+    for (const k of CONTENDERS) await procs[k].stream(STREAM_WARMUP_EVENTS);
+    const cpuSamples = Object.fromEntries(CONTENDERS.map((k) => [k, [] as CpuSample[]])) as Record<
+      ContenderName,
+      CpuSample[]
+    >;
+    for (let run = 1; run <= STREAM_RUNS; run++) {
+      for (const k of CONTENDERS) {
+        progress(`stream ${STREAM_EVENTS} events: ${k} (run ${run}/${STREAM_RUNS})`);
+        cpuSamples[k].push(await procs[k].stream(STREAM_EVENTS));
+      }
+    }
+    const stream = Object.fromEntries(CONTENDERS.map((k) => [k, summariseCpu(cpuSamples[k])])) as Record<
+      ContenderName,
+      CpuResult
+    >;
 
-  const n = STREAM_EVENTS;
-  const w = STREAM_WARMUP_EVENTS;
-  const payload = STREAM_PAYLOAD;
-  progress(`stream ${n} events: baseline`);
-  const streamBaseline = await measureStreamCpu(
-    () => rawClient.sse(w, payload),
-    () => rawClient.sse(n, payload),
-  );
-  progress(`stream ${n} events: engine in-process`);
-  const echo = (client: typeof inProc, count: number) => async () =>
-    countEvents(await client.stream('engine_echoStreamV1', { count, payload }), count);
-  const streamInProcess = await measureStreamCpu(echo(inProc, w), echo(inProc, n));
-  progress(`stream ${n} events: engine http`);
-  const streamHttp = await measureStreamCpu(echo(http, w), echo(http, n));
-  progress(`stream ${n} events: relay (client -> A -> B)`);
-  const relayed = (count: number) => async () =>
-    countEvents(await relayClient.stream('bench_streamV1', { count, payload }), count);
-  const streamRelay = await measureStreamCpu(relayed(w), relayed(n));
+    progress(`unary warm-up (${WARMUP_MS} ms each)`);
+    for (const k of UNARY_CONTENDERS) {
+      for (const concurrency of CONCURRENCIES)
+        await procs[k].drive(concurrency, WARMUP_MS / CONCURRENCIES.length, false);
+    }
+    const unary: Record<string, ReturnType<typeof withRatio>> = {};
+    for (const concurrency of CONCURRENCIES) {
+      progress(`unary c=${concurrency}: ${ROUNDS} interleaved rounds of ${DURATION_MS / ROUNDS} ms each`);
+      unary[`c${concurrency}`] = withRatio(await unaryAt(procs, concurrency));
+    }
+    process.stdout.write(`${JSON.stringify(report(unary, stream), null, 2)}\n`);
+  } finally {
+    await Promise.all(Object.values(procs).map((p) => p.close()));
+  }
+}
 
-  await Promise.all([http.close(), inProc.close(), relayClient.close(), rawClient.close()]);
-  await Promise.all([node.close(), relay.close(), raw.close()]);
+function withRatio(r: Record<UnaryName, LoadResult>) {
+  return {
+    ...r,
+    engineHttp: {
+      ...r.engineHttp,
+      ratioToBaseline: round(r.engineHttp.rps / r.baseline.rps),
+      roundsRatio: r.engineHttp.roundsRps.map((rps, i) =>
+        round(rps / (r.baseline.roundsRps[i] ?? Number.NaN)),
+      ),
+    },
+  };
+}
 
-  const vsBaseline = (r: CpuResult) => ({ ...r, ratioToBaseline: round(r.cpuUsPerEvent / streamBaseline.cpuUsPerEvent) });
+function report(
+  unary: Record<string, ReturnType<typeof withRatio>>,
+  stream: Record<ContenderName, CpuResult>,
+) {
+  const vsBaseline = (r: CpuResult) => ({
+    ...r,
+    ratioToBaseline: round(r.cpuUsPerEvent / stream.baseline.cpuUsPerEvent),
+  });
   const c16Ratio = unary.c16?.engineHttp.ratioToBaseline ?? 0;
   const targets = {
     unaryHttpC16: {
@@ -98,44 +144,43 @@ async function main(): Promise<void> {
     },
     streamRelayCpu: {
       description: `stream relay <= ${RELAY_TARGET_US} us process CPU per event`,
-      value: streamRelay.cpuUsPerEvent,
+      value: stream.relay.cpuUsPerEvent,
       limit: RELAY_TARGET_US,
-      pass: streamRelay.cpuUsPerEvent <= RELAY_TARGET_US,
+      pass: stream.relay.cpuUsPerEvent <= RELAY_TARGET_US,
     },
   };
-  const cpuList = cpus();
-  const report = {
+  return {
     bench: 'engine-api',
     date: new Date().toISOString(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    cpus: { count: availableParallelism(), model: cpuList[0]?.model ?? 'unknown' },
+    cpus: { count: availableParallelism(), model: cpus()[0]?.model ?? 'unknown' },
     settings: {
       unaryDurationMs: DURATION_MS,
+      unaryRounds: ROUNDS,
       unaryWarmupMs: WARMUP_MS,
       unaryPayloadBytes: UNARY_PAYLOAD.length,
       connections: CONNECTIONS,
-      streamEvents: n,
-      streamWarmupEvents: w,
-      streamPayloadBytes: payload.length,
-      streamEventDataBytes: JSON.stringify({ seq: n - 1, payload }).length,
+      streamEvents: STREAM_EVENTS,
+      streamRuns: STREAM_RUNS,
+      streamWarmupEvents: STREAM_WARMUP_EVENTS,
+      streamPayloadBytes: STREAM_PAYLOAD.length,
+      streamEventDataBytes: JSON.stringify({ seq: STREAM_EVENTS - 1, payload: STREAM_PAYLOAD }).length,
     },
     unary: {
-      note:
-        'closed loop: `concurrency` requests always in flight; latency per request from performance.now(). Baseline: node:http echo server + undici Pool (keep-alive, same connection count), sending the same JSON-RPC bytes, reading the reply as text and JSON.parse-ing it. engineHttp: typed client (params and result validated) over the undici transport, JWT auth on.',
+      note: 'closed loop: `concurrency` requests always in flight; latency per request from performance.now(). Each contender runs in its own process (client and server together, sharing one event loop, so throughput is bounded by the CPU both ends spend per request); after a warm-up they take turns in interleaved rounds (roundsRps). Baseline: node:http echo server + undici Pool (keep-alive, same connection count), sending the same JSON-RPC bytes, reading the reply as text and JSON.parse-ing it. engineHttp: typed client (params and result validated) over the undici transport, JWT auth on.',
       ...unary,
     },
     stream: {
-      note: 'process.cpuUsage() user+system over the whole stream / events. Server and client run in this one process, so each figure is the cost of both ends together: an upper bound on either side. Baseline: node:http SSE writer batching per setImmediate turn (64 KiB), undici client splitting lines and JSON.parse-ing each data line. Relay: client -> server A (route "bench" over HTTP) -> server B; all three ends counted.',
-      baseline: streamBaseline,
-      engineInProcess: vsBaseline(streamInProcess),
-      engineHttp: vsBaseline(streamHttp),
-      relay: vsBaseline(streamRelay),
+      note: 'process.cpuUsage() user+system of the contender process over one whole stream / events; median of runs. Server and client run in that one process, so each figure is the cost of both ends together: an upper bound on either side. Baseline: node:http SSE writer batching per setImmediate turn (64 KiB), undici client splitting lines and JSON.parse-ing each data line. Relay: client -> server A (route "bench" over HTTP) -> server B; all three ends counted.',
+      baseline: stream.baseline,
+      engineInProcess: vsBaseline(stream.engineInProcess),
+      engineHttp: vsBaseline(stream.engineHttp),
+      relay: vsBaseline(stream.relay),
     },
     targets,
     pass: targets.unaryHttpC16.pass && targets.streamRelayCpu.pass,
   };
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
 
 main().catch((err: unknown) => {

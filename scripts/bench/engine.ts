@@ -70,13 +70,18 @@ export function inProcessClient(server: EngineServer): EngineClient<typeof engin
   return createEngineClient(engineApi, createInProcessTransport(server, { caller: 'bench' }));
 }
 
-async function* countTo(p: { count: number; payload: string }): AsyncGenerator<{ seq: number; payload: string }> {
+async function* countTo(p: {
+  count: number;
+  payload: string;
+}): AsyncGenerator<{ seq: number; payload: string }> {
   for (let seq = 0; seq < p.count; seq++) yield { seq, payload: p.payload };
 }
 
 /** B serves `bench_streamV1`; A routes the `bench` namespace to B over HTTP. */
 export async function startRelay(): Promise<{ a: EngineNode; b: EngineNode; close(): Promise<void> }> {
-  const b = await startEngineNode((server) => server.register(benchApi, { bench_streamV1: (p) => countTo(p) }));
+  const b = await startEngineNode((server) =>
+    server.register(benchApi, { bench_streamV1: (p) => countTo(p) }),
+  );
   const upstream = createHttpTransport({ url: b.http.url, token: b.token, connections: 4 });
   const a = await startEngineNode((server) =>
     server.route('bench', { methods: [bench_streamV1], transport: upstream }),

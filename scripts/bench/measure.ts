@@ -4,31 +4,37 @@
  * streams. Pure timing code: it must never know what it is timing.
  */
 
-/** Throughput and latency of one closed-loop phase. */
+/** Throughput and latency of one contender over all its rounds. */
 export interface LoadResult {
-  /** Requests completed in the measured window. */
+  /** Requests completed in the measured windows. */
   requests: number;
-  /** Requests per second over the measured window. */
+  /** Requests per second over the measured windows. */
   rps: number;
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
-}
-
-/** How long to drive a phase, and with how many requests in flight. */
-export interface LoadOpts {
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
+  /** Requests per second of each round, in order. */
+  roundsRps: number[];
 }
 
 /** CPU spent by the whole process on one stream, per event. */
-export interface CpuResult {
+export interface CpuSample {
   events: number;
   wallMs: number;
-  eventsPerSec: number;
   /** Process user + system CPU divided by events. */
   cpuUsPerEvent: number;
+}
+
+/** The median run of several, with the spread of the others. */
+export interface CpuResult {
+  events: number;
+  runs: number;
+  /** Median over runs of process CPU per event. */
+  cpuUsPerEvent: number;
+  minCpuUsPerEvent: number;
+  maxCpuUsPerEvent: number;
+  /** Events per second of the median run. */
+  eventsPerSec: number;
 }
 
 /** Nearest-rank percentile of ascending `sorted` samples (`p` in 0..100). */
@@ -44,7 +50,13 @@ export function round(value: number, digits = 3): number {
   return Math.round(value * f) / f;
 }
 
-async function drive(call: () => Promise<unknown>, concurrency: number, ms: number, samples?: number[]): Promise<void> {
+/** Keeps `concurrency` calls in flight for `ms`; pushes each call's latency to `samples` when given. */
+export async function drive(
+  call: () => Promise<unknown>,
+  concurrency: number,
+  ms: number,
+  samples?: number[],
+): Promise<void> {
   const end = performance.now() + ms;
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
@@ -56,43 +68,40 @@ async function drive(call: () => Promise<unknown>, concurrency: number, ms: numb
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
-/**
- * Runs `call` with `concurrency` requests always in flight: first for `warmupMs` (discarded), then for
- * `durationMs`, timing every request. Throughput counts requests finished after the window closed too,
- * over the time it took them to finish.
- */
-export async function runClosedLoop(call: () => Promise<unknown>, opts: LoadOpts): Promise<LoadResult> {
-  await drive(call, opts.concurrency, opts.warmupMs);
-  const samples: number[] = [];
-  const started = performance.now();
-  await drive(call, opts.concurrency, opts.durationMs, samples);
-  const elapsedMs = performance.now() - started;
-  samples.sort((a, b) => a - b);
-  const total = samples.reduce((s, x) => s + x, 0);
+/** Summarises latency `samples` (ms, any order) taken over `elapsedMs` of measured time. */
+export function summariseLoad(samples: number[], elapsedMs: number, roundsRps: number[]): LoadResult {
+  const sorted = samples.sort((a, b) => a - b);
+  const total = sorted.reduce((sum, x) => sum + x, 0);
   return {
-    requests: samples.length,
-    rps: round((samples.length * 1000) / elapsedMs, 0),
-    p50Ms: round(percentile(samples, 50)),
-    p99Ms: round(percentile(samples, 99)),
-    meanMs: round(total / samples.length),
+    requests: sorted.length,
+    rps: round((sorted.length * 1000) / elapsedMs, 0),
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    meanMs: round(total / sorted.length),
+    roundsRps,
   };
 }
 
-/**
- * Runs `warmup` then `run` (each resolving to the number of events it consumed) and charges the process'
- * user + system CPU during `run` to its events.
- */
-export async function measureStreamCpu(warmup: () => Promise<number>, run: () => Promise<number>): Promise<CpuResult> {
-  await warmup();
+/** Runs `run` (resolving to the number of events it consumed), charging the process' user + system CPU to its events. */
+export async function sampleStreamCpu(run: () => Promise<number>): Promise<CpuSample> {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const events = await run();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  return { events, wallMs, cpuUsPerEvent: (cpu.user + cpu.system) / events };
+}
+
+/** Summarises several runs of one stream by the median CPU per event. */
+export function summariseCpu(samples: readonly CpuSample[]): CpuResult {
+  const sorted = [...samples].sort((a, b) => a.cpuUsPerEvent - b.cpuUsPerEvent);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as CpuSample;
   return {
-    events,
-    wallMs: round(wallMs, 1),
-    eventsPerSec: round((events * 1000) / wallMs, 0),
-    cpuUsPerEvent: round((cpu.user + cpu.system) / events),
+    events: median.events,
+    runs: sorted.length,
+    cpuUsPerEvent: round(median.cpuUsPerEvent),
+    minCpuUsPerEvent: round((sorted[0] as CpuSample).cpuUsPerEvent),
+    maxCpuUsPerEvent: round((sorted[sorted.length - 1] as CpuSample).cpuUsPerEvent),
+    eventsPerSec: round((median.events * 1000) / median.wallMs, 0),
   };
 }

@@ -5,7 +5,6 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-// biome-ignore lint/correctness/noUndeclaredDependencies: undici is a dependency of @subnet/engine-api, hoisted to the root.
 import { Pool } from 'undici';
 
 /** Same coalescing threshold as the Engine API HTTP binding. */
@@ -95,7 +94,12 @@ export function createRawClient(origin: string, connections: number): RawClient 
       return JSON.parse(await res.body.text());
     },
     async sse(count, payload) {
-      const res = await pool.request({ path: '/sse', method: 'POST', headers, body: JSON.stringify({ count, payload }) });
+      const res = await pool.request({
+        path: '/sse',
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ count, payload }),
+      });
       const decoder = new TextDecoder();
       let buf = '';
       let event = '';

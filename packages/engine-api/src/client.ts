@@ -3,10 +3,10 @@
  * are typed by wire name. It validates params before sending and results/events on receipt (the server
  * is another compartment and is not trusted blindly), and every call has a deadline.
  */
-import { withTimeout } from '@subnet/utils';
 import type { z } from 'zod';
 import type { AnyMethod, Api, EventOf, ParamsIn, ResultOf, StreamNames, UnaryNames } from './define.js';
 import { EngineError, EngineErrorCode, type ErrorDef, engineErrorFromWire } from './errors.js';
+import { engine_cancelStreamV1 } from './methods/engine.js';
 import { asResponse, encodeRequest, type RpcResponse } from './protocol.js';
 import type { StreamEnd, Transport, TransportReply } from './transport.js';
 
@@ -103,13 +103,19 @@ export function createEngineClient<A extends Api>(
 
   async function send(body: string, o: CallOpts | undefined): Promise<TransportReply> {
     const timeoutMs = o?.timeoutMs ?? defaultTimeout;
-    const signal = withTimeout(o?.signal, timeoutMs);
+    // A controller and a timer cleared on return: AbortSignal.timeout would keep a timer per call alive.
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), timeoutMs);
+    const onAbort = () => ctl.abort();
+    o?.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o?.signal?.aborted) ctl.abort();
     try {
-      return await transport.request(body, { signal, deadlineMs: timeoutMs });
+      return await transport.request(body, { signal: ctl.signal, deadlineMs: timeoutMs });
     } catch (err) {
-      if (o?.signal?.aborted)
+      if (o?.signal?.aborted) {
         throw new EngineError('CANCELLED', EngineErrorCode.CANCELLED, 'call cancelled', { cause: err });
-      if (signal?.aborted) {
+      }
+      if (ctl.signal.aborted) {
         throw new EngineError(
           'DEADLINE_EXCEEDED',
           EngineErrorCode.DEADLINE_EXCEEDED,
@@ -127,6 +133,9 @@ export function createEngineClient<A extends Api>(
           cause: err,
         },
       );
+    } finally {
+      clearTimeout(timer);
+      o?.signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -138,17 +147,20 @@ export function createEngineClient<A extends Api>(
     return res;
   }
 
+  async function callMethod(d: AnyMethod, params: unknown, o: CallOpts | undefined): Promise<unknown> {
+    if (d.kind !== 'unary')
+      throw EngineError.std('INVALID_REQUEST', `${d.name} is a stream method; use stream()`);
+    checkParams(d, params);
+    const id = nextId++;
+    const res = expectSingle(await send(encodeRequest(id, d.name, params), o));
+    if (res.error === undefined && res.id !== id)
+      throw EngineError.std('INVALID_RESPONSE', 'response id mismatch');
+    return decodeResult(d, res);
+  }
+
   const client: EngineClient<A> = {
     async call(method, params, o) {
-      const d = def(method);
-      if (d.kind !== 'unary')
-        throw EngineError.std('INVALID_REQUEST', `${method} is a stream method; use stream()`);
-      checkParams(d, params);
-      const id = nextId++;
-      const res = expectSingle(await send(encodeRequest(id, method, params), o));
-      if (res.error === undefined && res.id !== id)
-        throw EngineError.std('INVALID_RESPONSE', 'response id mismatch');
-      return decodeResult(d, res) as ResultOf<A[typeof method]>;
+      return (await callMethod(def(method), params, o)) as ResultOf<A[typeof method]>;
     },
 
     async notify(method, params, o) {
@@ -214,10 +226,11 @@ export function createEngineClient<A extends Api>(
           ? EngineError.std('INVALID_RESPONSE', 'expected a stream, got a result')
           : engineErrorFromWire(res.error, d.errors);
       }
+      // Every server answers engine_cancelStreamV1, whether or not this client's API lists it.
       return makeStream(d.event, d.errors, reply.streamId, reply.events, ctl, (streamId, co) =>
-        client
-          .call('engine_cancelStreamV1' as never, { streamId } as never, co)
-          .then((r) => (r as { cancelled: boolean }).cancelled),
+        callMethod(engine_cancelStreamV1, { streamId }, co).then(
+          (r) => (r as { cancelled: boolean }).cancelled,
+        ),
       ) as EngineStream<EventOf<A[typeof method]>>;
     },
 

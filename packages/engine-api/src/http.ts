@@ -246,8 +246,12 @@ export async function startEngineHttpServer(
       await modules.server.close();
       http.closeIdleConnections();
       await new Promise<void>((resolve) => {
+        // The streams just ended finish their responses shortly after; close each keep-alive
+        // connection as soon as it goes idle instead of waiting for the force timeout.
+        const sweep = setInterval(() => http.closeIdleConnections(), 20);
         const force = setTimeout(() => http.closeAllConnections(), 2000);
         http.close(() => {
+          clearInterval(sweep);
           clearTimeout(force);
           resolve();
         });

@@ -231,15 +231,12 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     if (Array.isArray(call.params)) return byNameOnly(m.def);
     const parsed = m.def.params.safeParse(call.params ?? {});
     if (!parsed.success) return { outcome: 'invalid_params', error: paramsError(m.def, parsed.error.issues) };
-    const signal =
-      ctx.deadlineMs === undefined
-        ? ctx.signal
-        : AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.deadlineMs)]);
+    const scope = callScope(ctx);
     try {
-      const result = await m.handler(parsed.data, { signal, caller: ctx.caller });
+      const result = await m.handler(parsed.data, scope.ctx);
       return { outcome: 'ok', result };
     } catch (err) {
-      if (signal.aborted && !ctx.signal.aborted && !(err instanceof EngineError)) {
+      if (scope.timedOut() && !(err instanceof EngineError)) {
         return {
           outcome: 'deadline',
           error: EngineError.std(
@@ -250,6 +247,8 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
       }
       const error = wireOf(err, logger, call.method);
       return { outcome: `error_${error.code}`, error };
+    } finally {
+      scope.dispose();
     }
   }
 
@@ -413,17 +412,25 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     method: string,
   ): AsyncGenerator<SseEvent> {
     const it = source[Symbol.asyncIterator]();
-    const aborted = new Promise<typeof ABORTED>((resolve) => {
-      if (ctl.signal.aborted) resolve(ABORTED);
-      else ctl.signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
-    });
+    // One pending "next" at a time; an abort resolves it early. (A Promise.race against one long-lived
+    // abort promise would pile up a reaction per event until the stream ends.)
+    let wake: ((v: typeof ABORTED) => void) | undefined;
+    const onAbort = () => wake?.(ABORTED);
+    ctl.signal.addEventListener('abort', onAbort, { once: true });
+    const next = (): Promise<IteratorResult<SseEvent | StreamEnd> | typeof ABORTED> =>
+      ctl.signal.aborted
+        ? Promise.resolve(ABORTED)
+        : new Promise((resolve, reject) => {
+            wake = resolve;
+            it.next().then(resolve, reject);
+          });
     let end: StreamEnd = { reason: 'complete' };
     let finished = false;
     let events = 0;
     try {
       yield { event: 'start', data: JSON.stringify({ streamId }) };
       for (;;) {
-        const r = await Promise.race([it.next(), aborted]);
+        const r = await next();
         if (r === ABORTED) {
           const why = ctl.signal.reason;
           end =
@@ -451,6 +458,8 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
       end = { reason: 'error', error: wireOf(err, logger, method) };
       finished = true;
     } finally {
+      wake = undefined;
+      ctl.signal.removeEventListener('abort', onAbort);
       untrack(streamId);
       metrics?.countStreamEvents(events);
       if (!ctl.signal.aborted) ctl.abort(finished ? 'finished' : 'disconnect');
@@ -482,4 +491,44 @@ async function* echoStream(
 function namespaceOf(method: string): string {
   const i = method.indexOf('_');
   return i < 0 ? method : method.slice(0, i);
+}
+
+/**
+ * The context of one unary call. The deadline's controller is made only if the handler reads `signal`,
+ * and its timer is always cleared when the call ends, so a call leaves nothing behind.
+ */
+function callScope(ctx: RequestContext): { ctx: CallContext; timedOut(): boolean; dispose(): void } {
+  const { deadlineMs } = ctx;
+  if (deadlineMs === undefined) {
+    return { ctx: { signal: ctx.signal, caller: ctx.caller }, timedOut: () => false, dispose: noop };
+  }
+  const started = performance.now();
+  let ctl: AbortController | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let expired = false;
+  const onAbort = () => ctl?.abort(ctx.signal.reason);
+  return {
+    ctx: {
+      caller: ctx.caller,
+      get signal() {
+        if (ctl === undefined) {
+          ctl = new AbortController();
+          const c = ctl;
+          const left = deadlineMs - (performance.now() - started);
+          timer = setTimeout(() => {
+            expired = true;
+            c.abort('deadline');
+          }, Math.max(0, left));
+          if (ctx.signal.aborted) c.abort(ctx.signal.reason);
+          else ctx.signal.addEventListener('abort', onAbort, { once: true });
+        }
+        return ctl.signal;
+      },
+    },
+    timedOut: () => expired || (performance.now() - started >= deadlineMs && !ctx.signal.aborted),
+    dispose() {
+      clearTimeout(timer);
+      if (ctl !== undefined) ctx.signal.removeEventListener('abort', onAbort);
+    },
+  };
 }

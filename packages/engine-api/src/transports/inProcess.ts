@@ -3,7 +3,7 @@
  * validate and decode steps are the very ones the HTTP transport uses; only the socket is missing.
  */
 import type { EngineServer } from '../server.js';
-import type { Transport } from '../transport.js';
+import type { Transport, TransportReply } from '../transport.js';
 
 const never = new AbortController().signal;
 
@@ -11,8 +11,20 @@ const never = new AbortController().signal;
 export function createInProcessTransport(server: EngineServer, opts: { caller?: string } = {}): Transport {
   const caller = opts.caller ?? 'in-process';
   return {
-    request: (body, { signal, deadlineMs }) =>
-      server.handle(body, { signal: signal ?? never, caller, deadlineMs }),
+    request: (body, { signal, deadlineMs }) => {
+      if (signal === undefined) return server.handle(body, { signal: never, caller, deadlineMs });
+      if (signal.aborted) return Promise.reject(signal.reason);
+      return untilAborted(server.handle(body, { signal, caller, deadlineMs }), signal);
+    },
     close: async () => {},
   };
+}
+
+/** Settles as `reply` does, or rejects as soon as `signal` aborts, as the HTTP transport does. */
+function untilAborted(reply: Promise<TransportReply>, signal: AbortSignal): Promise<TransportReply> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    reply.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
