@@ -28,13 +28,19 @@ describe('signal helpers', () => {
 
   it('waitFor returns the first defined value or fails naming what it waited for', async () => {
     let n = 0;
-    assert.equal(await waitFor(() => (++n >= 3 ? n : undefined), { timeoutMs: 1000, intervalMs: 1, what: 'n' }), 3);
-    await assert.rejects(waitFor(() => undefined, { timeoutMs: 30, intervalMs: 5, what: 'godot' }), (err: unknown) => {
-      assert.ok(err instanceof SubnetError);
-      assert.equal(err.code, 'TIMEOUT');
-      assert.match(err.message, /godot/);
-      return true;
-    });
+    assert.equal(
+      await waitFor(() => (++n >= 3 ? n : undefined), { timeoutMs: 1000, intervalMs: 1, what: 'n' }),
+      3,
+    );
+    await assert.rejects(
+      waitFor(() => undefined, { timeoutMs: 30, intervalMs: 5, what: 'godot' }),
+      (err: unknown) => {
+        assert.ok(err instanceof SubnetError);
+        assert.equal(err.code, 'TIMEOUT');
+        assert.match(err.message, /godot/);
+        return true;
+      },
+    );
   });
 });
 
