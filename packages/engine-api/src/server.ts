@@ -343,8 +343,15 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     streams.set(streamId, ctl);
     metrics?.setOpenStreams(streams.size);
     const onDisconnect = () => ctl.abort('disconnect');
-    if (ctx.signal.aborted) ctl.abort('disconnect');
-    else ctx.signal.addEventListener('abort', onDisconnect, { once: true });
+    // A stream whose events are never pulled (the caller left before the reply reached it, or never read
+    // it) has no pump to clean up after it: forget it as soon as it is aborted.
+    ctl.signal.addEventListener(
+      'abort',
+      () => {
+        if (!pumping.has(streamId)) untrack(streamId);
+      },
+      { once: true },
+    );
     const timer = Number.isFinite(deadlineMs)
       ? setTimeout(() => ctl.abort('deadline'), deadlineMs)
       : undefined;
@@ -352,10 +359,14 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onDisconnect);
     });
+    if (ctx.signal.aborted) ctl.abort('disconnect');
+    else ctx.signal.addEventListener('abort', onDisconnect, { once: true });
     return ctl;
   }
 
   const cleanups = new Map<string, () => void>();
+  /** Streams whose pump has started (and will untrack them when it ends). */
+  const pumping = new Set<string>();
 
   function untrack(streamId: string): void {
     cleanups.get(streamId)?.();
@@ -411,6 +422,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     source: AsyncIterable<SseEvent | StreamEnd>,
     method: string,
   ): AsyncGenerator<SseEvent> {
+    pumping.add(streamId);
     const it = source[Symbol.asyncIterator]();
     // One pending "next" at a time; an abort resolves it early. (A Promise.race against one long-lived
     // abort promise would pile up a reaction per event until the stream ends.)
@@ -460,6 +472,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     } finally {
       wake = undefined;
       ctl.signal.removeEventListener('abort', onAbort);
+      pumping.delete(streamId);
       untrack(streamId);
       metrics?.countStreamEvents(events);
       if (!ctl.signal.aborted) ctl.abort(finished ? 'finished' : 'disconnect');

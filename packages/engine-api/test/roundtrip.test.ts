@@ -1,0 +1,205 @@
+/**
+ * The Engine API round-trip table: one case per method of `engineApi` (a method without a case fails to
+ * compile), each run over both transports through the typed client; plus `rpc.discover`, which must list
+ * every method with `x-stream` on the stream ones.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { z } from 'zod';
+import {
+  type AnyMethod,
+  defineApi,
+  type EngineApi,
+  EngineError,
+  type EventOf,
+  engineApi,
+  type Handlers,
+  nodeErrors,
+  nodeMethods,
+  type ParamsIn,
+  type ResultOf,
+  type StackInfoSchema,
+  type StreamMethod,
+  type UnaryMethod,
+} from '../src/index.js';
+import { eachTransport, expectEngineError, type Harness, startHarness, TRANSPORTS } from './harness.js';
+
+/** A unary case: params sent, result expected back; a stream case: params sent, events expected back. */
+type RoundTrip<M extends AnyMethod> = M extends UnaryMethod
+  ? { params: ParamsIn<M>; result: ResultOf<M> }
+  : M extends StreamMethod
+    ? { params: ParamsIn<M>; events: EventOf<M>[] }
+    : never;
+
+const stack: z.output<typeof StackInfoSchema> = {
+  name: 'app',
+  namespaces: ['app'],
+  status: 'running',
+  pid: 4242,
+  restarts: 1,
+  startedAt: '2025-01-02T03:04:05.000Z',
+  lastError: null,
+};
+
+const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
+  engine_cancelStreamV1: { params: { streamId: 'not-open' }, result: { cancelled: false } },
+  engine_echoV1: { params: { payload: 'héllo\n"world"' }, result: { payload: 'héllo\n"world"' } },
+  engine_echoStreamV1: {
+    params: { count: 3, payload: 'e' },
+    events: [
+      { seq: 0, payload: 'e' },
+      { seq: 1, payload: 'e' },
+      { seq: 2, payload: 'e' },
+    ],
+  },
+  node_getHealthV1: {
+    params: {},
+    result: {
+      status: 'degraded',
+      processMode: 'split',
+      uptimeS: 12.5,
+      stacks: { app: 'running', chain: 'failed' },
+    },
+  },
+  node_getVersionV1: {
+    params: {},
+    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.0.0', platform: 'linux-x64' },
+  },
+  node_getStacksV1: {
+    params: {},
+    result: {
+      stacks: [stack, { ...stack, name: 'chain', status: 'failed', pid: null, lastError: 'rpc down' }],
+    },
+  },
+  node_restartStackV1: { params: { name: 'app' }, result: { stack: { ...stack, restarts: 2 } } },
+  node_watchStacksV1: {
+    params: {},
+    events: [{ stacks: [stack] }, { stacks: [{ ...stack, status: 'restarting' }] }, { stacks: [] }],
+  },
+};
+
+const nodeApi = defineApi(nodeMethods);
+
+/** Handlers answering exactly what the table expects (the server does not validate results). */
+const nodeHandlers: Handlers<typeof nodeApi> = {
+  node_getHealthV1: () => cases.node_getHealthV1.result,
+  node_getVersionV1: () => cases.node_getVersionV1.result,
+  node_getStacksV1: () => cases.node_getStacksV1.result,
+  node_restartStackV1: ({ name }) => {
+    if (name !== 'app') throw EngineError.of(nodeErrors.STACK_NOT_FOUND, `no stack named ${name}`);
+    return cases.node_restartStackV1.result;
+  },
+  async *node_watchStacksV1() {
+    yield* cases.node_watchStacksV1.events;
+  },
+};
+
+let h: Harness;
+
+before(async () => {
+  h = await startHarness();
+  h.server.register(nodeApi, nodeHandlers);
+});
+
+after(() => h.close());
+
+for (const [name, makeClient] of eachTransport(() => h)) {
+  describe(`round trip over ${name}`, () => {
+    for (const [method, c] of Object.entries(cases) as [keyof EngineApi, RoundTrip<AnyMethod>][]) {
+      it(method, async () => {
+        const client = makeClient(engineApi);
+        const def = engineApi[method];
+        if (def.kind === 'unary') {
+          assert.ok('result' in c);
+          const result = await client.call(method as never, c.params as never);
+          assert.deepEqual(result, c.result);
+        } else {
+          assert.ok('events' in c);
+          const events: unknown[] = [];
+          for await (const ev of await client.stream(method as never, c.params as never)) events.push(ev);
+          assert.deepEqual(events, c.events);
+        }
+      });
+    }
+
+    it('a namespace error of node_restartStackV1 comes back by name and code', async () => {
+      const err = await expectEngineError(
+        makeClient(engineApi).call('node_restartStackV1', { name: 'nope' }),
+        'STACK_NOT_FOUND',
+        nodeErrors.STACK_NOT_FOUND.code,
+      );
+      assert.equal(err.message, 'no stack named nope');
+    });
+
+    it('rpc.discover lists every method of engineApi, with x-stream on stream methods', async () => {
+      const doc = (await makeClient(engineApi).discover()) as {
+        openrpc: string;
+        info: { title: string; version: string };
+        methods: {
+          name: string;
+          summary: string;
+          params: { name: string; required: boolean }[];
+          result: { name: string; schema: Record<string, unknown> };
+          errors: { code: number; data: { name: string } }[];
+          'x-stream'?: boolean;
+        }[];
+      };
+      assert.equal(doc.openrpc, '1.3.2');
+      assert.equal(typeof doc.info.title, 'string');
+      const names = doc.methods.map((m) => m.name);
+      assert.deepEqual(names, [...names].sort(), 'methods are sorted by name');
+      assert.deepEqual(new Set(names), new Set(Object.keys(engineApi)));
+      assert.equal(names.length, Object.keys(engineApi).length);
+      for (const m of doc.methods) {
+        const def = engineApi[m.name as keyof EngineApi];
+        assert.equal(m.summary, def.summary);
+        if (def.kind === 'stream') {
+          assert.equal(m['x-stream'], true, `${m.name} is marked as a stream`);
+          assert.equal(m.result.name, 'event');
+        } else {
+          assert.equal('x-stream' in m, false, `${m.name} is not marked as a stream`);
+          assert.equal(m.result.name, 'result');
+        }
+      }
+      const echoStream = doc.methods.find((m) => m.name === 'engine_echoStreamV1');
+      assert.deepEqual(echoStream?.params.map((p) => [p.name, p.required]).sort(), [
+        ['count', true],
+        ['intervalMs', false],
+        ['payload', false],
+      ]);
+      const restart = doc.methods.find((m) => m.name === 'node_restartStackV1');
+      assert.deepEqual(restart?.errors, [
+        { code: 1001, message: nodeErrors.STACK_NOT_FOUND.summary, data: { name: 'STACK_NOT_FOUND' } },
+      ]);
+    });
+  });
+}
+
+describe('the client validates what a handler answers', () => {
+  for (const name of TRANSPORTS) {
+    it(`a node_* result that fails its schema is INVALID_RESPONSE (${name})`, async () => {
+      const bad = await startHarness();
+      try {
+        bad.server.register(nodeApi, {
+          ...nodeHandlers,
+          node_getVersionV1: () => ({ version: 1 }) as never,
+          async *node_watchStacksV1() {
+            yield { stacks: [{ name: 'x' }] } as never;
+          },
+        });
+        const client = bad.client(name, engineApi);
+        await expectEngineError(client.call('node_getVersionV1', {}), 'INVALID_RESPONSE');
+        const events: unknown[] = [];
+        await expectEngineError(
+          (async () => {
+            for await (const ev of await client.stream('node_watchStacksV1', {})) events.push(ev);
+          })(),
+          'INVALID_RESPONSE',
+        );
+        assert.deepEqual(events, []);
+      } finally {
+        await bad.close();
+      }
+    });
+  }
+});
