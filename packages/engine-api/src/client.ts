@@ -214,10 +214,15 @@ export function createEngineClient<A extends Api>(
       checkParams(d, params);
       const ctl = new AbortController();
       const signal = o?.signal === undefined ? ctl.signal : AbortSignal.any([o.signal, ctl.signal]);
-      const reply = await transport.request(encodeRequest(nextId++, method, params), {
-        signal,
-        deadlineMs: o?.deadlineMs,
-      });
+      let reply: TransportReply;
+      try {
+        reply = await transport.request(encodeRequest(nextId++, method, params), {
+          signal,
+          deadlineMs: o?.deadlineMs,
+        });
+      } catch (err) {
+        throw transportFailure(err, o?.signal);
+      }
       if (reply.kind === 'none')
         throw EngineError.std('INVALID_RESPONSE', 'the server sent no reply to a stream call');
       if (reply.kind === 'json') {
@@ -227,7 +232,7 @@ export function createEngineClient<A extends Api>(
           : engineErrorFromWire(res.error, d.errors);
       }
       // Every server answers engine_cancelStreamV1, whether or not this client's API lists it.
-      return makeStream(d.event, d.errors, reply.streamId, reply.events, ctl, (streamId, co) =>
+      return makeStream(d.event, d.errors, reply.streamId, reply.events, ctl, o?.signal, (streamId, co) =>
         callMethod(engine_cancelStreamV1, { streamId }, co).then(
           (r) => (r as { cancelled: boolean }).cancelled,
         ),
@@ -251,6 +256,7 @@ function makeStream(
   id: string,
   events: AsyncIterable<{ event: string; data: string }>,
   ctl: AbortController,
+  callerSignal: AbortSignal | undefined,
   cancel: (streamId: string, o?: CallOpts) => Promise<boolean>,
 ): EngineStream<unknown> {
   let used = false;
@@ -272,13 +278,35 @@ function makeStream(
             ended = true;
             const end = JSON.parse(ev.data) as StreamEnd;
             if (end.error !== undefined) throw engineErrorFromWire(end.error, errors);
+            if (callerSignal?.aborted) throw transportFailure(callerSignal.reason, callerSignal);
             return;
           }
         }
         throw EngineError.std('UNAVAILABLE', 'the stream closed without an end event');
+      } catch (err) {
+        // Same outcome over every transport: the caller's abort is CANCELLED, a lost link UNAVAILABLE.
+        throw transportFailure(err, callerSignal);
       } finally {
         if (!ended) ctl.abort();
       }
     },
   };
+}
+
+/** Maps a failure below the protocol (abort, socket error) to an EngineError; EngineErrors pass through. */
+function transportFailure(err: unknown, callerSignal: AbortSignal | undefined): EngineError {
+  if (err instanceof EngineError) return err;
+  if (callerSignal?.aborted) {
+    return new EngineError('CANCELLED', EngineErrorCode.CANCELLED, 'stream cancelled by the caller', {
+      cause: err,
+    });
+  }
+  return new EngineError(
+    'UNAVAILABLE',
+    EngineErrorCode.UNAVAILABLE,
+    `Engine API unreachable: ${(err as Error).message}`,
+    {
+      cause: err,
+    },
+  );
 }

@@ -528,10 +528,13 @@ function callScope(ctx: RequestContext): { ctx: CallContext; timedOut(): boolean
           ctl = new AbortController();
           const c = ctl;
           const left = deadlineMs - (performance.now() - started);
-          timer = setTimeout(() => {
-            expired = true;
-            c.abort('deadline');
-          }, Math.max(0, left));
+          timer = setTimeout(
+            () => {
+              expired = true;
+              c.abort('deadline');
+            },
+            Math.max(0, left),
+          );
           if (ctx.signal.aborted) c.abort(ctx.signal.reason);
           else ctx.signal.addEventListener('abort', onAbort, { once: true });
         }

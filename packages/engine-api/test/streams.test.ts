@@ -3,10 +3,14 @@
  * (break / abort), deadlines, handler failures, backpressure, the open-stream limit and shutdown.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { sleep, waitFor } from '@subnet/utils';
 import { z } from 'zod';
 import {
+  createEngineClient,
+  createHttpTransport,
   defineApi,
   defineErrors,
   EngineError,
@@ -242,19 +246,21 @@ for (const [name, makeClient] of eachTransport(() => h)) {
       assert.equal(signals.get(tag)?.reason, 'disconnect');
     });
 
-    it('aborting the stream signal disconnects: the loop ends and the handler is aborted', async () => {
+    it('aborting the stream signal disconnects: the loop throws CANCELLED and the handler is aborted', async () => {
       const c = makeClient(streamApi);
       const tag = newTag('abort');
       const ac = new AbortController();
       const s = await c.stream('test_tickV1', { tag, intervalMs: 2 }, { signal: ac.signal });
       let n = 0;
       const started = Date.now();
-      try {
-        for await (const _ev of s) if (++n === 3) ac.abort();
-      } catch (err) {
-        // Over HTTP the aborted body read rejects; in-process the server ends the stream. Either way it stops.
-        assert.ok(err instanceof Error);
-      }
+      // The same outcome over every transport.
+      await expectEngineError(
+        (async () => {
+          for await (const _ev of s) if (++n === 3) ac.abort();
+        })(),
+        'CANCELLED',
+        EngineErrorCode.CANCELLED,
+      );
       assert.ok(n >= 3 && n < 100, `the loop stopped soon after the abort (${n} events)`);
       assert.ok(Date.now() - started < 2_000);
       await waitForNoStreams(h.server);
@@ -370,6 +376,27 @@ for (const [name, makeClient] of eachTransport(() => h)) {
     });
   });
 }
+
+describe('unreachable server', () => {
+  it('stream() and call() fail with UNAVAILABLE, not a socket error', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const c = createEngineClient(engineApi, createHttpTransport({ url: `http://127.0.0.1:${port}` }));
+    await expectEngineError(
+      c.stream('engine_echoStreamV1', { count: 1 }),
+      'UNAVAILABLE',
+      EngineErrorCode.UNAVAILABLE,
+    );
+    await expectEngineError(
+      c.call('engine_echoV1', { payload: 'x' }),
+      'UNAVAILABLE',
+      EngineErrorCode.UNAVAILABLE,
+    );
+    await c.close();
+  });
+});
 
 describe('stream limits and shutdown', () => {
   let small: Harness;
