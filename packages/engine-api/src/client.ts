@@ -112,27 +112,13 @@ export function createEngineClient<A extends Api>(
     try {
       return await transport.request(body, { signal: ctl.signal, deadlineMs: timeoutMs });
     } catch (err) {
-      if (o?.signal?.aborted) {
-        throw new EngineError('CANCELLED', EngineErrorCode.CANCELLED, 'call cancelled', { cause: err });
-      }
-      if (ctl.signal.aborted) {
-        throw new EngineError(
-          'DEADLINE_EXCEEDED',
-          EngineErrorCode.DEADLINE_EXCEEDED,
-          `no answer within ${timeoutMs} ms`,
-          {
-            cause: err,
-          },
-        );
-      }
-      throw new EngineError(
-        'UNAVAILABLE',
-        EngineErrorCode.UNAVAILABLE,
-        `Engine API unreachable: ${(err as Error).message}`,
-        {
+      if (ctl.signal.aborted && o?.signal?.aborted !== true) {
+        const message = `no answer within ${timeoutMs} ms`;
+        throw new EngineError('DEADLINE_EXCEEDED', EngineErrorCode.DEADLINE_EXCEEDED, message, {
           cause: err,
-        },
-      );
+        });
+      }
+      throw transportFailure(err, o?.signal, 'call cancelled');
     } finally {
       clearTimeout(timer);
       o?.signal?.removeEventListener('abort', onAbort);
@@ -294,19 +280,14 @@ function makeStream(
 }
 
 /** Maps a failure below the protocol (abort, socket error) to an EngineError; EngineErrors pass through. */
-function transportFailure(err: unknown, callerSignal: AbortSignal | undefined): EngineError {
+function transportFailure(
+  err: unknown,
+  callerSignal: AbortSignal | undefined,
+  cancelled = 'stream cancelled by the caller',
+): EngineError {
   if (err instanceof EngineError) return err;
-  if (callerSignal?.aborted) {
-    return new EngineError('CANCELLED', EngineErrorCode.CANCELLED, 'stream cancelled by the caller', {
-      cause: err,
-    });
-  }
-  return new EngineError(
-    'UNAVAILABLE',
-    EngineErrorCode.UNAVAILABLE,
-    `Engine API unreachable: ${(err as Error).message}`,
-    {
-      cause: err,
-    },
-  );
+  if (callerSignal?.aborted)
+    return new EngineError('CANCELLED', EngineErrorCode.CANCELLED, cancelled, { cause: err });
+  const message = `Engine API unreachable: ${(err as Error).message}`;
+  return new EngineError('UNAVAILABLE', EngineErrorCode.UNAVAILABLE, message, { cause: err });
 }
