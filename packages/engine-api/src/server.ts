@@ -151,7 +151,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     },
   };
 
-  // Built-in engine_* methods that act on the server itself.
+  // Methods outside the namespace scheme that every server answers (OpenRPC service discovery).
   const builtins: Record<string, (params: unknown) => unknown> = {
     'rpc.discover': () =>
       openRpcDocument(server.methods(), {
@@ -187,7 +187,9 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     const { call } = item;
     const started = performance.now();
     const out = await answerCall(call, ctx, inBatch);
-    metrics?.observeCall(call.method, out.outcome, (performance.now() - started) / 1000);
+    // Unknown names are not used as labels: a caller must not be able to grow the metric set.
+    const label = out.outcome === 'not_found' ? '(unknown)' : call.method;
+    metrics?.observeCall(label, out.outcome, (performance.now() - started) / 1000);
     if (call.id === undefined) return undefined;
     return (
       out.text ??
