@@ -99,6 +99,69 @@ const EngineConfigSchema = z.strictObject({
     .describe('Most streams open at once on one Engine API server; more are refused with OVERLOADED.'),
 });
 
+const ChainConfigSchema = z.strictObject({
+  rpcUrl: z
+    .url({ protocol: /^(https?|wss?)$/ })
+    .default('http://127.0.0.1:8545')
+    .describe('JSON-RPC URL of the EVM chain that holds the subnet contracts.'),
+  network: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Network file with the deployed contract addresses (default: `<dataDir>/devnet.json`).'),
+  rpcTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(300_000)
+    .default(10_000)
+    .describe('Deadline of each chain RPC call.'),
+  retryCount: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(1)
+    .describe('Retries of a failed chain RPC call (reads only; writes are never resent blindly).'),
+  pollIntervalMs: z
+    .number()
+    .int()
+    .min(50)
+    .default(1000)
+    .describe('How often new blocks and contract events are polled.'),
+  wallet: z
+    .string()
+    .min(1)
+    .default('default')
+    .describe('Wallet whose hotkey this node signs chain writes with.'),
+  hotkey: z.string().min(1).default('default').describe('Hotkey name inside that wallet.'),
+});
+
+const DevnetConfigSchema = z.strictObject({
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(8545)
+    .describe('Port of the devnet anvil node on 127.0.0.1.'),
+  blockTimeS: z
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .default(1)
+    .describe('Seconds between devnet blocks; a transaction also gets its own block at once (mixed mining).'),
+  miners: z.number().int().min(0).max(64).default(3).describe('Miners the devnet registers in subnet 1.'),
+  validators: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(1)
+    .describe('Validators the devnet registers and stakes in subnet 1.'),
+});
+
 /**
  * The node's configuration. `ConfigSchema.parse({})` yields a complete config: every nested object defaults
  * to its own defaults (`prefault({})`). Unknown keys are rejected.
@@ -114,6 +177,10 @@ export const ConfigSchema = z.strictObject({
   log: LogConfigSchema.prefault({}).describe('Logging.'),
   node: NodeConfigSchema.prefault({}).describe('Process layout, bind address and stacks.'),
   engine: EngineConfigSchema.prefault({}).describe('Engine API server.'),
+  chain: ChainConfigSchema.prefault({}).describe('The EVM chain and the contracts of the subnets.'),
+  devnet: DevnetConfigSchema.prefault({}).describe(
+    'The local devnet started by `subnet devnet` / `npm start`.',
+  ),
 });
 
 /** What the config accepts: every key optional (file contents, flags). */

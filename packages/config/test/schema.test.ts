@@ -15,6 +15,15 @@ describe('ConfigSchema', () => {
         restart: { initialDelayMs: 250, maxDelayMs: 10_000, resetAfterMs: 30_000 },
       },
       engine: { tokenTtlS: 60, maxBodyBytes: 1_048_576, streamDeadlineMs: 600_000, maxStreams: 4096 },
+      chain: {
+        rpcUrl: 'http://127.0.0.1:8545',
+        rpcTimeoutMs: 10_000,
+        retryCount: 1,
+        pollIntervalMs: 1000,
+        wallet: 'default',
+        hotkey: 'default',
+      },
+      devnet: { port: 8545, blockTimeS: 1, miners: 3, validators: 1 },
     });
   });
 
@@ -22,6 +31,12 @@ describe('ConfigSchema', () => {
     const config = ConfigSchema.parse({ node: { restart: { maxDelayMs: 500 } } });
     assert.deepEqual(config.node.restart, { initialDelayMs: 250, maxDelayMs: 500, resetAfterMs: 30_000 });
     assert.equal(config.node.port, 8645);
+  });
+
+  it('rejects a chain RPC URL that is not http(s) or ws(s)', () => {
+    assert.equal(ConfigSchema.safeParse({ chain: { rpcUrl: 'ftp://x' } }).success, false);
+    assert.equal(ConfigSchema.safeParse({ chain: { rpcUrl: 'not a url' } }).success, false);
+    assert.equal(ConfigSchema.safeParse({ chain: { rpcUrl: 'https://rpc.example.org' } }).success, true);
   });
 
   it('rejects unknown keys at every level', () => {

@@ -23,6 +23,8 @@ export interface AnvilOpts {
   stateFile?: string;
   /** Seconds between blocks; undefined = automine (a block per transaction). */
   blockTimeS?: number;
+  /** With `blockTimeS`: also mine a block for each transaction (anvil's mixed mining). */
+  mixedMining?: boolean;
   /** Dev accounts to fund and their balance in ether. */
   accounts?: number;
   balanceEth?: number;
@@ -69,6 +71,7 @@ export async function startAnvil(opts: AnvilOpts): Promise<Anvil> {
   ];
   if (opts.stateFile !== undefined) args.push('--state', opts.stateFile, '--state-interval', '1');
   if (opts.blockTimeS !== undefined) args.push('--block-time', String(opts.blockTimeS));
+  if (opts.blockTimeS !== undefined && opts.mixedMining === true) args.push('--mixed-mining');
   if (opts.accounts !== undefined) args.push('--accounts', String(opts.accounts));
   if (opts.balanceEth !== undefined) args.push('--balance', String(opts.balanceEth));
   if (opts.mnemonic !== undefined) args.push('--mnemonic', opts.mnemonic);

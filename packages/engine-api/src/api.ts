@@ -3,11 +3,12 @@
  * `methods/` and list it here; the docs generator and `rpc.discover` read this object.
  */
 import { defineApi } from './define.js';
+import { chainMethods } from './methods/chain.js';
 import { engineMethods } from './methods/engine.js';
 import { nodeMethods } from './methods/node.js';
 
 /** Version of the Engine API catalogue (bumped when a method is added or changed). */
 export const ENGINE_API_VERSION = '1.0.0';
 
-export const engineApi = defineApi([...engineMethods, ...nodeMethods]);
+export const engineApi = defineApi([...engineMethods, ...nodeMethods, ...chainMethods]);
 export type EngineApi = typeof engineApi;

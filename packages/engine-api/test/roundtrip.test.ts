@@ -8,18 +8,21 @@ import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
 import {
   type AnyMethod,
+  chainMethods,
   defineApi,
   type EngineApi,
   EngineError,
   type EventOf,
   engineApi,
   type Handlers,
+  type NeuronSchema,
   nodeErrors,
   nodeMethods,
   type ParamsIn,
   type ResultOf,
   type StackInfoSchema,
   type StreamMethod,
+  type SubnetSchema,
   type UnaryMethod,
 } from '../src/index.js';
 import { eachTransport, expectEngineError, type Harness, startHarness, TRANSPORTS } from './harness.js';
@@ -39,6 +42,54 @@ const stack: z.output<typeof StackInfoSchema> = {
   restarts: 1,
   startedAt: '2025-01-02T03:04:05.000Z',
   lastError: null,
+};
+
+function addr(n: number): string {
+  return `0x${n.toString(16).padStart(40, '0')}`;
+}
+
+const subnet: z.output<typeof SubnetSchema> = {
+  netuid: 1,
+  owner: addr(9),
+  name: 'text',
+  description: 'LLM chat',
+  active: true,
+  registeredAt: 7,
+  lockedAmount: '100000000000000000000',
+  params: {
+    tempo: 10,
+    maxAllowedUids: 256,
+    maxValidators: 64,
+    immunityPeriod: 100,
+    minStake: '1000000000000000000',
+    registrationBurn: '1000000000000000000',
+    kappa: 32767,
+    bondsMovingAverage: 900_000,
+    ownerSplit: 1800,
+    minerSplit: 4100,
+    validatorSplit: 4100,
+    commitRevealPeriod: 1,
+    weightsRateLimit: 5,
+    minAllowedWeights: 1,
+    maxWeightLimit: 65535,
+    weightsVersionKey: 0,
+    registrationAllowed: true,
+  },
+};
+
+const neuron: z.output<typeof NeuronSchema> = {
+  uid: 0,
+  hotkey: addr(2),
+  coldkey: addr(3),
+  role: 'validator',
+  stake: '5000000000000000000',
+  validatorPermit: true,
+  peerId: '16Uiu2HAm',
+  multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
+  metadata: '',
+  registeredAt: 8,
+  lastUpdate: 30,
+  emission: '0',
 };
 
 const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
@@ -76,9 +127,47 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     params: {},
     events: [{ stacks: [stack] }, { stacks: [{ ...stack, status: 'restarting' }] }, { stacks: [] }],
   },
+  chain_getStatusV1: {
+    params: {},
+    result: {
+      chainId: 31337,
+      blockNumber: 12,
+      rpcUrl: 'http://127.0.0.1:8545',
+      contracts: { token: addr(1) },
+      hotkey: null,
+    },
+  },
+  chain_listSubnetsV1: { params: {}, result: { subnets: [subnet] } },
+  chain_getSubnetV1: { params: { netuid: 1 }, result: subnet },
+  chain_getMetagraphV1: { params: { netuid: 1 }, result: { netuid: 1, block: 40, neurons: [neuron] } },
+  chain_getNeuronV1: { params: { netuid: 1, hotkey: addr(2) }, result: neuron },
+  chain_updateServiceInfoV1: {
+    params: { netuid: 1, peerId: '16Uiu2', multiaddrs: ['/ip4/127.0.0.1/tcp/4001'], metadata: '' },
+    result: { txHash: `0x${'ab'.repeat(32)}` },
+  },
+  chain_commitWeightsV1: {
+    params: { netuid: 1, uids: [0, 1], weights: [65535, 0] },
+    result: { txHash: `0x${'cd'.repeat(32)}`, epoch: 3, commitHash: `0x${'ef'.repeat(32)}` },
+  },
+  chain_revealWeightsV1: { params: { netuid: 1 }, result: { txHash: `0x${'01'.repeat(32)}`, epoch: 3 } },
+  chain_watchBlocksV1: {
+    params: {},
+    events: [
+      { number: 1, hash: `0x${'02'.repeat(32)}`, timestamp: 1_700_000_000 },
+      { number: 2, hash: `0x${'03'.repeat(32)}`, timestamp: 1_700_000_012 },
+    ],
+  },
+  chain_watchMetagraphV1: {
+    params: { netuid: 1 },
+    events: [
+      { netuid: 1, block: 40, neurons: [] },
+      { netuid: 1, block: 41, neurons: [neuron] },
+    ],
+  },
 };
 
 const nodeApi = defineApi(nodeMethods);
+const chainApi = defineApi(chainMethods);
 
 /** Handlers answering exactly what the table expects (the server does not validate results). */
 const nodeHandlers: Handlers<typeof nodeApi> = {
@@ -94,11 +183,27 @@ const nodeHandlers: Handlers<typeof nodeApi> = {
   },
 };
 
+/** Table-driven handlers for a namespace: unary methods answer `result`, streams yield `events`. */
+function tableHandlers<A extends Record<string, AnyMethod>>(api: A): Handlers<A> {
+  const out: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(api)) {
+    const c = cases[name as keyof EngineApi] as { result?: unknown; events?: unknown[] };
+    out[name] =
+      def.kind === 'unary'
+        ? () => c.result
+        : async function* () {
+            yield* c.events ?? [];
+          };
+  }
+  return out as Handlers<A>;
+}
+
 let h: Harness;
 
 before(async () => {
   h = await startHarness();
   h.server.register(nodeApi, nodeHandlers);
+  h.server.register(chainApi, tableHandlers(chainApi));
 });
 
 after(() => h.close());

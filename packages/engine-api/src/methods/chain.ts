@@ -1,0 +1,178 @@
+/**
+ * `chain_*`: the chain stack's namespace — reads of subnets and the metagraph, the writes a node makes
+ * with its own hotkey (service info, weights), and streams of blocks and metagraph changes. Amounts are
+ * decimal strings of the token's smallest unit (18 decimals), since JSON numbers cannot hold them.
+ */
+import { z } from 'zod';
+import { stream, unary } from '../define.js';
+import { defineErrors } from '../errors.js';
+
+export const chainErrors = defineErrors({
+  REVERTED: { code: 1101, summary: 'The contract reverted; `error.data.errorName` names the custom error.' },
+  RPC_UNREACHABLE: { code: 1102, summary: 'The chain RPC cannot be reached or did not answer in time.' },
+  NOT_FOUND: { code: 1103, summary: 'No such subnet or neuron.' },
+  NO_ACCOUNT: { code: 1104, summary: 'The chain stack has no unlocked hotkey to sign with.' },
+  NO_COMMIT: { code: 1105, summary: 'There is no pending weight commit to reveal.' },
+});
+
+export const AddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte hex address');
+export const AmountSchema = z.string().regex(/^[0-9]+$/, 'a non-negative integer amount in wei, as a string');
+const Netuid = z.number().int().min(1).max(65_535);
+
+export const HyperparamsSchema = z.object({
+  tempo: z.number().int(),
+  maxAllowedUids: z.number().int(),
+  maxValidators: z.number().int(),
+  immunityPeriod: z.number().int(),
+  minStake: AmountSchema,
+  registrationBurn: AmountSchema,
+  kappa: z.number().int(),
+  bondsMovingAverage: z.number().int(),
+  ownerSplit: z.number().int(),
+  minerSplit: z.number().int(),
+  validatorSplit: z.number().int(),
+  commitRevealPeriod: z.number().int(),
+  weightsRateLimit: z.number().int(),
+  minAllowedWeights: z.number().int(),
+  maxWeightLimit: z.number().int(),
+  weightsVersionKey: z.number().int(),
+  registrationAllowed: z.boolean(),
+});
+
+export const SubnetSchema = z.object({
+  netuid: Netuid,
+  owner: AddressSchema,
+  name: z.string(),
+  description: z.string(),
+  active: z.boolean(),
+  registeredAt: z.number().int().describe('Block of registration'),
+  lockedAmount: AmountSchema,
+  params: HyperparamsSchema,
+});
+
+export const NeuronSchema = z.object({
+  uid: z.number().int().min(0),
+  hotkey: AddressSchema,
+  coldkey: AddressSchema,
+  role: z.enum(['validator', 'miner']),
+  stake: AmountSchema.describe('Stake allocated to the hotkey in this subnet'),
+  validatorPermit: z.boolean(),
+  peerId: z.string(),
+  multiaddrs: z.array(z.string()),
+  metadata: z.string(),
+  registeredAt: z.number().int(),
+  lastUpdate: z.number().int(),
+  emission: AmountSchema.describe('Emission of the last recorded epoch'),
+});
+
+export const MetagraphSchema = z.object({
+  netuid: Netuid,
+  block: z.number().int(),
+  neurons: z.array(NeuronSchema),
+});
+
+export const chain_getStatusV1 = unary('chain_getStatusV1', {
+  summary: 'Chain id, latest block, contract addresses and the hotkey this stack signs with.',
+  params: z.object({}).strict(),
+  result: z.object({
+    chainId: z.number().int(),
+    blockNumber: z.number().int(),
+    rpcUrl: z.string(),
+    contracts: z.record(z.string(), AddressSchema),
+    hotkey: AddressSchema.nullable(),
+  }),
+  errors: [chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_listSubnetsV1 = unary('chain_listSubnetsV1', {
+  summary: 'Every registered subnet with its hyperparameters.',
+  params: z.object({}).strict(),
+  result: z.object({ subnets: z.array(SubnetSchema) }),
+  errors: [chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_getSubnetV1 = unary('chain_getSubnetV1', {
+  summary: 'One subnet with its hyperparameters.',
+  params: z.object({ netuid: Netuid }).strict(),
+  result: SubnetSchema,
+  errors: [chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_getMetagraphV1 = unary('chain_getMetagraphV1', {
+  summary: 'The metagraph of a subnet: every neuron with role, stake, permit and addresses.',
+  params: z.object({ netuid: Netuid }).strict(),
+  result: MetagraphSchema,
+  errors: [chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_getNeuronV1 = unary('chain_getNeuronV1', {
+  summary: 'One neuron of a subnet, by uid or hotkey.',
+  params: z
+    .object({ netuid: Netuid, uid: z.number().int().min(0).optional(), hotkey: AddressSchema.optional() })
+    .strict()
+    .refine((p) => (p.uid === undefined) !== (p.hotkey === undefined), 'give exactly one of uid or hotkey'),
+  result: NeuronSchema,
+  errors: [chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_updateServiceInfoV1 = unary('chain_updateServiceInfoV1', {
+  summary: "Updates this node's peer id, multiaddrs and metadata in a subnet (signed by its hotkey).",
+  params: z
+    .object({
+      netuid: Netuid,
+      peerId: z.string().max(128),
+      multiaddrs: z.array(z.string().min(1)).max(16),
+      metadata: z.string().max(1024).default(''),
+    })
+    .strict(),
+  result: z.object({ txHash: z.string() }),
+  errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_commitWeightsV1 = unary('chain_commitWeightsV1', {
+  summary: 'Commits a weight vector (hash with a fresh salt the stack keeps) for the current epoch.',
+  params: z
+    .object({
+      netuid: Netuid,
+      uids: z.array(z.number().int().min(0).max(65_535)).min(1).max(4096),
+      weights: z.array(z.number().int().min(0).max(65_535)).min(1).max(4096),
+    })
+    .strict()
+    .refine((p) => p.uids.length === p.weights.length, 'uids and weights must have the same length'),
+  result: z.object({ txHash: z.string(), epoch: z.number().int(), commitHash: z.string() }),
+  errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_revealWeightsV1 = unary('chain_revealWeightsV1', {
+  summary: 'Reveals the pending commit of this node in a subnet (its reveal window must be open).',
+  params: z.object({ netuid: Netuid }).strict(),
+  result: z.object({ txHash: z.string(), epoch: z.number().int() }),
+  errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.NO_COMMIT, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_watchBlocksV1 = stream('chain_watchBlocksV1', {
+  summary: 'Streams each new block number and hash.',
+  params: z.object({}).strict(),
+  event: z.object({ number: z.number().int(), hash: z.string(), timestamp: z.number().int() }),
+  errors: [chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_watchMetagraphV1 = stream('chain_watchMetagraphV1', {
+  summary: 'Streams the metagraph of a subnet now and again after every change on chain.',
+  params: z.object({ netuid: Netuid }).strict(),
+  event: MetagraphSchema,
+  errors: [chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chainMethods = [
+  chain_getStatusV1,
+  chain_listSubnetsV1,
+  chain_getSubnetV1,
+  chain_getMetagraphV1,
+  chain_getNeuronV1,
+  chain_updateServiceInfoV1,
+  chain_commitWeightsV1,
+  chain_revealWeightsV1,
+  chain_watchBlocksV1,
+  chain_watchMetagraphV1,
+] as const;
