@@ -13,6 +13,8 @@ export const ChainErrorCode = {
   INVALID_INPUT: 'CHAIN_INVALID_INPUT',
   NETWORK_FILE: 'CHAIN_NETWORK_FILE',
   NO_ACCOUNT: 'CHAIN_NO_ACCOUNT',
+  NOT_FOUND: 'CHAIN_NOT_FOUND',
+  NO_COMMIT: 'CHAIN_NO_COMMIT',
   TX_FAILED: 'CHAIN_TX_FAILED',
 } as const;
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode];

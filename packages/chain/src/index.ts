@@ -1,1 +1,17 @@
-export {};
+/**
+ * @subnet/chain: the chain stack. viem actions (one per file, each naming the contract function it calls),
+ * the `SubnetClient` SDK, the metagraph, network files, devnet bootstrap and the `chain_*` Engine API stack.
+ * The only package that talks to an EVM node.
+ */
+
+export type { WeightsCommit } from './actions/commitWeights.js';
+export type { StakeInfo } from './actions/getStakeInfo.js';
+export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
+export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';
+export { ChainError, ChainErrorCode, type ChainErrorMeta, toChainError } from './errors.js';
+export { metagraphToJson, neuronToJson, subnetToJson } from './json.js';
+export { fetchMetagraph, watchMetagraph } from './metagraph.js';
+export { type ContractAddresses, loadNetwork, type Network, NetworkSchema } from './network.js';
+export { createSubnetClient, type SubnetClient } from './subnetClient.js';
+export type { Hyperparams, Metagraph, NeuronInfo, SubnetInfo } from './types.js';
+export { checkAddress, parseSub } from './validate.js';

@@ -3,9 +3,43 @@
  * error before anything is signed), send, then wait for the receipt within the deadline. The receipt's
  * status is checked: a mined revert is an error too.
  */
+import {
+  neuronRegistryAbi,
+  stakingAbi,
+  subnetRegistryAbi,
+  subnetTokenAbi,
+  weightsAbi,
+} from '@subnet/contracts';
 import type { Abi, ContractFunctionArgs, ContractFunctionName, Hash, TransactionReceipt } from 'viem';
 import { type ChainClient, requireWallet } from './client.js';
 import { ChainError, ChainErrorCode, toChainError } from './errors.js';
+
+/**
+ * Every custom error of the suite: a call into one contract can revert with another's error (Staking
+ * moving tokens reverts with the token's `ERC20InsufficientBalance`), so each call decodes against all.
+ */
+type AbiError = Extract<Abi[number], { type: 'error' }>;
+const suiteErrors: AbiError[] = (() => {
+  const seen = new Set<string>();
+  const out: AbiError[] = [];
+  for (const abi of [
+    subnetTokenAbi,
+    stakingAbi,
+    subnetRegistryAbi,
+    neuronRegistryAbi,
+    weightsAbi,
+  ] as readonly Abi[]) {
+    for (const item of abi) {
+      if (item.type !== 'error') continue;
+      const key = `${item.name}(${item.inputs.map((i) => i.type).join(',')})`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(item);
+      }
+    }
+  }
+  return out;
+})();
 
 export interface TxResult<R = unknown> {
   hash: Hash;

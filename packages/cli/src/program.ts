@@ -4,9 +4,12 @@
  */
 import { VERSION } from '@subnet/utils';
 import { Command } from 'commander';
+import { registerChain } from './commands/chain.js';
 import { registerConfig } from './commands/config.js';
+import { registerDevnet } from './commands/devnet.js';
 import { registerNode } from './commands/node.js';
 import { registerRpc } from './commands/rpc.js';
+import { registerWallet } from './commands/wallet.js';
 
 export function createProgram(): Command {
   const program = new Command('subnet')
@@ -20,6 +23,9 @@ export function createProgram(): Command {
   registerNode(program);
   registerConfig(program);
   registerRpc(program);
+  registerWallet(program);
+  registerDevnet(program);
+  registerChain(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -1,0 +1,57 @@
+import { neuronRegistryAbi, stakingAbi } from '@subnet/contracts';
+import type { ChainClient } from '../client.js';
+import { toChainError } from '../errors.js';
+import type { NeuronInfo, NeuronRecord } from '../types.js';
+import { checkNetuid } from '../validate.js';
+
+/** Adds each neuron's subnet stake (`Staking.hotkeyStake`) and permit (`NeuronRegistry.hasValidatorPermit`). */
+export async function enrichNeurons(
+  client: ChainClient,
+  netuid: number,
+  records: readonly NeuronRecord[],
+  blockNumber?: bigint,
+): Promise<NeuronInfo[]> {
+  const at = blockNumber === undefined ? {} : { blockNumber };
+  return Promise.all(
+    records.map(async (r) => {
+      const [stake, validatorPermit] = await Promise.all([
+        client.public.readContract({
+          address: client.contracts.staking,
+          abi: stakingAbi,
+          functionName: 'hotkeyStake',
+          args: [netuid, r.hotkey],
+          ...at,
+        }),
+        r.isValidator
+          ? client.public.readContract({
+              address: client.contracts.neuronRegistry,
+              abi: neuronRegistryAbi,
+              functionName: 'hasValidatorPermit',
+              args: [netuid, r.uid],
+              ...at,
+            })
+          : Promise.resolve(false),
+      ]);
+      return { ...r, netuid, stake, validatorPermit };
+    }),
+  );
+}
+
+/** Every neuron of a subnet with stake and permit (`NeuronRegistry.getSubnetNeurons`). */
+export async function getSubnetNeurons(
+  client: ChainClient,
+  params: { netuid: number },
+): Promise<NeuronInfo[]> {
+  const netuid = checkNetuid(params.netuid);
+  try {
+    const records = await client.public.readContract({
+      address: client.contracts.neuronRegistry,
+      abi: neuronRegistryAbi,
+      functionName: 'getSubnetNeurons',
+      args: [netuid],
+    });
+    return await enrichNeurons(client, netuid, records);
+  } catch (err) {
+    throw toChainError(err, `getSubnetNeurons(${netuid})`);
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The local devnet's chain: starts anvil on 127.0.0.1 with its state under `<dataDir>/devnet/`, deploys
+ * the contracts (or resumes them when the state holds them), creates dev wallets, funds them, creates
+ * subnet 1, stakes and registers its validators and registers its miners, and writes
+ * `<dataDir>/devnet.json`. A second start on the same dataDir resumes the same chain.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type Anvil,
+  deployContracts,
+  startAnvil,
+  subnetRegistryAbi,
+  subnetTokenAbi,
+} from '@subnet/contracts';
+import { errorMessage } from '@subnet/utils';
+import { createWalletStore, type WalletStore } from '@subnet/wallet';
+import {
+  type Account,
+  createPublicClient,
+  createWalletClient,
+  type Hash,
+  http,
+  type PrivateKeyAccount,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { foundry } from 'viem/chains';
+import { ChainError, ChainErrorCode } from './errors.js';
+import { loadNetwork, type Network } from './network.js';
+import { createSubnetClient } from './subnetClient.js';
+import type { Hyperparams } from './types.js';
+
+/** Anvil's first default account (public knowledge; devnet only): deploys and owns the contracts. */
+const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const SUB = 10n ** 18n;
+const CHAIN_ID = 31337;
+
+/** Hyperparameters of the devnet's subnet 1: short epochs so a person sees things move. */
+export const DEVNET_SUBNET_PARAMS: Hyperparams = {
+  tempo: 20n,
+  maxAllowedUids: 256,
+  maxValidators: 64,
+  immunityPeriod: 100n,
+  minStake: 100n * SUB,
+  registrationBurn: 1n * SUB,
+  kappa: 32_767,
+  bondsMovingAverage: 900_000,
+  ownerSplit: 1800,
+  minerSplit: 4100,
+  validatorSplit: 4100,
+  commitRevealPeriod: 1,
+  weightsRateLimit: 5n,
+  minAllowedWeights: 1,
+  maxWeightLimit: 65_535,
+  weightsVersionKey: 0n,
+  registrationAllowed: true,
+};
+
+export interface DevnetOpts {
+  dataDir: string;
+  port: number;
+  blockTimeS: number;
+  validators: number;
+  miners: number;
+  signal?: AbortSignal;
+  /** Told each step as it starts. */
+  onProgress?: (step: string) => void;
+}
+
+export interface Devnet {
+  readonly anvil: Anvil;
+  readonly network: Network;
+  /** Path of devnet.json. */
+  readonly file: string;
+  /** True when an existing chain was resumed rather than bootstrapped. */
+  readonly resumed: boolean;
+  stop(): Promise<void>;
+}
+
+/** Paths of the devnet's files under `dataDir`. */
+export function devnetPaths(dataDir: string) {
+  const dir = join(dataDir, 'devnet');
+  return {
+    dir,
+    state: join(dir, 'anvil-state.json'),
+    password: join(dir, 'wallet-password'),
+    network: join(dataDir, 'devnet.json'),
+    wallets: join(dataDir, 'wallets'),
+  };
+}
+
+async function devPassword(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(18).toString('base64url');
+    await writeFile(file, `${password}\n`, { mode: 0o600 });
+    return password;
+  }
+}
+
+/** Unlocks (or creates) a dev wallet's coldkey and default hotkey. */
+async function devWallet(
+  store: WalletStore,
+  name: string,
+  password: string,
+): Promise<{ coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount }> {
+  const existing = await store.list();
+  if (!existing.some((w) => w.name === name)) {
+    await store.create(name, { password, hotkeys: ['default'], kdf: 'light' });
+  }
+  try {
+    const [coldkey, hotkey] = await Promise.all([
+      store.unlock(name, 'coldkey', password),
+      store.unlock(name, 'default', password),
+    ]);
+    return { coldkey, hotkey };
+  } catch (err) {
+    throw new ChainError(
+      ChainErrorCode.NETWORK_FILE,
+      `cannot open dev wallet ${name} with the devnet password (${errorMessage(err)}); delete ${store.dir}/${name} or the whole data dir to start over`,
+    );
+  }
+}
+
+/** Starts (or resumes) the devnet chain. */
+export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
+  const paths = devnetPaths(opts.dataDir);
+  const progress = opts.onProgress ?? (() => {});
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  progress(`starting anvil on 127.0.0.1:${opts.port}`);
+  const anvil = await startAnvil({
+    port: opts.port,
+    chainId: CHAIN_ID,
+    stateFile: paths.state,
+    blockTimeS: opts.blockTimeS,
+    mixedMining: true,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  try {
+    const chain = { ...foundry, rpcUrls: { default: { http: [anvil.rpcUrl] } } };
+    const transport = http(anvil.rpcUrl, { timeout: 10_000, retryCount: 0 });
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 });
+    const previous = await loadNetwork(paths.network).catch(() => undefined);
+    if (previous !== undefined && previous.netuid !== undefined) {
+      const code = await publicClient.getCode({ address: previous.contracts.subnetRegistry });
+      const exists =
+        code !== undefined &&
+        code !== '0x' &&
+        (await publicClient.readContract({
+          address: previous.contracts.subnetRegistry,
+          abi: subnetRegistryAbi,
+          functionName: 'subnetExists',
+          args: [previous.netuid],
+        }));
+      if (exists) {
+        progress('resumed the devnet chain from its saved state');
+        const network: Network = { ...previous, rpcUrl: anvil.rpcUrl };
+        await writeFile(paths.network, `${JSON.stringify(network, null, 2)}\n`);
+        return { anvil, network, file: paths.network, resumed: true, stop: () => anvil.stop() };
+      }
+    }
+
+    progress('deploying the contracts');
+    const deployer = privateKeyToAccount(DEPLOYER_KEY);
+    const deployerWallet = createWalletClient({ chain, transport, account: deployer, pollingInterval: 100 });
+    const deployedAtBlock = Number(await publicClient.getBlockNumber());
+    const contracts = await deployContracts(deployerWallet, publicClient, {
+      faucet: { amount: 1000n * SUB, cooldownBlocks: 10n },
+      unbondingPeriod: 20n,
+    });
+
+    progress('creating and funding dev wallets');
+    const password = await devPassword(paths.password);
+    const store = createWalletStore({ dir: paths.wallets });
+    const names = [
+      'owner',
+      ...Array.from({ length: opts.validators }, (_, i) => `validator${i + 1}`),
+      ...Array.from({ length: opts.miners }, (_, i) => `miner${i + 1}`),
+    ];
+    const wallets = new Map<string, { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount }>();
+    for (const name of names) wallets.set(name, await devWallet(store, name, password));
+    const tokenFor = (name: string) =>
+      (name === 'owner' || name.startsWith('validator') ? 10_000n : 1_000n) * SUB;
+    let nonce = await publicClient.getTransactionCount({ address: deployer.address, blockTag: 'pending' });
+    const transfers: Hash[] = [];
+    for (const [name, w] of wallets) {
+      for (const a of [w.coldkey.address, w.hotkey.address]) {
+        await publicClient.request({
+          method: 'anvil_setBalance' as never,
+          params: [a, `0x${(1000n * SUB).toString(16)}`] as never,
+        });
+      }
+      transfers.push(
+        await deployerWallet.writeContract({
+          address: contracts.token,
+          abi: subnetTokenAbi,
+          functionName: 'transfer',
+          args: [w.coldkey.address, tokenFor(name)],
+          nonce: nonce++,
+        }),
+      );
+    }
+    for (const hash of transfers) await publicClient.waitForTransactionReceipt({ hash });
+
+    const sdkFor = (account: Account) =>
+      createSubnetClient({
+        rpcUrl: anvil.rpcUrl,
+        chainId: CHAIN_ID,
+        contracts,
+        pollingIntervalMs: 100,
+        account,
+      });
+    const owner = wallets.get('owner') as { coldkey: PrivateKeyAccount };
+    progress('creating subnet 1');
+    const { netuid } = await sdkFor(owner.coldkey).registerSubnet({
+      name: 'devnet-llm',
+      description: 'Local devnet subnet: LLM chat and completions, embeddings',
+      params: DEVNET_SUBNET_PARAMS,
+    });
+    await sdkFor(owner.coldkey).activateSubnet(netuid);
+
+    progress(`registering ${opts.validators} validator(s) and ${opts.miners} miner(s)`);
+    const neurons: NonNullable<Network['neurons']> = [];
+    const register = async (name: string) => {
+      const w = wallets.get(name) as { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount };
+      const sdk = sdkFor(w.coldkey);
+      const role = name.startsWith('validator') ? 'validator' : 'miner';
+      if (role === 'validator') {
+        await sdk.addStake(1000n * SUB);
+        await sdk.allocateToSubnet(netuid, w.hotkey.address, 1000n * SUB);
+      }
+      const { uid } = await sdk.registerNeuron({ netuid, hotkey: w.hotkey.address, role });
+      neurons.push({ uid, role, wallet: name, hotkey: w.hotkey.address, coldkey: w.coldkey.address });
+    };
+    // In name order, so validators get the first uids and the layout is the same on every bootstrap.
+    for (const name of names.filter((n) => n !== 'owner')) await register(name);
+    neurons.sort((a, b) => a.uid - b.uid);
+    const network: Network = {
+      name: 'devnet',
+      rpcUrl: anvil.rpcUrl,
+      chainId: CHAIN_ID,
+      contracts,
+      deployedAtBlock,
+      netuid,
+      neurons,
+    };
+    await writeFile(paths.network, `${JSON.stringify(network, null, 2)}\n`);
+    return { anvil, network, file: paths.network, resumed: false, stop: () => anvil.stop() };
+  } catch (err) {
+    await anvil.stop();
+    throw err;
+  }
+}

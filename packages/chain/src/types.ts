@@ -1,0 +1,33 @@
+/**
+ * The chain stack's value types, derived from the contract ABIs (never re-declared field by field):
+ * what views return, plus the enriched neuron the metagraph is made of.
+ */
+import type { neuronRegistryAbi, subnetRegistryAbi } from '@subnet/contracts';
+import type { ContractFunctionReturnType } from 'viem';
+
+/** `SubnetRegistry.Hyperparams`. */
+export type Hyperparams = ContractFunctionReturnType<typeof subnetRegistryAbi, 'view', 'getHyperparams'>;
+/** `SubnetRegistry.SubnetInfo`. */
+export type SubnetRecord = ContractFunctionReturnType<typeof subnetRegistryAbi, 'view', 'getSubnet'>;
+/** `NeuronRegistry.Neuron`. */
+export type NeuronRecord = ContractFunctionReturnType<typeof neuronRegistryAbi, 'view', 'getNeuronInfo'>;
+
+/** A subnet with its netuid and hyperparameters. */
+export interface SubnetInfo extends SubnetRecord {
+  netuid: number;
+  params: Hyperparams;
+}
+
+/** A neuron as the metagraph shows it: the record plus its stake in the subnet and its permit. */
+export interface NeuronInfo extends NeuronRecord {
+  netuid: number;
+  stake: bigint;
+  validatorPermit: boolean;
+}
+
+/** Every neuron of a subnet at one block. */
+export interface Metagraph {
+  netuid: number;
+  block: bigint;
+  neurons: NeuronInfo[];
+}
