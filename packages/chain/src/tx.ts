@@ -66,9 +66,10 @@ export async function sendContractTx<
   const wallet = requireWallet(client);
   const context = `${call.functionName}`;
   try {
-    // biome-ignore lint/suspicious/noExplicitAny: viem's generic overloads need the erased call here.
     const { request, result } = await client.public.simulateContract({
+      // biome-ignore lint/suspicious/noExplicitAny: viem's generic overloads need the erased call here.
       ...(call as any),
+      abi: [...call.abi, ...suiteErrors],
       account: wallet.account,
     });
     const hash = await wallet.writeContract(request);

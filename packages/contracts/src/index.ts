@@ -1,1 +1,15 @@
+/**
+ * @subnet/contracts: the subnet contract suite (typed `as const` ABIs and bytecode generated from
+ * contracts/ by scripts/compile.ts), its deployer, the weight-vector helpers matching Weights.sol, and the
+ * anvil launcher.
+ */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
+export {
+  DeployErrorCode,
+  type DeployContractsOpts,
+  type DeployedContracts,
+  type DeployWalletClient,
+  deployContracts,
+} from './deploy.js';
+export * from './generated/index.js';
+export { packU16, unpackU16, WeightsErrorCode, weightsCommitHash } from './weights.js';
