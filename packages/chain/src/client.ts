@@ -10,6 +10,7 @@ import {
   createWalletClient,
   defineChain,
   http,
+  nonceManager,
   type PublicClient,
   type Transport,
   type WalletClient,
@@ -57,8 +58,15 @@ export function createChainClient(opts: ChainClientOpts, account?: Account): Cha
     Transport,
     Chain
   >;
+  // Local accounts get viem's nonce manager, so concurrent writes from one key never reuse a nonce.
+  const signer =
+    account !== undefined && account.type === 'local' && account.nonceManager === undefined
+      ? { ...account, nonceManager }
+      : account;
   const wallet =
-    account === undefined ? undefined : createWalletClient({ chain, transport, account, pollingInterval });
+    signer === undefined
+      ? undefined
+      : createWalletClient({ chain, transport, account: signer, pollingInterval });
   return {
     public: publicClient,
     wallet,

@@ -135,6 +135,13 @@ const ChainConfigSchema = z.strictObject({
     .default('default')
     .describe('Wallet whose hotkey this node signs chain writes with.'),
   hotkey: z.string().min(1).default('default').describe('Hotkey name inside that wallet.'),
+  passwordFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'File whose first line unlocks that wallet (else the WALLET_PASSWORD variable; without either the chain stack is read-only).',
+    ),
 });
 
 const DevnetConfigSchema = z.strictObject({

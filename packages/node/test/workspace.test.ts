@@ -17,6 +17,7 @@ const LAYER: Record<string, number> = {
   config: 1,
   'engine-api': 1,
   contracts: 1,
+  wallet: 1,
   // Stacks (layer 2) reach each other only through the Engine API.
   chain: 2,
   network: 2,

@@ -1,0 +1,213 @@
+/**
+ * The chain stack: serves `chain_*` over the Engine API. Reads go straight to the chain; writes (service
+ * info, weights) are signed with this node's hotkey, unlocked from its wallet at start (read-only when
+ * no password is configured). Weight commits are written to `<dataDir>/weights/` before they are
+ * returned, so a restart between commit and reveal loses nothing.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '@subnet/config';
+import {
+  chainErrors,
+  chainMethods,
+  defineApi,
+  defineStack,
+  EngineError,
+  type Handlers,
+} from '@subnet/engine-api';
+import { BoundedQueue } from '@subnet/utils';
+import { createWalletStore, DEFAULT_PASSWORD_ENV, resolvePassword } from '@subnet/wallet';
+import type { Address } from 'viem';
+import type { WeightsCommit } from './actions/commitWeights.js';
+import { ChainError, ChainErrorCode } from './errors.js';
+import { metagraphToJson, neuronToJson, subnetToJson } from './json.js';
+import { watchMetagraph } from './metagraph.js';
+import { loadNetwork } from './network.js';
+import { createSubnetClient, type SubnetClient } from './subnetClient.js';
+
+export const chainApi = defineApi(chainMethods);
+
+/** What the chain stack reads from the node config. */
+export interface ChainStackOpts {
+  dataDir: string;
+  chain: Config['chain'];
+}
+
+/** Maps a chain failure to the Engine API's chain error codes. */
+function engineError(err: unknown): EngineError {
+  if (err instanceof EngineError) return err;
+  if (!(err instanceof ChainError)) return EngineError.std('INTERNAL_ERROR', (err as Error).message);
+  switch (err.code) {
+    case ChainErrorCode.REVERTED:
+      return EngineError.of(chainErrors.REVERTED, err.message, {
+        errorName: err.errorName,
+        args: (err.meta?.errorArgs ?? []).map(String),
+      });
+    case ChainErrorCode.RPC_TIMEOUT:
+    case ChainErrorCode.RPC_UNREACHABLE:
+      return EngineError.of(chainErrors.RPC_UNREACHABLE, err.message);
+    case ChainErrorCode.NOT_FOUND:
+      return EngineError.of(chainErrors.NOT_FOUND, err.message);
+    case ChainErrorCode.NO_ACCOUNT:
+      return EngineError.of(chainErrors.NO_ACCOUNT, err.message);
+    case ChainErrorCode.NO_COMMIT:
+      return EngineError.of(chainErrors.NO_COMMIT, err.message);
+    case ChainErrorCode.INVALID_INPUT:
+      return EngineError.std('INVALID_PARAMS', err.message);
+    default:
+      return EngineError.std('INTERNAL_ERROR', err.message);
+  }
+}
+
+/** Runs `work`, turning chain failures into Engine API errors. */
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw engineError(err);
+  }
+}
+
+/** Feeds a push source into a bounded queue and yields from it until the signal aborts. */
+async function* fromPush<T>(
+  signal: AbortSignal,
+  start: (push: (v: T) => void, fail: (err: Error) => void) => void,
+): AsyncGenerator<T> {
+  const queue = new BoundedQueue<T>({ capacity: 64 });
+  signal.addEventListener('abort', () => queue.close(), { once: true });
+  start(
+    (v) => {
+      // A full queue means a slow reader: drop this snapshot, the next one supersedes it.
+      queue.tryPush(v);
+    },
+    (err) => queue.close(engineError(err)),
+  );
+  yield* queue;
+}
+
+/** The chain stack's handlers over an SDK (exported for tests). */
+export function chainHandlers(
+  opts: ChainStackOpts,
+  sdk: SubnetClient,
+  signer: SubnetClient | undefined,
+): Handlers<typeof chainApi> {
+  const needSigner = (): SubnetClient => {
+    if (signer === undefined) {
+      throw new ChainError(
+        ChainErrorCode.NO_ACCOUNT,
+        `no unlocked hotkey: set chain.passwordFile or ${DEFAULT_PASSWORD_ENV} for wallet ${opts.chain.wallet}`,
+      );
+    }
+    return signer;
+  };
+  const commitFile = (netuid: number, hotkey: string) =>
+    join(opts.dataDir, 'weights', `${netuid}-${hotkey.toLowerCase()}.json`);
+
+  return {
+    chain_getStatusV1: () =>
+      guard(async () => ({
+        chainId: sdk.chain.chain.id,
+        blockNumber: Number(await sdk.getCurrentBlock()),
+        rpcUrl: sdk.chain.rpcUrl,
+        contracts: { ...sdk.chain.contracts },
+        hotkey: signer?.address ?? null,
+      })),
+    chain_listSubnetsV1: () => guard(async () => ({ subnets: (await sdk.getSubnets()).map(subnetToJson) })),
+    chain_getSubnetV1: ({ netuid }) => guard(async () => subnetToJson(await sdk.getSubnetInfo(netuid))),
+    chain_getMetagraphV1: ({ netuid }) =>
+      guard(async () => {
+        await sdk.getSubnetInfo(netuid); // NOT_FOUND for an unknown subnet
+        return metagraphToJson(await sdk.getMetagraph(netuid));
+      }),
+    chain_getNeuronV1: ({ netuid, uid, hotkey }) =>
+      guard(async () => neuronToJson(await sdk.getNeuronInfo(netuid, uid ?? (hotkey as Address)))),
+    chain_updateServiceInfoV1: ({ netuid, peerId, multiaddrs, metadata }) =>
+      guard(async () => {
+        const s = needSigner();
+        const me = await sdk.getNeuronInfo(netuid, s.address as Address);
+        const { hash } = await s.updateServiceInfo({ netuid, uid: me.uid, peerId, multiaddrs, metadata });
+        return { txHash: hash };
+      }),
+    chain_commitWeightsV1: ({ netuid, uids, weights }) =>
+      guard(async () => {
+        const s = needSigner();
+        const c = await s.commitWeights({ netuid, uids, weights });
+        await mkdir(join(opts.dataDir, 'weights'), { recursive: true, mode: 0o700 });
+        await writeFile(
+          commitFile(netuid, s.address as string),
+          JSON.stringify({ ...c, epoch: c.epoch.toString() }),
+          {
+            mode: 0o600,
+          },
+        );
+        return { txHash: c.hash, epoch: Number(c.epoch), commitHash: c.commitHash };
+      }),
+    chain_revealWeightsV1: ({ netuid }) =>
+      guard(async () => {
+        const s = needSigner();
+        let c: WeightsCommit;
+        try {
+          c = JSON.parse(await readFile(commitFile(netuid, s.address as string), 'utf8')) as WeightsCommit;
+        } catch {
+          throw new ChainError(
+            ChainErrorCode.NO_COMMIT,
+            `no pending weight commit in subnet ${netuid}; commit first`,
+          );
+        }
+        const { hash } = await s.revealWeights({ netuid, uids: c.uids, weights: c.weights, salt: c.salt });
+        return { txHash: hash, epoch: Number(c.epoch) };
+      }),
+    chain_watchBlocksV1: (_p, ctx) =>
+      fromPush(ctx.signal, (push, fail) => {
+        const unwatch = sdk.chain.public.watchBlocks({
+          onBlock: (b) => push({ number: Number(b.number), hash: b.hash, timestamp: Number(b.timestamp) }),
+          onError: fail,
+          emitOnBegin: true,
+        });
+        ctx.signal.addEventListener('abort', unwatch, { once: true });
+      }),
+    chain_watchMetagraphV1: ({ netuid }, ctx) =>
+      fromPush(ctx.signal, (push, fail) => {
+        watchMetagraph(
+          sdk.chain,
+          { netuid },
+          { onChange: (m) => push(metagraphToJson(m)), onError: fail, signal: ctx.signal },
+        );
+      }),
+  };
+}
+
+/** Creates the SDK and, when a password is available, the hotkey signer. */
+export async function openChain(
+  opts: ChainStackOpts,
+): Promise<{ sdk: SubnetClient; signer: SubnetClient | undefined }> {
+  const network = await loadNetwork(opts.chain.network ?? join(opts.dataDir, 'devnet.json'));
+  const sdk = createSubnetClient({
+    rpcUrl: opts.chain.rpcUrl,
+    chainId: network.chainId,
+    contracts: network.contracts,
+    timeoutMs: opts.chain.rpcTimeoutMs,
+    retryCount: opts.chain.retryCount,
+    pollingIntervalMs: opts.chain.pollIntervalMs,
+  });
+  const passwordFile = opts.chain.passwordFile;
+  if (passwordFile === undefined && process.env[DEFAULT_PASSWORD_ENV] === undefined)
+    return { sdk, signer: undefined };
+  const password = await resolvePassword({ file: passwordFile, input: undefined });
+  const store = createWalletStore({ dataDir: opts.dataDir });
+  const account = await store.unlock(opts.chain.wallet, opts.chain.hotkey, password);
+  return { sdk, signer: sdk.withAccount(account) };
+}
+
+export default defineStack({
+  api: chainApi,
+  options: (config): ChainStackOpts => {
+    const c = config as Config;
+    return { dataDir: c.dataDir, chain: c.chain };
+  },
+  create: async (opts: ChainStackOpts, modules) => {
+    const { sdk, signer } = await openChain(opts);
+    modules.logger.info({ hotkey: signer?.address ?? null, rpcUrl: opts.chain.rpcUrl }, 'chain stack ready');
+    return { handlers: chainHandlers(opts, sdk, signer) };
+  },
+});
