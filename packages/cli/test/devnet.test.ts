@@ -1,0 +1,188 @@
+/**
+ * `subnet devnet` and the chain commands as a user runs them: the devnet comes up with subnet 1 and four
+ * neurons, `subnet metagraph --netuid 1` shows them (text and JSON), stake and weights commands work and
+ * refuse bad input, and a second start resumes the same chain.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+async function startDevnet(cwd: string): Promise<{ proc: ChildProcess; rpcUrl: string; resumed: boolean }> {
+  const proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const [line] = (await once(proc.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
+  const info = JSON.parse(line.toString()) as { rpcUrl: string; resumed: boolean };
+  return { proc, rpcUrl: info.rpcUrl, resumed: info.resumed };
+}
+
+async function stop(proc: ChildProcess): Promise<number | null> {
+  if (proc.exitCode !== null) return proc.exitCode;
+  proc.kill('SIGINT');
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  return code;
+}
+
+describe('subnet devnet and the chain commands', () => {
+  let dir: string;
+  let devnet: { proc: ChildProcess; rpcUrl: string; resumed: boolean };
+  let env: Record<string, string>;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-devnet-'));
+    devnet = await startDevnet(dir);
+    env = { SUBNET_CHAIN__RPC_URL: devnet.rpcUrl };
+  });
+  after(async () => {
+    await stop(devnet.proc);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('brings up subnet 1 and the metagraph shows its four neurons', async () => {
+    assert.equal(devnet.resumed, false);
+    const text = await cli(['metagraph', '--netuid', '1'], env, dir);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /4 neurons \(1 validators, 3 miners\)/);
+    assert.match(text.stdout, /^0\s+validator\s+1000\.0000\s+yes/m);
+    assert.equal(text.stdout.match(/^\d+\s+miner\s+/gm)?.length, 3);
+    const json = await cli(['--json', 'metagraph', '--netuid', '1'], env, dir);
+    const m = JSON.parse(json.stdout) as {
+      netuid: number;
+      neurons: { uid: number; role: string; hotkey: string; stake: string }[];
+    };
+    assert.equal(m.netuid, 1);
+    assert.deepEqual(
+      m.neurons.map((n) => n.role),
+      ['validator', 'miner', 'miner', 'miner'],
+    );
+    for (const n of m.neurons) assert.match(n.hotkey, /^0x[0-9a-fA-F]{40}$/);
+  });
+
+  it('subnet list/show and neuron show', async () => {
+    const list = await cli(['--json', 'subnet', 'list'], env, dir);
+    assert.equal((JSON.parse(list.stdout) as { name: string }[])[0]?.name, 'devnet-llm');
+    const show = await cli(['subnet', 'show', '--netuid', '1'], env, dir);
+    assert.match(show.stdout, /tempo\s+20/);
+    const neuron = await cli(['--json', 'neuron', 'show', '--netuid', '1', '--uid', '2'], env, dir);
+    assert.equal((JSON.parse(neuron.stdout) as { role: string }).role, 'miner');
+  });
+
+  it('faucet, stake add and allocate move SUB; stake show reports it', async () => {
+    assert.equal((await cli(['faucet', '--wallet', 'miner1'], env, dir)).code, 0);
+    const add = await cli(['stake', 'add', '--amount', '2.5', '--wallet', 'miner1'], env, dir);
+    assert.equal(add.code, 0, add.stderr);
+    const alloc = await cli(
+      ['stake', 'allocate', '--amount', '2', '--netuid', '1', '--wallet', 'miner1'],
+      env,
+      dir,
+    );
+    assert.equal(alloc.code, 0, alloc.stderr);
+    const show = await cli(['--json', 'stake', 'show', '--wallet', 'miner1'], env, dir);
+    const s = JSON.parse(show.stdout) as { free: string; allocated: string };
+    assert.equal(s.allocated, (2n * 10n ** 18n).toString());
+    assert.equal(s.free, (5n * 10n ** 17n).toString());
+  });
+
+  it('refuses bad input with a message saying what to fix, and names reverts', async () => {
+    const neg = await cli(['stake', 'add', '--amount', '-1', '--wallet', 'miner1'], env, dir);
+    assert.equal(neg.code, 2);
+    assert.match(neg.stderr, /positive decimal number of SUB/);
+    const tooMuch = await cli(
+      ['stake', 'allocate', '--amount', '1000000', '--netuid', '1', '--wallet', 'miner1'],
+      env,
+      dir,
+    );
+    assert.equal(tooMuch.code, 2);
+    assert.match(tooMuch.stderr, /exceeds the free stake/);
+    const param = await cli(
+      ['subnet', 'set-param', '--netuid', '1', '--param', 'tempo', '--value', '0', '--wallet', 'owner'],
+      env,
+      dir,
+    );
+    assert.equal(param.code, 1);
+    assert.match(param.stderr, /InvalidHyperparameter\(tempo\)/);
+    const notOwner = await cli(
+      ['subnet', 'set-param', '--netuid', '1', '--param', 'tempo', '--value', '30', '--wallet', 'miner1'],
+      env,
+      dir,
+    );
+    assert.match(notOwner.stderr, /NotSubnetOwner/);
+    const badName = await cli(
+      ['subnet', 'set-param', '--netuid', '1', '--param', 'tempoo', '--value', '3', '--wallet', 'owner'],
+      env,
+      dir,
+    );
+    assert.equal(badName.code, 2);
+    const dead = await cli(
+      ['metagraph', '--netuid', '1'],
+      { SUBNET_CHAIN__RPC_URL: 'http://127.0.0.1:1' },
+      dir,
+    );
+    assert.equal(dead.code, 4);
+    assert.match(dead.stderr, /cannot reach the chain RPC/);
+  });
+
+  it('weights commit then reveal too early is refused by name', async () => {
+    const commit = await cli(
+      ['weights', 'commit', '--netuid', '1', '--uids', '1,2', '--weights', '5,5', '--wallet', 'validator1'],
+      env,
+      dir,
+    );
+    assert.equal(commit.code, 0, commit.stderr);
+    const reveal = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
+    assert.equal(reveal.code, 1);
+    assert.match(reveal.stderr, /RevealTooEarly/);
+  });
+
+  it('stops on Ctrl-C and a second start resumes the same chain', async () => {
+    const before = JSON.parse((await cli(['--json', 'metagraph', '--netuid', '1'], env, dir)).stdout) as {
+      neurons: unknown[];
+    };
+    assert.equal(await stop(devnet.proc), 0);
+    devnet = await startDevnet(dir);
+    assert.equal(devnet.resumed, true);
+    const again = await cli(
+      ['--json', 'metagraph', '--netuid', '1'],
+      { SUBNET_CHAIN__RPC_URL: devnet.rpcUrl },
+      dir,
+    );
+    const after = JSON.parse(again.stdout) as { neurons: unknown[] };
+    assert.deepEqual(
+      (after.neurons as { uid: number; hotkey: string; stake: string }[]).map((n) => [
+        n.uid,
+        n.hotkey,
+        n.stake,
+      ]),
+      (before.neurons as { uid: number; hotkey: string; stake: string }[]).map((n) => [
+        n.uid,
+        n.hotkey,
+        n.stake,
+      ]),
+    );
+  });
+});
