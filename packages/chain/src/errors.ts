@@ -45,7 +45,8 @@ export function toChainError(err: unknown, context: string): ChainError {
   if (err instanceof BaseError) {
     const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
     if (revert instanceof ContractFunctionRevertedError) {
-      const errorName = revert.data?.errorName ?? revert.reason ?? 'unknown';
+      const errorName =
+        revert.data?.errorName ?? revert.reason ?? (revert.signature === undefined ? 'unknown' : `error ${revert.signature}`);
       const args = revert.data?.args ?? [];
       return new ChainError(
         ChainErrorCode.REVERTED,

@@ -33,9 +33,11 @@ function cli(args: string[], env: Record<string, string>, cwd: string): Promise<
 }
 
 async function startDevnet(cwd: string): Promise<{ proc: ChildProcess; rpcUrl: string; resumed: boolean }> {
+  // Blocks only on transactions (and a minute apart), so epochs move only when the test mines them.
   const proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SUBNET_DEVNET__BLOCK_TIME_S: '60' },
   });
   const [line] = (await once(proc.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
   const info = JSON.parse(line.toString()) as { rpcUrl: string; resumed: boolean };
@@ -147,16 +149,39 @@ describe('subnet devnet and the chain commands', () => {
     assert.match(dead.stderr, /cannot reach the chain RPC/);
   });
 
-  it('weights commit then reveal too early is refused by name', async () => {
+  it('weights commit, reveal in the next epoch, and a second reveal is refused by name', async () => {
     const commit = await cli(
-      ['weights', 'commit', '--netuid', '1', '--uids', '1,2', '--weights', '5,5', '--wallet', 'validator1'],
+      [
+        '--json',
+        'weights',
+        'commit',
+        '--netuid',
+        '1',
+        '--uids',
+        '1,2',
+        '--weights',
+        '5,5',
+        '--wallet',
+        'validator1',
+      ],
       env,
       dir,
     );
     assert.equal(commit.code, 0, commit.stderr);
+    const { epoch } = JSON.parse(commit.stdout) as { epoch: number };
+    // One tempo (20 blocks) later is the reveal window, whatever the offset of the commit in its epoch.
+    await fetch(devnet.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x14'] }),
+    });
     const reveal = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
-    assert.equal(reveal.code, 1);
-    assert.match(reveal.stderr, /RevealTooEarly/);
+    assert.equal(reveal.code, 0, reveal.stderr);
+    assert.match(reveal.stdout, /revealed/);
+    const again = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /revealWeights reverted: \w+/);
+    assert.ok(epoch >= 0);
   });
 
   it('stops on Ctrl-C and a second start resumes the same chain', async () => {

@@ -5,8 +5,8 @@
  */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
 export {
-  DeployErrorCode,
   type DeployContractsOpts,
+  DeployErrorCode,
   type DeployedContracts,
   type DeployWalletClient,
   deployContracts,

@@ -1,0 +1,226 @@
+/**
+ * Deploys the subnet contract suite (SubnetToken, Staking, SubnetRegistry, NeuronRegistry, Weights) and wires
+ * it (NeuronRegistry.setWeights, optional faucet, unbonding period and emission manager). Used by the
+ * devnet, the tests and the gas report. Transactions carry explicit nonces; every receipt is awaited and
+ * checked, so a returned address always holds the deployed code. Never deploys test-only contracts.
+ */
+import { SubnetError } from '@subnet/utils';
+import {
+  type Account,
+  type Address,
+  type Chain,
+  getContractAddress,
+  type Hash,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from 'viem';
+import { neuronRegistryAbi, neuronRegistryBytecode } from './generated/NeuronRegistry.js';
+import { stakingAbi, stakingBytecode } from './generated/Staking.js';
+import { subnetRegistryAbi, subnetRegistryBytecode } from './generated/SubnetRegistry.js';
+import { subnetTokenAbi, subnetTokenBytecode } from './generated/SubnetToken.js';
+import { weightsAbi, weightsBytecode } from './generated/Weights.js';
+
+export const DeployErrorCode = {
+  DEPLOY_FAILED: 'DEPLOY_FAILED',
+} as const;
+
+const SUB = 10n ** 18n;
+
+/** Options for {@link deployContracts}; every field has a devnet-friendly default. */
+export interface DeployContractsOpts {
+  /** SUB (wei units) minted to the deployer. Default 10,000,000 SUB. */
+  initialSupply?: bigint;
+  /** Subnet lock cost at deployment. Default 100 SUB. */
+  initialLockCost?: bigint;
+  /** Floor of the subnet lock cost. Default 100 SUB. */
+  minLockCost?: bigint;
+  /** Blocks over which the lock cost decays to its floor. Default 7200. */
+  lockReductionInterval?: bigint;
+  /** Staking unbonding period in blocks; unset keeps the contract default (7200). */
+  unbondingPeriod?: bigint;
+  /** Turns the token faucet on. */
+  faucet?: { amount: bigint; cooldownBlocks: bigint };
+  /** The account allowed to record emissions (the epoch consensus contract, later). */
+  emissionManager?: Address;
+  /** Deadline for each receipt. Default 60 s. */
+  timeoutMs?: number;
+}
+
+/** Addresses of the deployed suite. */
+export interface DeployedContracts {
+  token: Address;
+  staking: Address;
+  subnetRegistry: Address;
+  neuronRegistry: Address;
+  weights: Address;
+}
+
+/** The wallet client {@link deployContracts} needs: one with an account (local or JSON-RPC). */
+export type DeployWalletClient = WalletClient<Transport, Chain | undefined, Account>;
+
+/**
+ * Deploys and wires the suite from `walletClient.account`, which becomes the owner of every contract.
+ * The five deployments go out back to back (their constructors call nothing), then the wiring calls.
+ */
+export async function deployContracts(
+  walletClient: DeployWalletClient,
+  publicClient: PublicClient,
+  opts: DeployContractsOpts = {},
+): Promise<DeployedContracts> {
+  const account = walletClient.account;
+  const chain = walletClient.chain;
+  const timeout = opts.timeoutMs ?? 60_000;
+  const first = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
+  const at = (offset: number) => getContractAddress({ from: account.address, nonce: BigInt(first + offset) });
+  const contracts: DeployedContracts = {
+    token: at(0),
+    staking: at(1),
+    subnetRegistry: at(2),
+    neuronRegistry: at(3),
+    weights: at(4),
+  };
+  let nonce = first;
+
+  const deployments: [string, Hash, Address][] = [];
+  deployments.push([
+    'SubnetToken',
+    await walletClient.deployContract({
+      abi: subnetTokenAbi,
+      bytecode: subnetTokenBytecode,
+      args: [opts.initialSupply ?? 10_000_000n * SUB],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.token,
+  ]);
+  deployments.push([
+    'Staking',
+    await walletClient.deployContract({
+      abi: stakingAbi,
+      bytecode: stakingBytecode,
+      args: [contracts.token],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.staking,
+  ]);
+  deployments.push([
+    'SubnetRegistry',
+    await walletClient.deployContract({
+      abi: subnetRegistryAbi,
+      bytecode: subnetRegistryBytecode,
+      args: [
+        contracts.token,
+        opts.initialLockCost ?? 100n * SUB,
+        opts.minLockCost ?? 100n * SUB,
+        opts.lockReductionInterval ?? 7200n,
+      ],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.subnetRegistry,
+  ]);
+  deployments.push([
+    'NeuronRegistry',
+    await walletClient.deployContract({
+      abi: neuronRegistryAbi,
+      bytecode: neuronRegistryBytecode,
+      args: [contracts.token, contracts.staking, contracts.subnetRegistry],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.neuronRegistry,
+  ]);
+  deployments.push([
+    'Weights',
+    await walletClient.deployContract({
+      abi: weightsAbi,
+      bytecode: weightsBytecode,
+      args: [contracts.subnetRegistry, contracts.neuronRegistry],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.weights,
+  ]);
+  for (const [name, hash, expected] of deployments) {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
+    if (receipt.status !== 'success' || receipt.contractAddress?.toLowerCase() !== expected.toLowerCase()) {
+      throw new SubnetError(
+        DeployErrorCode.DEPLOY_FAILED,
+        `deploying ${name} failed (tx ${hash}, status ${receipt.status}); check the deployer's balance and nonce`,
+        { meta: { name, hash } },
+      );
+    }
+  }
+
+  const wiring: [string, Hash][] = [];
+  wiring.push([
+    'NeuronRegistry.setWeights',
+    await walletClient.writeContract({
+      address: contracts.neuronRegistry,
+      abi: neuronRegistryAbi,
+      functionName: 'setWeights',
+      args: [contracts.weights],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+  ]);
+  if (opts.emissionManager !== undefined) {
+    wiring.push([
+      'NeuronRegistry.setEmissionManager',
+      await walletClient.writeContract({
+        address: contracts.neuronRegistry,
+        abi: neuronRegistryAbi,
+        functionName: 'setEmissionManager',
+        args: [opts.emissionManager],
+        account,
+        chain,
+        nonce: nonce++,
+      }),
+    ]);
+  }
+  if (opts.faucet !== undefined) {
+    wiring.push([
+      'SubnetToken.setFaucet',
+      await walletClient.writeContract({
+        address: contracts.token,
+        abi: subnetTokenAbi,
+        functionName: 'setFaucet',
+        args: [true, opts.faucet.amount, opts.faucet.cooldownBlocks],
+        account,
+        chain,
+        nonce: nonce++,
+      }),
+    ]);
+  }
+  if (opts.unbondingPeriod !== undefined) {
+    wiring.push([
+      'Staking.setUnbondingPeriod',
+      await walletClient.writeContract({
+        address: contracts.staking,
+        abi: stakingAbi,
+        functionName: 'setUnbondingPeriod',
+        args: [opts.unbondingPeriod],
+        account,
+        chain,
+        nonce: nonce++,
+      }),
+    ]);
+  }
+  for (const [name, hash] of wiring) {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
+    if (receipt.status !== 'success') {
+      throw new SubnetError(DeployErrorCode.DEPLOY_FAILED, `${name} reverted (tx ${hash})`, {
+        meta: { name, hash },
+      });
+    }
+  }
+  return contracts;
+}

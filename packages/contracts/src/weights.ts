@@ -1,0 +1,60 @@
+/**
+ * Weight vectors in the form the Weights contract takes them: packed big-endian uint16 arrays (2 bytes per
+ * entry) and the commit hash `keccak256(abi.encodePacked(uids, weights, salt, uint64 epoch))`. Pure
+ * functions; must stay byte-identical to `Weights.sol`.
+ */
+import { SubnetError } from '@subnet/utils';
+import { bytesToHex, encodePacked, type Hex, hexToBytes, keccak256 } from 'viem';
+
+export const WeightsErrorCode = {
+  INVALID_UINT16: 'INVALID_UINT16',
+  INVALID_PACKED_ARRAY: 'INVALID_PACKED_ARRAY',
+} as const;
+
+/** Packs integers 0..65535 as big-endian uint16s, 2 bytes each (`[1, 258]` → `0x00010102`). */
+export function packU16(values: readonly number[]): Hex {
+  const bytes = new Uint8Array(values.length * 2);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+      throw new SubnetError(
+        WeightsErrorCode.INVALID_UINT16,
+        `value ${v} at index ${i} is not an integer in 0..65535; scale weights to uint16 before packing`,
+      );
+    }
+    bytes[2 * i] = v >> 8;
+    bytes[2 * i + 1] = v & 0xff;
+  }
+  return bytesToHex(bytes);
+}
+
+/** Unpacks big-endian uint16s (the inverse of {@link packU16}), e.g. from a `WeightsRevealed` event. */
+export function unpackU16(packed: Hex): number[] {
+  const bytes = hexToBytes(packed);
+  if (bytes.length % 2 !== 0) {
+    throw new SubnetError(
+      WeightsErrorCode.INVALID_PACKED_ARRAY,
+      `a packed uint16 array needs an even byte length, got ${bytes.length}`,
+    );
+  }
+  const out = new Array<number>(bytes.length / 2);
+  for (let i = 0; i < out.length; i++)
+    out[i] = ((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number);
+  return out;
+}
+
+/**
+ * The commit hash `Weights.commitWeights` expects and `Weights.revealWeights` checks:
+ * `keccak256(uids packed ‖ weights packed ‖ salt (32 bytes) ‖ epoch (uint64, 8 bytes big-endian))`, where
+ * `epoch` is the subnet's current epoch at commit time.
+ */
+export function weightsCommitHash(
+  uids: readonly number[],
+  weights: readonly number[],
+  salt: Hex,
+  epoch: bigint,
+): Hex {
+  return keccak256(
+    encodePacked(['bytes', 'bytes', 'bytes32', 'uint64'], [packU16(uids), packU16(weights), salt, epoch]),
+  );
+}

@@ -1,0 +1,563 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type Address,
+  encodeDeployData,
+  getAddress,
+  keccak256,
+  parseEventLogs,
+  toHex,
+  zeroAddress,
+} from 'viem';
+import { neuronRegistryAbi, neuronRegistryBytecode } from '../src/generated/index.js';
+import {
+  defaultHyperparams,
+  expectRevert,
+  type Fixture,
+  MULTIADDR,
+  PEER_ID,
+  prng,
+  SUB,
+  useFixture,
+} from './fixture.js';
+
+const hp = defaultHyperparams; // 8 UIDs, 2 validator permits, immunity 5 blocks, min stake 100 SUB, burn 1 SUB
+
+const hotkey = (i: number | string): Address => getAddress(`0x${keccak256(toHex(`hotkey-${i}`)).slice(26)}`);
+
+/** Registers `key` on subnet 1 for `coldkey` and returns the UID. */
+async function register(
+  f: Fixture,
+  coldkey: Fixture['alice'],
+  key: Address,
+  asValidator = false,
+  netuid = 1,
+): Promise<number> {
+  const receipt = await f.mined(
+    f.neurons.write.registerNeuron([netuid, key, asValidator, PEER_ID, MULTIADDR, ''], { account: coldkey }),
+  );
+  const [event] = parseEventLogs({
+    abi: neuronRegistryAbi,
+    logs: receipt.logs,
+    eventName: 'NeuronRegistered',
+  });
+  assert.ok(event);
+  return event.args.uid;
+}
+
+/** Stakes and allocates `amount` from `coldkey` to `key` on subnet 1. */
+async function back(f: Fixture, coldkey: Fixture['alice'], key: Address, amount: bigint): Promise<void> {
+  await f.mined(f.staking.write.stake([amount], { account: coldkey }));
+  await f.mined(f.staking.write.allocate([1, key, amount], { account: coldkey }));
+}
+
+describe('NeuronRegistry', () => {
+  const fx = useFixture({ subnet: hp });
+
+  it('registers a miner: binds the hotkey, burns the fee, stores the service info', async () => {
+    const f = fx();
+    const { neurons, token, mined, alice } = f;
+    const supply = await token.read.totalSupply();
+    const balance = await token.read.balanceOf([alice.address]);
+    const key = hotkey(1);
+    const receipt = await mined(
+      neurons.write.registerNeuron([1, key, false, PEER_ID, MULTIADDR, '{"model":"m"}'], { account: alice }),
+    );
+    const [event] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'NeuronRegistered',
+    });
+    assert.deepEqual(event?.args, {
+      netuid: 1,
+      uid: 0,
+      hotkey: key,
+      coldkey: alice.address,
+      isValidator: false,
+      peerId: PEER_ID,
+      multiaddrs: MULTIADDR,
+    });
+    assert.equal(await token.read.totalSupply(), supply - SUB);
+    assert.equal(await token.read.balanceOf([alice.address]), balance - SUB);
+    const expected = {
+      uid: 0,
+      hotkey: key,
+      coldkey: alice.address,
+      isValidator: false,
+      peerId: PEER_ID,
+      multiaddrs: MULTIADDR,
+      metadata: '{"model":"m"}',
+      registeredAt: receipt.blockNumber,
+      lastUpdate: receipt.blockNumber,
+      emission: 0n,
+    };
+    assert.deepEqual(await neurons.read.getNeuronInfo([1, 0]), expected);
+    assert.deepEqual(await neurons.read.getNeuronByHotkey([1, key]), expected);
+    assert.equal(await neurons.read.uidOf([1, key]), 0);
+    assert.equal(await neurons.read.isRegistered([1, key]), true);
+    assert.equal(await neurons.read.isRegistered([1, hotkey(2)]), false);
+    assert.equal(await neurons.read.hotkeyColdkey([key]), alice.address);
+    assert.equal(await neurons.read.getNeuronCount([1]), 1);
+    assert.equal(await neurons.read.getMinerCount([1]), 1);
+    assert.equal(await neurons.read.getValidatorCount([1]), 0);
+    assert.deepEqual(await neurons.read.getSubnetNeurons([1]), [expected]);
+    assert.deepEqual(await neurons.read.getSubnetMiners([1]), [expected]);
+    assert.deepEqual(await neurons.read.getSubnetValidators([1]), []);
+  });
+
+  it('stores empty and maximal service info round trip', async () => {
+    const f = fx();
+    const { neurons, mined, alice } = f;
+    await mined(neurons.write.registerNeuron([1, hotkey(1), false, '', '', ''], { account: alice }));
+    const info = await neurons.read.getNeuronInfo([1, 0]);
+    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['', '', '']);
+    const big = ['p'.repeat(128), `/ip4/1.2.3.4/tcp/1,${'m'.repeat(1005)}`, 'é'.repeat(512)] as const;
+    await mined(neurons.write.registerNeuron([1, hotkey(2), false, ...big], { account: alice }));
+    const info2 = await neurons.read.getNeuronInfo([1, 1]);
+    assert.deepEqual([info2.peerId, info2.multiaddrs, info2.metadata], [...big]);
+  });
+
+  it('registers a validator only with enough hotkey stake on the subnet', async () => {
+    const f = fx();
+    const { neurons, alice } = f;
+    const key = hotkey(1);
+    await expectRevert(
+      neurons.write.registerNeuron([1, key, true, PEER_ID, MULTIADDR, ''], { account: alice }),
+      'InsufficientStake',
+      [0n, 100n * SUB],
+    );
+    await back(f, alice, key, 99n * SUB);
+    await expectRevert(
+      neurons.write.registerNeuron([1, key, true, PEER_ID, MULTIADDR, ''], { account: alice }),
+      'InsufficientStake',
+      [99n * SUB, 100n * SUB],
+    );
+    await back(f, alice, key, SUB);
+    assert.equal(await register(f, alice, key, true), 0);
+    assert.equal(await neurons.read.getValidatorCount([1]), 1);
+    assert.equal(await neurons.read.getMinerCount([1]), 0);
+    assert.equal((await neurons.read.getSubnetValidators([1]))[0]?.hotkey, key);
+    assert.equal(await neurons.read.hasValidatorPermit([1, 0]), true);
+  });
+
+  it('refuses registrations that break the subnet or hotkey rules', async () => {
+    const f = fx();
+    const { neurons, subnets, token, mined, owner, alice, bob, addresses } = f;
+    const reg = (
+      netuid: number,
+      key: Address,
+      account = alice,
+      peerId = PEER_ID,
+      addrs = MULTIADDR,
+      meta = '',
+    ) => neurons.write.registerNeuron([netuid, key, false, peerId, addrs, meta], { account });
+    await expectRevert(reg(1, zeroAddress), 'ZeroAddress');
+    await expectRevert(reg(9, hotkey(1)), 'SubnetNotFound', [9]);
+    await mined(subnets.write.registerSubnet(['two', '', hp], { account: owner }));
+    await expectRevert(reg(2, hotkey(1)), 'SubnetNotActive', [2]);
+    await mined(subnets.write.activateSubnet([2], { account: owner }));
+    await mined(subnets.write.setHyperparams([2, { ...hp, registrationAllowed: false }], { account: owner }));
+    await expectRevert(reg(2, hotkey(1)), 'RegistrationDisabled', [2]);
+    await expectRevert(reg(1, hotkey(1), alice, 'p'.repeat(129)), 'FieldTooLong', ['peerId', 129n, 128n]);
+    await expectRevert(reg(1, hotkey(1), alice, PEER_ID, 'm'.repeat(1025)), 'FieldTooLong', ['multiaddrs']);
+    await expectRevert(reg(1, hotkey(1), alice, PEER_ID, MULTIADDR, 'x'.repeat(1025)), 'FieldTooLong', [
+      'metadata',
+    ]);
+
+    await mined(reg(1, hotkey(1)));
+    await expectRevert(reg(1, hotkey(1)), 'HotkeyAlreadyRegistered', [1, hotkey(1)]);
+    await expectRevert(reg(1, hotkey(1), bob), 'HotkeyOwnedByAnotherColdkey', [hotkey(1), alice.address]);
+    // The binding is global: the same coldkey may use the hotkey on another subnet, nobody else may.
+    await mined(subnets.write.setHyperparams([2, hp], { account: owner }));
+    await expectRevert(reg(2, hotkey(1), bob), 'HotkeyOwnedByAnotherColdkey');
+    await mined(reg(2, hotkey(1)));
+    assert.equal(await neurons.read.uidOf([2, hotkey(1)]), 0);
+
+    await mined(token.write.approve([addresses.neuronRegistry, 0n], { account: bob }));
+    await expectRevert(reg(1, hotkey(2), bob), 'ERC20InsufficientAllowance');
+  });
+
+  it('lets only the coldkey deregister; the freed UIDs are reused lowest first', async () => {
+    const f = fx();
+    const { neurons, mined, alice, bob } = f;
+    for (let i = 0; i < 4; i++) assert.equal(await register(f, alice, hotkey(i)), i);
+    await expectRevert(neurons.write.deregisterNeuron([1, 2], { account: bob }), 'NotColdkey', [bob.address]);
+    await expectRevert(
+      neurons.write.deregisterNeuron([1, 5], { account: alice }),
+      'UidNotRegistered',
+      [1, 5],
+    );
+    const receipt = await mined(neurons.write.deregisterNeuron([1, 2], { account: alice }));
+    const [event] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'NeuronDeregistered',
+    });
+    assert.deepEqual(event?.args, { netuid: 1, uid: 2, hotkey: hotkey(2), coldkey: alice.address });
+    await mined(neurons.write.deregisterNeuron([1, 0], { account: alice }));
+    assert.equal(await neurons.read.getNeuronCount([1]), 2);
+    assert.equal(await neurons.read.isRegistered([1, hotkey(2)]), false);
+    assert.equal(await neurons.read.hotkeyColdkey([hotkey(2)]), alice.address); // the binding stays
+    await expectRevert(neurons.read.uidOf([1, hotkey(2)]), 'NotRegistered', [1, hotkey(2)]);
+    await expectRevert(neurons.read.getNeuronByHotkey([1, hotkey(2)]), 'NotRegistered');
+    await expectRevert(neurons.read.getNeuronInfo([1, 2]), 'UidNotRegistered', [1, 2]);
+    assert.deepEqual(
+      (await neurons.read.getSubnetNeurons([1])).map((n) => n.uid),
+      [1, 3],
+    );
+    assert.equal(await register(f, bob, hotkey(10)), 0);
+    assert.equal(await register(f, bob, hotkey(11)), 2);
+    assert.equal(await register(f, bob, hotkey(12)), 4);
+    // A deregistered hotkey can come back (same coldkey).
+    assert.equal(await register(f, alice, hotkey(2)), 5);
+  });
+
+  it('prunes the lowest-emission non-immune neuron when full; immune neurons are never pruned', async () => {
+    const f = fx();
+    const { neurons, subnets, mined, nextTxAt, deployer, owner, alice, bob } = f;
+    await mined(subnets.write.setHyperparams([1, { ...hp, immunityPeriod: 20n }], { account: owner }));
+    await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
+    const registeredAt: bigint[] = [];
+    for (let i = 0; i < 8; i++) {
+      await register(f, alice, hotkey(i));
+      registeredAt.push(await f.blockNumber());
+    }
+    // All 8 are immune for 20 blocks after their registration.
+    await expectRevert(
+      neurons.write.registerNeuron([1, hotkey(100), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+      'AllNeuronsImmune',
+      [1],
+    );
+    // Emissions: uid 3 lowest, then uids 5 and 6 tie.
+    await mined(
+      neurons.write.recordEmissions([1, [0, 1, 2, 3, 4, 5, 6, 7], [50n, 40n, 30n, 1n, 30n, 2n, 2n, 90n]], {
+        account: deployer,
+      }),
+    );
+    // At registeredAt[3] + 20 uids 0..3 are no longer immune, uids 4.. are; uid 3 has the lowest emission.
+    await nextTxAt((registeredAt[3] as bigint) + 20n);
+    const receipt = await mined(
+      neurons.write.registerNeuron([1, hotkey(100), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+    );
+    const [pruned] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'NeuronPruned',
+    });
+    assert.deepEqual(pruned?.args, { netuid: 1, uid: 3, hotkey: hotkey(3), emission: 1n });
+    assert.equal(await neurons.read.uidOf([1, hotkey(100)]), 3);
+    assert.equal(await neurons.read.isRegistered([1, hotkey(3)]), false);
+    assert.equal((await neurons.read.getNeuronInfo([1, 3])).emission, 0n);
+    assert.equal(await neurons.read.getNeuronCount([1]), 8);
+
+    // Once all old ones are out of immunity: uids 5 and 6 tie at 2, the older registration (5) goes; the
+    // newcomer on uid 3 has emission 0 but is immune (until registeredAt[3] + 40).
+    await nextTxAt((registeredAt[7] as bigint) + 20n);
+    const second = await mined(
+      neurons.write.registerNeuron([1, hotkey(101), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+    );
+    const [pruned2] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: second.logs,
+      eventName: 'NeuronPruned',
+    });
+    assert.equal(pruned2?.args.uid, 5);
+    const third = await mined(
+      neurons.write.registerNeuron([1, hotkey(102), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+    );
+    const [pruned3] = parseEventLogs({ abi: neuronRegistryAbi, logs: third.logs, eventName: 'NeuronPruned' });
+    assert.equal(pruned3?.args.uid, 6);
+    // When the newcomer's immunity ends, its emission of 0 makes it the candidate.
+    await nextTxAt((registeredAt[3] as bigint) + 40n);
+    const fourth = await mined(
+      neurons.write.registerNeuron([1, hotkey(103), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+    );
+    const [pruned4] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: fourth.logs,
+      eventName: 'NeuronPruned',
+    });
+    assert.deepEqual(pruned4?.args, { netuid: 1, uid: 3, hotkey: hotkey(100), emission: 0n });
+  });
+
+  it('removes a pruned or deregistered validator from the validator set', async () => {
+    const f = fx();
+    const { neurons, mined, mine, deployer, alice, bob } = f;
+    await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
+    for (let i = 0; i < 3; i++) await back(f, alice, hotkey(i), 100n * SUB);
+    for (let i = 0; i < 3; i++) await register(f, alice, hotkey(i), true);
+    for (let i = 3; i < 8; i++) await register(f, alice, hotkey(i));
+    assert.equal(await neurons.read.getValidatorCount([1]), 3);
+    await mined(
+      neurons.write.recordEmissions([1, [0, 1, 2, 3, 4, 5, 6, 7], [9n, 0n, 9n, 9n, 9n, 9n, 9n, 9n]], {
+        account: deployer,
+      }),
+    );
+    await mine(10);
+    await register(f, bob, hotkey(50)); // prunes validator uid 1
+    assert.equal(await neurons.read.getValidatorCount([1]), 2);
+    assert.equal(await neurons.read.getMinerCount([1]), 6);
+    assert.deepEqual(
+      (await neurons.read.getSubnetValidators([1])).map((n) => n.uid),
+      [0, 2],
+    );
+    await mined(neurons.write.deregisterNeuron([1, 0], { account: alice }));
+    assert.deepEqual(
+      (await neurons.read.getSubnetValidators([1])).map((n) => n.uid),
+      [2],
+    );
+    assert.equal(await neurons.read.hasValidatorPermit([1, 2]), true);
+    assert.equal(await neurons.read.hasValidatorPermit([1, 0]), false);
+    assert.equal(await neurons.read.hasValidatorPermit([1, 1]), false); // now a miner
+    assert.equal((await neurons.read.getSubnetMiners([1])).length, 6);
+  });
+
+  it('grants validator permits to the top maxValidators validators by stake, ties to the lower UID', async () => {
+    const f = fx();
+    const { neurons, staking, mined, alice } = f;
+    const stakes = [150n, 300n, 150n, 200n];
+    for (let i = 0; i < stakes.length; i++) await back(f, alice, hotkey(i), (stakes[i] as bigint) * SUB);
+    for (let i = 0; i < stakes.length; i++) await register(f, alice, hotkey(i), true);
+    await register(f, alice, hotkey(9)); // a miner
+    const permits = async () =>
+      Promise.all([0, 1, 2, 3, 4, 7].map((uid) => neurons.read.hasValidatorPermit([1, uid])));
+    // maxValidators 2: uid 1 (300) and uid 3 (200).
+    assert.deepEqual(await permits(), [false, true, false, true, false, false]);
+    // uid 3 drops to 150: ties with 0 and 2, the lowest UID (0) wins.
+    await mined(staking.write.deallocate([1, hotkey(3), 50n * SUB], { account: alice }));
+    assert.deepEqual(await permits(), [true, true, false, false, false, false]);
+    // Below minStake: no permit even with few validators.
+    await mined(staking.write.deallocate([1, hotkey(1), 201n * SUB], { account: alice }));
+    assert.deepEqual(await permits(), [true, false, true, false, false, false]);
+  });
+
+  it('updates service info by hotkey or coldkey', async () => {
+    const f = fx();
+    const { neurons, mined, alice, bob, erin } = f;
+    await register(f, alice, erin.address);
+    const receipt = await mined(
+      neurons.write.updateServiceInfo([1, 0, 'peer-2', '/ip4/1/tcp/2', 'meta'], { account: erin }),
+    );
+    const [event] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'ServiceInfoUpdated',
+    });
+    assert.deepEqual(event?.args, {
+      netuid: 1,
+      uid: 0,
+      peerId: 'peer-2',
+      multiaddrs: '/ip4/1/tcp/2',
+      metadata: 'meta',
+    });
+    let info = await neurons.read.getNeuronInfo([1, 0]);
+    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['peer-2', '/ip4/1/tcp/2', 'meta']);
+    await mined(neurons.write.updateServiceInfo([1, 0, 'peer-3', '', ''], { account: alice }));
+    info = await neurons.read.getNeuronInfo([1, 0]);
+    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['peer-3', '', '']);
+    await expectRevert(
+      neurons.write.updateServiceInfo([1, 0, 'x', '', ''], { account: bob }),
+      'NotHotkeyOrColdkey',
+      [bob.address],
+    );
+    await expectRevert(
+      neurons.write.updateServiceInfo([1, 1, 'x', '', ''], { account: alice }),
+      'UidNotRegistered',
+    );
+    await expectRevert(
+      neurons.write.updateServiceInfo([1, 0, 'x', '', 'y'.repeat(1025)], { account: alice }),
+      'FieldTooLong',
+      ['metadata', 1025n, 1024n],
+    );
+  });
+
+  it('records emissions only from the emission manager', async () => {
+    const f = fx();
+    const { neurons, mined, deployer, alice } = f;
+    await register(f, alice, hotkey(0));
+    await register(f, alice, hotkey(1));
+    await expectRevert(
+      neurons.write.setEmissionManager([alice.address], { account: alice }),
+      'OwnableUnauthorizedAccount',
+    );
+    await expectRevert(neurons.write.setEmissionManager([zeroAddress], { account: deployer }), 'ZeroAddress');
+    const set = await mined(neurons.write.setEmissionManager([alice.address], { account: deployer }));
+    const [setEvent] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: set.logs,
+      eventName: 'EmissionManagerSet',
+    });
+    assert.equal(setEvent?.args.emissionManager, alice.address);
+    assert.equal(await neurons.read.emissionManager(), alice.address);
+    await expectRevert(
+      neurons.write.recordEmissions([1, [0], [1n]], { account: deployer }),
+      'NotEmissionManager',
+      [deployer.address],
+    );
+    await expectRevert(
+      neurons.write.recordEmissions([1, [0, 1], [1n]], { account: alice }),
+      'LengthMismatch',
+      [2n, 1n],
+    );
+    await expectRevert(
+      neurons.write.recordEmissions([1, [0, 5], [1n, 2n]], { account: alice }),
+      'UidNotRegistered',
+      [1, 5],
+    );
+    await expectRevert(
+      neurons.write.recordEmissions([1, [0], [2n ** 128n]], { account: alice }),
+      'SafeCastOverflowedUintDowncast',
+    );
+    const receipt = await mined(
+      neurons.write.recordEmissions([1, [1, 0], [7n * SUB, 3n]], { account: alice }),
+    );
+    const [event] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'EmissionsRecorded',
+    });
+    assert.deepEqual(event?.args, { netuid: 1, uids: [1, 0], amounts: [7n * SUB, 3n] });
+    assert.equal((await neurons.read.getNeuronInfo([1, 0])).emission, 3n);
+    assert.equal((await neurons.read.getNeuronInfo([1, 1])).emission, 7n * SUB);
+  });
+
+  it('accepts weight updates only from the weights contract, which is set once', async () => {
+    const f = fx();
+    const { neurons, deployer, alice, addresses } = f;
+    assert.equal(await neurons.read.weights(), addresses.weights);
+    await expectRevert(neurons.write.setWeights([alice.address], { account: deployer }), 'WeightsAlreadySet');
+    await expectRevert(
+      neurons.write.setWeights([alice.address], { account: alice }),
+      'OwnableUnauthorizedAccount',
+    );
+    await expectRevert(neurons.write.setWeights([zeroAddress], { account: deployer }), 'ZeroAddress');
+    await expectRevert(neurons.write.markUpdated([1, 0], { account: alice }), 'NotWeightsContract', [
+      alice.address,
+    ]);
+    await register(f, alice, hotkey(0));
+    // As the weights contract (eth_call from its address): an empty UID reverts, a registered one passes.
+    await expectRevert(
+      neurons.simulate.markUpdated([1, 4], { account: addresses.weights }),
+      'UidNotRegistered',
+    );
+    await neurons.simulate.markUpdated([1, 0], { account: addresses.weights });
+  });
+
+  it('refuses a deployment with a zero collaborator', async () => {
+    const { publicClient, deployer, addresses } = fx();
+    const data = encodeDeployData({
+      abi: neuronRegistryAbi,
+      bytecode: neuronRegistryBytecode,
+      args: [addresses.token, zeroAddress, addresses.subnetRegistry],
+    });
+    await expectRevert(publicClient.call({ account: deployer.address, data }), 'ZeroAddress');
+  });
+
+  it('keeps uid <-> hotkey a bijection through 80 random registrations, deregistrations and prunings', async () => {
+    const f = fx();
+    const { neurons, subnets, mined, mine, blockNumber, deployer, owner, accounts } = f;
+    const immunityPeriod = 12n;
+    await mined(subnets.write.setHyperparams([1, { ...hp, immunityPeriod }], { account: owner }));
+    await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
+    const coldkeys = accounts.slice(2, 5);
+    const rand = prng(1234);
+    type Slot = {
+      hotkey: Address;
+      coldkey: (typeof coldkeys)[number];
+      registeredAt: bigint;
+      emission: bigint;
+    };
+    const model = new Map<number, Slot>();
+    let nextUid = 0;
+    let serial = 0;
+    let prunings = 0;
+    let immuneRefusals = 0;
+    const expectedUid = (at: bigint): number | undefined => {
+      for (let uid = 0; uid < nextUid; uid++) if (!model.has(uid)) return uid;
+      if (nextUid < hp.maxAllowedUids) return nextUid;
+      let best: [number, Slot] | undefined;
+      for (const [uid, s] of [...model].sort((a, b) => a[0] - b[0])) {
+        if (at < s.registeredAt + immunityPeriod) continue;
+        if (
+          best === undefined ||
+          s.emission < best[1].emission ||
+          (s.emission === best[1].emission && s.registeredAt < best[1].registeredAt)
+        ) {
+          best = [uid, s];
+        }
+      }
+      return best?.[0];
+    };
+    for (let op = 0; op < 80; op++) {
+      const kind = rand(10);
+      if (kind < 6) {
+        const coldkey = coldkeys[rand(coldkeys.length)] as (typeof coldkeys)[number];
+        const key = hotkey(`random-${serial++}`);
+        const at = (await blockNumber()) + 1n;
+        const want = expectedUid(at);
+        const call = neurons.write.registerNeuron([1, key, false, PEER_ID, '', ''], { account: coldkey });
+        if (want === undefined) {
+          await expectRevert(call, 'AllNeuronsImmune');
+          immuneRefusals++;
+          continue;
+        }
+        const receipt = await mined(call);
+        assert.equal(receipt.blockNumber, at);
+        const [event] = parseEventLogs({
+          abi: neuronRegistryAbi,
+          logs: receipt.logs,
+          eventName: 'NeuronRegistered',
+        });
+        assert.equal(event?.args.uid, want, `op ${op}: uid`);
+        const [pruned] = parseEventLogs({
+          abi: neuronRegistryAbi,
+          logs: receipt.logs,
+          eventName: 'NeuronPruned',
+        });
+        if (pruned !== undefined) {
+          const victim = model.get(pruned.args.uid);
+          assert.ok(
+            victim !== undefined && at >= victim.registeredAt + immunityPeriod,
+            'an immune neuron was pruned',
+          );
+          prunings++;
+        }
+        if (want === nextUid) nextUid++;
+        model.set(want, { hotkey: key, coldkey, registeredAt: at, emission: 0n });
+      } else if (kind < 8) {
+        const uids = [...model.keys()];
+        if (uids.length === 0) continue;
+        const uid = uids[rand(uids.length)] as number;
+        await mined(neurons.write.deregisterNeuron([1, uid], { account: (model.get(uid) as Slot).coldkey }));
+        model.delete(uid);
+      } else if (kind === 8) {
+        const uids = [...model.keys()];
+        if (uids.length === 0) continue;
+        const amounts = uids.map(() => BigInt(rand(4)));
+        await mined(neurons.write.recordEmissions([1, uids, amounts], { account: deployer }));
+        uids.forEach((uid, i) => {
+          (model.get(uid) as Slot).emission = amounts[i] as bigint;
+        });
+      } else {
+        await mine(1 + rand(4));
+      }
+      if (op % 10 === 9 || op === 79) {
+        const onChain = await neurons.read.getSubnetNeurons([1]);
+        assert.equal(onChain.length, model.size);
+        assert.equal(await neurons.read.getNeuronCount([1]), model.size);
+        const seenUids = new Set<number>();
+        const seenHotkeys = new Set<Address>();
+        for (const n of onChain) {
+          assert.ok(n.uid < hp.maxAllowedUids);
+          assert.ok(!seenUids.has(n.uid) && !seenHotkeys.has(n.hotkey), 'a UID or hotkey appears twice');
+          seenUids.add(n.uid);
+          seenHotkeys.add(n.hotkey);
+          assert.equal(n.hotkey, model.get(n.uid)?.hotkey);
+          assert.equal(await neurons.read.uidOf([1, n.hotkey]), n.uid);
+        }
+      }
+    }
+    assert.ok(prunings > 0, 'the sequence pruned');
+    assert.ok(immuneRefusals > 0, 'the sequence hit AllNeuronsImmune');
+  });
+});
