@@ -46,7 +46,9 @@ export function toChainError(err: unknown, context: string): ChainError {
     const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
     if (revert instanceof ContractFunctionRevertedError) {
       const errorName =
-        revert.data?.errorName ?? revert.reason ?? (revert.signature === undefined ? 'unknown' : `error ${revert.signature}`);
+        revert.data?.errorName ??
+        revert.reason ??
+        (revert.signature === undefined ? 'unknown' : `error ${revert.signature}`);
       const args = revert.data?.args ?? [];
       return new ChainError(
         ChainErrorCode.REVERTED,
