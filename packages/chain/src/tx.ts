@@ -72,7 +72,11 @@ export async function sendContractTx<
       abi: [...call.abi, ...suiteErrors],
       account: wallet.account,
     });
-    const hash = await wallet.writeContract(request);
+    // viem trims the simulated request's ABI to the function: put the errors back for the gas estimate.
+    const hash = await wallet.writeContract({
+      ...request,
+      abi: [...call.abi, ...suiteErrors],
+    } as unknown as typeof request);
     const receipt = await client.public.waitForTransactionReceipt({
       hash,
       timeout: opts.timeoutMs ?? 60_000,

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { weightsAbi } from '@subnet/contracts';
+import { subnetRegistryAbi, weightsAbi } from '@subnet/contracts';
 import {
   createEngineClient,
   createEngineServer,
@@ -46,6 +46,24 @@ async function mine(blocks: number): Promise<void> {
     method: 'anvil_mine' as never,
     params: [`0x${blocks.toString(16)}`] as never,
   });
+}
+
+/**
+ * Mines until the latest block is the first of `epoch` in subnet 1: a write is simulated at the latest
+ * block and mined in the next, and both are then in `epoch` (tempo 20).
+ */
+async function mineToEpoch(epoch: bigint): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const latest = await sdk.chain.public.readContract({
+      address: devnet.network.contracts.subnetRegistry,
+      abi: subnetRegistryAbi,
+      functionName: 'currentEpoch',
+      args: [1],
+    });
+    if (latest >= epoch) return;
+    await mine(1);
+  }
+  throw new Error(`epoch ${epoch} not reached`);
 }
 
 before(async () => {
@@ -201,7 +219,7 @@ describe('SubnetClient writes', () => {
       'CHAIN_REVERTED',
       'RevealTooEarly',
     );
-    await mine(20);
+    await mineToEpoch(commit.epoch + 1n);
     const { hash } = await validator.revealWeights({
       netuid: 1,
       uids: commit.uids,
@@ -292,14 +310,14 @@ describe('chain_* Engine API handlers', () => {
       hotkey: acct('validator1').hotkey.address,
     });
     assert.deepEqual(n.multiaddrs, ['/ip4/127.0.0.1/tcp/4001']);
-    await mine(20); // past the rate limit and into a fresh epoch
+    await mine(20); // past the rate limit
     const c = await client.call('chain_commitWeightsV1', { netuid: 1, uids: [1, 2], weights: [1, 1] });
     await assert.rejects(client.call('chain_revealWeightsV1', { netuid: 1 }), (e: unknown) => {
       assert.equal((e as EngineError).code, 'REVERTED');
       assert.equal(((e as EngineError).data as { errorName: string }).errorName, 'RevealTooEarly');
       return true;
     });
-    await mine(20);
+    await mineToEpoch(BigInt(c.epoch) + 1n);
     assert.equal((await client.call('chain_revealWeightsV1', { netuid: 1 })).epoch, c.epoch);
   });
 

@@ -169,13 +169,17 @@ describe('subnet devnet and the chain commands', () => {
     );
     assert.equal(commit.code, 0, commit.stderr);
     const { epoch } = JSON.parse(commit.stdout) as { epoch: number };
-    // One tempo (20 blocks) later is the reveal window, whatever the offset of the commit in its epoch.
-    await fetch(devnet.rpcUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x14'] }),
-    });
-    const reveal = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
+    // The reveal window is the next epoch (tempo 20): mine 4 blocks at a time until the reveal is no
+    // longer early; a 4-block step can never jump over the 20-block window.
+    let reveal = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
+    for (let i = 0; i < 10 && /RevealTooEarly/.test(reveal.stderr); i++) {
+      await fetch(devnet.rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x4'] }),
+      });
+      reveal = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
+    }
     assert.equal(reveal.code, 0, reveal.stderr);
     assert.match(reveal.stdout, /revealed/);
     const again = await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'validator1'], env, dir);
