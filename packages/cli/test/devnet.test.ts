@@ -69,7 +69,7 @@ describe('subnet devnet and the chain commands', () => {
     assert.equal(devnet.resumed, false);
     const text = await cli(['metagraph', '--netuid', '1'], env, dir);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /4 neurons \(1 validators, 3 miners\)/);
+    assert.match(text.stdout, /4 neurons \(1 validator, 3 miners\)/);
     assert.match(text.stdout, /^0\s+validator\s+1000\.0000\s+yes/m);
     assert.equal(text.stdout.match(/^\d+\s+miner\s+/gm)?.length, 3);
     const json = await cli(['--json', 'metagraph', '--netuid', '1'], env, dir);
@@ -186,6 +186,79 @@ describe('subnet devnet and the chain commands', () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, /revealWeights reverted: \w+/);
     assert.ok(epoch >= 0);
+  });
+
+  it('subnet create, neuron register and deregister, stake delegate, remove and claim', async () => {
+    const created = await cli(
+      [
+        '--json',
+        'subnet',
+        'create',
+        '--name',
+        'second',
+        '--description',
+        'a test subnet',
+        '--activate',
+        '--wallet',
+        'owner',
+      ],
+      env,
+      dir,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const { netuid } = JSON.parse(created.stdout) as { netuid: number };
+    assert.equal(netuid, 2);
+    const reg = await cli(
+      [
+        '--json',
+        'neuron',
+        'register',
+        '--netuid',
+        '2',
+        '--wallet',
+        'miner2',
+        '--multiaddr',
+        '/ip4/127.0.0.1/tcp/4002',
+      ],
+      env,
+      dir,
+    );
+    assert.equal(reg.code, 0, reg.stderr);
+    const { uid } = JSON.parse(reg.stdout) as { uid: number };
+    const shown = JSON.parse(
+      (await cli(['--json', 'neuron', 'show', '--netuid', '2', '--uid', String(uid)], env, dir)).stdout,
+    ) as {
+      multiaddrs: string[];
+    };
+    assert.deepEqual(shown.multiaddrs, ['/ip4/127.0.0.1/tcp/4002']);
+    const dereg = await cli(
+      ['neuron', 'deregister', '--netuid', '2', '--uid', String(uid), '--wallet', 'miner2'],
+      env,
+      dir,
+    );
+    assert.equal(dereg.code, 0, dereg.stderr);
+    const list = JSON.parse(
+      (await cli(['--json', 'neuron', 'list', '--netuid', '2'], env, dir)).stdout,
+    ) as unknown[];
+    assert.equal(list.length, 0);
+    // Delegate to the validator's hotkey (by wallet name), then unbond some free stake.
+    assert.equal((await cli(['stake', 'add', '--amount', '3', '--wallet', 'miner3'], env, dir)).code, 0);
+    const delegate = await cli(
+      ['stake', 'delegate', '--amount', '1', '--netuid', '1', '--to', 'validator1', '--wallet', 'miner3'],
+      env,
+      dir,
+    );
+    assert.equal(delegate.code, 0, delegate.stderr);
+    const remove = await cli(['--json', 'stake', 'remove', '--amount', '2', '--wallet', 'miner3'], env, dir);
+    assert.equal(remove.code, 0, remove.stderr);
+    const early = await cli(['stake', 'claim', '--wallet', 'miner3'], env, dir);
+    assert.equal(early.code, 1, 'nothing has matured yet');
+    const s = JSON.parse(
+      (await cli(['--json', 'stake', 'show', '--wallet', 'miner3'], env, dir)).stdout,
+    ) as Record<string, string>;
+    assert.equal(s.allocated, (10n ** 18n).toString());
+    assert.equal(s.unbonding, (2n * 10n ** 18n).toString());
+    assert.equal(s.free, '0');
   });
 
   it('stops on Ctrl-C and a second start resumes the same chain', async () => {

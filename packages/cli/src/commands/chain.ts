@@ -36,6 +36,10 @@ async function run<T>(
   return withProgress(global, label, () => work(global, flags)).catch(chainFailure);
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 function neuronRows(neurons: NeuronInfo[]): string[][] {
   return neurons.map((n) => [
     String(n.uid),
@@ -115,7 +119,7 @@ export function registerChain(program: Command): void {
     const validators = m.metagraph.neurons.filter((n) => n.isValidator).length;
     output(global, chain.metagraphToJson(m.metagraph), () =>
       [
-        `Subnet ${m.subnet.netuid} "${m.subnet.name}" at block ${m.metagraph.block}: ${m.metagraph.neurons.length} neurons (${validators} validators, ${m.metagraph.neurons.length - validators} miners), stake and emission in SUB`,
+        `Subnet ${m.subnet.netuid} "${m.subnet.name}" at block ${m.metagraph.block}: ${m.metagraph.neurons.length} neurons (${plural(validators, 'validator')}, ${plural(m.metagraph.neurons.length - validators, 'miner')}), stake and emission in SUB`,
         table(NEURON_HEADERS, neuronRows(m.metagraph.neurons)),
       ].join('\n'),
     );
