@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerChain } from './commands/chain.js';
 import { registerConfig } from './commands/config.js';
 import { registerDevnet } from './commands/devnet.js';
+import { registerModel } from './commands/model.js';
 import { registerNode } from './commands/node.js';
 import { registerRpc } from './commands/rpc.js';
 import { registerWallet } from './commands/wallet.js';
@@ -26,6 +27,7 @@ export function createProgram(): Command {
   registerWallet(program);
   registerDevnet(program);
   registerChain(program);
+  registerModel(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
