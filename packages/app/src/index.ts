@@ -11,3 +11,4 @@ export {
 export * from './gguf/types.js';
 export { type WriteGgufParameters, writeGguf } from './gguf/writer.js';
 export { type GenerateModelParameters, generateModel, tokenizeBytes, VOCAB } from './model/generate.js';
+export * from './module.js';

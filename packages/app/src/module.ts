@@ -1,0 +1,162 @@
+/**
+ * The one interface every inference backend implements (embedded llama.cpp, Ollama, OpenAI-compatible
+ * HTTP, the pretrained embedding model), and the shapes it speaks. Requests follow OpenAI's parameters so
+ * the gateway can pass them through; generation is a stream of events ending in exactly one `done`.
+ * A backend must honour `signal` (cancel reaches the model), never throw a non-`AppError`, and never keep
+ * state for a request after its stream ends.
+ */
+import { SubnetError } from '@subnet/utils';
+import { z } from 'zod';
+
+/** Task types served today. */
+export const TaskType = { chat: 'chat', completion: 'completion', embedding: 'embedding' } as const;
+export type TaskType = (typeof TaskType)[keyof typeof TaskType];
+
+export const AppErrorCode = {
+  UNKNOWN_MODEL: 'APP_UNKNOWN_MODEL',
+  UNSUPPORTED_TASK: 'APP_UNSUPPORTED_TASK',
+  CONTEXT_OVERFLOW: 'APP_CONTEXT_OVERFLOW',
+  INVALID_REQUEST: 'APP_INVALID_REQUEST',
+  OVERLOADED: 'APP_OVERLOADED',
+  DEADLINE_EXCEEDED: 'APP_DEADLINE_EXCEEDED',
+  CANCELLED: 'APP_CANCELLED',
+  BACKEND_UNAVAILABLE: 'APP_BACKEND_UNAVAILABLE',
+  BACKEND_FAILED: 'APP_BACKEND_FAILED',
+  MODEL_REFUSED: 'APP_MODEL_REFUSED',
+} as const;
+export type AppErrorCode = (typeof AppErrorCode)[keyof typeof AppErrorCode];
+
+/** Errors of the app stack; `retryAfterMs` is set on OVERLOADED. */
+export class AppError extends SubnetError<AppErrorCode, { retryAfterMs?: number; model?: string }> {
+  override readonly name = 'AppError';
+}
+
+export const ChatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(1_000_000),
+});
+export type ChatMessage = z.output<typeof ChatMessageSchema>;
+
+/** One generation (chat or completion), in the backend-neutral form. */
+export const GenerateRequestSchema = z
+  .object({
+    model: z.string().min(1).max(256),
+    kind: z.enum(['chat', 'completion']),
+    messages: z.array(ChatMessageSchema).min(1).max(1024).optional(),
+    prompt: z.string().max(1_000_000).optional(),
+    maxTokens: z.number().int().min(1).max(32_768).default(128),
+    temperature: z.number().min(0).max(2).default(0),
+    topP: z.number().gt(0).max(1).default(1),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .optional(),
+    stop: z.array(z.string().min(1).max(256)).max(8).default([]),
+    logprobs: z.boolean().default(false),
+    topLogprobs: z.number().int().min(0).max(20).default(0),
+  })
+  .refine((r) => (r.kind === 'chat' ? r.messages !== undefined : r.prompt !== undefined), {
+    message: 'chat needs messages; completion needs prompt',
+  });
+export type GenerateRequest = z.output<typeof GenerateRequestSchema>;
+export type GenerateRequestInput = z.input<typeof GenerateRequestSchema>;
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+}
+
+/** A piece of generated text; `logprob`/`topLogprobs` when asked for. */
+export interface TokenEvent {
+  type: 'token';
+  text: string;
+  logprob?: number;
+  topLogprobs?: TokenLogprob[];
+}
+
+export interface DoneEvent {
+  type: 'done';
+  finishReason: 'stop' | 'length';
+  usage: { promptTokens: number; completionTokens: number };
+}
+
+export type GenerationEvent = TokenEvent | DoneEvent;
+
+export const EmbedRequestSchema = z.object({
+  model: z.string().min(1).max(256),
+  input: z.array(z.string().max(100_000)).min(1).max(2048),
+});
+export type EmbedRequest = z.output<typeof EmbedRequestSchema>;
+
+export interface EmbedResult {
+  embeddings: number[][];
+  usage: { promptTokens: number };
+}
+
+/** Teacher forcing: the model's log-probability of each token of `continuation` after `prompt`. */
+export interface ScoreRequest {
+  model: string;
+  prompt: string;
+  continuation: string;
+  topLogprobs?: number;
+}
+export interface ScoreResult {
+  tokens: Array<TokenLogprob & { topLogprobs?: TokenLogprob[] }>;
+  sumLogprob: number;
+}
+
+/** What one model can do. */
+export interface ModelInfo {
+  id: string;
+  taskTypes: TaskType[];
+  contextLength: number;
+  /** From the namespace registry: chat/LLM, embedding, diffusion, …, or unknown. */
+  modelType: string;
+}
+
+export interface Capabilities {
+  backend: string;
+  models: ModelInfo[];
+  hardware: { cpus: number; memoryBytes: number; gpu: string | null };
+}
+
+export interface CallOpts {
+  signal: AbortSignal;
+}
+
+/** An inference backend. Lifecycle: `init` once, then any number of calls, then `close`. */
+export interface InferenceModule {
+  readonly backend: string;
+  init(opts: CallOpts): Promise<void>;
+  health(opts: CallOpts): Promise<{ ok: boolean; detail?: string }>;
+  capabilities(): Capabilities;
+  /** Chat or completion as a stream of events ending with one `done`; throws AppError before the first event. */
+  generate(req: GenerateRequest, opts: CallOpts): AsyncIterable<GenerationEvent>;
+  /** Embeddings, one vector per input. */
+  embed(req: EmbedRequest, opts: CallOpts): Promise<EmbedResult>;
+  /** Teacher-forced scoring (only backends with local weights). */
+  score?(req: ScoreRequest, opts: CallOpts): Promise<ScoreResult>;
+  close(): Promise<void>;
+}
+
+/** Collects a generation into text, logprobs and its done event (tests, non-streaming callers). */
+export async function collect(events: AsyncIterable<GenerationEvent>): Promise<{
+  text: string;
+  tokens: TokenEvent[];
+  done: DoneEvent;
+}> {
+  let text = '';
+  const tokens: TokenEvent[] = [];
+  let done: DoneEvent | undefined;
+  for await (const ev of events) {
+    if (ev.type === 'token') {
+      text += ev.text;
+      tokens.push(ev);
+    } else done = ev;
+  }
+  if (done === undefined)
+    throw new AppError(AppErrorCode.BACKEND_FAILED, 'the generation ended without a done event');
+  return { text, tokens, done };
+}
