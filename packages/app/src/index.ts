@@ -1,4 +1,13 @@
 /** @subnet/app: the inference application stack. Models: a GGUF writer/reader and generated tiny models. */
+
+export {
+  createLlamaCppModule,
+  type LlamaCppModelOpts,
+  type LlamaCppModules,
+  type LlamaCppOpts,
+} from './backends/llamaCpp.js';
+export { createOllamaModule, type OllamaModules, type OllamaOpts } from './backends/ollama.js';
+export { createOpenAiModule, type OpenAiModules, type OpenAiOpts } from './backends/openai.js';
 export { ModelError, ModelErrorCode, type ModelErrorMeta } from './errors.js';
 export {
   type GgufHeader,
@@ -12,3 +21,25 @@ export * from './gguf/types.js';
 export { type WriteGgufParameters, writeGguf } from './gguf/writer.js';
 export { type GenerateModelParameters, generateModel, tokenizeBytes, VOCAB } from './model/generate.js';
 export * from './module.js';
+export {
+  BUILTIN_MODEL_TYPE_RULES,
+  createModelTypeRegistry,
+  isModelType,
+  ModelType,
+  type ModelTypeDetection,
+  type ModelTypeRegistry,
+  type ModelTypeRegistryOpts,
+  type ModelTypeRule,
+  type ModelTypeRuleInput,
+  taskTypesFor,
+} from './namespaces.js';
+export {
+  createScheduler,
+  type JobOpts,
+  type JobPriority,
+  type ModelSchedulerStats,
+  type Scheduler,
+  type SchedulerClock,
+  type SchedulerModules,
+  type SchedulerOpts,
+} from './scheduler.js';

@@ -1,0 +1,530 @@
+/**
+ * The embedded llama.cpp backend (node-llama-cpp): GGUF models loaded in this process for chat, completion,
+ * embeddings and teacher-forced scoring (the validator's logprob audit, DESIGN "Verification ladder").
+ * Every file is read and validated by our own GGUF reader before llama.cpp sees it, because llama.cpp
+ * aborts the whole process on some malformed files; this module must never hand it an unvalidated file.
+ * Generation runs token by token on a context sequence, so cancel, stop sequences, logprobs and the token
+ * budget are enforced here, between tokens.
+ */
+import { cpus, totalmem } from 'node:os';
+import { errorMessage, type Logger, silentLogger } from '@subnet/utils';
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  ControlledEvaluateInputItem,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaModel,
+  Token,
+} from 'node-llama-cpp';
+import { readGgufHeader, validateLlamaGguf } from '../gguf/reader.js';
+import {
+  AppError,
+  AppErrorCode,
+  type CallOpts,
+  type Capabilities,
+  type EmbedRequest,
+  type EmbedResult,
+  type GenerateRequest,
+  type GenerationEvent,
+  type InferenceModule,
+  type ModelInfo,
+  type ScoreRequest,
+  type ScoreResult,
+  type TokenLogprob,
+} from '../module.js';
+
+/** One GGUF model to serve. */
+export interface LlamaCppModelOpts {
+  id: string;
+  path: string;
+  /** Context size in tokens; default: the model's training context, capped at 4096. */
+  contextLength?: number;
+}
+
+/** Config slice of {@link createLlamaCppModule}. */
+export interface LlamaCppOpts {
+  models: LlamaCppModelOpts[];
+  /** `false` (default): CPU only; `'auto'`: a GPU when llama.cpp finds one. */
+  gpu?: 'auto' | false;
+  /** CPU threads per context; default: llama.cpp's choice. */
+  threads?: number;
+  /** Requests served at once per model (context sequences); default 1. Others wait their turn. */
+  parallel?: number;
+}
+
+/** Collaborators of {@link createLlamaCppModule}. */
+export interface LlamaCppModules {
+  logger?: Logger;
+}
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+
+interface Loaded {
+  id: string;
+  path: string;
+  model: LlamaModel;
+  context: LlamaContext;
+  contextLength: number;
+  chatWrapper: ChatWrapper;
+  free: LlamaContextSequence[];
+  waiters: Array<(seq: LlamaContextSequence) => void>;
+  embedding?: Promise<LlamaEmbeddingContext>;
+}
+
+const MAX_DEFAULT_CONTEXT = 4096;
+
+function cancelled(): AppError {
+  return new AppError(AppErrorCode.CANCELLED, 'the request was cancelled');
+}
+
+function backendFailed(what: string, err: unknown, model?: string): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError(AppErrorCode.BACKEND_FAILED, `${what} failed in llama.cpp: ${errorMessage(err)}`, {
+    cause: err,
+    ...(model === undefined ? {} : { meta: { model } }),
+  });
+}
+
+/** Longest suffix of `text` that is a proper prefix of some stop string (held back until resolved). */
+function stopPrefixHold(text: string, stops: readonly string[]): number {
+  let hold = 0;
+  for (const s of stops)
+    for (let n = Math.min(s.length - 1, text.length); n > hold; n--)
+      if (text.endsWith(s.slice(0, n))) {
+        hold = n;
+        break;
+      }
+  return hold;
+}
+
+/**
+ * Creates the embedded llama.cpp backend. `init` validates and loads every model (refusing a bad file with
+ * MODEL_REFUSED); `close` disposes contexts, models and the llama.cpp binding.
+ */
+export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModules = {}): InferenceModule {
+  const logger = modules.logger ?? silentLogger();
+  const loaded = new Map<string, Loaded>();
+  let lib: NodeLlamaCpp | undefined;
+  let llama: Llama | undefined;
+  let gpuName: string | null = null;
+  let state: 'new' | 'ready' | 'closed' = 'new';
+
+  function getModel(id: string): Loaded {
+    const m = loaded.get(id);
+    if (m === undefined)
+      throw new AppError(
+        AppErrorCode.UNKNOWN_MODEL,
+        `model "${id}" is not served here; served: ${[...loaded.keys()].join(', ') || 'none'}`,
+        { meta: { model: id } },
+      );
+    return m;
+  }
+
+  async function acquire(m: Loaded, signal: AbortSignal): Promise<LlamaContextSequence> {
+    if (signal.aborted) throw cancelled();
+    const seq = m.free.pop();
+    if (seq !== undefined) return seq;
+    return await new Promise<LlamaContextSequence>((resolve, reject) => {
+      const waiter = (s: LlamaContextSequence): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(s);
+      };
+      const onAbort = (): void => {
+        const i = m.waiters.indexOf(waiter);
+        if (i >= 0) m.waiters.splice(i, 1);
+        reject(cancelled());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      m.waiters.push(waiter);
+    });
+  }
+
+  function release(m: Loaded, seq: LlamaContextSequence): void {
+    const next = m.waiters.shift();
+    if (next !== undefined) next(seq);
+    else m.free.push(seq);
+  }
+
+  async function withSequence<T>(
+    m: Loaded,
+    signal: AbortSignal,
+    fn: (seq: LlamaContextSequence) => Promise<T>,
+  ): Promise<T> {
+    const seq = await acquire(m, signal);
+    try {
+      await seq.clearHistory();
+      return await fn(seq);
+    } finally {
+      release(m, seq);
+    }
+  }
+
+  function tokenText(m: Loaded, token: Token): string {
+    return m.model.detokenize([token], true);
+  }
+
+  function topOf(m: Loaded, probs: Map<Token, number> | undefined, k: number): TokenLogprob[] | undefined {
+    if (probs === undefined || k <= 0) return undefined;
+    const out: TokenLogprob[] = [];
+    for (const [token, p] of probs) {
+      if (out.length >= k) break;
+      out.push({ token: tokenText(m, token), logprob: Math.log(p) });
+    }
+    return out;
+  }
+
+  /** A completion prompt's tokens, with BOS when the model wants one (as LlamaCompletion does). */
+  function completionTokens(m: Loaded, prompt: string): Token[] {
+    if (lib === undefined) throw new AppError(AppErrorCode.BACKEND_UNAVAILABLE, 'llama.cpp is not loaded');
+    const text = lib.LlamaText(
+      m.model.tokens.shouldPrependBosToken && m.model.tokens.bos !== null
+        ? [new lib.SpecialToken('BOS')]
+        : [],
+      prompt,
+    );
+    return text.tokenize(m.model.tokenizer);
+  }
+
+  /** Prompt tokens and extra stop conditions for a request (chat goes through the model's template). */
+  function promptOf(
+    m: Loaded,
+    req: GenerateRequest,
+  ): { tokens: Token[]; stops: string[]; stopTokens: Set<Token> } {
+    if (lib === undefined) throw new AppError(AppErrorCode.BACKEND_UNAVAILABLE, 'llama.cpp is not loaded');
+    const stopTokens = new Set<Token>();
+    if (req.kind === 'completion')
+      return { tokens: completionTokens(m, req.prompt ?? ''), stops: [], stopTokens };
+    const history: ChatHistoryItem[] = (req.messages ?? []).map((msg) =>
+      msg.role === 'assistant'
+        ? { type: 'model', response: [msg.content] }
+        : { type: msg.role, text: msg.content },
+    );
+    history.push({ type: 'model', response: [] });
+    const ctx = m.chatWrapper.generateContextState({ chatHistory: history });
+    const stops: string[] = [];
+    for (const trigger of ctx.stopGenerationTriggers) {
+      if (trigger.values.every((v) => typeof v === 'string')) {
+        const s = trigger.toString();
+        if (s.length > 0) stops.push(s);
+      } else {
+        const toks = trigger.tokenize(m.model.tokenizer);
+        if (toks.length === 1 && toks[0] !== undefined) stopTokens.add(toks[0]);
+      }
+    }
+    return { tokens: ctx.contextText.tokenize(m.model.tokenizer), stops, stopTokens };
+  }
+
+  async function* generate(req: GenerateRequest, call: CallOpts): AsyncGenerator<GenerationEvent> {
+    const m = getModel(req.model);
+    const { signal } = call;
+    const { tokens: promptTokens, stops: templateStops, stopTokens } = promptOf(m, req);
+    if (promptTokens.length + 1 > m.contextLength)
+      throw new AppError(
+        AppErrorCode.CONTEXT_OVERFLOW,
+        `the prompt is ${promptTokens.length} tokens; model "${m.id}" has a context of ${m.contextLength}: shorten it`,
+        { meta: { model: m.id } },
+      );
+    const stops = [...req.stop, ...templateStops];
+    const budget = Math.min(req.maxTokens, m.contextLength - promptTokens.length);
+    const wantProbs = req.logprobs && req.topLogprobs > 0;
+    const seq = await acquire(m, signal);
+    const generated: Token[] = [];
+    let emitted = 0;
+    let finishReason: 'stop' | 'length' = 'length';
+    try {
+      await seq.clearHistory();
+      if (signal.aborted) throw cancelled();
+      const lastPrompt = promptTokens.slice(-32);
+      const iterator = seq.evaluateWithMetadata(
+        promptTokens,
+        { confidence: true, probabilities: wantProbs },
+        {
+          temperature: req.temperature,
+          topP: req.topP,
+          ...(req.temperature > 0 ? { seed: req.seed ?? (Math.random() * 2 ** 32) >>> 0 } : {}),
+        },
+      );
+      try {
+        for await (const out of iterator) {
+          if (signal.aborted) throw cancelled();
+          if (m.model.isEogToken(out.token) || stopTokens.has(out.token)) {
+            finishReason = 'stop';
+            break;
+          }
+          generated.push(out.token);
+          const full = m.model.detokenize(generated, false, lastPrompt);
+          const meta =
+            req.logprobs === true
+              ? {
+                  logprob: Math.log(out.confidence),
+                  ...(wantProbs
+                    ? {
+                        topLogprobs:
+                          topOf(
+                            m,
+                            (out as { probabilities?: Map<Token, number> }).probabilities,
+                            req.topLogprobs,
+                          ) ?? [],
+                      }
+                    : {}),
+                }
+              : {};
+          let cut = -1;
+          for (const s of stops) {
+            const at = full.indexOf(s, Math.max(0, emitted - s.length + 1));
+            if (at >= 0 && (cut < 0 || at < cut)) cut = at;
+          }
+          if (cut >= 0) {
+            const text = full.slice(emitted, Math.max(emitted, cut));
+            if (text.length > 0 || req.logprobs) yield { type: 'token', text, ...meta };
+            emitted = Math.max(emitted, cut);
+            finishReason = 'stop';
+            break;
+          }
+          let safe = full.length;
+          while (safe > emitted && full.charCodeAt(safe - 1) === 0xfffd) safe--;
+          safe -= stopPrefixHold(full.slice(0, safe), stops);
+          const text = full.slice(emitted, Math.max(emitted, safe));
+          emitted = Math.max(emitted, safe);
+          if (text.length > 0 || req.logprobs) yield { type: 'token', text, ...meta };
+          if (generated.length >= budget) break;
+        }
+      } finally {
+        await iterator.return();
+      }
+      if (finishReason === 'length') {
+        const rest = m.model.detokenize(generated, false, lastPrompt).slice(emitted);
+        if (rest.length > 0) yield { type: 'token', text: rest };
+      }
+    } catch (err) {
+      if (signal.aborted) throw cancelled();
+      throw backendFailed('generation', err, m.id);
+    } finally {
+      release(m, seq);
+    }
+    yield {
+      type: 'done',
+      finishReason,
+      usage: { promptTokens: promptTokens.length, completionTokens: generated.length },
+    };
+  }
+
+  async function score(req: ScoreRequest, call: CallOpts): Promise<ScoreResult> {
+    const m = getModel(req.model);
+    const prompt = completionTokens(m, req.prompt);
+    const cont = m.model.tokenize(req.continuation, false, 'trimLeadingSpace');
+    if (prompt.length === 0 || cont.length === 0)
+      throw new AppError(AppErrorCode.INVALID_REQUEST, 'score needs a non-empty prompt and continuation');
+    if (prompt.length + cont.length > m.contextLength)
+      throw new AppError(
+        AppErrorCode.CONTEXT_OVERFLOW,
+        `prompt and continuation are ${prompt.length + cont.length} tokens; model "${m.id}" has a context of ${m.contextLength}`,
+        { meta: { model: m.id } },
+      );
+    const all = [...prompt, ...cont];
+    // The distribution after input i predicts token i+1: ask for it from the last prompt token on.
+    const input: ControlledEvaluateInputItem[] = all
+      .slice(0, -1)
+      .map((t, i) => (i >= prompt.length - 1 ? [t, { generateNext: { probabilities: true } }] : t));
+    const k = req.topLogprobs ?? 0;
+    return await withSequence(m, call.signal, async (seq) => {
+      let outputs: Awaited<ReturnType<LlamaContextSequence['controlledEvaluate']>>;
+      try {
+        outputs = await seq.controlledEvaluate(input);
+      } catch (err) {
+        throw backendFailed('scoring', err, m.id);
+      }
+      if (call.signal.aborted) throw cancelled();
+      const tokens: ScoreResult['tokens'] = [];
+      let sum = 0;
+      for (let j = 0; j < cont.length; j++) {
+        const token = cont[j] as Token;
+        const probs = outputs[prompt.length - 1 + j]?.next.probabilities;
+        const logprob = Math.log(probs?.get(token) ?? 0);
+        sum += logprob;
+        const top = topOf(m, probs, k);
+        tokens.push({
+          token: tokenText(m, token),
+          logprob,
+          ...(top === undefined ? {} : { topLogprobs: top }),
+        });
+      }
+      return { tokens, sumLogprob: sum };
+    });
+  }
+
+  async function embed(req: EmbedRequest, call: CallOpts): Promise<EmbedResult> {
+    const m = getModel(req.model);
+    if (m.embedding === undefined) {
+      m.embedding = m.model.createEmbeddingContext({
+        contextSize: m.contextLength,
+        ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+      });
+      m.embedding.catch(() => {
+        delete m.embedding;
+      });
+    }
+    let ctx: LlamaEmbeddingContext;
+    try {
+      ctx = await m.embedding;
+    } catch (err) {
+      throw backendFailed('creating the embedding context', err, m.id);
+    }
+    const embeddings: number[][] = [];
+    let promptTokens = 0;
+    for (const text of req.input) {
+      if (call.signal.aborted) throw cancelled();
+      const tokens = m.model.tokenize(text);
+      if (tokens.length > m.contextLength)
+        throw new AppError(
+          AppErrorCode.CONTEXT_OVERFLOW,
+          `an input is ${tokens.length} tokens; model "${m.id}" embeds at most ${m.contextLength}`,
+          { meta: { model: m.id } },
+        );
+      promptTokens += tokens.length;
+      try {
+        embeddings.push([...(await ctx.getEmbeddingFor(tokens)).vector]);
+      } catch (err) {
+        throw backendFailed('embedding', err, m.id);
+      }
+    }
+    return { embeddings, usage: { promptTokens } };
+  }
+
+  async function loadOne(spec: LlamaCppModelOpts, signal: AbortSignal): Promise<void> {
+    if (lib === undefined || llama === undefined) throw new Error('unreachable: llama.cpp not loaded');
+    try {
+      validateLlamaGguf(await readGgufHeader(spec.path));
+    } catch (err) {
+      throw new AppError(
+        AppErrorCode.MODEL_REFUSED,
+        `model "${spec.id}" (${spec.path}) is refused: ${errorMessage(err)}`,
+        { cause: err, meta: { model: spec.id } },
+      );
+    }
+    if (signal.aborted) throw cancelled();
+    const model = await llama.loadModel({
+      modelPath: spec.path,
+      ...(opts.gpu === 'auto' ? {} : { gpuLayers: 0 }),
+    });
+    try {
+      const contextLength = spec.contextLength ?? Math.min(model.trainContextSize, MAX_DEFAULT_CONTEXT);
+      const parallel = opts.parallel ?? 1;
+      const context = await model.createContext({
+        contextSize: contextLength,
+        sequences: parallel,
+        ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+      });
+      const free: LlamaContextSequence[] = [];
+      for (let i = 0; i < parallel; i++) free.push(context.getSequence());
+      const chatWrapper = lib.resolveChatWrapper(model);
+      loaded.set(spec.id, {
+        id: spec.id,
+        path: spec.path,
+        model,
+        context,
+        contextLength: context.contextSize,
+        chatWrapper,
+        free,
+        waiters: [],
+      });
+      logger.info(
+        { model: spec.id, contextLength: context.contextSize, chatWrapper: chatWrapper.wrapperName },
+        'llama.cpp model loaded',
+      );
+    } catch (err) {
+      await model.dispose();
+      throw err;
+    }
+  }
+
+  async function close(): Promise<void> {
+    if (state === 'closed') return;
+    state = 'closed';
+    for (const m of [...loaded.values()].reverse()) {
+      try {
+        const e = await m.embedding?.catch(() => undefined);
+        await e?.dispose();
+        await m.context.dispose();
+        await m.model.dispose();
+      } catch (err) {
+        logger.warn({ model: m.id, err: errorMessage(err) }, 'disposing a llama.cpp model failed');
+      }
+    }
+    loaded.clear();
+    await llama?.dispose();
+    llama = undefined;
+  }
+
+  return {
+    backend: 'llama.cpp',
+
+    async init(call: CallOpts): Promise<void> {
+      if (state !== 'new') return;
+      const ids = new Set<string>();
+      for (const spec of opts.models) {
+        if (ids.has(spec.id))
+          throw new AppError(AppErrorCode.INVALID_REQUEST, `model id "${spec.id}" is configured twice`);
+        ids.add(spec.id);
+      }
+      try {
+        lib = await import('node-llama-cpp');
+        llama = await lib.getLlama({
+          gpu: opts.gpu === 'auto' ? 'auto' : false,
+          build: 'never',
+          logLevel: lib.LlamaLogLevel.error,
+        });
+        gpuName = llama.gpu === false ? null : llama.gpu;
+        if (gpuName !== null) {
+          const names = await llama.getGpuDeviceNames().catch(() => []);
+          if (names.length > 0) gpuName = `${gpuName}: ${names.join(', ')}`;
+        }
+      } catch (err) {
+        throw new AppError(
+          AppErrorCode.BACKEND_UNAVAILABLE,
+          `llama.cpp could not start: ${errorMessage(err)}; check that node-llama-cpp's prebuilt binaries are installed`,
+          { cause: err },
+        );
+      }
+      try {
+        for (const spec of opts.models) {
+          if (call.signal.aborted) throw cancelled();
+          await loadOne(spec, call.signal).catch((err: unknown) => {
+            throw err instanceof AppError ? err : backendFailed(`loading model "${spec.id}"`, err, spec.id);
+          });
+        }
+      } catch (err) {
+        await close();
+        throw err;
+      }
+      state = 'ready';
+    },
+
+    async health(): Promise<{ ok: boolean; detail?: string }> {
+      if (state !== 'ready') return { ok: false, detail: `llama.cpp backend is ${state}` };
+      return { ok: true, detail: `${loaded.size} model(s) loaded` };
+    },
+
+    capabilities(): Capabilities {
+      const models: ModelInfo[] = [...loaded.values()].map((m) => ({
+        id: m.id,
+        taskTypes: ['chat', 'completion', 'embedding'],
+        contextLength: m.contextLength,
+        modelType: 'llm',
+      }));
+      return {
+        backend: 'llama.cpp',
+        models,
+        hardware: { cpus: cpus().length, memoryBytes: totalmem(), gpu: gpuName },
+      };
+    },
+
+    generate,
+    embed,
+    score,
+    close,
+  };
+}

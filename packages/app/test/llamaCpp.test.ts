@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  AppError,
+  AppErrorCode,
+  collect,
+  createLlamaCppModule,
+  type GenerateRequest,
+  type GenerateRequestInput,
+  GenerateRequestSchema,
+  generateModel,
+  type InferenceModule,
+} from '../src/index.js';
+
+const FOX = 'the quick brown fox jumps over the lazy dog. '.repeat(40);
+/** Every byte has one successor, so greedy decoding is known in advance. */
+const CORPUS = 'quick-brown '.repeat(50);
+const signal = new AbortController().signal;
+
+function req(
+  input: Omit<GenerateRequestInput, 'model' | 'kind'> & Partial<GenerateRequestInput>,
+): GenerateRequest {
+  return GenerateRequestSchema.parse({ model: 'bigram', kind: 'completion', ...input });
+}
+
+function isCode(code: string): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof AppError, `not an AppError: ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  };
+}
+
+describe('llama.cpp backend', { timeout: 60_000 }, () => {
+  let dir: string;
+  let mod: InferenceModule;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-llamacpp-'));
+    writeFileSync(join(dir, 'bigram.gguf'), generateModel({ kind: 'bigram', corpus: CORPUS }));
+    writeFileSync(join(dir, 'random.gguf'), generateModel({ kind: 'random', seed: 7 }));
+    writeFileSync(join(dir, 'fox.gguf'), generateModel({ kind: 'bigram', corpus: FOX }));
+    mod = createLlamaCppModule(
+      {
+        models: [
+          { id: 'bigram', path: join(dir, 'bigram.gguf'), contextLength: 256 },
+          { id: 'random', path: join(dir, 'random.gguf'), contextLength: 128 },
+          { id: 'fox', path: join(dir, 'fox.gguf'), contextLength: 256 },
+        ],
+        threads: 2,
+      },
+      {},
+    );
+    await mod.init({ signal });
+  });
+  after(async () => {
+    await mod?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses a truncated file and one missing feed_forward_length, without aborting', async () => {
+    const good = generateModel({ kind: 'bigram', corpus: CORPUS });
+    writeFileSync(join(dir, 'truncated.gguf'), good.subarray(0, Math.floor(good.length / 2)));
+    // Rename the key in place (same length, so the file stays well formed): llama.cpp would SIGABRT on it.
+    const noFfn = Buffer.from(good);
+    const at = noFfn.indexOf('llama.feed_forward_length');
+    assert.ok(at > 0);
+    noFfn.write('X', at + 'llama.feed_forward_length'.length - 1);
+    writeFileSync(join(dir, 'noffn.gguf'), noFfn);
+    for (const [file, problem] of [
+      ['truncated.gguf', /truncat|incomplete|ends/i],
+      ['noffn.gguf', /feed_forward_length/],
+    ] as const) {
+      const bad = createLlamaCppModule({ models: [{ id: 'bad', path: join(dir, file) }] }, {});
+      await assert.rejects(bad.init({ signal }), (err: unknown) => {
+        isCode(AppErrorCode.MODEL_REFUSED)(err);
+        assert.match((err as Error).message, new RegExp(file.replace('.', '\\.')));
+        assert.match((err as Error).message, problem);
+        return true;
+      });
+      await bad.close();
+    }
+  });
+
+  it('streams a completion and reports usage', async () => {
+    const { text, tokens, done } = await collect(
+      mod.generate(req({ prompt: 'quick', maxTokens: 20 }), { signal }),
+    );
+    assert.ok(tokens.length > 0);
+    assert.equal(text, '-brown quick-brown q');
+    assert.equal(done.finishReason, 'length');
+    assert.equal(done.usage.completionTokens, 20);
+    assert.ok(done.usage.promptTokens >= 5);
+  });
+
+  it('greedy and seeded sampling are deterministic', async () => {
+    const greedy = req({ model: 'fox', prompt: 'the lazy', maxTokens: 30, topP: 0.9 });
+    const a = await collect(mod.generate(greedy, { signal }));
+    const b = await collect(mod.generate(greedy, { signal }));
+    assert.equal(a.text, b.text);
+    const seeded = req({ model: 'random', prompt: 'Hello', maxTokens: 30, temperature: 1, seed: 1234 });
+    const c = await collect(mod.generate(seeded, { signal }));
+    const d = await collect(mod.generate(seeded, { signal }));
+    assert.equal(c.text, d.text);
+    assert.ok(c.done.usage.completionTokens > 0);
+    const fox = req({ model: 'fox', prompt: 'the', maxTokens: 40, temperature: 0.8, seed: 99 });
+    const e = (await collect(mod.generate(fox, { signal }))).text;
+    assert.equal((await collect(mod.generate(fox, { signal }))).text, e);
+    const other = (await collect(mod.generate({ ...fox, seed: 100 }, { signal }))).text;
+    const greedyFox = (await collect(mod.generate({ ...fox, temperature: 0 }, { signal }))).text;
+    assert.ok(e !== other || e !== greedyFox, 'sampling at temperature > 0 should depend on the seed');
+  });
+
+  it('honours stop sequences and maxTokens', async () => {
+    const stopped = await collect(
+      mod.generate(req({ prompt: 'quick', maxTokens: 60, stop: ['own q'] }), { signal }),
+    );
+    assert.equal(stopped.text, '-br');
+    assert.equal(stopped.done.finishReason, 'stop');
+    const short = await collect(mod.generate(req({ prompt: 'quick', maxTokens: 3 }), { signal }));
+    assert.equal(short.done.finishReason, 'length');
+    assert.equal(short.done.usage.completionTokens, 3);
+    assert.equal(short.text, '-br');
+  });
+
+  it('cancels promptly through the AbortSignal', async () => {
+    const ac = new AbortController();
+    let n = 0;
+    const started = Date.now();
+    await assert.rejects(
+      (async () => {
+        for await (const ev of mod.generate(req({ prompt: 'the', maxTokens: 200 }), { signal: ac.signal }))
+          if (ev.type === 'token' && ++n === 3) ac.abort();
+      })(),
+      isCode(AppErrorCode.CANCELLED),
+    );
+    assert.equal(n, 3);
+    assert.ok(Date.now() - started < 2000);
+    // The sequence went back to the pool: the model still serves.
+    const after = await collect(mod.generate(req({ prompt: 'the', maxTokens: 4 }), { signal }));
+    assert.equal(after.done.usage.completionTokens, 4);
+  });
+
+  it('returns logprobs ≤ 0 with sorted top-k, equal to a teacher-forced score', async () => {
+    const g = await collect(
+      mod.generate(
+        req({ model: 'fox', prompt: 'the quick', maxTokens: 16, logprobs: true, topLogprobs: 3 }),
+        { signal },
+      ),
+    );
+    assert.equal(g.tokens.length, 16);
+    for (const t of g.tokens) {
+      assert.ok(t.logprob !== undefined && t.logprob <= 0, JSON.stringify(t));
+      const top = t.topLogprobs ?? [];
+      assert.equal(top.length, 3);
+      for (let i = 1; i < top.length; i++) assert.ok((top[i - 1]?.logprob ?? 0) >= (top[i]?.logprob ?? 0));
+      assert.ok(Math.abs((top[0]?.logprob ?? 0) - (t.logprob ?? 1)) < 1e-6, 'greedy picks the top token');
+    }
+    assert.ok(mod.score !== undefined);
+    const s = await mod.score(
+      { model: 'fox', prompt: 'the quick', continuation: g.text, topLogprobs: 3 },
+      { signal },
+    );
+    assert.equal(s.tokens.length, g.tokens.length);
+    let sum = 0;
+    s.tokens.forEach((t, i) => {
+      assert.ok(Math.abs(t.logprob - (g.tokens[i]?.logprob ?? 0)) < 1e-3, `token ${i}: ${t.logprob}`);
+      sum += t.logprob;
+    });
+    assert.ok(Math.abs(sum - s.sumLogprob) < 1e-9);
+    // A continuation the model would not write scores lower.
+    const odd = await mod.score(
+      { model: 'fox', prompt: 'the quick', continuation: ' dog fox brown quick' },
+      { signal },
+    );
+    assert.ok(odd.sumLogprob < s.sumLogprob);
+  });
+
+  it('embeds each input with the model dimension', async () => {
+    const r = await mod.embed(
+      { model: 'bigram', input: ['the quick brown fox', 'lazy dog', 'x'] },
+      { signal },
+    );
+    assert.equal(r.embeddings.length, 3);
+    const dim = r.embeddings[0]?.length ?? 0;
+    assert.ok(dim > 0);
+    for (const e of r.embeddings) {
+      assert.equal(e.length, dim);
+      assert.ok(e.every(Number.isFinite));
+    }
+    assert.ok(r.usage.promptTokens > 0);
+  });
+
+  it('refuses a prompt longer than the context and an unknown model', async () => {
+    await assert.rejects(
+      collect(mod.generate(req({ prompt: 'the quick brown fox '.repeat(20) }), { signal })),
+      isCode(AppErrorCode.CONTEXT_OVERFLOW),
+    );
+    await assert.rejects(
+      collect(mod.generate(req({ model: 'nope', prompt: 'hi' }), { signal })),
+      isCode(AppErrorCode.UNKNOWN_MODEL),
+    );
+    await assert.rejects(
+      mod.embed({ model: 'nope', input: ['x'] }, { signal }),
+      isCode(AppErrorCode.UNKNOWN_MODEL),
+    );
+  });
+
+  it('serves chat through the model template', async () => {
+    const r = await collect(
+      mod.generate(
+        GenerateRequestSchema.parse({
+          model: 'bigram',
+          kind: 'chat',
+          messages: [{ role: 'user', content: 'the quick' }],
+          maxTokens: 8,
+        }),
+        { signal },
+      ),
+    );
+    assert.ok(r.done.usage.promptTokens > 2);
+    assert.ok(r.done.usage.completionTokens > 0);
+  });
+
+  it('reports capabilities and health', async () => {
+    const caps = mod.capabilities();
+    assert.equal(caps.backend, 'llama.cpp');
+    assert.deepEqual(
+      caps.models.map((m) => [m.id, m.contextLength, m.modelType]),
+      [
+        ['bigram', 256, 'llm'],
+        ['random', 256, 'llm'], // llama.cpp rounds the context up to a multiple of 256
+        ['fox', 256, 'llm'],
+      ],
+    );
+    assert.deepEqual(caps.models[0]?.taskTypes, ['chat', 'completion', 'embedding']);
+    assert.ok(caps.hardware.cpus > 0 && caps.hardware.memoryBytes > 0);
+    assert.equal(caps.hardware.gpu, null);
+    assert.deepEqual(await mod.health({ signal }), { ok: true, detail: '3 model(s) loaded' });
+  });
+});
