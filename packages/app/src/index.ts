@@ -8,6 +8,13 @@ export {
 } from './backends/llamaCpp.js';
 export { createOllamaModule, type OllamaModules, type OllamaOpts } from './backends/ollama.js';
 export { createOpenAiModule, type OpenAiModules, type OpenAiOpts } from './backends/openai.js';
+export {
+  createUseModule,
+  USE_DIMENSIONS,
+  USE_MODEL_ID,
+  type UseModules,
+  type UseOpts,
+} from './backends/use.js';
 export { ModelError, ModelErrorCode, type ModelErrorMeta } from './errors.js';
 export {
   type GgufHeader,
@@ -43,3 +50,13 @@ export {
   type SchedulerModules,
   type SchedulerOpts,
 } from './scheduler.js';
+export {
+  type AppModelConfig,
+  type AppModules,
+  type AppService,
+  type AppStackOpts,
+  appApi,
+  createAppHandlers,
+  nvidiaGpu,
+  toEngineError,
+} from './stack.js';

@@ -169,6 +169,63 @@ const DevnetConfigSchema = z.strictObject({
     .describe('Validators the devnet registers and stakes in subnet 1.'),
 });
 
+const AppModelConfigSchema = z
+  .strictObject({
+    id: z.string().min(1).max(256).describe('Id clients name the model by (unique).'),
+    backend: z.enum(['llama.cpp', 'ollama', 'openai']).describe('Inference backend serving the model.'),
+    path: z.string().min(1).optional().describe('GGUF file (llama.cpp).'),
+    baseUrl: z.url().optional().describe('Server root (ollama, openai).'),
+    model: z.string().min(1).optional().describe('Model name on that server (ollama, openai).'),
+    contextLength: z
+      .number()
+      .int()
+      .min(16)
+      .max(1_048_576)
+      .optional()
+      .describe("Context size in tokens (default: the model's own, capped at 4096 for llama.cpp)."),
+  })
+  .refine(
+    (m) =>
+      m.backend === 'llama.cpp' ? m.path !== undefined : m.baseUrl !== undefined && m.model !== undefined,
+    { message: 'llama.cpp models need path; ollama and openai models need baseUrl and model' },
+  );
+
+const AppConfigSchema = z.strictObject({
+  models: z
+    .array(AppModelConfigSchema)
+    .default([])
+    .refine((ms) => new Set(ms.map((m) => m.id)).size === ms.length, { message: 'model ids must be unique' })
+    .describe('Models loaded at start, one inference module each.'),
+  scheduler: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(256).default(1).describe('Requests one model serves at once.'),
+      queueCapacity: z
+        .number()
+        .int()
+        .min(0)
+        .max(65_536)
+        .default(16)
+        .describe('Requests one model holds waiting; beyond that, OVERLOADED with retryAfterMs.'),
+      deadlineMs: z
+        .number()
+        .int()
+        .min(1)
+        .default(120_000)
+        .describe('Deadline of one request, queue wait included.'),
+    })
+    .prefault({})
+    .describe('Per-model admission control.'),
+  modelTypes: z
+    .array(
+      z.strictObject({
+        pattern: z.string().min(1).describe('Case-insensitive regular expression over the model id.'),
+        type: z.string().min(1).describe('Model type (llm, embedding, diffusion, …).'),
+      }),
+    )
+    .default([])
+    .describe('Model-type rules tried before the built-in ones.'),
+});
+
 /**
  * The node's configuration. `ConfigSchema.parse({})` yields a complete config: every nested object defaults
  * to its own defaults (`prefault({})`). Unknown keys are rejected.
@@ -185,6 +242,7 @@ export const ConfigSchema = z.strictObject({
   node: NodeConfigSchema.prefault({}).describe('Process layout, bind address and stacks.'),
   engine: EngineConfigSchema.prefault({}).describe('Engine API server.'),
   chain: ChainConfigSchema.prefault({}).describe('The EVM chain and the contracts of the subnets.'),
+  app: AppConfigSchema.prefault({}).describe('The app (inference) stack: models and scheduling.'),
   devnet: DevnetConfigSchema.prefault({}).describe(
     'The local devnet started by `subnet devnet` / `npm start`.',
   ),

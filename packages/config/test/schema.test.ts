@@ -23,6 +23,11 @@ describe('ConfigSchema', () => {
         wallet: 'default',
         hotkey: 'default',
       },
+      app: {
+        models: [],
+        scheduler: { concurrency: 1, queueCapacity: 16, deadlineMs: 120_000 },
+        modelTypes: [],
+      },
       devnet: { port: 8545, blockTimeS: 1, miners: 3, validators: 1 },
     });
   });
@@ -51,5 +56,30 @@ describe('ConfigSchema', () => {
     );
     const r = ConfigSchema.safeParse({ node: { restart: { initialDelayMs: 2000, maxDelayMs: 1000 } } });
     assert.equal(r.success, false);
+  });
+
+  it('accepts app models per backend and refuses incomplete or duplicate ones', () => {
+    const ok = ConfigSchema.parse({
+      app: {
+        models: [
+          { id: 'tiny', backend: 'llama.cpp', path: '/m/tiny.gguf', contextLength: 256 },
+          { id: 'llama3', backend: 'ollama', baseUrl: 'http://127.0.0.1:11434', model: 'llama3:8b' },
+        ],
+        scheduler: { concurrency: 2 },
+        modelTypes: [{ pattern: 'tiny', type: 'llm' }],
+      },
+    });
+    assert.equal(ok.app.models.length, 2);
+    assert.deepEqual(ok.app.scheduler, { concurrency: 2, queueCapacity: 16, deadlineMs: 120_000 });
+    for (const models of [
+      [{ id: 'a', backend: 'llama.cpp' }],
+      [{ id: 'a', backend: 'openai', baseUrl: 'http://127.0.0.1:8000' }],
+      [
+        { id: 'a', backend: 'llama.cpp', path: '/a' },
+        { id: 'a', backend: 'llama.cpp', path: '/b' },
+      ],
+    ])
+      assert.equal(ConfigSchema.safeParse({ app: { models } }).success, false, JSON.stringify(models));
+    assert.equal(ConfigSchema.safeParse({ app: { scheduler: { concurrency: 0 } } }).success, false);
   });
 });

@@ -3,6 +3,7 @@
  * `methods/` and list it here; the docs generator and `rpc.discover` read this object.
  */
 import { defineApi } from './define.js';
+import { appMethods } from './methods/app.js';
 import { chainMethods } from './methods/chain.js';
 import { engineMethods } from './methods/engine.js';
 import { nodeMethods } from './methods/node.js';
@@ -10,5 +11,5 @@ import { nodeMethods } from './methods/node.js';
 /** Version of the Engine API catalogue (bumped when a method is added or changed). */
 export const ENGINE_API_VERSION = '1.0.0';
 
-export const engineApi = defineApi([...engineMethods, ...nodeMethods, ...chainMethods]);
+export const engineApi = defineApi([...engineMethods, ...nodeMethods, ...chainMethods, ...appMethods]);
 export type EngineApi = typeof engineApi;

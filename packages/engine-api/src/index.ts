@@ -53,6 +53,7 @@ export {
   type RouteHandler,
   startEngineHttpServer,
 } from './http.js';
+export * from './methods/app.js';
 export * from './methods/chain.js';
 export * from './methods/engine.js';
 export * from './methods/node.js';

@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
 import {
   type AnyMethod,
+  type AppModelInfoSchema,
+  appMethods,
   chainMethods,
   defineApi,
   type EngineApi,
@@ -92,6 +94,26 @@ const neuron: z.output<typeof NeuronSchema> = {
   emission: '0',
 };
 
+const model: z.output<typeof AppModelInfoSchema> = {
+  id: 'bigram',
+  backend: 'llama.cpp',
+  taskTypes: ['chat', 'completion', 'embedding'],
+  contextLength: 256,
+  modelType: 'llm',
+};
+
+const schedulerStats = {
+  queued: 0,
+  running: 1,
+  completed: 4,
+  failed: 0,
+  rejected: 2,
+  timedOut: 0,
+  cancelled: 1,
+  queueWaitP50Ms: 0.5,
+  queueWaitP99Ms: 12,
+};
+
 const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   engine_cancelStreamV1: { params: { streamId: 'not-open' }, result: { cancelled: false } },
   engine_echoV1: { params: { payload: 'héllo\n"world"' }, result: { payload: 'héllo\n"world"' } },
@@ -164,10 +186,56 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       { netuid: 1, block: 41, neurons: [neuron] },
     ],
   },
+  app_getCapabilitiesV1: {
+    params: {},
+    result: { models: [model], hardware: { cpus: 16, memoryBytes: 2 ** 34, gpu: null } },
+  },
+  app_generateV1: {
+    params: { model: 'bigram', kind: 'completion', prompt: 'quick', maxTokens: 2, priority: 'challenge' },
+    events: [
+      { type: 'token', text: '-' },
+      { type: 'token', text: 'b', logprob: -0.01, topLogprobs: [{ token: 'b', logprob: -0.01 }] },
+      { type: 'done', finishReason: 'length', usage: { promptTokens: 5, completionTokens: 2 } },
+    ],
+  },
+  app_embedV1: {
+    params: { model: 'bigram', input: ['a', 'b'] },
+    result: {
+      embeddings: [
+        [0.5, -0.5],
+        [1, 0],
+      ],
+      usage: { promptTokens: 2 },
+    },
+  },
+  app_scoreV1: {
+    params: { model: 'bigram', prompt: 'quick', continuation: '-b', topLogprobs: 1 },
+    result: {
+      tokens: [
+        { token: '-', logprob: -0.1 },
+        { token: 'b', logprob: -0.2, topLogprobs: [{ token: 'b', logprob: -0.2 }] },
+      ],
+      sumLogprob: -0.3,
+    },
+  },
+  app_listModelsV1: { params: {}, result: { models: [model] } },
+  app_loadModelV1: {
+    params: { id: 'bigram', backend: 'llama.cpp', path: '/models/bigram.gguf', contextLength: 256 },
+    result: { model, replaced: false },
+  },
+  app_unloadModelV1: { params: { id: 'bigram' }, result: { unloaded: true } },
+  app_getStatsV1: {
+    params: {},
+    result: {
+      models: { bigram: schedulerStats },
+      process: { cpuUserUs: 1000, cpuSystemUs: 200, rssBytes: 2 ** 26, heapUsedBytes: 2 ** 24 },
+    },
+  },
 };
 
 const nodeApi = defineApi(nodeMethods);
 const chainApi = defineApi(chainMethods);
+const appApi = defineApi(appMethods);
 
 /** Handlers answering exactly what the table expects (the server does not validate results). */
 const nodeHandlers: Handlers<typeof nodeApi> = {
@@ -204,6 +272,7 @@ before(async () => {
   h = await startHarness();
   h.server.register(nodeApi, nodeHandlers);
   h.server.register(chainApi, tableHandlers(chainApi));
+  h.server.register(appApi, tableHandlers(appApi));
 });
 
 after(() => h.close());

@@ -1,0 +1,211 @@
+/**
+ * The app stack's handlers on an in-process Engine API server with generated llama.cpp models:
+ * capabilities, streaming generation, embeddings, scoring, hot swap, unknown models, overload and cancel.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigSchema } from '@subnet/config';
+import {
+  createEngineClient,
+  createEngineServer,
+  createInProcessTransport,
+  EngineError,
+} from '@subnet/engine-api';
+import { silentLogger } from '@subnet/utils';
+import { Registry } from 'prom-client';
+import { type AppService, appApi, createAppHandlers, generateModel } from '../src/index.js';
+
+const CORPUS = 'quick-brown '.repeat(50);
+
+async function expectCode(p: Promise<unknown>, name: string): Promise<EngineError> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof EngineError, `not an EngineError: ${String(err)}`);
+    assert.equal(err.code, name, err.message);
+    return err;
+  }
+  assert.fail(`expected ${name}`);
+}
+
+function setup(dir: string, scheduler: { concurrency: number; queueCapacity: number }) {
+  const opts = ConfigSchema.parse({
+    app: {
+      models: [{ id: 'bigram', backend: 'llama.cpp', path: join(dir, 'bigram.gguf'), contextLength: 256 }],
+      scheduler,
+    },
+  }).app;
+  const registry = new Registry();
+  const app = createAppHandlers(opts, { logger: silentLogger(), registry, detectGpu: async () => null });
+  const server = createEngineServer({ streamDeadlineMs: 60_000, maxStreams: 16 });
+  server.register(appApi, app.handlers);
+  const client = createEngineClient(appApi, createInProcessTransport(server));
+  return { app, client, registry };
+}
+
+describe('app stack', { timeout: 120_000 }, () => {
+  let dir: string;
+  let app: AppService;
+  let client: ReturnType<typeof setup>['client'];
+  let registry: Registry;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-appstack-'));
+    writeFileSync(join(dir, 'bigram.gguf'), generateModel({ kind: 'bigram', corpus: CORPUS }));
+    writeFileSync(join(dir, 'second.gguf'), generateModel({ kind: 'bigram', corpus: CORPUS }));
+    ({ app, client, registry } = setup(dir, { concurrency: 2, queueCapacity: 4 }));
+    await app.start(new AbortController().signal);
+  });
+  after(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports capabilities and models', async () => {
+    const caps = await client.call('app_getCapabilitiesV1', {});
+    assert.equal(caps.models.length, 1);
+    assert.deepEqual(caps.models[0], {
+      id: 'bigram',
+      backend: 'llama.cpp',
+      taskTypes: ['chat', 'completion', 'embedding'],
+      contextLength: 256,
+      modelType: 'llm',
+    });
+    assert.ok(caps.hardware.cpus > 0);
+    assert.equal(caps.hardware.gpu, null);
+    assert.deepEqual((await client.call('app_listModelsV1', {})).models, caps.models);
+  });
+
+  it('streams a generation ending with finishReason and usage, and counts tokens', async () => {
+    const events = [];
+    for await (const ev of await client.stream('app_generateV1', {
+      model: 'bigram',
+      kind: 'completion',
+      prompt: 'quick',
+      maxTokens: 6,
+    }))
+      events.push(ev);
+    const done = events.at(-1);
+    assert.ok(done?.type === 'done');
+    assert.equal(done.finishReason, 'length');
+    assert.equal(done.usage.completionTokens, 6);
+    assert.ok(done.usage.promptTokens > 0);
+    assert.ok(events.slice(0, -1).every((e) => e.type === 'token'));
+    const text = await registry.metrics();
+    assert.match(text, /app_tokens_total\{model="bigram"\} [1-9]/);
+    assert.match(text, /app_time_to_first_token_seconds_count\{model="bigram"\} [1-9]/);
+  });
+
+  it('embeds and scores', async () => {
+    const e = await client.call('app_embedV1', { model: 'bigram', input: ['quick', 'brown'] });
+    assert.equal(e.embeddings.length, 2);
+    assert.ok((e.embeddings[0]?.length ?? 0) > 0);
+    const s = await client.call('app_scoreV1', { model: 'bigram', prompt: 'quick', continuation: '-brown' });
+    assert.ok(s.tokens.length > 0);
+    assert.ok(s.sumLogprob <= 0);
+  });
+
+  it('answers UNKNOWN_MODEL for a model not loaded', async () => {
+    await expectCode(client.call('app_embedV1', { model: 'nope', input: ['x'] }), 'UNKNOWN_MODEL');
+    await expectCode(client.call('app_unloadModelV1', { id: 'nope' }), 'UNKNOWN_MODEL');
+    await expectCode(
+      (async () => {
+        for await (const _ of await client.stream('app_generateV1', {
+          model: 'nope',
+          kind: 'completion',
+          prompt: 'x',
+        }));
+      })(),
+      'UNKNOWN_MODEL',
+    );
+    assert.match(await registry.metrics(), /app_errors_total\{code="UNKNOWN_MODEL"\} [1-9]/);
+  });
+
+  it('hot swaps: loads and unloads a second model while a stream on the first runs', async () => {
+    const stream = await client.stream('app_generateV1', {
+      model: 'bigram',
+      kind: 'completion',
+      prompt: 'quick',
+      maxTokens: 64,
+    });
+    const it = stream[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.done, false);
+    const loaded = await client.call('app_loadModelV1', {
+      id: 'second',
+      backend: 'llama.cpp',
+      path: join(dir, 'second.gguf'),
+      contextLength: 128,
+    });
+    assert.equal(loaded.replaced, false);
+    assert.ok(loaded.model.contextLength >= 128);
+    const e = await client.call('app_embedV1', { model: 'second', input: ['x'] });
+    assert.equal(e.embeddings.length, 1);
+    assert.deepEqual(await client.call('app_unloadModelV1', { id: 'second' }), { unloaded: true });
+    await expectCode(client.call('app_embedV1', { model: 'second', input: ['x'] }), 'UNKNOWN_MODEL');
+    let last: unknown;
+    for (let r = await it.next(); r.done !== true; r = await it.next()) last = r.value;
+    assert.deepEqual((last as { type: string }).type, 'done');
+    assert.deepEqual(
+      (await client.call('app_listModelsV1', {})).models.map((m) => m.id),
+      ['bigram'],
+    );
+  });
+
+  it('cancel: a consumer that breaks out aborts the job and frees the slot', async () => {
+    for await (const ev of await client.stream('app_generateV1', {
+      model: 'bigram',
+      kind: 'completion',
+      prompt: 'quick',
+      maxTokens: 2000,
+    })) {
+      assert.equal(ev.type, 'token');
+      break;
+    }
+    for (let i = 0; i < 100; i++) {
+      const stats = (await client.call('app_getStatsV1', {})).models.bigram;
+      if (stats?.running === 0 && stats.cancelled >= 1) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stats = await client.call('app_getStatsV1', {});
+    assert.equal(stats.models.bigram?.running, 0);
+    assert.equal(stats.models.bigram?.queued, 0);
+    assert.ok((stats.models.bigram?.cancelled ?? 0) >= 1);
+    assert.ok(stats.process.rssBytes > 0);
+  });
+});
+
+describe('app stack overload', { timeout: 120_000 }, () => {
+  let dir: string;
+  let app: AppService;
+  let client: ReturnType<typeof setup>['client'];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-appstack-'));
+    writeFileSync(join(dir, 'bigram.gguf'), generateModel({ kind: 'bigram', corpus: CORPUS }));
+    ({ app, client } = setup(dir, { concurrency: 1, queueCapacity: 1 }));
+    await app.start(new AbortController().signal);
+  });
+  after(async () => {
+    await app?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers OVERLOADED with retryAfterMs beyond concurrency + queue', async () => {
+    const score = () =>
+      client.call('app_scoreV1', { model: 'bigram', prompt: 'quick', continuation: '-brown '.repeat(20) });
+    const results = await Promise.allSettled([score(), score(), score(), score()]);
+    const rejected = results.filter((r) => r.status === 'rejected');
+    assert.ok(rejected.length >= 2, `expected at least 2 rejections, got ${rejected.length}`);
+    for (const r of rejected) {
+      const err = r.reason as EngineError;
+      assert.equal(err.code, 'OVERLOADED', err.message);
+      const data = err.data as { retryAfterMs: number };
+      assert.ok(data.retryAfterMs > 0);
+    }
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * `app_*`: the app (inference) stack's namespace — what the node can serve (models, task types,
+ * hardware), generation as a stream of token events ending in one `done` event, embeddings, teacher-forced
+ * scoring, and loading or unloading models at runtime. The request fields follow OpenAI's parameters.
+ */
+import { z } from 'zod';
+import { stream, unary } from '../define.js';
+import { defineErrors } from '../errors.js';
+
+export const appErrors = defineErrors({
+  UNKNOWN_MODEL: { code: 1201, summary: 'No model with that id is loaded; call app_listModelsV1.' },
+  OVERLOADED: {
+    code: 1202,
+    summary: "The model's queue is full; retry after `error.data.retryAfterMs` milliseconds.",
+  },
+  CONTEXT_OVERFLOW: { code: 1203, summary: "The prompt does not fit the model's context; shorten it." },
+  UNSUPPORTED_TASK: {
+    code: 1204,
+    summary: 'The model does not serve that task (e.g. embeddings on a chat model).',
+  },
+  MODEL_REFUSED: {
+    code: 1205,
+    summary: 'The model file or server was refused at load; the message says why.',
+  },
+  BACKEND_UNAVAILABLE: {
+    code: 1206,
+    summary: 'The inference backend cannot be reached; check that it runs.',
+  },
+  BACKEND_FAILED: {
+    code: 1207,
+    summary: 'The inference backend failed on this request; the node logged it.',
+  },
+});
+
+const ModelId = z.string().min(1).max(256);
+export const TaskTypeSchema = z.enum(['chat', 'completion', 'embedding']);
+export const PrioritySchema = z
+  .enum(['challenge', 'organic'])
+  .default('organic')
+  .describe('challenge: a validator challenge, served before organic traffic');
+export const AppBackendSchema = z.enum(['llama.cpp', 'ollama', 'openai']);
+
+export const AppModelInfoSchema = z.object({
+  id: z.string(),
+  backend: AppBackendSchema,
+  taskTypes: z.array(TaskTypeSchema),
+  contextLength: z.number().int(),
+  modelType: z.string().describe('From the model-type registry: llm, embedding, …, or unknown'),
+});
+
+const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
+
+export const AppGenerateEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('token'),
+    text: z.string(),
+    logprob: z.number().optional(),
+    topLogprobs: z.array(TokenLogprobSchema).optional(),
+  }),
+  z.object({
+    type: z.literal('done'),
+    finishReason: z.enum(['stop', 'length']),
+    usage: z.object({ promptTokens: z.number().int(), completionTokens: z.number().int() }),
+  }),
+]);
+
+export const SchedulerStatsSchema = z.object({
+  queued: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  rejected: z.number().int(),
+  timedOut: z.number().int(),
+  cancelled: z.number().int(),
+  queueWaitP50Ms: z.number(),
+  queueWaitP99Ms: z.number(),
+});
+
+const common = [
+  appErrors.UNKNOWN_MODEL,
+  appErrors.OVERLOADED,
+  appErrors.BACKEND_UNAVAILABLE,
+  appErrors.BACKEND_FAILED,
+];
+
+export const app_getCapabilitiesV1 = unary('app_getCapabilitiesV1', {
+  summary: 'Loaded models with task types, context length and model type, and the hardware of this node.',
+  params: z.object({}).strict(),
+  result: z.object({
+    models: z.array(AppModelInfoSchema),
+    hardware: z.object({
+      cpus: z.number().int(),
+      memoryBytes: z.number().int(),
+      gpu: z.string().nullable().describe('GPU name from nvidia-smi; null without one'),
+    }),
+  }),
+});
+
+export const app_generateV1 = stream('app_generateV1', {
+  summary: 'Chat or completion as a stream of token events ending in one done event (finishReason, usage).',
+  params: z
+    .object({
+      model: ModelId,
+      kind: z.enum(['chat', 'completion']),
+      messages: z
+        .array(
+          z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().max(1_000_000) }),
+        )
+        .min(1)
+        .max(1024)
+        .optional(),
+      prompt: z.string().max(1_000_000).optional(),
+      maxTokens: z.number().int().min(1).max(32_768).default(128),
+      temperature: z.number().min(0).max(2).default(0),
+      topP: z.number().gt(0).max(1).default(1),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 32 - 1)
+        .optional(),
+      stop: z.array(z.string().min(1).max(256)).max(8).default([]),
+      logprobs: z.boolean().default(false),
+      topLogprobs: z.number().int().min(0).max(20).default(0),
+      priority: PrioritySchema,
+    })
+    .strict()
+    .refine((r) => (r.kind === 'chat' ? r.messages !== undefined : r.prompt !== undefined), {
+      message: 'chat needs messages; completion needs prompt',
+    }),
+  event: AppGenerateEventSchema,
+  errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
+});
+
+export const app_embedV1 = unary('app_embedV1', {
+  summary: 'One embedding vector per input string.',
+  params: z
+    .object({
+      model: ModelId,
+      input: z.array(z.string().max(100_000)).min(1).max(2048),
+      priority: PrioritySchema,
+    })
+    .strict(),
+  result: z.object({
+    embeddings: z.array(z.array(z.number())),
+    usage: z.object({ promptTokens: z.number().int() }),
+  }),
+  errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
+});
+
+export const app_scoreV1 = unary('app_scoreV1', {
+  summary: "Teacher forcing: the model's log-probability of each token of `continuation` after `prompt`.",
+  params: z
+    .object({
+      model: ModelId,
+      prompt: z.string().max(1_000_000),
+      continuation: z.string().min(1).max(1_000_000),
+      topLogprobs: z.number().int().min(0).max(20).optional(),
+      priority: PrioritySchema,
+    })
+    .strict(),
+  result: z.object({
+    tokens: z.array(TokenLogprobSchema.extend({ topLogprobs: z.array(TokenLogprobSchema).optional() })),
+    sumLogprob: z.number(),
+  }),
+  errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
+});
+
+export const app_listModelsV1 = unary('app_listModelsV1', {
+  summary: 'The models loaded now, by id.',
+  params: z.object({}).strict(),
+  result: z.object({ models: z.array(AppModelInfoSchema) }),
+});
+
+export const app_loadModelV1 = unary('app_loadModelV1', {
+  summary:
+    'Loads a model (llama.cpp file or Ollama/OpenAI server model) under an id, replacing one with that id.',
+  params: z
+    .object({
+      id: ModelId,
+      backend: AppBackendSchema,
+      path: z.string().min(1).optional().describe('GGUF file (llama.cpp)'),
+      baseUrl: z.url().optional().describe('Server root (ollama, openai)'),
+      model: z.string().min(1).optional().describe('Model name on that server (ollama, openai)'),
+      contextLength: z.number().int().min(16).max(1_048_576).optional(),
+    })
+    .strict()
+    .refine(
+      (p) =>
+        p.backend === 'llama.cpp'
+          ? p.path !== undefined && p.baseUrl === undefined
+          : p.baseUrl !== undefined && p.model !== undefined && p.path === undefined,
+      { message: 'llama.cpp needs path; ollama and openai need baseUrl and model' },
+    ),
+  result: z.object({ model: AppModelInfoSchema, replaced: z.boolean() }),
+  errors: [appErrors.MODEL_REFUSED, appErrors.BACKEND_UNAVAILABLE, appErrors.BACKEND_FAILED],
+});
+
+export const app_unloadModelV1 = unary('app_unloadModelV1', {
+  summary:
+    'Unloads a model: its queued jobs are cancelled and its running ones finish first; others are untouched.',
+  params: z.object({ id: ModelId }).strict(),
+  result: z.object({ unloaded: z.boolean() }),
+  errors: [appErrors.UNKNOWN_MODEL],
+});
+
+export const app_getStatsV1 = unary('app_getStatsV1', {
+  summary: 'Scheduler counters per model and the cpu and memory use of the serving process.',
+  params: z.object({}).strict(),
+  result: z.object({
+    models: z.record(z.string(), SchedulerStatsSchema),
+    process: z.object({
+      cpuUserUs: z.number().int(),
+      cpuSystemUs: z.number().int(),
+      rssBytes: z.number().int(),
+      heapUsedBytes: z.number().int(),
+    }),
+  }),
+});
+
+export const appMethods = [
+  app_getCapabilitiesV1,
+  app_generateV1,
+  app_embedV1,
+  app_scoreV1,
+  app_listModelsV1,
+  app_loadModelV1,
+  app_unloadModelV1,
+  app_getStatsV1,
+] as const;
