@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   writeFileSync(file, generateModel({ kind: 'bigram', corpus: corpus() }));
   try {
     // Direct: node-llama-cpp's own API, one sequence, greedy, TOKENS tokens.
+    // biome-ignore lint/correctness/noUndeclaredDependencies: the baseline uses @subnet/app's own node-llama-cpp (hoisted).
     const { getLlama } = await import('node-llama-cpp');
     const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
     const model = await llama.loadModel({ modelPath: file });
