@@ -5,7 +5,7 @@
  * prints one JSON object.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   AppError,
@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     const { getLlama } = await import('node-llama-cpp');
     const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
     const model = await llama.loadModel({ modelPath: file });
-    const context = await model.createContext({ contextSize: 512, sequences: 1 });
+    const threads = Math.max(1, availableParallelism() - 1); // the same default as the llama.cpp module
+    const context = await model.createContext({ contextSize: 512, sequences: 1, threads });
     const seq = context.getSequence();
     const promptTokens = model.tokenize(PROMPT);
     async function direct(): Promise<{ ttftMs: number; tokensPerS: number }> {
@@ -157,7 +158,12 @@ async function main(): Promise<void> {
     const stats = small.stats('bigram');
     const result = {
       model: { kind: 'bigram (generated from README + architecture docs)', bytes: readFileSync(file).length },
-      settings: { tokens: TOKENS, rounds: ROUNDS, prompt: PROMPT, threads: 'llama.cpp default, CPU' },
+      settings: {
+        tokens: TOKENS,
+        rounds: ROUNDS,
+        prompt: PROMPT,
+        threads: `${Math.max(1, availableParallelism() - 1)} (CPU)`,
+      },
       direct: { tokensPerS: Math.round(directTps), ttftMs: r3(directTtft) },
       framework: { tokensPerS: Math.round(frameworkTps), ttftMs: r3(frameworkTtft) },
       tokensPerSRatio: r3(frameworkTps / directTps),
