@@ -237,6 +237,8 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
     const wantProbs = req.logprobs && req.topLogprobs > 0;
     const seq = await acquire(m, signal);
     const generated: Token[] = [];
+    let folded = 0;
+    let foldedText = '';
     let emitted = 0;
     let finishReason: 'stop' | 'length' = 'length';
     try {
@@ -245,7 +247,7 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
       const lastPrompt = promptTokens.slice(-32);
       const iterator = seq.evaluateWithMetadata(
         promptTokens,
-        { confidence: true, probabilities: wantProbs },
+        { confidence: req.logprobs, probabilities: wantProbs },
         {
           temperature: req.temperature,
           topP: req.topP,
@@ -260,11 +262,25 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
             break;
           }
           generated.push(out.token);
-          const full = m.model.detokenize(generated, false, lastPrompt);
+          // Decode only the tail since the last stable point (a whole-sequence decode per token is O(n²)).
+          const tailText = m.model.detokenize(
+            generated.slice(folded),
+            false,
+            folded === 0 ? lastPrompt : generated.slice(Math.max(0, folded - 32), folded),
+          );
+          const full = foldedText + tailText;
+          if (
+            generated.length - folded >= 8 &&
+            tailText.length > 0 &&
+            tailText.charCodeAt(tailText.length - 1) !== 0xfffd
+          ) {
+            foldedText = full;
+            folded = generated.length;
+          }
           const meta =
             req.logprobs === true
               ? {
-                  logprob: Math.log(out.confidence),
+                  logprob: Math.log((out as { confidence?: number }).confidence ?? Number.NaN),
                   ...(wantProbs
                     ? {
                         topLogprobs:
