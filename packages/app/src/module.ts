@@ -5,6 +5,7 @@
  * A backend must honour `signal` (cancel reaches the model), never throw a non-`AppError`, and never keep
  * state for a request after its stream ends.
  */
+import { ChatMessageSchema, GenerateRequestSchema } from '@subnet/engine-api';
 import { SubnetError } from '@subnet/utils';
 import { z } from 'zod';
 
@@ -31,35 +32,9 @@ export class AppError extends SubnetError<AppErrorCode, { retryAfterMs?: number;
   override readonly name = 'AppError';
 }
 
-export const ChatMessageSchema = z.object({
-  role: z.enum(['system', 'user', 'assistant']),
-  content: z.string().max(1_000_000),
-});
+// The request shapes are defined once, with the app_* methods of the Engine API.
+export { ChatMessageSchema, GenerateRequestSchema };
 export type ChatMessage = z.output<typeof ChatMessageSchema>;
-
-/** One generation (chat or completion), in the backend-neutral form. */
-export const GenerateRequestSchema = z
-  .object({
-    model: z.string().min(1).max(256),
-    kind: z.enum(['chat', 'completion']),
-    messages: z.array(ChatMessageSchema).min(1).max(1024).optional(),
-    prompt: z.string().max(1_000_000).optional(),
-    maxTokens: z.number().int().min(1).max(32_768).default(128),
-    temperature: z.number().min(0).max(2).default(0),
-    topP: z.number().gt(0).max(1).default(1),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(2 ** 32 - 1)
-      .optional(),
-    stop: z.array(z.string().min(1).max(256)).max(8).default([]),
-    logprobs: z.boolean().default(false),
-    topLogprobs: z.number().int().min(0).max(20).default(0),
-  })
-  .refine((r) => (r.kind === 'chat' ? r.messages !== undefined : r.prompt !== undefined), {
-    message: 'chat needs messages; completion needs prompt',
-  });
 export type GenerateRequest = z.output<typeof GenerateRequestSchema>;
 export type GenerateRequestInput = z.input<typeof GenerateRequestSchema>;
 

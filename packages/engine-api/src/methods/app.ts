@@ -96,38 +96,39 @@ export const app_getCapabilitiesV1 = unary('app_getCapabilitiesV1', {
   }),
 });
 
+export const ChatMessageSchema = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().max(1_000_000),
+});
+
+/** One generation (chat or completion) in the backend-neutral form: the one definition, used by the app stack too. */
+const GenerateFields = z.object({
+  model: ModelId,
+  kind: z.enum(['chat', 'completion']),
+  messages: z.array(ChatMessageSchema).min(1).max(1024).optional(),
+  prompt: z.string().max(1_000_000).optional(),
+  maxTokens: z.number().int().min(1).max(32_768).default(128),
+  temperature: z.number().min(0).max(2).default(0),
+  topP: z.number().gt(0).max(1).default(1),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
+  stop: z.array(z.string().min(1).max(256)).max(8).default([]),
+  logprobs: z.boolean().default(false),
+  topLogprobs: z.number().int().min(0).max(20).default(0),
+});
+const hasInput = (r: { kind: string; messages?: unknown; prompt?: unknown }) =>
+  r.kind === 'chat' ? r.messages !== undefined : r.prompt !== undefined;
+const hasInputMessage = { message: 'chat needs messages; completion needs prompt' };
+
+export const GenerateRequestSchema = GenerateFields.refine(hasInput, hasInputMessage);
+
 export const app_generateV1 = stream('app_generateV1', {
   summary: 'Chat or completion as a stream of token events ending in one done event (finishReason, usage).',
-  params: z
-    .object({
-      model: ModelId,
-      kind: z.enum(['chat', 'completion']),
-      messages: z
-        .array(
-          z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string().max(1_000_000) }),
-        )
-        .min(1)
-        .max(1024)
-        .optional(),
-      prompt: z.string().max(1_000_000).optional(),
-      maxTokens: z.number().int().min(1).max(32_768).default(128),
-      temperature: z.number().min(0).max(2).default(0),
-      topP: z.number().gt(0).max(1).default(1),
-      seed: z
-        .number()
-        .int()
-        .min(0)
-        .max(2 ** 32 - 1)
-        .optional(),
-      stop: z.array(z.string().min(1).max(256)).max(8).default([]),
-      logprobs: z.boolean().default(false),
-      topLogprobs: z.number().int().min(0).max(20).default(0),
-      priority: PrioritySchema,
-    })
-    .strict()
-    .refine((r) => (r.kind === 'chat' ? r.messages !== undefined : r.prompt !== undefined), {
-      message: 'chat needs messages; completion needs prompt',
-    }),
+  params: GenerateFields.extend({ priority: PrioritySchema }).strict().refine(hasInput, hasInputMessage),
   event: AppGenerateEventSchema,
   errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
 });
