@@ -4,6 +4,7 @@
  */
 import { VERSION } from '@subnet/utils';
 import { Command } from 'commander';
+import { registerApp } from './commands/app.js';
 import { registerChain } from './commands/chain.js';
 import { registerConfig } from './commands/config.js';
 import { registerDevnet } from './commands/devnet.js';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerWallet(program);
   registerDevnet(program);
   registerChain(program);
+  registerApp(program);
   registerModel(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
