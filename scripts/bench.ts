@@ -10,7 +10,9 @@
  * Knobs (env): BENCH_DURATION_MS (measured time per contender and concurrency, default 2000),
  * BENCH_WARMUP_MS (unary warm-up per contender, default 3000), BENCH_STREAM_EVENTS (default 200000).
  */
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import {
   CONNECTIONS,
   CONTENDERS,
@@ -107,7 +109,33 @@ async function main(): Promise<void> {
       progress(`unary c=${concurrency}: ${ROUNDS} interleaved rounds of ${DURATION_MS / ROUNDS} ms each`);
       unary[`c${concurrency}`] = withRatio(await unaryAt(procs, concurrency));
     }
-    process.stdout.write(`${JSON.stringify(report(unary, stream), null, 2)}\n`);
+    await Promise.all(Object.values(procs).map((p) => p.close()));
+    progress('app stack: framework overhead against node-llama-cpp, and a 4x overload (own process)');
+    const app = JSON.parse(
+      execFileSync(process.execPath, [fileURLToPath(new URL('./bench/app.ts', import.meta.url))], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 300_000,
+      }),
+    ) as { tokensPerSRatio: number; addedTtftMs: number };
+    const base = report(unary, stream);
+    const targets = {
+      ...base.targets,
+      appTokensPerS: {
+        description: 'app stack tokens/s / node-llama-cpp direct >= 0.95',
+        value: app.tokensPerSRatio,
+        limit: 0.95,
+        pass: app.tokensPerSRatio >= 0.95,
+      },
+      appAddedTtft: {
+        description: 'app stack added time to first token <= 2 ms',
+        value: app.addedTtftMs,
+        limit: 2,
+        pass: app.addedTtftMs <= 2,
+      },
+    };
+    const pass = Object.values(targets).every((t) => t.pass);
+    process.stdout.write(`${JSON.stringify({ ...base, app, targets, pass }, null, 2)}\n`);
   } finally {
     await Promise.all(Object.values(procs).map((p) => p.close()));
   }
