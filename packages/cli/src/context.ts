@@ -9,6 +9,7 @@ import {
   createTokenSigner,
   type EngineApi,
   type EngineClient,
+  EngineError,
   engineApi,
   loadOrCreateJwtSecret,
   type Transport,
@@ -70,4 +71,26 @@ export async function withProgress<T>(global: GlobalOpts, label: string, work: (
     spinner.stop();
     throw err;
   }
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C), for commands that run until stopped. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Maps a failed Engine API call to an exit code: unreachable (4, with `hint`), Engine API error (5), other (1). */
+export function engineFailure(err: unknown, what: string, hint: string): CliError {
+  if (err instanceof EngineError && (err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED')) {
+    return new CliError(ExitCode.UNREACHABLE, `${what}: ${err.message} (${hint})`);
+  }
+  if (err instanceof EngineError) return new CliError(ExitCode.RPC_ERROR, `${what}: ${err.message}`);
+  return new CliError(ExitCode.FAILURE, `${what}: ${(err as Error).message}`);
 }

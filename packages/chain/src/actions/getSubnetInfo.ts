@@ -4,33 +4,28 @@ import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
 import type { SubnetInfo } from '../types.js';
 import { checkNetuid } from '../validate.js';
 
-/** A subnet and its hyperparameters: `SubnetRegistry.getSubnet` + `SubnetRegistry.getHyperparams`. */
+/** Reads an existing subnet: `SubnetRegistry.getSubnet` + `SubnetRegistry.getHyperparams` (batched). */
+export async function readSubnet(client: ChainClient, netuid: number): Promise<SubnetInfo> {
+  const read = { address: client.contracts.subnetRegistry, abi: subnetRegistryAbi, args: [netuid] } as const;
+  const [info, params] = await Promise.all([
+    client.public.readContract({ ...read, functionName: 'getSubnet' }),
+    client.public.readContract({ ...read, functionName: 'getHyperparams' }),
+  ]);
+  return { ...info, netuid, params };
+}
+
+/** A subnet and its hyperparameters (`SubnetRegistry.subnetExists`, then {@link readSubnet}); NOT_FOUND if absent. */
 export async function getSubnetInfo(client: ChainClient, params: { netuid: number }): Promise<SubnetInfo> {
   const netuid = checkNetuid(params.netuid);
-  const address = client.contracts.subnetRegistry;
   try {
     const exists = await client.public.readContract({
-      address,
+      address: client.contracts.subnetRegistry,
       abi: subnetRegistryAbi,
       functionName: 'subnetExists',
       args: [netuid],
     });
     if (!exists) throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} does not exist`);
-    const [info, hp] = await Promise.all([
-      client.public.readContract({
-        address,
-        abi: subnetRegistryAbi,
-        functionName: 'getSubnet',
-        args: [netuid],
-      }),
-      client.public.readContract({
-        address,
-        abi: subnetRegistryAbi,
-        functionName: 'getHyperparams',
-        args: [netuid],
-      }),
-    ]);
-    return { ...info, netuid, params: hp };
+    return await readSubnet(client, netuid);
   } catch (err) {
     throw toChainError(err, `getSubnetInfo(${netuid})`);
   }

@@ -37,21 +37,27 @@ export async function enrichNeurons(
   );
 }
 
-/** Every neuron of a subnet with stake and permit (`NeuronRegistry.getSubnetNeurons`). */
-export async function getSubnetNeurons(
+/** Reads one of the NeuronRegistry list views for a subnet and enriches it with stake and permit. */
+export async function readNeuronList(
   client: ChainClient,
-  params: { netuid: number },
+  netuid: number,
+  functionName: 'getSubnetNeurons' | 'getSubnetValidators' | 'getSubnetMiners',
 ): Promise<NeuronInfo[]> {
-  const netuid = checkNetuid(params.netuid);
+  checkNetuid(netuid);
   try {
     const records = await client.public.readContract({
       address: client.contracts.neuronRegistry,
       abi: neuronRegistryAbi,
-      functionName: 'getSubnetNeurons',
+      functionName,
       args: [netuid],
     });
     return await enrichNeurons(client, netuid, records);
   } catch (err) {
-    throw toChainError(err, `getSubnetNeurons(${netuid})`);
+    throw toChainError(err, `${functionName}(${netuid})`);
   }
+}
+
+/** Every neuron of a subnet with stake and permit (`NeuronRegistry.getSubnetNeurons`). */
+export function getSubnetNeurons(client: ChainClient, params: { netuid: number }): Promise<NeuronInfo[]> {
+  return readNeuronList(client, params.netuid, 'getSubnetNeurons');
 }

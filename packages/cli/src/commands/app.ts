@@ -4,21 +4,19 @@
  * model leaves requests to the others untouched.
  */
 import { resolve } from 'node:path';
-import { EngineError } from '@subnet/engine-api';
 import { type Command, Option } from 'commander';
-import { type GlobalOpts, nodeClient, output, resolveConfig, withProgress } from '../context.js';
+import {
+  engineFailure,
+  type GlobalOpts,
+  nodeClient,
+  output,
+  resolveConfig,
+  withProgress,
+} from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
-function failure(err: unknown, what: string): CliError {
-  if (err instanceof EngineError && (err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED')) {
-    return new CliError(
-      ExitCode.UNREACHABLE,
-      `${what}: ${err.message} (is a node with the app stack running?)`,
-    );
-  }
-  if (err instanceof EngineError) return new CliError(ExitCode.RPC_ERROR, `${what}: ${err.message}`);
-  return new CliError(ExitCode.FAILURE, `${what}: ${(err as Error).message}`);
-}
+const failure = (err: unknown, what: string) =>
+  engineFailure(err, what, 'is a node with the app stack running?');
 
 export function registerApp(program: Command): void {
   const models = program

@@ -4,7 +4,7 @@
  * when it exists. Prints where everything is and stops anvil cleanly on Ctrl-C.
  */
 import type { Command } from 'commander';
-import { type GlobalOpts, resolveConfig, withProgress } from '../context.js';
+import { type GlobalOpts, resolveConfig, untilStopSignal, withProgress } from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 import { formatSub } from './chainContext.js';
 
@@ -71,15 +71,7 @@ export function registerDevnet(program: Command): void {
           ].join('\n'),
         );
       }
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       process.stderr.write('stopping the devnet…\n');
       await devnet.stop();
     });

@@ -1,10 +1,17 @@
 /** `subnet node start | status | restart-stack`: run a node and look at a running one. */
 import type { ConfigInput } from '@subnet/config';
-import { EngineError } from '@subnet/engine-api';
 import { startNode } from '@subnet/node';
 import { createLogger } from '@subnet/utils';
 import { type Command, Option } from 'commander';
-import { type GlobalOpts, nodeClient, output, resolveConfig, withProgress } from '../context.js';
+import {
+  engineFailure,
+  type GlobalOpts,
+  nodeClient,
+  output,
+  resolveConfig,
+  untilStopSignal,
+  withProgress,
+} from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
 interface StartFlags {
@@ -26,17 +33,8 @@ function flagsToConfig(f: StartFlags): ConfigInput {
   return out as ConfigInput;
 }
 
-/** Maps client-side failures to exit codes and readable messages. */
-function rpcFailure(err: unknown, what: string): CliError {
-  if (err instanceof EngineError && (err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED')) {
-    return new CliError(
-      ExitCode.UNREACHABLE,
-      `${what}: ${err.message} (is the node running? start it with \`subnet node start\`)`,
-    );
-  }
-  if (err instanceof EngineError) return new CliError(ExitCode.RPC_ERROR, `${what}: ${err.message}`);
-  return new CliError(ExitCode.FAILURE, `${what}: ${(err as Error).message}`);
-}
+const rpcFailure = (err: unknown, what: string) =>
+  engineFailure(err, what, 'is the node running? start it with `subnet node start`');
 
 export function registerNode(program: Command): void {
   const node = program.command('node').description('Run a node or inspect a running one');
@@ -82,15 +80,7 @@ export function registerNode(program: Command): void {
             'press Ctrl-C to stop\n',
         );
       }
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       process.stderr.write('stopping…\n');
       await running.stop();
     });
