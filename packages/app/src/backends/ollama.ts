@@ -21,6 +21,7 @@ import {
   type TaskType,
   type TokenLogprob,
 } from '../module.js';
+import { ndjsonLines, toAppError } from './http.js';
 
 /** Config slice of {@link createOllamaModule}. */
 export interface OllamaOpts {
@@ -278,28 +279,6 @@ function* tokenEvents(text: string, logprobs: OllamaLogprob[] | undefined): Gene
   if (text !== '') yield { type: 'token', text };
 }
 
-/** Splits a byte stream into non-empty, trimmed lines (NDJSON framing; SSE reuses it). */
-export async function* ndjsonLines(body: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  try {
-    for await (const chunk of body) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl = buf.indexOf('\n');
-      while (nl !== -1) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line !== '') yield line;
-        nl = buf.indexOf('\n');
-      }
-    }
-  } catch (err) {
-    throw toAppError(err, signal);
-  }
-  const rest = (buf + decoder.decode()).trim();
-  if (rest !== '') yield rest;
-}
-
 /** Maps an HTTP error status and Ollama's `{error}` body to an AppError. */
 function statusError(status: number, text: string, model: string | undefined): AppError {
   let message = text.slice(0, 500);
@@ -321,50 +300,4 @@ function statusError(status: number, text: string, model: string | undefined): A
   if (status === 429 || status === 503)
     return new AppError(AppErrorCode.OVERLOADED, `Ollama is overloaded (${status}): ${message}`, meta);
   return new AppError(AppErrorCode.BACKEND_FAILED, `Ollama answered HTTP ${status}: ${message}`, meta);
-}
-
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_DESTROYED',
-  'UND_ERR_CLOSED',
-]);
-
-/** Maps a transport failure (undici, socket, abort) to an AppError. */
-export function toAppError(err: unknown, signal: AbortSignal, model?: string): AppError {
-  if (err instanceof AppError) return err;
-  const meta = model === undefined ? {} : { meta: { model } };
-  if (signal.aborted) {
-    const timedOut = signal.reason instanceof Error && signal.reason.name === 'TimeoutError';
-    return timedOut
-      ? new AppError(AppErrorCode.DEADLINE_EXCEEDED, 'the request ran past its deadline', {
-          cause: err,
-          ...meta,
-        })
-      : new AppError(AppErrorCode.CANCELLED, 'the request was cancelled', { cause: err, ...meta });
-  }
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  const message = err instanceof Error ? err.message : String(err);
-  if (typeof code === 'string' && UNREACHABLE.has(code))
-    return new AppError(
-      AppErrorCode.BACKEND_UNAVAILABLE,
-      `the backend server is unreachable (${code}): ${message}`,
-      {
-        cause: err,
-        ...meta,
-      },
-    );
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
-    return new AppError(AppErrorCode.DEADLINE_EXCEEDED, `the backend server went silent: ${message}`, {
-      cause: err,
-      ...meta,
-    });
-  return new AppError(AppErrorCode.BACKEND_FAILED, `the backend request failed: ${message}`, {
-    cause: err,
-    ...meta,
-  });
 }

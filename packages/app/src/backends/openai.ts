@@ -20,7 +20,7 @@ import {
   type ModelInfo,
   type TokenLogprob,
 } from '../module.js';
-import { ndjsonLines, toAppError } from './ollama.js';
+import { ndjsonLines, toAppError } from './http.js';
 
 /** Config slice of {@link createOpenAiModule}. */
 export interface OpenAiOpts {

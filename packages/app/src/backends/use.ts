@@ -21,7 +21,7 @@ import {
   type InferenceModule,
   type ModelInfo,
 } from '../module.js';
-import { toAppError } from './ollama.js';
+import { toAppError } from './http.js';
 
 /** Config slice of {@link createUseModule}. */
 export interface UseOpts {
