@@ -169,6 +169,81 @@ const DevnetConfigSchema = z.strictObject({
     .describe('Validators the devnet registers and stakes in subnet 1.'),
 });
 
+const NetworkConfigSchema = z.strictObject({
+  netuid: z.number().int().min(1).max(65_535).default(1).describe('Subnet this node takes part in.'),
+  listen: z
+    .array(z.string().min(1))
+    .default(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'])
+    .describe('libp2p listen multiaddrs (TCP and WebSockets; port 0 picks a free port).'),
+  announce: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Multiaddrs to announce and register on chain instead of the listen addresses.'),
+  bootnodes: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('Multiaddrs (with /p2p/<peerId>) dialled at start, besides the addresses registered on chain.'),
+  registerAddresses: z
+    .boolean()
+    .default(true)
+    .describe("Write this node's peer id and addresses on chain when they differ from the registered ones."),
+  heartbeatIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(5000)
+    .describe('How often this node gossips its heartbeat (load, queue depth, models).'),
+  maxConnections: z.number().int().min(1).max(10_000).default(300).describe('Most open libp2p connections.'),
+  synapse: z
+    .strictObject({
+      maxRequestBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1_048_576)
+        .default(4 * 1_048_576)
+        .describe('Largest synapse request frame a miner accepts.'),
+      maxResponseBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(256 * 1_048_576)
+        .default(16 * 1_048_576)
+        .describe('Largest synapse response (all its events) a validator accepts.'),
+      maxInFlight: z
+        .number()
+        .int()
+        .min(1)
+        .max(65_536)
+        .default(1024)
+        .describe('Synapses one validator may have open at once on a miner; more are refused as busy.'),
+      replayWindowMs: z
+        .number()
+        .int()
+        .min(1000)
+        .max(3_600_000)
+        .default(300_000)
+        .describe('How long request ids are remembered, and how far a request timestamp may be off.'),
+      receiptIntervalMs: z
+        .number()
+        .int()
+        .min(1)
+        .max(600_000)
+        .default(1000)
+        .describe('A miner signs one receipt batch (Merkle root of its responses) at most this often.'),
+      receiptBatchSize: z
+        .number()
+        .int()
+        .min(1)
+        .max(65_536)
+        .default(1024)
+        .describe('A receipt batch is signed early once it holds this many responses.'),
+    })
+    .prefault({})
+    .describe('The synapse protocol (validator to miner requests) limits.'),
+});
+
 const AppModelConfigSchema = z
   .strictObject({
     id: z.string().min(1).max(256).describe('Id clients name the model by (unique).'),
@@ -243,6 +318,9 @@ export const ConfigSchema = z.strictObject({
   engine: EngineConfigSchema.prefault({}).describe('Engine API server.'),
   chain: ChainConfigSchema.prefault({}).describe('The EVM chain and the contracts of the subnets.'),
   app: AppConfigSchema.prefault({}).describe('The app (inference) stack: models and scheduling.'),
+  network: NetworkConfigSchema.prefault({}).describe(
+    'The network stack: libp2p identity (the hotkey), discovery, gossip and synapses.',
+  ),
   devnet: DevnetConfigSchema.prefault({}).describe(
     'The local devnet started by `subnet devnet` / `npm start`.',
   ),

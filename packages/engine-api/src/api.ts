@@ -6,10 +6,17 @@ import { defineApi } from './define.js';
 import { appMethods } from './methods/app.js';
 import { chainMethods } from './methods/chain.js';
 import { engineMethods } from './methods/engine.js';
+import { networkMethods } from './methods/network.js';
 import { nodeMethods } from './methods/node.js';
 
 /** Version of the Engine API catalogue (bumped when a method is added or changed). */
-export const ENGINE_API_VERSION = '1.0.0';
+export const ENGINE_API_VERSION = '1.1.0';
 
-export const engineApi = defineApi([...engineMethods, ...nodeMethods, ...chainMethods, ...appMethods]);
+export const engineApi = defineApi([
+  ...engineMethods,
+  ...nodeMethods,
+  ...chainMethods,
+  ...appMethods,
+  ...networkMethods,
+]);
 export type EngineApi = typeof engineApi;

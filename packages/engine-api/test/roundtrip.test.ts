@@ -18,6 +18,7 @@ import {
   engineApi,
   type Handlers,
   type NeuronSchema,
+  networkMethods,
   nodeErrors,
   nodeMethods,
   type ParamsIn,
@@ -114,6 +115,21 @@ const schedulerStats = {
   queueWaitP99Ms: 12,
 };
 
+const peer = {
+  peerId: '16Uiu2HAkuVArMdPEZRJmUwwZ1dbPxH7xWaa4rhB8gHVTAQG1GWSd',
+  hotkey: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+  uid: 3,
+  role: 'miner' as const,
+  validatorPermit: false,
+  connected: true,
+  multiaddrs: ['/ip4/127.0.0.1/tcp/9001'],
+  latencyMs: 0.4,
+  models: [model],
+  load: { queued: 0, running: 1 },
+  hardware: { cpus: 2, memoryBytes: 2 ** 34, gpu: null },
+  lastHeartbeatAt: 1_760_000_000_000,
+};
+
 const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   engine_cancelStreamV1: { params: { streamId: 'not-open' }, result: { cancelled: false } },
   engine_echoV1: { params: { payload: 'héllo\n"world"' }, result: { payload: 'héllo\n"world"' } },
@@ -136,7 +152,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   },
   node_getVersionV1: {
     params: {},
-    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.0.0', platform: 'linux-x64' },
+    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.1.0', platform: 'linux-x64' },
   },
   node_getStacksV1: {
     params: {},
@@ -231,11 +247,72 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       process: { cpuUserUs: 1000, cpuSystemUs: 200, rssBytes: 2 ** 26, heapUsedBytes: 2 ** 24 },
     },
   },
+  network_getStatusV1: {
+    params: {},
+    result: {
+      peerId: peer.peerId,
+      hotkey: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+      netuid: 1,
+      multiaddrs: peer.multiaddrs,
+      uid: 3,
+      role: 'miner',
+      connections: 4,
+      metagraphBlock: 120,
+      topics: ['/subnet/1/heartbeat/1'],
+    },
+  },
+  network_listPeersV1: { params: { connectedOnly: true }, result: { peers: [peer] } },
+  network_dialV1: {
+    params: { multiaddr: `${peer.multiaddrs[0]}/p2p/${peer.peerId}` },
+    result: { peerId: peer.peerId, latencyMs: 0.4 },
+  },
+  network_findProvidersV1: { params: { model: 'bigram', timeoutMs: 500 }, result: { providers: [peer] } },
+  network_publishV1: { params: { topic: 'notes', data: { hello: ['world', 1] } }, result: { recipients: 3 } },
+  network_subscribeV1: {
+    params: { topic: 'notes' },
+    events: [
+      { topic: '/subnet/1/notes/1', from: peer.peerId, data: { hello: 1 }, receivedAt: 1_760_000_000_000 },
+    ],
+  },
+  network_sendSynapseV1: {
+    params: {
+      uid: 3,
+      kind: 'generate',
+      params: { model: 'bigram', kind: 'completion', prompt: 'a' },
+      timeoutMs: 500,
+    },
+    events: [
+      { type: 'event', data: { type: 'token', text: 'b' } },
+      {
+        type: 'done',
+        requestId: 'r1',
+        requestHash: `0x${'ab'.repeat(32)}`,
+        responseHash: `0x${'cd'.repeat(32)}`,
+        latencyMs: 1.5,
+        firstEventMs: 0.7,
+      },
+    ],
+  },
+  network_getReceiptV1: {
+    params: { requestId: 'r1' },
+    result: {
+      requestId: 'r1',
+      miner: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+      validator: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
+      requestHash: `0x${'ab'.repeat(32)}`,
+      responseHash: `0x${'cd'.repeat(32)}`,
+      root: `0x${'ef'.repeat(32)}`,
+      proof: [`0x${'01'.repeat(32)}`],
+      signature: `0x${'02'.repeat(65)}`,
+      signedAt: 1_760_000_000_000,
+    },
+  },
 };
 
 const nodeApi = defineApi(nodeMethods);
 const chainApi = defineApi(chainMethods);
 const appApi = defineApi(appMethods);
+const networkApi = defineApi(networkMethods);
 
 /** Handlers answering exactly what the table expects (the server does not validate results). */
 const nodeHandlers: Handlers<typeof nodeApi> = {
@@ -273,6 +350,7 @@ before(async () => {
   h.server.register(nodeApi, nodeHandlers);
   h.server.register(chainApi, tableHandlers(chainApi));
   h.server.register(appApi, tableHandlers(appApi));
+  h.server.register(networkApi, tableHandlers(networkApi));
 });
 
 after(() => h.close());

@@ -1,0 +1,90 @@
+/**
+ * The libp2p node of a subnet neuron: TCP and WebSockets, noise, yamux, identify, ping, a Kademlia DHT under
+ * the subnet's private protocol prefix, and gossipsub. Its key is the neuron's hotkey, and its connection
+ * gate admits only peers whose hotkey is registered in the subnet. The gate runs after the noise handshake
+ * (`deny*EncryptedConnection`), when the remote has proven it holds the key its peer id names; dialling an
+ * unregistered peer id is refused before any socket opens (`denyDialPeer`).
+ */
+import { gossipsub } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht';
+import { noise } from '@libp2p/noise';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { webSockets } from '@libp2p/websockets';
+import { yamux } from '@libp2p/yamux';
+import { createLibp2p } from 'libp2p';
+import type { Membership } from './membership.js';
+
+/** Why the gate turned a peer away (a metrics label). */
+export type GateDirection = 'inbound' | 'outbound' | 'dial';
+
+export interface SubnetLibp2pOpts {
+  privateKey: PrivateKey;
+  netuid: number;
+  /** Listen multiaddrs, e.g. `/ip4/127.0.0.1/tcp/0` and `/ip4/127.0.0.1/tcp/0/ws`. */
+  listen: readonly string[];
+  /** Addresses to announce instead of the listen addresses (empty: the listen addresses). */
+  announce?: readonly string[];
+  maxConnections?: number;
+}
+
+export interface SubnetLibp2pModules {
+  membership: Membership;
+  /** Told about every peer the gate turns away. */
+  onRefused?: (peerId: PeerId, direction: GateDirection) => void;
+}
+
+/** The DHT protocol id of a subnet (private: nodes of other subnets or the public IPFS DHT never mix). */
+export function dhtProtocol(netuid: number): string {
+  return `/subnet/${netuid}/kad/1.0.0`;
+}
+
+/** Creates (and starts) the libp2p node. */
+export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: SubnetLibp2pModules) {
+  const { membership, onRefused } = modules;
+  const refuse = (peerId: PeerId, direction: GateDirection): boolean => {
+    if (membership.byPeer(peerId) !== undefined) return false;
+    onRefused?.(peerId, direction);
+    return true;
+  };
+  return createLibp2p({
+    privateKey: opts.privateKey,
+    addresses: {
+      listen: [...opts.listen],
+      ...(opts.announce !== undefined && opts.announce.length > 0 ? { announce: [...opts.announce] } : {}),
+    },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: opts.maxConnections ?? 300 },
+    connectionGater: {
+      // Loopback and private addresses are how a devnet and a LAN subnet talk: allow them.
+      denyDialMultiaddr: () => false,
+      denyDialPeer: (peerId) => refuse(peerId, 'dial'),
+      denyInboundEncryptedConnection: (peerId) => refuse(peerId, 'inbound'),
+      denyOutboundEncryptedConnection: (peerId) => refuse(peerId, 'outbound'),
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: dhtProtocol(opts.netuid),
+        // A closed network: every node serves the DHT, and private (loopback) addresses are kept.
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+      }),
+      pubsub: gossipsub({
+        // Gossipsub's message signatures cost ~1 ms of CPU per delivery with secp256k1 keys; connections are
+        // already authenticated and admitted by hotkey, so messages travel unsigned and their contents are
+        // treated as claims of the peer they name (checked against the relaying connection when direct).
+        globalSignaturePolicy: 'StrictNoSign',
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+      }),
+    },
+  });
+}
+
+export type SubnetLibp2p = Awaited<ReturnType<typeof createSubnetLibp2p>>;
