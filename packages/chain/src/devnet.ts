@@ -15,7 +15,7 @@ import {
   subnetTokenAbi,
 } from '@subnet/contracts';
 import { errorMessage } from '@subnet/utils';
-import { createWalletStore, type WalletStore } from '@subnet/wallet';
+import { createWalletStore, peerIdOfPublicKey, type WalletStore } from '@subnet/wallet';
 import {
   type Account,
   createPublicClient,
@@ -63,6 +63,8 @@ export interface DevnetOpts {
   blockTimeS: number;
   validators: number;
   miners: number;
+  /** First libp2p port of the neurons (default 9100): neuron i listens on TCP `p2pBasePort + 2i`, WebSockets `+ 1`. */
+  p2pBasePort?: number;
   signal?: AbortSignal;
   /** Told each step as it starts. */
   onProgress?: (step: string) => void;
@@ -223,19 +225,36 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
 
     progress(`registering ${opts.validators} validator(s) and ${opts.miners} miner(s)`);
     const neurons: NonNullable<Network['neurons']> = [];
-    const register = async (name: string) => {
+    const register = async (name: string, index: number) => {
       const w = wallets.get(name) as { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount };
+      const peerId = peerIdOfPublicKey(w.hotkey.publicKey);
+      const port = (opts.p2pBasePort ?? 9100) + 2 * index;
+      const multiaddrs = [`/ip4/127.0.0.1/tcp/${port}`, `/ip4/127.0.0.1/tcp/${port + 1}/ws`];
       const sdk = sdkFor(w.coldkey);
       const role = name.startsWith('validator') ? 'validator' : 'miner';
       if (role === 'validator') {
         await sdk.addStake(1000n * SUB);
         await sdk.allocateToSubnet(netuid, w.hotkey.address, 1000n * SUB);
       }
-      const { uid } = await sdk.registerNeuron({ netuid, hotkey: w.hotkey.address, role });
-      neurons.push({ uid, role, wallet: name, hotkey: w.hotkey.address, coldkey: w.coldkey.address });
+      const { uid } = await sdk.registerNeuron({
+        netuid,
+        hotkey: w.hotkey.address,
+        role,
+        peerId,
+        multiaddrs,
+      });
+      neurons.push({
+        uid,
+        role,
+        wallet: name,
+        hotkey: w.hotkey.address,
+        coldkey: w.coldkey.address,
+        peerId,
+        multiaddrs,
+      });
     };
     // In name order, so validators get the first uids and the layout is the same on every bootstrap.
-    for (const name of names.filter((n) => n !== 'owner')) await register(name);
+    for (const [i, name] of names.filter((n) => n !== 'owner').entries()) await register(name, i);
     neurons.sort((a, b) => a.uid - b.uid);
     const network: Network = {
       name: 'devnet',

@@ -26,6 +26,8 @@ export const NeuronEntrySchema = z.object({
   wallet: z.string(),
   hotkey: address,
   coldkey: address,
+  peerId: z.string().optional().describe('libp2p peer id (derived from the hotkey)'),
+  multiaddrs: z.array(z.string()).optional().describe('libp2p addresses the neuron listens on'),
 });
 
 /** A network file; the devnet's also lists its subnet and neurons. */

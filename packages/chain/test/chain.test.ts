@@ -16,7 +16,7 @@ import {
   createInProcessTransport,
   EngineError,
 } from '@subnet/engine-api';
-import { createWalletStore } from '@subnet/wallet';
+import { createWalletStore, peerIdOfPublicKey } from '@subnet/wallet';
 import { type PrivateKeyAccount, parseEventLogs } from 'viem';
 import { ChainError, createSubnetClient, type Devnet, type SubnetClient, startDevnet } from '../src/index.js';
 import { chainApi, chainHandlers } from '../src/stack.js';
@@ -78,7 +78,7 @@ before(async () => {
   const { readFileSync } = await import('node:fs');
   password = readFileSync(join(dataDir, 'devnet', 'wallet-password'), 'utf8').trim();
   const store = createWalletStore({ dataDir });
-  for (const name of ['owner', 'validator1', 'miner1', 'miner2']) {
+  for (const name of ['owner', 'validator1', 'miner1', 'miner2', 'miner3']) {
     accounts.set(name, {
       coldkey: await store.unlock(name, 'coldkey', password),
       hotkey: await store.unlock(name, 'default', password),
@@ -114,6 +114,18 @@ describe('devnet bootstrap', () => {
       assert.equal(n.isValidator, false);
       assert.equal(n.validatorPermit, false);
       assert.ok(n.registeredAt > 0n && n.registeredAt <= m.block);
+    }
+    // Each neuron's libp2p identity is its hotkey: devnet.json and the chain carry the same peer id and addresses.
+    for (const [i, entry] of (devnet.network.neurons ?? []).entries()) {
+      const onChain = m.neurons.find((n) => n.uid === entry.uid);
+      assert.equal(entry.peerId, peerIdOfPublicKey(acct(entry.wallet).hotkey.publicKey));
+      assert.match(entry.peerId ?? '', /^16Uiu2/);
+      assert.equal(onChain?.peerId, entry.peerId);
+      assert.deepEqual(entry.multiaddrs, [
+        `/ip4/127.0.0.1/tcp/${9100 + 2 * i}`,
+        `/ip4/127.0.0.1/tcp/${9101 + 2 * i}/ws`,
+      ]);
+      assert.equal(onChain?.multiaddrs, entry.multiaddrs?.join(','));
     }
   });
 });

@@ -167,6 +167,13 @@ const DevnetConfigSchema = z.strictObject({
     .max(16)
     .default(1)
     .describe('Validators the devnet registers and stakes in subnet 1.'),
+  p2pBasePort: z
+    .number()
+    .int()
+    .min(1024)
+    .max(65_000)
+    .default(9100)
+    .describe('First libp2p port of the devnet neurons: neuron i uses TCP p2pBasePort+2i and WebSockets +1.'),
 });
 
 const NetworkConfigSchema = z.strictObject({

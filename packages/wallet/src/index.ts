@@ -26,6 +26,7 @@ export {
   type ResolvePasswordOpts,
   resolvePassword,
 } from './password.js';
+export { peerIdOfPublicKey } from './peerId.js';
 export {
   COLDKEY,
   type CreateWalletOpts,

@@ -32,6 +32,7 @@ export function registerDevnet(program: Command): void {
           blockTimeS: config.devnet.blockTimeS,
           validators: config.devnet.validators,
           miners: config.devnet.miners,
+          p2pBasePort: config.devnet.p2pBasePort,
           onProgress: (step) => spinnerText(`devnet: ${step}`),
         }),
       ).catch((err: unknown) => {
