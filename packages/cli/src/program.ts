@@ -9,6 +9,7 @@ import { registerChain } from './commands/chain.js';
 import { registerConfig } from './commands/config.js';
 import { registerDevnet } from './commands/devnet.js';
 import { registerModel } from './commands/model.js';
+import { registerNetwork } from './commands/network.js';
 import { registerNode } from './commands/node.js';
 import { registerRpc } from './commands/rpc.js';
 import { registerWallet } from './commands/wallet.js';
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   registerDevnet(program);
   registerChain(program);
   registerApp(program);
+  registerNetwork(program);
   registerModel(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
