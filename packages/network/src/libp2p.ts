@@ -16,6 +16,7 @@ import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
 import type { Membership } from './membership.js';
+import { GOSSIP_SCORE_THRESHOLDS, gossipScoreParams, MAX_GOSSIP_FRAME_BYTES } from './topics.js';
 
 /** Why the gate turned a peer away (a metrics label). */
 export type GateDirection = 'inbound' | 'outbound' | 'dial';
@@ -58,7 +59,13 @@ export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: Subnet
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: opts.maxConnections ?? 300 },
+    connectionManager: {
+      maxConnections: opts.maxConnections ?? 300,
+      // The defaults (5 inbound connections a second per host, 10 pending) reset most of a devnet's
+      // neurons, which all dial from 127.0.0.1 at once; admission is by hotkey after the handshake anyway.
+      inboundConnectionThreshold: 100,
+      maxIncomingPendingConnections: 100,
+    },
     connectionGater: {
       // Loopback and private addresses are how a devnet and a LAN subnet talk: allow them.
       denyDialMultiaddr: () => false,
@@ -82,6 +89,12 @@ export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: Subnet
         globalSignaturePolicy: 'StrictNoSign',
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,
+        // Frames above this reset the stream undecoded; each message's own limit (64 KiB) is enforced by the
+        // topic validators of gossip.ts, which reject (and so penalise) larger ones.
+        maxInboundDataLength: MAX_GOSSIP_FRAME_BYTES,
+        // Peers that send invalid messages lose score and end up graylisted (see topics.ts).
+        scoreParams: gossipScoreParams(opts.netuid),
+        scoreThresholds: GOSSIP_SCORE_THRESHOLDS,
       }),
     },
   });

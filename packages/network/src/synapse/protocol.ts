@@ -114,6 +114,13 @@ export const ServerFrameSchema = z.discriminatedUnion('t', [
   ReceiptFrameSchema,
 ]);
 
+/** The request parameters of a kind, as the miner's handler receives them (validated, defaults applied). */
+export type SynapseParams<K extends SynapseKind> = z.output<(typeof SYNAPSE_KINDS)[K]['params']>;
+/** The request parameters of a kind, as a validator writes them. */
+export type SynapseParamsInput<K extends SynapseKind> = z.input<(typeof SYNAPSE_KINDS)[K]['params']>;
+/** One event of a kind's response. */
+export type SynapseEventData<K extends SynapseKind> = z.output<(typeof SYNAPSE_KINDS)[K]['event']>;
+
 export type RequestFrame = z.output<typeof RequestFrameSchema>;
 export type ClientFrame = z.output<typeof ClientFrameSchema>;
 export type ServerFrame = z.output<typeof ServerFrameSchema>;
