@@ -7,6 +7,9 @@
  * alike while one contender's heap and timers never slow another. Kept out of the test suite: it never
  * fails on a missed target, it reports `pass: false`.
  *
+ * The app stack (scripts/bench/app.ts) and the network stack (scripts/bench/synapse.ts, gossip.ts) are measured
+ * in processes of their own and their JSON is included.
+ *
  * Knobs (env): BENCH_DURATION_MS (measured time per contender and concurrency, default 2000),
  * BENCH_WARMUP_MS (unary warm-up per contender, default 3000), BENCH_STREAM_EVENTS (default 200000).
  */
@@ -118,6 +121,25 @@ async function main(): Promise<void> {
         timeout: 300_000,
       }),
     ) as { tokensPerSRatio: number; addedTtftMs: number };
+    const own = (file: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+          timeout: 300_000,
+        }),
+      );
+    progress('network: synapse round trip against node:http + undici, streamed tokens (own process)');
+    const synapse = own('./bench/synapse.ts') as {
+      c1: { synapse: { p50Ms: number } };
+      c64: { rpsRatio: number };
+      tokens: { cpuUsPerEvent: number };
+    };
+    progress('network: gossip across 20 nodes at 50 messages/s (own process)');
+    const gossip = own('./bench/gossip.ts') as {
+      deliveryRatio: number;
+      latencyMs: { p50: number; p99: number };
+    };
     const base = report(unary, stream);
     const targets = {
       ...base.targets,
@@ -134,8 +156,34 @@ async function main(): Promise<void> {
         pass: app.addedTtftMs <= 2,
       },
     };
+    Object.assign(targets, {
+      synapseC64: {
+        description: 'synapse round trip (1 KiB each way) throughput at c=64 >= 0.4 x node:http + undici',
+        value: synapse.c64.rpsRatio,
+        limit: 0.4,
+        pass: synapse.c64.rpsRatio >= 0.4,
+      },
+      synapseC1P50: {
+        description: 'synapse round trip p50 at c=1 <= 0.5 ms',
+        value: synapse.c1.synapse.p50Ms,
+        limit: 0.5,
+        pass: synapse.c1.synapse.p50Ms <= 0.5,
+      },
+      synapseTokenCpu: {
+        description: 'streamed synapse tokens <= 10 us CPU each (both ends)',
+        value: synapse.tokens.cpuUsPerEvent,
+        limit: 10,
+        pass: synapse.tokens.cpuUsPerEvent <= 10,
+      },
+      gossipDelivery: {
+        description: 'gossip, 20 nodes at 50 messages/s: every message reaches every node',
+        value: gossip.deliveryRatio,
+        limit: 1,
+        pass: gossip.deliveryRatio >= 1,
+      },
+    });
     const pass = Object.values(targets).every((t) => t.pass);
-    process.stdout.write(`${JSON.stringify({ ...base, app, targets, pass }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...base, app, synapse, gossip, targets, pass }, null, 2)}\n`);
   } finally {
     await Promise.all(Object.values(procs).map((p) => p.close()));
   }

@@ -28,7 +28,24 @@ describe('ConfigSchema', () => {
         scheduler: { concurrency: 1, queueCapacity: 16, deadlineMs: 120_000 },
         modelTypes: [],
       },
-      devnet: { port: 8545, blockTimeS: 1, miners: 3, validators: 1 },
+      network: {
+        netuid: 1,
+        listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
+        announce: [],
+        bootnodes: [],
+        registerAddresses: true,
+        heartbeatIntervalMs: 5000,
+        maxConnections: 300,
+        synapse: {
+          maxRequestBytes: 4 * 1_048_576,
+          maxResponseBytes: 16 * 1_048_576,
+          maxInFlight: 1024,
+          replayWindowMs: 300_000,
+          receiptIntervalMs: 1000,
+          receiptBatchSize: 1024,
+        },
+      },
+      devnet: { port: 8545, blockTimeS: 1, miners: 3, validators: 1, p2pBasePort: 9100 },
     });
   });
 
