@@ -5,7 +5,8 @@
  * info, emissions). Later issues add incentive, dividends, trust and consensus from the epoch results.
  */
 import { neuronRegistryAbi, stakingAbi, subnetRegistryAbi, weightsAbi } from '@subnet/contracts';
-import type { Log } from 'viem';
+import { sleep } from '@subnet/utils';
+import { parseEventLogs } from 'viem';
 import { enrichNeurons } from './actions/getSubnetNeurons.js';
 import type { ChainClient } from './client.js';
 import { toChainError } from './errors.js';
@@ -32,14 +33,21 @@ export async function fetchMetagraph(client: ChainClient, params: { netuid: numb
 }
 
 /** Does this log concern `netuid`? Staking logs without a netuid (stake/unstake/claim) do not. */
-function touches(log: Log & { args?: Record<string, unknown> }, netuid: number): boolean {
-  const args = log.args ?? {};
+function touches(log: { args?: unknown }, netuid: number): boolean {
+  const args = (log.args ?? {}) as Record<string, unknown>;
   return args.netuid === undefined ? false : Number(args.netuid) === netuid;
 }
 
+const metagraphEventsAbi = [...neuronRegistryAbi, ...stakingAbi, ...weightsAbi, ...subnetRegistryAbi].filter(
+  (item) => item.type === 'event',
+);
+
 /**
  * Calls `onChange` with a fresh snapshot now and after every block whose events touch the subnet.
- * Polls at the client's interval; stops when `signal` aborts. Errors go to `onError` and polling goes on.
+ * One loop polls at the client's interval: the latest block, then one `eth_getLogs` over the four contracts
+ * for the blocks since the last poll. (viem's `watchContractEvent` installs a filter per contract and, when
+ * the RPC is down, its unwatch throws while uninstalling the filter and leaves its poller running forever;
+ * this loop owns its only timer and ends on `signal`.) Errors go to `onError` and polling goes on.
  */
 export function watchMetagraph(
   client: ChainClient,
@@ -47,52 +55,35 @@ export function watchMetagraph(
   handlers: { onChange: (m: Metagraph) => void; onError?: (err: Error) => void; signal: AbortSignal },
 ): void {
   const netuid = checkNetuid(params.netuid);
-  let pending = false;
-  let again = false;
-  const refresh = async () => {
-    if (pending) {
-      again = true;
-      return;
-    }
-    pending = true;
-    try {
-      do {
-        again = false;
-        const m = await fetchMetagraph(client, { netuid });
-        if (!handlers.signal.aborted) handlers.onChange(m);
-      } while (again && !handlers.signal.aborted);
-    } catch (err) {
-      handlers.onError?.(err as Error);
-    } finally {
-      pending = false;
-    }
-  };
-  const onLogs = (logs: readonly Log[]) => {
-    if (logs.some((l) => touches(l as Log & { args?: Record<string, unknown> }, netuid))) void refresh();
-  };
-  const onError = (err: Error) => handlers.onError?.(toChainError(err, 'watching metagraph events'));
-  const unwatch = [
-    client.public.watchContractEvent({
-      address: client.contracts.neuronRegistry,
-      abi: neuronRegistryAbi,
-      onLogs,
-      onError,
-    }),
-    client.public.watchContractEvent({ address: client.contracts.staking, abi: stakingAbi, onLogs, onError }),
-    client.public.watchContractEvent({ address: client.contracts.weights, abi: weightsAbi, onLogs, onError }),
-    client.public.watchContractEvent({
-      address: client.contracts.subnetRegistry,
-      abi: subnetRegistryAbi,
-      onLogs,
-      onError,
-    }),
+  const { signal } = handlers;
+  const address = [
+    client.contracts.neuronRegistry,
+    client.contracts.staking,
+    client.contracts.weights,
+    client.contracts.subnetRegistry,
   ];
-  handlers.signal.addEventListener(
-    'abort',
-    () => {
-      for (const u of unwatch) u();
-    },
-    { once: true },
-  );
-  void refresh();
+  const emit = async () => {
+    const m = await fetchMetagraph(client, { netuid });
+    if (!signal.aborted) handlers.onChange(m);
+  };
+  void (async () => {
+    let seen: bigint | undefined;
+    while (!signal.aborted) {
+      try {
+        const block = await client.public.getBlockNumber({ cacheTime: 0 });
+        if (seen === undefined) {
+          await emit();
+          seen = block;
+        } else if (block > seen) {
+          const logs = await client.public.getLogs({ address, fromBlock: seen + 1n, toBlock: block });
+          const events = parseEventLogs({ abi: metagraphEventsAbi, logs, strict: false });
+          if (events.some((e) => touches(e, netuid))) await emit();
+          seen = block;
+        }
+      } catch (err) {
+        if (!signal.aborted) handlers.onError?.(toChainError(err, 'watching metagraph events'));
+      }
+      await sleep(client.public.pollingInterval, { signal }).catch(() => {});
+    }
+  })();
 }

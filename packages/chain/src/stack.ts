@@ -68,21 +68,34 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Feeds a push source into a bounded queue and yields from it until the signal aborts. */
+/**
+ * Feeds a push source into a bounded queue and yields from it. The source is given a signal that aborts
+ * when the stream ends for any reason (caller abort, the source failing, the reader stopping), so its
+ * watchers never outlive the stream.
+ */
 async function* fromPush<T>(
   signal: AbortSignal,
-  start: (push: (v: T) => void, fail: (err: Error) => void) => void,
+  start: (push: (v: T) => void, fail: (err: Error) => void, signal: AbortSignal) => void,
 ): AsyncGenerator<T> {
+  const done = new AbortController();
+  const onAbort = () => done.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
   const queue = new BoundedQueue<T>({ capacity: 64 });
-  signal.addEventListener('abort', () => queue.close(), { once: true });
-  start(
-    (v) => {
-      // A full queue means a slow reader: drop this snapshot, the next one supersedes it.
-      queue.tryPush(v);
-    },
-    (err) => queue.close(engineError(err)),
-  );
-  yield* queue;
+  done.signal.addEventListener('abort', () => queue.close(), { once: true });
+  try {
+    start(
+      (v) => {
+        // A full queue means a slow reader: drop this snapshot, the next one supersedes it.
+        queue.tryPush(v);
+      },
+      (err) => queue.close(engineError(err)),
+      done.signal,
+    );
+    yield* queue;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    done.abort();
+  }
 }
 
 /** The chain stack's handlers over an SDK (exported for tests). */
@@ -158,20 +171,20 @@ export function chainHandlers(
         return { txHash: hash, epoch: Number(c.epoch) };
       }),
     chain_watchBlocksV1: (_p, ctx) =>
-      fromPush(ctx.signal, (push, fail) => {
+      fromPush(ctx.signal, (push, fail, signal) => {
         const unwatch = sdk.chain.public.watchBlocks({
           onBlock: (b) => push({ number: Number(b.number), hash: b.hash, timestamp: Number(b.timestamp) }),
           onError: fail,
           emitOnBegin: true,
         });
-        ctx.signal.addEventListener('abort', unwatch, { once: true });
+        signal.addEventListener('abort', unwatch, { once: true });
       }),
     chain_watchMetagraphV1: ({ netuid }, ctx) =>
-      fromPush(ctx.signal, (push, fail) => {
+      fromPush(ctx.signal, (push, fail, signal) => {
         watchMetagraph(
           sdk.chain,
           { netuid },
-          { onChange: (m) => push(metagraphToJson(m)), onError: fail, signal: ctx.signal },
+          { onChange: (m) => push(metagraphToJson(m)), onError: fail, signal },
         );
       }),
   };
