@@ -416,6 +416,47 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
     }
   });
 
+  it('split mode: restarting the app stack leaves the network stack, its process and its connections alone', async () => {
+    const miner = get(`miner${MINERS}`);
+    const before = miner.node.stacks();
+    const netBefore = before.find((s) => s.name === 'network');
+    const connected = async () => {
+      const { peers } = await get('validator1').client.call('network_listPeersV1', { connectedOnly: true });
+      return peers.some((p) => p.uid === uidOf(`miner${MINERS}`));
+    };
+    assert.equal(await connected(), true);
+    let dropped = false;
+    let stopWatching = false;
+    const watching = (async () => {
+      while (!stopWatching) {
+        if (!(await connected())) dropped = true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const restarted = await miner.client.call('node_restartStackV1', { name: 'app' });
+    assert.equal(restarted.stack.name, 'app');
+    await waitFor(
+      async () =>
+        miner.node.stacks().find((s) => s.name === 'app')?.status === 'running' ? true : undefined,
+      { timeoutMs: 60_000, intervalMs: 100, what: 'the app stack running again' },
+    );
+    stopWatching = true;
+    await watching;
+    const netAfter = miner.node.stacks().find((s) => s.name === 'network');
+    assert.equal(netAfter?.pid, netBefore?.pid, 'the network stack kept its process');
+    assert.equal(netAfter?.restarts, netBefore?.restarts);
+    assert.equal(dropped, false, 'the validator stayed connected to the miner throughout');
+    const events: { type: string }[] = [];
+    for await (const ev of await get('validator1').client.stream('network_sendSynapseV1', {
+      uid: uidOf(`miner${MINERS}`),
+      kind: 'generate',
+      params: { model: 'beta', kind: 'completion', prompt: 'the', maxTokens: 3 },
+    })) {
+      events.push(ev);
+    }
+    assert.equal(events.at(-1)?.type, 'done');
+  });
+
   it('a miner that dies mid-stream ends the synapse with PEER_GONE well inside its deadline, then comes back', async () => {
     const victim = get(`miner${MINERS}`);
     const networkStack = victim.node.stacks().find((s) => s.name === 'network');
