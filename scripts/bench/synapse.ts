@@ -6,6 +6,7 @@
  *
  * Run: `npx tsc -b && node scripts/bench/synapse.ts`.
  */
+import { ConfigSchema } from '../../packages/config/dist/src/index.js';
 import {
   createSynapseClient,
   createSynapseServer,
@@ -21,16 +22,8 @@ const TOKENS = Number(process.env.BENCH_SYNAPSE_TOKENS ?? 25_000);
 const TOKEN_RUNS = Number(process.env.BENCH_SYNAPSE_TOKEN_RUNS ?? 4);
 const PAYLOAD = 'x'.repeat(1024);
 
-/** The config defaults of `network.synapse`. */
-const LIMITS = {
-  netuid: 1,
-  maxRequestBytes: 4 * 1_048_576,
-  maxResponseBytes: 16 * 1_048_576,
-  maxInFlight: 1024,
-  replayWindowMs: 300_000,
-  receiptIntervalMs: 1000,
-  receiptBatchSize: 1024,
-};
+/** The config defaults of `network.synapse`, from the schema itself. */
+const LIMITS = { netuid: 1, ...ConfigSchema.parse({}).network.synapse };
 
 /** generate: `echo` returns the prompt as one token event (1 KiB); `tokens:N` streams N small tokens. */
 async function* serve(params: { prompt?: string | undefined }): AsyncGenerator<unknown> {

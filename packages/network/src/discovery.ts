@@ -18,7 +18,7 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { NetworkError, NetworkErrorCode } from './errors.js';
-import type { SubnetLibp2p } from './libp2p.js';
+import { onPeerEvents, type SubnetLibp2p } from './libp2p.js';
 import type { Membership } from './membership.js';
 import type { NetworkPeer, PeerTable } from './peers.js';
 
@@ -263,11 +263,8 @@ export function createDiscovery(opts: DiscoveryOpts, modules: DiscoveryModules):
       if (controller !== undefined) return;
       const ctl = new AbortController();
       controller = ctl;
-      libp2p.addEventListener('peer:connect', onConnect);
-      libp2p.addEventListener('peer:disconnect', onDisconnect);
       unsubscribe.push(
-        () => libp2p.removeEventListener('peer:connect', onConnect),
-        () => libp2p.removeEventListener('peer:disconnect', onDisconnect),
+        onPeerEvents(libp2p, { connect: onConnect, disconnect: onDisconnect }),
         membership.onChange((removed) => {
           for (const m of removed) {
             dials.delete(m.peerId);

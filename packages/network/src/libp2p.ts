@@ -101,3 +101,16 @@ export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: Subnet
 }
 
 export type SubnetLibp2p = Awaited<ReturnType<typeof createSubnetLibp2p>>;
+
+/** Calls `on.connect` / `on.disconnect` with each peer that connects or disconnects; returns the unsubscriber. */
+export function onPeerEvents(
+  libp2p: SubnetLibp2p,
+  on: { connect: (event: CustomEvent<PeerId>) => void; disconnect: (event: CustomEvent<PeerId>) => void },
+): () => void {
+  libp2p.addEventListener('peer:connect', on.connect);
+  libp2p.addEventListener('peer:disconnect', on.disconnect);
+  return () => {
+    libp2p.removeEventListener('peer:connect', on.connect);
+    libp2p.removeEventListener('peer:disconnect', on.disconnect);
+  };
+}

@@ -117,9 +117,6 @@ export async function createNetworkNode(
   );
   const peerId = libp2p.peerId.toString();
   const hotkey = addressOfPeerId(libp2p.peerId) as Address;
-  const onConnections = () => metrics.peers.set(libp2p.getConnections().length);
-  libp2p.addEventListener('connection:open', onConnections);
-  libp2p.addEventListener('connection:close', onConnections);
 
   const gossip = createGossip(
     { netuid: net.netuid, heartbeatIntervalMs: net.heartbeatIntervalMs },
@@ -312,8 +309,6 @@ export async function createNetworkNode(
       gossip.stop();
       await synapse.stop();
       await server.stop();
-      libp2p.removeEventListener('connection:open', onConnections);
-      libp2p.removeEventListener('connection:close', onConnections);
       await libp2p.stop();
     },
   };

@@ -10,7 +10,7 @@ import { errorMessage, type Logger } from '@subnet/utils';
 import type { z } from 'zod';
 import type { Gossip, Heartbeat } from './gossip.js';
 import { addressOfPeerId } from './identity.js';
-import type { SubnetLibp2p } from './libp2p.js';
+import { onPeerEvents, type SubnetLibp2p } from './libp2p.js';
 import type { Member, Membership } from './membership.js';
 import type { NetworkMetrics } from './metrics.js';
 
@@ -153,11 +153,8 @@ export function createPeerTable(opts: PeerTableOpts, modules: PeerTableModules):
     start() {
       if (started) return;
       started = true;
-      libp2p.addEventListener('peer:connect', onConnect);
-      libp2p.addEventListener('peer:disconnect', onDisconnect);
       unsubscribe.push(
-        () => libp2p.removeEventListener('peer:connect', onConnect),
-        () => libp2p.removeEventListener('peer:disconnect', onDisconnect),
+        onPeerEvents(libp2p, { connect: onConnect, disconnect: onDisconnect }),
         membership.onChange((removed) => {
           for (const m of removed) state.delete(m.peerId);
         }),
