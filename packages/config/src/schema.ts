@@ -251,6 +251,62 @@ const NetworkConfigSchema = z.strictObject({
     .describe('The synapse protocol (validator to miner requests) limits.'),
 });
 
+const GatewayConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').describe('Bind address of the OpenAI-compatible API.'),
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(8080)
+    .describe('Port of the OpenAI-compatible API (0 picks a free port).'),
+  dbFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('SQLite file holding API keys (hashed) and usage (default: `<dataDir>/gateway.sqlite`).'),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1_048_576)
+    .default(4 * 1_048_576)
+    .describe('Largest request body accepted; larger ones are refused with 413.'),
+  requestsPerMinute: z
+    .number()
+    .int()
+    .min(1)
+    .default(600)
+    .describe('Default per-key request rate limit (a token bucket refilled per minute).'),
+  tokensPerMinute: z
+    .number()
+    .int()
+    .min(1)
+    .default(200_000)
+    .describe('Default per-key token rate limit (prompt and completion tokens, counted by the model).'),
+  requestTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(120_000)
+    .describe('Deadline of one request to a miner.'),
+  maxAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe('Miners tried for one request before the first token (failover).'),
+  providerRefreshMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(2000)
+    .describe('How long the miners found for a model are reused before asking the network stack again.'),
+});
+
 const AppModelConfigSchema = z
   .strictObject({
     id: z.string().min(1).max(256).describe('Id clients name the model by (unique).'),
@@ -325,6 +381,9 @@ export const ConfigSchema = z.strictObject({
   engine: EngineConfigSchema.prefault({}).describe('Engine API server.'),
   chain: ChainConfigSchema.prefault({}).describe('The EVM chain and the contracts of the subnets.'),
   app: AppConfigSchema.prefault({}).describe('The app (inference) stack: models and scheduling.'),
+  gateway: GatewayConfigSchema.prefault({}).describe(
+    "The gateway stack: the validator's OpenAI-compatible API, API keys and rate limits.",
+  ),
   network: NetworkConfigSchema.prefault({}).describe(
     'The network stack: libp2p identity (the hotkey), discovery, gossip and synapses.',
   ),

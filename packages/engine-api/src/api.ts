@@ -6,11 +6,12 @@ import { defineApi } from './define.js';
 import { appMethods } from './methods/app.js';
 import { chainMethods } from './methods/chain.js';
 import { engineMethods } from './methods/engine.js';
+import { gatewayMethods } from './methods/gateway.js';
 import { networkMethods } from './methods/network.js';
 import { nodeMethods } from './methods/node.js';
 
 /** Version of the Engine API catalogue (bumped when a method is added or changed). */
-export const ENGINE_API_VERSION = '1.1.0';
+export const ENGINE_API_VERSION = '1.2.0';
 
 export const engineApi = defineApi([
   ...engineMethods,
@@ -18,5 +19,6 @@ export const engineApi = defineApi([
   ...chainMethods,
   ...appMethods,
   ...networkMethods,
+  ...gatewayMethods,
 ]);
 export type EngineApi = typeof engineApi;

@@ -56,6 +56,7 @@ export {
 export * from './methods/app.js';
 export * from './methods/chain.js';
 export * from './methods/engine.js';
+export * from './methods/gateway.js';
 export * from './methods/network.js';
 export * from './methods/node.js';
 export { createEngineMetrics, type EngineMetrics } from './metrics.js';

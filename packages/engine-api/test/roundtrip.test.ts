@@ -16,6 +16,7 @@ import {
   EngineError,
   type EventOf,
   engineApi,
+  gatewayMethods,
   type Handlers,
   type NeuronSchema,
   networkMethods,
@@ -130,6 +131,16 @@ const peer = {
   lastHeartbeatAt: 1_760_000_000_000,
 };
 
+const keyInfo = {
+  id: 'key_0a1b2c3d4e5f',
+  name: 'ci',
+  prefix: 'sk-sub-0a1b',
+  createdAt: 1_760_000_000_000,
+  revokedAt: null,
+  limits: { requestsPerMinute: 600, tokensPerMinute: 100_000 },
+  usage: { requests: 3, promptTokens: 30, completionTokens: 90, rejected: 1, lastUsedAt: 1_760_000_001_000 },
+};
+
 const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   engine_cancelStreamV1: { params: { streamId: 'not-open' }, result: { cancelled: false } },
   engine_echoV1: { params: { payload: 'héllo\n"world"' }, result: { payload: 'héllo\n"world"' } },
@@ -152,7 +163,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   },
   node_getVersionV1: {
     params: {},
-    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.1.0', platform: 'linux-x64' },
+    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.2.0', platform: 'linux-x64' },
   },
   node_getStacksV1: {
     params: {},
@@ -307,12 +318,58 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       signedAt: 1_760_000_000_000,
     },
   },
+  gateway_createKeyV1: {
+    params: { name: 'ci', requestsPerMinute: 600 },
+    result: { key: 'sk-sub-0a1b2c3d4e5f60718293a4b5c6d7e8f9', info: keyInfo },
+  },
+  gateway_listKeysV1: { params: { includeRevoked: true }, result: { keys: [keyInfo] } },
+  gateway_revokeKeyV1: { params: { id: 'key_0a1b2c3d4e5f' }, result: { revoked: true } },
+  gateway_getStatusV1: {
+    params: {},
+    result: {
+      url: 'http://127.0.0.1:8080',
+      models: [{ id: 'bigram', miners: 3 }],
+      miners: [
+        {
+          uid: 3,
+          peerId: peer.peerId,
+          models: ['bigram'],
+          inFlight: 1,
+          requests: 10,
+          failures: 1,
+          latencyEwmaMs: 2.5,
+          successEwma: 0.9,
+        },
+      ],
+      requests: 10,
+    },
+  },
+  gateway_watchOutcomesV1: {
+    params: {},
+    events: [
+      {
+        requestId: 'req_1',
+        model: 'bigram',
+        kind: 'chat',
+        uid: 3,
+        peerId: peer.peerId,
+        ok: true,
+        errorCode: null,
+        latencyMs: 12.5,
+        firstEventMs: 3.1,
+        promptTokens: 5,
+        completionTokens: 8,
+        at: 1_760_000_000_000,
+      },
+    ],
+  },
 };
 
 const nodeApi = defineApi(nodeMethods);
 const chainApi = defineApi(chainMethods);
 const appApi = defineApi(appMethods);
 const networkApi = defineApi(networkMethods);
+const gatewayApi = defineApi(gatewayMethods);
 
 /** Handlers answering exactly what the table expects (the server does not validate results). */
 const nodeHandlers: Handlers<typeof nodeApi> = {
@@ -351,6 +408,7 @@ before(async () => {
   h.server.register(chainApi, tableHandlers(chainApi));
   h.server.register(appApi, tableHandlers(appApi));
   h.server.register(networkApi, tableHandlers(networkApi));
+  h.server.register(gatewayApi, tableHandlers(gatewayApi));
 });
 
 after(() => h.close());

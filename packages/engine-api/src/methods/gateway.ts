@@ -1,0 +1,114 @@
+/**
+ * `gateway_*`: the gateway stack's namespace — the OpenAI-compatible front door a validator runs. API keys
+ * (created, listed with their usage, revoked; stored hashed), the gateway's status, per-miner routing
+ * statistics, and the stream of organic request outcomes the validator's scoring consumes.
+ */
+import { z } from 'zod';
+import { stream, unary } from '../define.js';
+import { defineErrors } from '../errors.js';
+
+export const gatewayErrors = defineErrors({
+  KEY_NOT_FOUND: { code: 1401, summary: 'No API key with that id.' },
+});
+
+const KeyId = z.string().regex(/^key_[a-z0-9]{8,32}$/, 'a key id such as key_1a2b3c4d');
+
+export const KeyLimitsSchema = z.object({
+  requestsPerMinute: z.number().int().min(1).max(1_000_000),
+  tokensPerMinute: z.number().int().min(1).max(1_000_000_000),
+});
+
+export const KeyUsageSchema = z.object({
+  requests: z.number().int().min(0),
+  promptTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+  rejected: z.number().int().min(0).describe('Requests refused for this key by its rate limits'),
+  lastUsedAt: z.number().int().nullable().describe('Unix ms of the last request'),
+});
+
+export const ApiKeyInfoSchema = z.object({
+  id: KeyId,
+  name: z.string(),
+  prefix: z.string().describe('The first characters of the key, to recognise it'),
+  createdAt: z.number().int(),
+  revokedAt: z.number().int().nullable(),
+  limits: KeyLimitsSchema,
+  usage: KeyUsageSchema,
+});
+
+export const gateway_createKeyV1 = unary('gateway_createKeyV1', {
+  summary: 'Creates an API key; the secret is returned once and stored only as a hash.',
+  params: z
+    .object({
+      name: z.string().min(1).max(64),
+      requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+      tokensPerMinute: z.number().int().min(1).max(1_000_000_000).optional(),
+    })
+    .strict(),
+  result: z.object({ key: z.string().describe('The secret, shown only now'), info: ApiKeyInfoSchema }),
+});
+
+export const gateway_listKeysV1 = unary('gateway_listKeysV1', {
+  summary: 'Every API key (never the secret) with its limits and usage.',
+  params: z.object({ includeRevoked: z.boolean().default(false) }).strict(),
+  result: z.object({ keys: z.array(ApiKeyInfoSchema) }),
+});
+
+export const gateway_revokeKeyV1 = unary('gateway_revokeKeyV1', {
+  summary: 'Revokes an API key: requests with it are refused with 401 from now on.',
+  params: z.object({ id: KeyId }).strict(),
+  result: z.object({ revoked: z.boolean().describe('false when it was already revoked') }),
+  errors: [gatewayErrors.KEY_NOT_FOUND],
+});
+
+export const MinerStatsSchema = z.object({
+  uid: z.number().int().nullable(),
+  peerId: z.string(),
+  models: z.array(z.string()),
+  inFlight: z.number().int().min(0),
+  requests: z.number().int().min(0),
+  failures: z.number().int().min(0),
+  latencyEwmaMs: z.number().nullable().describe('Time to first event, moving average'),
+  successEwma: z.number().min(0).max(1),
+});
+
+export const gateway_getStatusV1 = unary('gateway_getStatusV1', {
+  summary: 'Where the OpenAI-compatible API listens, the models it can route and the miners behind them.',
+  params: z.object({}).strict(),
+  result: z.object({
+    url: z.string(),
+    models: z.array(z.object({ id: z.string(), miners: z.number().int().min(0) })),
+    miners: z.array(MinerStatsSchema),
+    requests: z.number().int().min(0),
+  }),
+});
+
+export const OutcomeSchema = z.object({
+  requestId: z.string(),
+  model: z.string(),
+  kind: z.enum(['chat', 'completion', 'embedding']),
+  uid: z.number().int().nullable(),
+  peerId: z.string(),
+  ok: z.boolean(),
+  errorCode: z.string().nullable(),
+  latencyMs: z.number(),
+  firstEventMs: z.number().nullable(),
+  promptTokens: z.number().int().min(0),
+  completionTokens: z.number().int().min(0),
+  at: z.number().int(),
+});
+
+export const gateway_watchOutcomesV1 = stream('gateway_watchOutcomesV1', {
+  summary:
+    "Streams the outcome of every organic request's attempt on a miner (latency, success, tokens): the feedback the validator's scoring consumes.",
+  params: z.object({}).strict(),
+  event: OutcomeSchema,
+});
+
+export const gatewayMethods = [
+  gateway_createKeyV1,
+  gateway_listKeysV1,
+  gateway_revokeKeyV1,
+  gateway_getStatusV1,
+  gateway_watchOutcomesV1,
+] as const;
