@@ -8,6 +8,7 @@ import { registerApp } from './commands/app.js';
 import { registerChain } from './commands/chain.js';
 import { registerConfig } from './commands/config.js';
 import { registerDevnet } from './commands/devnet.js';
+import { registerGateway } from './commands/gateway.js';
 import { registerModel } from './commands/model.js';
 import { registerNetwork } from './commands/network.js';
 import { registerNode } from './commands/node.js';
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerChain(program);
   registerApp(program);
   registerNetwork(program);
+  registerGateway(program);
   registerModel(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -1,1 +1,33 @@
-export {};
+export {
+  type ApiKeyInfo,
+  type CreateKeyParams,
+  createKeyStore,
+  isKeyNotFound,
+  KEY_STORE_VERSION,
+  type KeyStore,
+  KeyStoreError,
+  KeyStoreErrorCode,
+  type KeyStoreModules,
+  type KeyStoreOpts,
+} from './keys.js';
+export { createLimiter, type KeyLimiter, type LimiterModules, type LimiterOpts } from './limits.js';
+export {
+  type OpenAiErrorBody,
+  type OpenAiHttpError,
+  openAiErrorTable,
+  toOpenAiError,
+} from './openai/errors.js';
+export {
+  type ChatCompletionRequest,
+  ChatCompletionRequestSchema,
+  type CompletionRequest,
+  CompletionRequestSchema,
+  type EmbeddingRequest,
+  EmbeddingRequestSchema,
+} from './openai/schemas.js';
+export {
+  createOpenAiServer,
+  type OpenAiServer,
+  type OpenAiServerModules,
+  type OpenAiServerOpts,
+} from './openai/server.js';

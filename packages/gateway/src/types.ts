@@ -29,6 +29,11 @@ export interface Router {
    * (up to `gateway.maxAttempts`); a failure after it ends the iteration with UPSTREAM_FAILED.
    */
   generate(params: GenerateParams, ctx: RouteContext): AsyncIterable<GenerateEvent>;
+  /**
+   * A whole generation's events, for a client that did not ask to stream: since nothing reaches the client
+   * before the end, a miner that fails at any point is replaced by another (up to `gateway.maxAttempts`).
+   */
+  complete(params: GenerateParams, ctx: RouteContext): Promise<GenerateEvent[]>;
   embed(params: EmbedParams, ctx: RouteContext): Promise<EmbedResult>;
   /** The models some connected miner serves now, with their owners' counts. */
   models(opts?: { signal?: AbortSignal }): Promise<{ id: string; miners: number }[]>;

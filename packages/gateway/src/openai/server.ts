@@ -1,0 +1,595 @@
+/**
+ * The OpenAI-compatible HTTP front door: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and
+ * `/v1/models` on `node:http`, over the gateway's seams (Router, KeyAuthority, Limiter, UsageSink).
+ * Authenticates before reading a byte of the body, refuses oversized bodies (by Content-Length without
+ * reading, or as soon as a chunked body passes the limit), validates with zod, admits through the limiter,
+ * relays to the router under one AbortSignal (client disconnect or the request deadline), and answers in
+ * OpenAI's exact wire shapes, streamed as server-sent events when asked.
+ *
+ * It must never: answer a failure with a stream that looks complete (an error after the first byte is an
+ * SSE `error` event and the stream ends without `[DONE]`), wait without a deadline, or buffer a stream.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '@subnet/config';
+import { type Logger, silentLogger } from '@subnet/utils';
+import { Counter, type Registry } from 'prom-client';
+import type { z } from 'zod';
+import { GatewayError, GatewayErrorCode } from '../errors.js';
+import type { KeyAuthority, KeyRecord, Limiter, RouteContext, Router, UsageSink } from '../types.js';
+import {
+  fromZodError,
+  invalidRequest,
+  type OpenAiHttpError,
+  rateLimitError,
+  routeError,
+  toOpenAiError,
+} from './errors.js';
+import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from './schemas.js';
+import {
+  ChatEncoder,
+  CompletionEncoder,
+  chatToGenerate,
+  completionToGenerate,
+  type DoneEvent,
+  embeddingResponse,
+  embeddingToEmbed,
+  type GenerationEncoder,
+  type GenerationPlan,
+  modelObject,
+  sseError,
+} from './translate.js';
+
+/** The slice of the `gateway` config the front door reads. */
+export type OpenAiServerOpts = Pick<Config['gateway'], 'host' | 'port' | 'maxBodyBytes' | 'requestTimeoutMs'>;
+
+export interface OpenAiServerModules {
+  router: Router;
+  keys: KeyAuthority;
+  limiter: Limiter;
+  usage: UsageSink;
+  /** Defaults to a silent logger. */
+  logger?: Logger;
+  /** When given, `gateway_openai_requests_total{route,status}` is counted on it. */
+  registry?: Registry;
+}
+
+/** A listening front door. */
+export interface OpenAiServer {
+  /** Base URL, e.g. `http://127.0.0.1:8080` (clients use `${url}/v1`). */
+  readonly url: string;
+  readonly server: Server;
+  /** Ends open requests (streams get an error event), stops listening and closes connections. Idempotent. */
+  close(): Promise<void>;
+}
+
+type Method = 'GET' | 'POST';
+type RouteName = 'chat' | 'completions' | 'embeddings' | 'models' | 'model';
+
+interface Route {
+  name: RouteName;
+  method: Method;
+  /** The metric label and request-id prefix. */
+  label: string;
+  idPrefix: string;
+}
+
+const ROUTES = new Map<string, Route>([
+  [
+    '/v1/chat/completions',
+    { name: 'chat', method: 'POST', label: '/v1/chat/completions', idPrefix: 'chatcmpl-' },
+  ],
+  ['/v1/completions', { name: 'completions', method: 'POST', label: '/v1/completions', idPrefix: 'cmpl-' }],
+  ['/v1/embeddings', { name: 'embeddings', method: 'POST', label: '/v1/embeddings', idPrefix: 'embd-' }],
+  ['/v1/models', { name: 'models', method: 'GET', label: '/v1/models', idPrefix: 'req-' }],
+]);
+const MODEL_ROUTE: Route = { name: 'model', method: 'GET', label: '/v1/models/{id}', idPrefix: 'req-' };
+const MODELS_PREFIX = '/v1/models/';
+
+/** Coalesced stream output is written at once past this many characters. */
+const FLUSH_CHARS = 16 * 1024;
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/** What every exchange shares: the metric and the logger. */
+interface Front {
+  requests: Counter<'route' | 'status'> | undefined;
+  logger: Logger;
+}
+
+function ignore(): void {}
+
+/** How far a generation got: its done event, or the tokens relayed before it failed. */
+interface Outcome {
+  done: DoneEvent | undefined;
+  tokens: number;
+}
+
+function missingDone(): GatewayError {
+  return new GatewayError(
+    GatewayErrorCode.UPSTREAM_FAILED,
+    "The miner's answer ended without its final event; retry the request.",
+  );
+}
+
+/**
+ * One request and its response: the abort controller behind `RouteContext.signal`, the deadline timer,
+ * and the coalescing buffer of a stream. Every write goes through it, so nothing is written after the
+ * response ended (a deadline or a disconnect may end it while the router is still working).
+ */
+class Exchange {
+  readonly controller = new AbortController();
+  readonly ctx: RouteContext;
+  private timer: NodeJS.Timeout | undefined;
+  private pending = '';
+  private scheduled = false;
+
+  constructor(
+    readonly front: Front,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly route: Route,
+  ) {
+    this.ctx = {
+      signal: this.controller.signal,
+      requestId: route.idPrefix + randomBytes(12).toString('hex'),
+    };
+  }
+
+  get ended(): boolean {
+    return this.res.writableEnded || this.res.destroyed;
+  }
+
+  /** Starts the deadline and aborts the signal when the client goes away first. */
+  arm(timeoutMs: number): void {
+    this.timer = setTimeout(onDeadline, timeoutMs, this, timeoutMs);
+    this.res.once('close', () => {
+      if (!this.res.writableFinished)
+        this.controller.abort(
+          new GatewayError(GatewayErrorCode.CANCELLED, 'the client closed the connection'),
+        );
+    });
+  }
+
+  disarm(): void {
+    clearTimeout(this.timer);
+  }
+
+  private count(status: number): void {
+    this.front.requests?.inc({ route: this.route.label, status });
+  }
+
+  sendJson(status: number, body: string, headers?: Record<string, string>): void {
+    if (this.ended) return;
+    const head: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': this.ctx.requestId,
+    };
+    if (headers !== undefined) Object.assign(head, headers);
+    this.res.writeHead(status, head);
+    this.res.end(body);
+    this.count(status);
+  }
+
+  sendError(e: OpenAiHttpError): void {
+    this.sendJson(e.status, JSON.stringify(e.body), e.headers);
+  }
+
+  /**
+   * Answers a failure: as a JSON error with its status before the response began, as an SSE error event
+   * ending the stream after. When the signal was aborted (deadline, disconnect, shutdown), its reason is
+   * the failure, whatever the router threw on seeing it.
+   */
+  fail(err: unknown): void {
+    if (this.ended) return;
+    const signal = this.controller.signal;
+    const e = toOpenAiError(signal.aborted ? signal.reason : err);
+    if (e.status === 500)
+      this.front.logger.error({ err, requestId: this.ctx.requestId }, 'openai request failed');
+    if (!this.res.headersSent) {
+      this.sendError(e);
+      return;
+    }
+    const out = this.pending + sseError(e.body);
+    this.pending = '';
+    this.res.end(out);
+  }
+
+  startStream(): void {
+    if (this.ended) return;
+    this.res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': this.ctx.requestId });
+    this.count(200);
+  }
+
+  /** Queues stream text; what is queued in one turn of the event loop goes out in one write. */
+  write(s: string): void {
+    this.pending += s;
+    if (this.pending.length >= FLUSH_CHARS) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(flushLater, this);
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const s = this.pending;
+    this.pending = '';
+    if (s !== '' && !this.ended) this.res.write(s);
+  }
+
+  /** Resolves once the client took the written data (or went away). */
+  drained(): Promise<void> {
+    const res = this.res;
+    if (!res.writableNeedDrain || this.ended) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+
+  end(s: string): void {
+    if (this.ended) return;
+    const out = this.pending + s;
+    this.pending = '';
+    this.res.end(out);
+  }
+}
+
+function flushLater(x: Exchange): void {
+  x.flush();
+}
+
+function onDeadline(x: Exchange, timeoutMs: number): void {
+  const err = new GatewayError(
+    GatewayErrorCode.TIMEOUT,
+    `The request did not finish within ${timeoutMs} ms (gateway.requestTimeoutMs); retry, or ask for fewer tokens.`,
+  );
+  x.controller.abort(err);
+  // Answer now, even if the router ignores the signal.
+  x.fail(err);
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (header === undefined || header.length < 8) return undefined;
+  if (header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+  const secret = header.slice(7).trim();
+  return secret === '' ? undefined : secret;
+}
+
+function tooLarge(maxBodyBytes: number): GatewayError {
+  return new GatewayError(
+    GatewayErrorCode.TOO_LARGE,
+    `The request body exceeds ${maxBodyBytes} bytes (gateway.maxBodyBytes); send less.`,
+  );
+}
+
+/** Reads the body, refusing it as soon as it passes `max` bytes; rejects if the client goes away. */
+function readBody(req: IncomingMessage, max: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size < 0) return; // refused: the rest is drained and dropped
+      size += chunk.length;
+      if (size > max) {
+        size = -1;
+        chunks.length = 0;
+        reject(tooLarge(max));
+      } else chunks.push(chunk);
+    });
+    req.once('end', () => {
+      resolve(
+        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      );
+    });
+    req.once('error', reject);
+    req.once('close', () =>
+      reject(new GatewayError(GatewayErrorCode.CANCELLED, 'the client closed the connection')),
+    );
+  });
+}
+
+function parseJson<S extends z.ZodType>(body: string, schema: S): z.output<S> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw invalidRequest(
+      'We could not parse the JSON body of your request. The API expects a JSON object; check that the body is valid JSON.',
+    );
+  }
+  const parsed = schema.safeParse(json, { reportInput: true });
+  if (!parsed.success) throw fromZodError(parsed.error);
+  return parsed.data;
+}
+
+/**
+ * Starts the front door on `opts.host:opts.port` (port 0 = any free port) and resolves once it listens.
+ */
+export async function createOpenAiServer(
+  opts: OpenAiServerOpts,
+  modules: OpenAiServerModules,
+): Promise<OpenAiServer> {
+  const { router, keys, limiter, usage } = modules;
+  const logger = modules.logger ?? silentLogger();
+  const front: Front = { requests: requestCounter(modules.registry), logger };
+  const inflight = new Set<Exchange>();
+  const created = Math.floor(Date.now() / 1000);
+  let closing: Promise<void> | undefined;
+
+  async function serve(x: Exchange): Promise<void> {
+    const { req, route } = x;
+    const auth = req.headers.authorization;
+    const secret = bearer(auth);
+    const key = secret === undefined ? undefined : keys.authenticate(secret);
+    if (key === undefined) {
+      throw new GatewayError(
+        GatewayErrorCode.UNAUTHORIZED,
+        secret === undefined
+          ? "You didn't provide an API key. Provide it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
+          : 'Incorrect API key provided, or the key was revoked. Ask the validator operator for a valid key.',
+      );
+    }
+    if (route.name === 'models' || route.name === 'model') return serveModels(x);
+    const declared = Number(req.headers['content-length']);
+    if (declared > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
+    const body = await readBody(req, opts.maxBodyBytes);
+    if (route.name === 'embeddings') return serveEmbeddings(x, key, body);
+    let plan: GenerationPlan;
+    let encoder: GenerationEncoder;
+    const meta = { id: x.ctx.requestId, created: Math.floor(Date.now() / 1000), model: '' };
+    if (route.name === 'chat') {
+      const r = parseJson(body, ChatCompletionRequestSchema);
+      plan = chatToGenerate(r);
+      meta.model = r.model;
+      encoder = new ChatEncoder(meta, plan.logprobs !== undefined, plan.includeUsage);
+    } else {
+      const r = parseJson(body, CompletionRequestSchema);
+      plan = completionToGenerate(r);
+      meta.model = r.model;
+      encoder = new CompletionEncoder(meta, plan.logprobs !== undefined, plan.includeUsage, plan.promptChars);
+    }
+    return serveGeneration(x, key, plan, encoder);
+  }
+
+  function admit(x: Exchange, key: KeyRecord, estimate: number): boolean {
+    const decision = limiter.admit(key, estimate);
+    if (decision.ok) {
+      inflight.add(x);
+      x.arm(opts.requestTimeoutMs);
+      return true;
+    }
+    usage.rejected(key.id);
+    x.sendError(rateLimitError(key.name, decision.reason, decision.retryAfterS));
+    return false;
+  }
+
+  async function serveGeneration(
+    x: Exchange,
+    key: KeyRecord,
+    plan: GenerationPlan,
+    encoder: GenerationEncoder,
+  ): Promise<void> {
+    if (!admit(x, key, plan.estimate)) return;
+    const outcome: Outcome = { done: undefined, tokens: 0 };
+    try {
+      if (plan.stream) await stream(x, plan, encoder, outcome);
+      else await collect(x, plan, encoder, outcome);
+    } catch (err) {
+      x.fail(err);
+    } finally {
+      x.disarm();
+      inflight.delete(x);
+      const done = outcome.done;
+      if (done !== undefined) {
+        const { promptTokens, completionTokens } = done.usage;
+        limiter.settle(key, plan.estimate, promptTokens + completionTokens);
+        usage.record(key.id, { promptTokens, completionTokens, ok: true });
+      } else {
+        limiter.settle(key, plan.estimate, outcome.tokens);
+        usage.record(key.id, { promptTokens: 0, completionTokens: outcome.tokens, ok: false });
+      }
+    }
+  }
+
+  /** A whole answer: the router may fail over at any point, since nothing reached the client yet. */
+  async function collect(
+    x: Exchange,
+    plan: GenerationPlan,
+    encoder: GenerationEncoder,
+    out: Outcome,
+  ): Promise<void> {
+    const events = await router.complete(plan.params, x.ctx);
+    for (const ev of events) {
+      if (ev.type === 'done') {
+        out.done = ev;
+        break;
+      }
+      out.tokens++;
+      encoder.add(ev);
+    }
+    if (out.done === undefined) throw missingDone();
+    x.sendJson(200, encoder.body(out.done));
+  }
+
+  /** A streamed answer: headers wait for the first event, so a failure before it gets its own status. */
+  async function stream(
+    x: Exchange,
+    plan: GenerationPlan,
+    encoder: GenerationEncoder,
+    out: Outcome,
+  ): Promise<void> {
+    const it = router.generate(plan.params, x.ctx)[Symbol.asyncIterator]();
+    try {
+      let r = await it.next();
+      if (r.done !== true) {
+        x.startStream();
+        const open = encoder.open();
+        if (open !== '') x.write(open);
+      }
+      while (r.done !== true && !x.ended) {
+        const ev = r.value;
+        if (ev.type === 'done') {
+          out.done = ev;
+          break;
+        }
+        out.tokens++;
+        x.write(encoder.chunk(ev));
+        if (x.res.writableNeedDrain) await x.drained();
+        r = await it.next();
+      }
+      if (x.ended) return;
+      if (out.done === undefined) throw missingDone();
+      x.end(encoder.close(out.done));
+    } finally {
+      // Closes the router's iteration (a no-op when it finished); never waits on it.
+      it.return?.().then(ignore, ignore);
+    }
+  }
+
+  async function serveEmbeddings(x: Exchange, key: KeyRecord, body: string): Promise<void> {
+    const r = parseJson(body, EmbeddingRequestSchema);
+    const { params, estimate } = embeddingToEmbed(r);
+    if (!admit(x, key, estimate)) return;
+    let promptTokens = -1;
+    try {
+      const result = await router.embed(params, x.ctx);
+      promptTokens = result.usage.promptTokens;
+      x.sendJson(200, embeddingResponse(r, result));
+    } catch (err) {
+      x.fail(err);
+    } finally {
+      x.disarm();
+      inflight.delete(x);
+      const ok = promptTokens >= 0;
+      limiter.settle(key, estimate, ok ? promptTokens : 0);
+      usage.record(key.id, { promptTokens: ok ? promptTokens : 0, completionTokens: 0, ok });
+    }
+  }
+
+  async function serveModels(x: Exchange): Promise<void> {
+    const models = await router.models({ signal: AbortSignal.timeout(opts.requestTimeoutMs) });
+    if (x.route.name === 'models') {
+      const data = models.map((m) => modelObject(m.id, created));
+      x.sendJson(200, JSON.stringify({ object: 'list', data }));
+      return;
+    }
+    const raw = (x.req.url ?? '').split('?', 1)[0]?.slice(MODELS_PREFIX.length) ?? '';
+    let id: string;
+    try {
+      id = decodeURIComponent(raw);
+    } catch {
+      throw invalidRequest('The model id in the URL is not valid percent-encoding.', 'model');
+    }
+    if (!models.some((m) => m.id === id))
+      throw new GatewayError(
+        GatewayErrorCode.MODEL_NOT_FOUND,
+        `The model '${id}' does not exist or no miner serves it now; GET /v1/models lists those served.`,
+      );
+    x.sendJson(200, JSON.stringify(modelObject(id, created)));
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const route = ROUTES.get(path) ?? (path.startsWith(MODELS_PREFIX) ? MODEL_ROUTE : undefined);
+    if (route === undefined || req.method !== route.method) {
+      const e = routeError(route === undefined ? 404 : 405, req.method ?? '', path);
+      if (route !== undefined) e.headers = { allow: route.method };
+      const body = JSON.stringify(e.body);
+      res.writeHead(e.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        ...e.headers,
+      });
+      res.end(body);
+      front.requests?.inc({ route: route?.label ?? 'unknown', status: e.status });
+      return;
+    }
+    const x = new Exchange(front, req, res, route);
+    if (closing !== undefined) {
+      x.fail(new GatewayError(GatewayErrorCode.CANCELLED, 'The gateway is shutting down; retry on another.'));
+      return;
+    }
+    serve(x).catch((err: unknown) => {
+      if (hasCodeOf(err, GatewayErrorCode.TOO_LARGE)) res.shouldKeepAlive = false;
+      x.fail(err);
+    });
+  }
+
+  const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  async function shutdown(): Promise<void> {
+    const err = new GatewayError(
+      GatewayErrorCode.CANCELLED,
+      'The gateway is shutting down; retry on another.',
+    );
+    for (const x of inflight) {
+      x.controller.abort(err);
+      x.fail(err);
+    }
+    inflight.clear();
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => {
+      const sweep = setInterval(() => server.closeIdleConnections(), 20);
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
+      server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  return {
+    url: `http://${host}:${address.port}`,
+    server,
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
+
+function hasCodeOf(err: unknown, code: GatewayErrorCode): boolean {
+  return (err as { code?: unknown } | null)?.code === code;
+}
+
+function requestCounter(registry: Registry | undefined): Counter<'route' | 'status'> | undefined {
+  if (registry === undefined) return undefined;
+  const name = 'gateway_openai_requests_total';
+  registry.removeSingleMetric(name);
+  return new Counter({
+    name,
+    help: 'Requests to the OpenAI-compatible API, by route and HTTP status',
+    labelNames: ['route', 'status'] as const,
+    registers: [registry],
+  });
+}

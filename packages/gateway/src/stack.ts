@@ -1,0 +1,120 @@
+/**
+ * The gateway stack: a validator's OpenAI-compatible front door. It serves `gateway_*` over the Engine API
+ * (keys, status, outcomes) and runs the HTTP server on `gateway.host:gateway.port`. Requests are routed to
+ * miners through the network stack (`network_listPeersV1`, `network_findProvidersV1`,
+ * `network_sendSynapseV1`); keys and usage live in SQLite (`gateway.dbFile`). It reaches the other stacks
+ * only through `modules.engine`.
+ */
+import { join } from 'node:path';
+import type { Config } from '@subnet/config';
+import {
+  defineApi,
+  defineStack,
+  type EngineApi,
+  type EngineClient,
+  EngineError,
+  gatewayErrors,
+  gatewayMethods,
+  type Handlers,
+} from '@subnet/engine-api';
+import { BoundedQueue, errorMessage } from '@subnet/utils';
+import { createKeyStore, isKeyNotFound } from './keys.js';
+import { createLimiter } from './limits.js';
+import { createOpenAiServer } from './openai/server.js';
+import { createRouter, type Outcome } from './router.js';
+
+export const gatewayApi = defineApi(gatewayMethods);
+
+/** What the gateway stack reads from the node config. */
+export interface GatewayStackOpts {
+  dataDir: string;
+  gateway: Config['gateway'];
+}
+
+async function guard<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof EngineError) throw err;
+    if (isKeyNotFound(err)) throw EngineError.of(gatewayErrors.KEY_NOT_FOUND, errorMessage(err));
+    throw EngineError.std('INTERNAL_ERROR', errorMessage(err));
+  }
+}
+
+export default defineStack({
+  api: gatewayApi,
+  options: (config): GatewayStackOpts => {
+    const c = config as Config;
+    return { dataDir: c.dataDir, gateway: c.gateway };
+  },
+  create: async (opts: GatewayStackOpts, modules) => {
+    const g = opts.gateway;
+    const engine = modules.engine as unknown as EngineClient<EngineApi>;
+    const keys = createKeyStore({
+      file: g.dbFile ?? join(opts.dataDir, 'gateway.sqlite'),
+      defaults: { requestsPerMinute: g.requestsPerMinute, tokensPerMinute: g.tokensPerMinute },
+    });
+    const router = createRouter(
+      {
+        requestTimeoutMs: g.requestTimeoutMs,
+        maxAttempts: g.maxAttempts,
+        providerRefreshMs: g.providerRefreshMs,
+      },
+      { engine, logger: modules.logger },
+    );
+    let server: Awaited<ReturnType<typeof createOpenAiServer>>;
+    try {
+      server = await createOpenAiServer(
+        { host: g.host, port: g.port, maxBodyBytes: g.maxBodyBytes, requestTimeoutMs: g.requestTimeoutMs },
+        {
+          router,
+          keys,
+          limiter: createLimiter(),
+          usage: keys,
+          logger: modules.logger,
+          registry: modules.registry,
+        },
+      );
+    } catch (err) {
+      keys.close();
+      throw err;
+    }
+    modules.logger.info({ url: server.url }, 'gateway listening');
+
+    const handlers: Handlers<typeof gatewayApi> = {
+      gateway_createKeyV1: (p) => guard(() => keys.create(p)),
+      gateway_listKeysV1: ({ includeRevoked }) => guard(() => ({ keys: keys.list({ includeRevoked }) })),
+      gateway_revokeKeyV1: ({ id }) => guard(() => ({ revoked: keys.revoke(id) })),
+      gateway_getStatusV1: (_p, ctx) =>
+        guard(async () => ({
+          url: server.url,
+          models: await router.models({ signal: ctx.signal }),
+          miners: router.stats(),
+          requests: router.requests,
+        })),
+      gateway_watchOutcomesV1: (_p, ctx) =>
+        (async function* () {
+          // A slow reader loses outcomes rather than holding up requests.
+          const queue = new BoundedQueue<Outcome>({ capacity: 4096 });
+          const off = router.onOutcome((o) => {
+            queue.tryPush(o);
+          });
+          const close = () => queue.close();
+          ctx.signal.addEventListener('abort', close, { once: true });
+          try {
+            yield* queue;
+          } finally {
+            ctx.signal.removeEventListener('abort', close);
+            off();
+          }
+        })(),
+    };
+    return {
+      handlers,
+      stop: async () => {
+        await server.close();
+        keys.close();
+      },
+    };
+  },
+});
