@@ -1,7 +1,7 @@
 /**
  * The app stack: serves `app_*` over the Engine API. Each configured model gets its own inference module
- * (llama.cpp file, Ollama or OpenAI-compatible server); every call is routed by model id through the
- * per-model scheduler, and app failures are mapped to the namespace's error codes. Models can be loaded
+ * (llama.cpp file, Ollama or OpenAI-compatible server, or the Universal Sentence Encoder shipped on npm);
+ * every call is routed by model id through the per-model scheduler, and app failures are mapped to the namespace's error codes. Models can be loaded
  * and unloaded at runtime: a swap or unload only waits for (or, past the deadline, cancels) the jobs of
  * that model. It must never let one model's load, unload or backlog delay another model's requests.
  */
@@ -21,6 +21,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createLlamaCppModule } from './backends/llamaCpp.js';
 import { createOllamaModule } from './backends/ollama.js';
 import { createOpenAiModule } from './backends/openai.js';
+import { createUseModule } from './backends/use.js';
 import {
   AppError,
   AppErrorCode,
@@ -139,6 +140,8 @@ function defaultModule(m: AppModelConfig, logger: Logger): InferenceModule {
         { baseUrl: m.baseUrl ?? '', models: [m.model ?? m.id], timeoutMs: BACKEND_TIMEOUT_MS },
         { logger },
       );
+    case 'use':
+      return createUseModule({ modelId: m.id }, { logger });
   }
 }
 
@@ -306,7 +309,8 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
   ): Promise<{ model: ModelInfo; replaced: boolean }> {
     if (closed) throw new AppError(AppErrorCode.BACKEND_UNAVAILABLE, 'the app stack is stopping');
     const module = createModule(config, logger);
-    const remote = config.backend === 'llama.cpp' ? config.id : (config.model ?? config.id);
+    const remote =
+      config.backend === 'llama.cpp' || config.backend === 'use' ? config.id : (config.model ?? config.id);
     try {
       await module.init({ signal });
     } catch (err) {

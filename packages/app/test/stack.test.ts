@@ -209,3 +209,55 @@ describe('app stack overload', { timeout: 120_000 }, () => {
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 2);
   });
 });
+
+describe('app stack with a configured use model', { timeout: 120_000 }, () => {
+  it('serves embeddings from the packaged Universal Sentence Encoder and rejects bad use entries', async () => {
+    const opts = ConfigSchema.parse({ app: { models: [{ id: 'use-embed', backend: 'use' }] } }).app;
+    const app = createAppHandlers(opts, {
+      logger: silentLogger(),
+      registry: new Registry(),
+      detectGpu: async () => null,
+    });
+    const server = createEngineServer({ streamDeadlineMs: 60_000, maxStreams: 16 });
+    server.register(appApi, app.handlers);
+    const client = createEngineClient(appApi, createInProcessTransport(server));
+    try {
+      await app.start(new AbortController().signal);
+      assert.deepEqual((await client.call('app_listModelsV1', {})).models, [
+        {
+          id: 'use-embed',
+          backend: 'use',
+          taskTypes: ['embedding'],
+          contextLength: 8192,
+          modelType: 'embedding',
+        },
+      ]);
+      const { embeddings, usage } = await client.call('app_embedV1', {
+        model: 'use-embed',
+        input: ['the cat sat on the mat', 'a kitten rests on a rug'],
+      });
+      assert.equal(embeddings.length, 2);
+      for (const v of embeddings) {
+        assert.equal(v.length, 512);
+        assert.ok(v.every(Number.isFinite));
+      }
+      assert.ok(usage.promptTokens > 0);
+      await expectCode(
+        (async () => {
+          for await (const _ of await client.stream('app_generateV1', {
+            model: 'use-embed',
+            kind: 'completion',
+            prompt: 'hello',
+          }));
+        })(),
+        'UNSUPPORTED_TASK',
+      );
+    } finally {
+      await app.close();
+    }
+    assert.equal(
+      ConfigSchema.safeParse({ app: { models: [{ id: 'u', backend: 'use', path: '/x.gguf' }] } }).success,
+      false,
+    );
+  });
+});

@@ -30,7 +30,7 @@ export const NeuronEntrySchema = z.object({
   multiaddrs: z.array(z.string()).optional().describe('libp2p addresses the neuron listens on'),
 });
 
-/** A network file; the devnet's also lists its subnet and neurons. */
+/** A network file; the devnet's also lists its subnet and neurons, and once its nodes are up, its gateway. */
 export const NetworkSchema = z.object({
   name: z.string().default('custom'),
   rpcUrl: z.string().optional(),
@@ -39,6 +39,8 @@ export const NetworkSchema = z.object({
   deployedAtBlock: z.number().int().min(0).default(0),
   netuid: z.number().int().min(1).optional(),
   neurons: z.array(NeuronEntrySchema).optional(),
+  gatewayUrl: z.string().optional().describe("The devnet validator's OpenAI-compatible API root"),
+  apiKey: z.string().optional().describe('An API key of that gateway (devnet only: written in clear)'),
 });
 export type Network = z.output<typeof NetworkSchema> & { contracts: ContractAddresses };
 

@@ -73,16 +73,28 @@ export async function withProgress<T>(global: GlobalOpts, label: string, work: (
   }
 }
 
-/** Resolves on the first SIGINT or SIGTERM (Ctrl-C), for commands that run until stopped. */
+/**
+ * Resolves on the first SIGINT or SIGTERM (Ctrl-C), for commands that run until stopped. A process started
+ * with an IPC channel (a supervisor such as `subnet devnet`) also stops when that channel closes, so it never
+ * outlives its supervisor, even one that was killed.
+ */
 export function untilStopSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
+    const supervised = process.send !== undefined;
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('disconnect', stop);
       resolve();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (supervised) {
+      if (!process.connected) return stop();
+      process.on('disconnect', stop);
+      // The channel only watches the supervisor; it must not keep this process alive once stopped.
+      process.channel?.unref();
+    }
   });
 }
 

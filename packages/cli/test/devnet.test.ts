@@ -1,14 +1,18 @@
 /**
- * `subnet devnet` and the chain commands as a user runs them: the devnet comes up with subnet 1 and four
- * neurons, `subnet metagraph --netuid 1` shows them (text and JSON), stake and weights commands work and
- * refuse bad input, and a second start resumes the same chain.
+ * `subnet devnet` and the chain commands as a user runs them: the devnet chain (`--no-nodes`) comes up with
+ * subnet 1 and four neurons, `subnet metagraph --netuid 1` shows them (text and JSON), stake and weights
+ * commands work and refuse bad input, and a second start resumes the same chain. Then the whole devnet
+ * (`npm start`): a node process per neuron, the validator finds every miner for both models, the printed
+ * curl gets a completion, a node that dies is restarted once, Ctrl-C leaves no process behind, and a second
+ * start reuses the API key.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -32,15 +36,31 @@ function cli(args: string[], env: Record<string, string>, cwd: string): Promise<
   });
 }
 
+/** The first line `proc` writes on stdout (or its stderr, if it exits first). */
+async function firstLine(proc: ChildProcess): Promise<string> {
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+  const exited = once(proc, 'exit').then(([code]) => {
+    throw new Error(`subnet devnet exited with ${code} before it was ready:\n${stderr}`);
+  });
+  try {
+    return await Promise.race([once(lines, 'line').then(([line]) => line as string), exited]);
+  } finally {
+    lines.close();
+  }
+}
+
 async function startDevnet(cwd: string): Promise<{ proc: ChildProcess; rpcUrl: string; resumed: boolean }> {
   // Blocks only on transactions (and a minute apart), so epochs move only when the test mines them.
-  const proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
+  const proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--no-nodes', '--port', '0'], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SUBNET_DEVNET__BLOCK_TIME_S: '60' },
   });
-  const [line] = (await once(proc.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-  const info = JSON.parse(line.toString()) as { rpcUrl: string; resumed: boolean };
+  const info = JSON.parse(await firstLine(proc)) as { rpcUrl: string; resumed: boolean };
   return { proc, rpcUrl: info.rpcUrl, resumed: info.resumed };
 }
 
@@ -286,5 +306,146 @@ describe('subnet devnet and the chain commands', () => {
         n.stake,
       ]),
     );
+  });
+});
+
+interface NodesInfo {
+  resumed: boolean;
+  readyMs: number;
+  anvilPid: number;
+  gatewayUrl: string;
+  apiKey: string;
+  curl: string;
+  rssBytes: number;
+  nodes: { wallet: string; role: string; uid: number; pid: number; configFile: string }[];
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () => {
+  let dir: string;
+  let proc: ChildProcess;
+  let info: NodesInfo;
+  let stderr = '';
+  // Free-ish libp2p ports, away from a devnet a developer may be running on 9100.
+  const p2pBasePort = 20_000 + Math.floor(Math.random() * 2000) * 10;
+  const start = async (): Promise<void> => {
+    stderr = '';
+    proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        SUBNET_DEVNET__GATEWAY_PORT: '0',
+        SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      },
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    info = JSON.parse(await firstLine(proc)) as NodesInfo;
+  };
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-devnet-nodes-'));
+    await start();
+  });
+  after(async () => {
+    if (proc.exitCode === null) await stop(proc);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts one live node process per neuron, each with its config file', () => {
+    assert.equal(info.resumed, false);
+    assert.deepEqual(
+      info.nodes.map((n) => [n.wallet, n.role, n.uid]),
+      [
+        ['validator1', 'validator', 0],
+        ['miner1', 'miner', 1],
+        ['miner2', 'miner', 2],
+        ['miner3', 'miner', 3],
+      ],
+    );
+    for (const n of [info.anvilPid, ...info.nodes.map((x) => x.pid)])
+      assert.ok(alive(n), `pid ${n} is alive`);
+    const devnetJson = JSON.parse(readFileSync(join(dir, '.subnet', 'devnet.json'), 'utf8')) as NodesInfo;
+    assert.equal(devnetJson.gatewayUrl, info.gatewayUrl);
+    assert.equal(devnetJson.apiKey, info.apiKey);
+    assert.ok(info.rssBytes > 0);
+  });
+
+  it('the validator finds the three miners as providers of devnet-chat and use-embed', async () => {
+    const validator = info.nodes.find((n) => n.role === 'validator');
+    assert.ok(validator !== undefined);
+    for (const model of ['devnet-chat', 'use-embed']) {
+      const r = await cli(
+        ['--json', 'network', 'providers', model, '--config', validator.configFile],
+        {},
+        dir,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const uids = (JSON.parse(r.stdout) as { uid: number }[]).map((p) => p.uid).sort();
+      assert.deepEqual(uids, [1, 2, 3], model);
+    }
+  });
+
+  it('the printed curl gets a chat completion from the gateway; embeddings work too', async () => {
+    assert.match(info.curl, /\/v1\/chat\/completions/);
+    const curl = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile('sh', ['-c', info.curl], { timeout: 30_000 }, (err, stdout) =>
+        resolve({ code: err === null ? 0 : 1, stdout }),
+      );
+    });
+    assert.equal(curl.code, 0);
+    const chat = JSON.parse(curl.stdout) as {
+      model: string;
+      choices: { message: { content: string } }[];
+      usage: { completion_tokens: number };
+    };
+    assert.equal(chat.model, 'devnet-chat');
+    assert.ok((chat.choices[0]?.message.content.length ?? 0) > 0);
+    assert.ok(chat.usage.completion_tokens > 0);
+    const res = await fetch(`${info.gatewayUrl}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'use-embed', input: ['a subnet of miners'] }),
+    });
+    assert.equal(res.status, 200);
+    const emb = (await res.json()) as { data: { embedding: number[] }[] };
+    assert.equal(emb.data[0]?.embedding.length, 512);
+  });
+
+  it('restarts a node that dies, once, and says so on stderr', async () => {
+    const miner = info.nodes.find((n) => n.wallet === 'miner3');
+    assert.ok(miner !== undefined);
+    process.kill(miner.pid, 'SIGKILL');
+    let restarted: RegExpExecArray | null = null;
+    for (let i = 0; i < 100 && restarted === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      restarted = /node miner3 \(pid \d+\) exited with SIGKILL; restarted once as pid (\d+)/.exec(stderr);
+    }
+    assert.ok(restarted !== null, stderr);
+    miner.pid = Number(restarted[1]);
+    assert.ok(alive(miner.pid));
+  });
+
+  it('Ctrl-C stops every node and anvil; a second start resumes and reuses the API key', async () => {
+    const pids = [info.anvilPid, ...info.nodes.map((n) => n.pid)];
+    assert.equal(await stop(proc), 0);
+    for (const pid of pids) assert.equal(alive(pid), false, `pid ${pid} is gone`);
+    const { apiKey } = info;
+    await start();
+    assert.equal(info.resumed, true);
+    assert.equal(info.apiKey, apiKey);
+    const pids2 = [info.anvilPid, ...info.nodes.map((n) => n.pid)];
+    for (const pid of pids2) assert.ok(alive(pid));
+    assert.equal(await stop(proc), 0);
+    for (const pid of pids2) assert.equal(alive(pid), false, `pid ${pid} is gone`);
   });
 });

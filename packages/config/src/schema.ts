@@ -145,6 +145,13 @@ const ChainConfigSchema = z.strictObject({
 });
 
 const DevnetConfigSchema = z.strictObject({
+  gatewayPort: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(8080)
+    .describe("Port of the devnet validator's OpenAI-compatible gateway on 127.0.0.1 (0 picks a free port)."),
   port: z
     .number()
     .int()
@@ -310,7 +317,11 @@ const GatewayConfigSchema = z.strictObject({
 const AppModelConfigSchema = z
   .strictObject({
     id: z.string().min(1).max(256).describe('Id clients name the model by (unique).'),
-    backend: z.enum(['llama.cpp', 'ollama', 'openai']).describe('Inference backend serving the model.'),
+    backend: z
+      .enum(['llama.cpp', 'ollama', 'openai', 'use'])
+      .describe(
+        'Inference backend serving the model (use: the Universal Sentence Encoder shipped on npm, embeddings only).',
+      ),
     path: z.string().min(1).optional().describe('GGUF file (llama.cpp).'),
     baseUrl: z.url().optional().describe('Server root (ollama, openai).'),
     model: z.string().min(1).optional().describe('Model name on that server (ollama, openai).'),
@@ -324,8 +335,15 @@ const AppModelConfigSchema = z
   })
   .refine(
     (m) =>
-      m.backend === 'llama.cpp' ? m.path !== undefined : m.baseUrl !== undefined && m.model !== undefined,
-    { message: 'llama.cpp models need path; ollama and openai models need baseUrl and model' },
+      m.backend === 'llama.cpp'
+        ? m.path !== undefined
+        : m.backend === 'use'
+          ? m.path === undefined && m.baseUrl === undefined && m.model === undefined
+          : m.baseUrl !== undefined && m.model !== undefined,
+    {
+      message:
+        'llama.cpp models need path; ollama and openai models need baseUrl and model; use models take none of them',
+    },
   );
 
 const AppConfigSchema = z.strictObject({

@@ -45,7 +45,17 @@ describe('ConfigSchema', () => {
           receiptBatchSize: 1024,
         },
       },
-      devnet: { port: 8545, blockTimeS: 1, miners: 3, validators: 1, p2pBasePort: 9100 },
+      gateway: {
+        host: '127.0.0.1',
+        port: 8080,
+        maxBodyBytes: 4 * 1_048_576,
+        requestsPerMinute: 600,
+        tokensPerMinute: 200_000,
+        requestTimeoutMs: 120_000,
+        maxAttempts: 3,
+        providerRefreshMs: 2000,
+      },
+      devnet: { gatewayPort: 8080, port: 8545, blockTimeS: 1, miners: 3, validators: 1, p2pBasePort: 9100 },
     });
   });
 
@@ -81,16 +91,18 @@ describe('ConfigSchema', () => {
         models: [
           { id: 'tiny', backend: 'llama.cpp', path: '/m/tiny.gguf', contextLength: 256 },
           { id: 'llama3', backend: 'ollama', baseUrl: 'http://127.0.0.1:11434', model: 'llama3:8b' },
+          { id: 'use-embed', backend: 'use' },
         ],
         scheduler: { concurrency: 2 },
         modelTypes: [{ pattern: 'tiny', type: 'llm' }],
       },
     });
-    assert.equal(ok.app.models.length, 2);
+    assert.equal(ok.app.models.length, 3);
     assert.deepEqual(ok.app.scheduler, { concurrency: 2, queueCapacity: 16, deadlineMs: 120_000 });
     for (const models of [
       [{ id: 'a', backend: 'llama.cpp' }],
       [{ id: 'a', backend: 'openai', baseUrl: 'http://127.0.0.1:8000' }],
+      [{ id: 'a', backend: 'use', model: 'universal-sentence-encoder-lite' }],
       [
         { id: 'a', backend: 'llama.cpp', path: '/a' },
         { id: 'a', backend: 'llama.cpp', path: '/b' },

@@ -58,7 +58,7 @@ export function registerApp(program: Command): void {
     .requiredOption('--id <id>', 'model id clients will ask for')
     .addOption(
       new Option('--backend <backend>', 'where it runs')
-        .choices(['llama.cpp', 'ollama', 'openai'])
+        .choices(['llama.cpp', 'ollama', 'openai', 'use'])
         .default('llama.cpp'),
     )
     .option('--path <file>', 'GGUF file (llama.cpp)')
@@ -69,7 +69,7 @@ export function registerApp(program: Command): void {
       async (
         f: {
           id: string;
-          backend: 'llama.cpp' | 'ollama' | 'openai';
+          backend: 'llama.cpp' | 'ollama' | 'openai' | 'use';
           path?: string;
           baseUrl?: string;
           model?: string;
@@ -80,7 +80,15 @@ export function registerApp(program: Command): void {
         const global = cmd.optsWithGlobals<GlobalOpts>();
         if (f.backend === 'llama.cpp' && f.path === undefined)
           throw new CliError(ExitCode.USAGE, 'llama.cpp needs --path');
-        if (f.backend !== 'llama.cpp' && (f.baseUrl === undefined || f.model === undefined)) {
+        if (f.backend === 'use' && (f.path ?? f.baseUrl ?? f.model) !== undefined)
+          throw new CliError(
+            ExitCode.USAGE,
+            'use (the packaged sentence encoder) takes no --path, --base-url or --model',
+          );
+        if (
+          (f.backend === 'ollama' || f.backend === 'openai') &&
+          (f.baseUrl === undefined || f.model === undefined)
+        ) {
           throw new CliError(ExitCode.USAGE, `${f.backend} needs --base-url and --model`);
         }
         const client = await nodeClient(resolveConfig(global));

@@ -1,20 +1,84 @@
 /**
- * `subnet devnet` (what `npm start` runs): a whole local subnet chain on this machine — anvil on
- * 127.0.0.1, the contracts, subnet 1 with its validators and miners — resumed from `<dataDir>/devnet/`
- * when it exists. Prints where everything is and stops anvil cleanly on Ctrl-C.
+ * `subnet devnet` (what `npm start` runs): a whole local subnet on this machine — anvil on 127.0.0.1, the
+ * contracts, subnet 1 with its validators and miners, and (unless `--no-nodes`) one node process per
+ * neuron: miners serving a generated chat model and a pretrained embedding model, the first validator
+ * running the OpenAI-compatible gateway. Resumed from `<dataDir>/devnet/` when it exists. Prints where
+ * everything is, with an API key and a curl to paste, and stops the nodes, then anvil, on Ctrl-C.
  */
+import { chmod, writeFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import type { Network } from '@subnet/chain';
+import type { Config } from '@subnet/config';
+import type { EngineApi, EngineClient } from '@subnet/engine-api';
+import { loadOrCreateJwtSecret } from '@subnet/engine-api';
 import type { Command } from 'commander';
-import { type GlobalOpts, resolveConfig, untilStopSignal, withProgress } from '../context.js';
+import { type GlobalOpts, nodeClient, resolveConfig, withProgress } from '../context.js';
+import {
+  DEVNET_CHAT_MODEL,
+  DEVNET_EMBED_MODEL,
+  type DevnetNodes,
+  devnetNodePaths,
+  residentBytes,
+  startDevnetNodes,
+} from '../devnetNodes.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 import { formatSub } from './chainContext.js';
+
+/** How long the nodes get to become ready (models loaded, every miner found) before the start fails. */
+const READY_TIMEOUT_MS = 120_000;
+const API_KEY_NAME = 'devnet';
+
+interface DevnetFlags {
+  port?: string;
+  dataDir?: string;
+  nodes: boolean;
+}
+
+/** A client of the devnet node listening on `port` of 127.0.0.1 (same secret: same data dir). */
+function clientOf(config: Config, port: number): Promise<EngineClient<EngineApi>> {
+  return nodeClient({ ...config, node: { ...config.node, host: '127.0.0.1', port } });
+}
+
+/**
+ * The gateway's URL and an API key: the key saved in devnet.json when the gateway still lists it
+ * unrevoked, else a new one.
+ */
+async function gatewayAccess(
+  client: EngineClient<EngineApi>,
+  previousKey: string | undefined,
+): Promise<{ url: string; apiKey: string }> {
+  const { url } = await client.call('gateway_getStatusV1', {});
+  if (previousKey !== undefined) {
+    const { keys } = await client.call('gateway_listKeysV1', { includeRevoked: false });
+    if (keys.some((k) => k.name === API_KEY_NAME && previousKey.startsWith(k.prefix)))
+      return { url, apiKey: previousKey };
+  }
+  const { key } = await client.call('gateway_createKeyV1', { name: API_KEY_NAME });
+  return { url, apiKey: key };
+}
+
+/** A curl of the gateway's chat completions, ready to paste. */
+export function chatCurl(gatewayUrl: string, apiKey: string): string {
+  const body = JSON.stringify({
+    model: DEVNET_CHAT_MODEL,
+    messages: [{ role: 'user', content: 'What is a subnet?' }],
+    max_tokens: 32,
+  });
+  return `curl -s ${gatewayUrl.replace(/\/$/, '')}/v1/chat/completions -H 'authorization: Bearer ${apiKey}' -H 'content-type: application/json' -d '${body}'`;
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 1_048_576)} MiB`;
 
 export function registerDevnet(program: Command): void {
   program
     .command('devnet')
-    .description('Start (or resume) the local devnet: anvil, contracts, subnet 1 with validators and miners')
+    .description(
+      'Start (or resume) the local devnet: anvil, contracts, subnet 1 with validators and miners, and their nodes',
+    )
     .option('--port <port>', 'anvil port on 127.0.0.1 (default: devnet.port, 8545)')
-    .option('--data-dir <dir>', 'where the devnet keeps its chain state, wallets and devnet.json')
-    .action(async (flags: { port?: string; dataDir?: string }, cmd: Command) => {
+    .option('--data-dir <dir>', 'where the devnet keeps its chain state, wallets, node configs and logs')
+    .option('--no-nodes', 'only the chain: start no node processes')
+    .action(async (flags: DevnetFlags, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
       const config = resolveConfig(global, {
         ...(flags.dataDir === undefined ? {} : { dataDir: flags.dataDir }),
@@ -22,58 +86,198 @@ export function registerDevnet(program: Command): void {
       });
       const { startDevnet, createSubnetClient, fetchMetagraph } = await import('@subnet/chain');
       const started = Date.now();
-      let spinnerText = (s: string): void => {
-        process.stderr.write(`${s}\n`);
+
+      // Ctrl-C (or SIGTERM) at any point, start included: stop what runs, nodes first, then anvil.
+      // A second one while stopping kills the nodes at once.
+      const stopping = new AbortController();
+      let nodes: DevnetNodes | undefined;
+      const onSignal = () => {
+        if (stopping.signal.aborted) void nodes?.stop({ force: true });
+        else stopping.abort(new CliError(ExitCode.FAILURE, 'stopped before the devnet was ready'));
       };
-      const devnet = await withProgress(global, 'starting the devnet…', () =>
-        startDevnet({
-          dataDir: config.dataDir,
-          port: config.devnet.port,
-          blockTimeS: config.devnet.blockTimeS,
-          validators: config.devnet.validators,
-          miners: config.devnet.miners,
-          p2pBasePort: config.devnet.p2pBasePort,
-          onProgress: (step) => spinnerText(`devnet: ${step}`),
-        }),
-      ).catch((err: unknown) => {
-        throw new CliError(ExitCode.FAILURE, `the devnet failed to start: ${(err as Error).message}`);
-      });
-      spinnerText = () => {};
-      const { network } = devnet;
-      const sdk = createSubnetClient({
-        rpcUrl: devnet.anvil.rpcUrl,
-        chainId: network.chainId,
-        contracts: network.contracts,
-      });
-      const metagraph = await fetchMetagraph(sdk.chain, { netuid: network.netuid ?? 1 });
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      if (global.json === true) {
-        process.stdout.write(
-          `${JSON.stringify({ ...network, file: devnet.file, resumed: devnet.resumed })}\n`,
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let quiet = false;
+      const note = (s: string): void => {
+        if (!quiet) process.stderr.write(`${s}\n`);
+      };
+
+      let devnet: Awaited<ReturnType<typeof startDevnet>> | undefined;
+      let exitOnCrash = (): void => {};
+      try {
+        devnet = await withProgress(global, 'starting the devnet…', () =>
+          startDevnet({
+            dataDir: config.dataDir,
+            port: config.devnet.port,
+            blockTimeS: config.devnet.blockTimeS,
+            validators: config.devnet.validators,
+            miners: config.devnet.miners,
+            p2pBasePort: config.devnet.p2pBasePort,
+            signal: stopping.signal,
+            onProgress: (step) => note(`devnet: ${step}`),
+          }),
+        ).catch((err: unknown) => {
+          if (stopping.signal.aborted) throw stopping.signal.reason;
+          throw new CliError(ExitCode.FAILURE, `the devnet failed to start: ${(err as Error).message}`);
+        });
+        // Last resort if this process ends without the finally below (an uncaught error): no anvil left behind.
+        const anvilPid = devnet.anvil.pid;
+        exitOnCrash = () => {
+          try {
+            process.kill(anvilPid, 'SIGTERM');
+          } catch {}
+        };
+        process.once('exit', exitOnCrash);
+        stopping.signal.throwIfAborted();
+        let network: Network = devnet.network;
+
+        let gateway: { url: string; apiKey: string } | undefined;
+        if (flags.nodes) {
+          note(`devnet: starting ${network.neurons?.length ?? 0} nodes`);
+          // The nodes share the data dir's Engine API secret: create it before they race to.
+          await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
+          nodes = await startDevnetNodes(
+            {
+              dataDir: config.dataDir,
+              network,
+              gatewayPort: config.devnet.gatewayPort,
+              gateway: true,
+              logLevel: config.log.level,
+            },
+            {
+              client: (port) => clientOf(config, port),
+              onEvent: (message) => process.stderr.write(`${message}\n`),
+            },
+          );
+          note('devnet: waiting for the nodes (models loaded, every miner found by the validators)');
+          await withProgress(global, 'waiting for the nodes…', () =>
+            (nodes as DevnetNodes).ready({ signal: stopping.signal, timeoutMs: READY_TIMEOUT_MS }),
+          ).catch((err: unknown) => {
+            if (stopping.signal.aborted) throw stopping.signal.reason;
+            throw new CliError(
+              ExitCode.FAILURE,
+              `the devnet nodes failed to start: ${(err as Error).message}`,
+            );
+          });
+          const gatewayNode = nodes.nodes.find((n) => n.stacks.includes('gateway'));
+          if (gatewayNode !== undefined) {
+            const client = await clientOf(config, gatewayNode.port);
+            try {
+              gateway = await gatewayAccess(client, network.apiKey);
+            } catch (err) {
+              throw new CliError(
+                ExitCode.FAILURE,
+                `cannot get an API key of the gateway: ${(err as Error).message}`,
+              );
+            } finally {
+              await client.close();
+            }
+            network = { ...network, gatewayUrl: gateway.url, apiKey: gateway.apiKey };
+            // It now holds an API key: readable by this user only.
+            await writeFile(devnet.file, `${JSON.stringify(network, null, 2)}\n`, { mode: 0o600 });
+            await chmod(devnet.file, 0o600);
+          }
+        }
+        quiet = true;
+
+        const sdk = createSubnetClient({
+          rpcUrl: devnet.anvil.rpcUrl,
+          chainId: network.chainId,
+          contracts: network.contracts,
+        });
+        const metagraph = await fetchMetagraph(sdk.chain, { netuid: network.netuid ?? 1 });
+        const readyMs = Date.now() - started;
+        const pids = [devnet.anvil.pid, ...(nodes?.nodes.map((n) => n.pid) ?? [])].filter(
+          (p): p is number => p !== undefined,
         );
-      } else {
-        process.stdout.write(
-          [
-            `devnet ${devnet.resumed ? 'resumed' : 'ready'} in ${seconds} s`,
-            `  chain     ${devnet.anvil.rpcUrl} (chain id ${network.chainId}, block ${metagraph.block})`,
-            `  subnet    ${network.netuid} with ${metagraph.neurons.length} neurons`,
-            ...metagraph.neurons.map(
-              (n) =>
-                `    uid ${n.uid}  ${(n.isValidator ? 'validator' : 'miner').padEnd(9)}  hotkey ${n.hotkey}  stake ${formatSub(n.stake)} SUB`,
-            ),
-            `  contracts ${Object.entries(network.contracts)
-              .map(([k, v]) => `${k} ${v}`)
-              .join(', ')}`,
-            `  written   ${devnet.file}`,
-            '',
-            'try: npx subnet metagraph --netuid 1',
-            'press Ctrl-C to stop (the chain is saved and resumes on the next start)',
-            '',
-          ].join('\n'),
-        );
+        const rss = await Promise.all(pids.map(residentBytes));
+        const anvilRss = rss[0] ?? 0;
+        const totalRss = rss.reduce((a, b) => a + b, 0);
+        const curl = gateway === undefined ? undefined : chatCurl(gateway.url, gateway.apiKey);
+        const nodeRows = (nodes?.nodes ?? []).map((n) => ({
+          wallet: n.wallet,
+          role: n.role,
+          uid: n.uid,
+          pid: n.pid,
+          url: `http://127.0.0.1:${n.port}`,
+          stacks: n.stacks,
+          configFile: n.configFile,
+          logFile: n.logFile,
+        }));
+        if (global.json === true) {
+          process.stdout.write(
+            `${JSON.stringify({
+              ...network,
+              file: devnet.file,
+              resumed: devnet.resumed,
+              readyMs,
+              anvilPid: devnet.anvil.pid,
+              nodes: nodeRows,
+              rssBytes: totalRss,
+              ...(curl === undefined ? {} : { curl }),
+            })}\n`,
+          );
+        } else {
+          const rel = (p: string) => {
+            const r = relative(process.cwd(), p);
+            return r === '' ? '.' : r.startsWith('..') ? p : r;
+          };
+          const paths = devnetNodePaths(config.dataDir);
+          process.stdout.write(
+            [
+              `devnet ${devnet.resumed ? 'resumed' : 'ready'} in ${(readyMs / 1000).toFixed(1)} s`,
+              `  chain     ${devnet.anvil.rpcUrl} (chain id ${network.chainId}, block ${metagraph.block}, anvil pid ${devnet.anvil.pid})`,
+              `  subnet    ${network.netuid} with ${metagraph.neurons.length} neurons`,
+              ...metagraph.neurons.map(
+                (n) =>
+                  `    uid ${n.uid}  ${(n.isValidator ? 'validator' : 'miner').padEnd(9)}  hotkey ${n.hotkey}  stake ${formatSub(n.stake)} SUB`,
+              ),
+              `  contracts ${Object.entries(network.contracts)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}`,
+              ...(nodes === undefined
+                ? []
+                : [
+                    `  nodes     configs in ${rel(paths.nodes)}/, logs in ${rel(paths.logs)}/`,
+                    ...nodeRows.map(
+                      (n) =>
+                        `    ${n.wallet.padEnd(11)} ${n.role.padEnd(9)}  uid ${n.uid}  pid ${String(n.pid).padEnd(7)}  ${n.url}  ${n.stacks.join(', ')}`,
+                    ),
+                    `  models    ${DEVNET_CHAT_MODEL} (generated bigram, ${rel(paths.chatModel)}), ${DEVNET_EMBED_MODEL} (Universal Sentence Encoder)`,
+                  ]),
+              ...(gateway === undefined
+                ? []
+                : [`  gateway   ${gateway.url}`, `  api key   ${gateway.apiKey}`]),
+              `  memory    ${mib(totalRss)} resident (anvil ${mib(anvilRss)}${nodes === undefined ? '' : `, ${nodes.nodes.length} nodes ${mib(totalRss - anvilRss)}`})`,
+              `  written   ${devnet.file}`,
+              '',
+              'try:',
+              ...(curl === undefined ? [] : [`  ${curl}`]),
+              '  npx subnet metagraph --netuid 1',
+              ...(nodes === undefined
+                ? []
+                : [
+                    `  npx subnet network providers ${DEVNET_CHAT_MODEL} --config ${rel(nodeRows.find((n) => n.role === 'validator')?.configFile ?? '')}`,
+                  ]),
+              'press Ctrl-C to stop (the chain is saved and resumes on the next start)',
+              '',
+            ].join('\n'),
+          );
+        }
+        await new Promise<void>((resolve) => {
+          if (stopping.signal.aborted) resolve();
+          else stopping.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      } catch (err) {
+        // Stopped by Ctrl-C before it was ready: not a failure.
+        if (!(stopping.signal.aborted && err === stopping.signal.reason)) throw err;
+      } finally {
+        if (stopping.signal.aborted) process.stderr.write('stopping the devnet…\n');
+        await nodes?.stop();
+        await devnet?.stop();
+        process.off('exit', exitOnCrash);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
-      await untilStopSignal();
-      process.stderr.write('stopping the devnet…\n');
-      await devnet.stop();
     });
 }

@@ -1,9 +1,9 @@
 /** `subnet model generate|inspect`: tiny generated llama models, and a safe look inside any GGUF file. */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { GgufHeader } from '@subnet/app';
 import type { Command } from 'commander';
 import { type GlobalOpts, output, withProgress } from '../context.js';
+import { docsCorpus } from '../corpus.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
 type Header = GgufHeader;
@@ -15,22 +15,13 @@ function app(): Promise<typeof import('@subnet/app')> {
 
 /** The repo's own docs: README.md and docs/*.md under the working directory, when present. */
 function defaultCorpus(): string {
-  const parts: string[] = [];
-  try {
-    parts.push(readFileSync('README.md', 'utf8'));
-  } catch {}
-  try {
-    for (const f of readdirSync('docs')
-      .filter((f) => f.endsWith('.md'))
-      .sort())
-      parts.push(readFileSync(join('docs', f), 'utf8'));
-  } catch {}
-  if (parts.length === 0)
+  const corpus = docsCorpus();
+  if (corpus === undefined)
     throw new CliError(
       ExitCode.USAGE,
       'no corpus: run in the repository root (README.md, docs/*.md) or pass --corpus FILE',
     );
-  return parts.join('\n');
+  return corpus;
 }
 
 function describeValue(v: { value: unknown }): string {

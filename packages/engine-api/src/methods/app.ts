@@ -38,7 +38,7 @@ export const PrioritySchema = z
   .enum(['challenge', 'organic'])
   .default('organic')
   .describe('challenge: a validator challenge, served before organic traffic');
-export const AppBackendSchema = z.enum(['llama.cpp', 'ollama', 'openai']);
+export const AppBackendSchema = z.enum(['llama.cpp', 'ollama', 'openai', 'use']);
 
 export const AppModelInfoSchema = z.object({
   id: z.string(),
@@ -175,7 +175,7 @@ export const app_listModelsV1 = unary('app_listModelsV1', {
 
 export const app_loadModelV1 = unary('app_loadModelV1', {
   summary:
-    'Loads a model (llama.cpp file or Ollama/OpenAI server model) under an id, replacing one with that id.',
+    'Loads a model (llama.cpp file, Ollama/OpenAI server model or the packaged USE embedder) under an id, replacing one with that id.',
   params: z
     .object({
       id: ModelId,
@@ -190,8 +190,13 @@ export const app_loadModelV1 = unary('app_loadModelV1', {
       (p) =>
         p.backend === 'llama.cpp'
           ? p.path !== undefined && p.baseUrl === undefined
-          : p.baseUrl !== undefined && p.model !== undefined && p.path === undefined,
-      { message: 'llama.cpp needs path; ollama and openai need baseUrl and model' },
+          : p.backend === 'use'
+            ? p.path === undefined && p.baseUrl === undefined && p.model === undefined
+            : p.baseUrl !== undefined && p.model !== undefined && p.path === undefined,
+      {
+        message:
+          'llama.cpp needs path; ollama and openai need baseUrl and model; use takes none of path, baseUrl, model',
+      },
     ),
   result: z.object({ model: AppModelInfoSchema, replaced: z.boolean() }),
   errors: [appErrors.MODEL_REFUSED, appErrors.BACKEND_UNAVAILABLE, appErrors.BACKEND_FAILED],

@@ -1,0 +1,386 @@
+/**
+ * The devnet's nodes: once the devnet chain is up, one `subnet node start` process per registered neuron,
+ * each with its own config file (`<dataDir>/devnet/nodes/<wallet>.json`), log (`<dataDir>/devnet/logs/`)
+ * and Engine API port. Validators run chain + network (+ gateway on the first); miners run chain + app +
+ * network serving a generated bigram chat model and the packaged sentence encoder. It waits until every
+ * node is ready and the validators find every miner, restarts a node that dies once, and stops them all
+ * (SIGINT, then SIGKILL past a grace). It never touches the chain: `startDevnet` did that.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Network } from '@subnet/chain';
+import type { ConfigInput } from '@subnet/config';
+import type { EngineApi, EngineClient } from '@subnet/engine-api';
+import { errorMessage } from '@subnet/utils';
+import { BUILT_IN_CORPUS, docsCorpus } from './corpus.js';
+
+/** Id of the generated chat model every devnet miner serves. */
+export const DEVNET_CHAT_MODEL = 'devnet-chat';
+/** Id of the pretrained embedding model (Universal Sentence Encoder) every devnet miner serves. */
+export const DEVNET_EMBED_MODEL = 'use-embed';
+
+const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
+
+/** Paths of the devnet nodes' files under `dataDir`. */
+export function devnetNodePaths(dataDir: string) {
+  const dir = join(dataDir, 'devnet');
+  return {
+    nodes: join(dir, 'nodes'),
+    logs: join(dir, 'logs'),
+    models: join(dir, 'models'),
+    chatModel: join(dir, 'models', `${DEVNET_CHAT_MODEL}.gguf`),
+    password: join(dir, 'wallet-password'),
+  };
+}
+
+export interface DevnetNodesOpts {
+  /** Absolute data dir of the devnet: the nodes share its wallets, devnet.json and Engine API secret. */
+  dataDir: string;
+  /** The devnet's network file contents (rpcUrl, netuid, neurons with their multiaddrs). */
+  network: Network;
+  /** Port of the first validator's OpenAI-compatible gateway (0 picks a free one). */
+  gatewayPort: number;
+  /** Whether the first validator runs the gateway stack. */
+  gateway: boolean;
+  logLevel: string;
+  /** Where the bigram corpus is looked for (README.md, docs/*.md); default: the working directory. */
+  corpusDir?: string;
+  /** Grace between SIGINT and SIGKILL when stopping (default 10 s). */
+  stopTimeoutMs?: number;
+}
+
+export interface DevnetNodesModules {
+  /** An authenticated Engine API client of the node on `port` of 127.0.0.1. */
+  client: (port: number) => Promise<EngineClient<EngineApi>>;
+  /** Told when a node dies, is restarted, or is left down (the CLI writes it on stderr). */
+  onEvent: (message: string) => void;
+}
+
+export interface DevnetNode {
+  readonly wallet: string;
+  readonly role: 'validator' | 'miner';
+  readonly uid: number;
+  readonly stacks: readonly string[];
+  readonly configFile: string;
+  readonly logFile: string;
+  /** Engine API port on 127.0.0.1. */
+  readonly port: number;
+  /** The current process id (undefined once it is down). */
+  readonly pid: number | undefined;
+  /** How often it was restarted after dying (at most once). */
+  readonly restarts: number;
+}
+
+export interface DevnetNodes {
+  readonly nodes: readonly DevnetNode[];
+  /**
+   * Resolves when every node's `/ready` answers 200 and every validator finds every miner as a provider
+   * of both devnet models; rejects on `signal`, past `timeoutMs`, or when a node is down for good.
+   */
+  ready(opts: { signal: AbortSignal; timeoutMs: number }): Promise<void>;
+  /** Stops every node: SIGINT, then SIGKILL past the grace (at once with `force`). Idempotent. */
+  stop(opts?: { force?: boolean }): Promise<void>;
+}
+
+interface Proc {
+  node: DevnetNode & { pid: number | undefined; restarts: number };
+  child: ChildProcess | undefined;
+  exited: Promise<void>;
+  /** Set when the node died twice: why, and where its log is. */
+  down: string | undefined;
+}
+
+/** A free TCP port on 127.0.0.1 (free now; the node binds it a moment later). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP port for a devnet node');
+  return address.port;
+}
+
+/** Writes the generated chat model unless it exists (same corpus, same bytes: it is written once). */
+async function ensureChatModel(file: string, corpusDir: string): Promise<void> {
+  if (existsSync(file)) return;
+  const { generateModel } = await import('@subnet/app');
+  const corpus = docsCorpus(corpusDir) ?? BUILT_IN_CORPUS;
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, generateModel({ kind: 'bigram', corpus }));
+  await rename(tmp, file);
+}
+
+/** The config file of one devnet node. */
+function nodeConfig(
+  opts: DevnetNodesOpts,
+  neuron: NonNullable<Network['neurons']>[number],
+  port: number,
+  stacks: readonly string[],
+): ConfigInput {
+  const paths = devnetNodePaths(opts.dataDir);
+  const modules: Record<string, string> = {
+    chain: '@subnet/chain/stack',
+    network: '@subnet/network/stack',
+    app: '@subnet/app/stack',
+    gateway: '@subnet/gateway/stack',
+  };
+  return {
+    dataDir: opts.dataDir,
+    log: { level: opts.logLevel as 'info' },
+    node: {
+      processMode: 'single',
+      host: '127.0.0.1',
+      port,
+      stacks: stacks.map((name) => ({ name, module: modules[name] ?? name })),
+    },
+    chain: {
+      ...(opts.network.rpcUrl === undefined ? {} : { rpcUrl: opts.network.rpcUrl }),
+      wallet: neuron.wallet,
+      passwordFile: paths.password,
+    },
+    network: { netuid: opts.network.netuid ?? 1, listen: neuron.multiaddrs ?? [] },
+    ...(stacks.includes('app')
+      ? {
+          app: {
+            models: [
+              { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel },
+              { id: DEVNET_EMBED_MODEL, backend: 'use' },
+            ],
+          },
+        }
+      : {}),
+    ...(stacks.includes('gateway') ? { gateway: { host: '127.0.0.1', port: opts.gatewayPort } } : {}),
+  };
+}
+
+/** The environment of a node: the devnet's own, less `SUBNET_*` overrides meant for the devnet command. */
+function nodeEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SUBNET_')));
+}
+
+/** The last lines of a log, for an error message. */
+async function logTail(file: string, lines = 8): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Writes the nodes' config files and starts one process per neuron of `opts.network`. Each process is
+ * `subnet node start --config <file>` in its own process group (Ctrl-C reaches only the devnet, which
+ * stops the nodes before anvil) with an IPC channel, so a node also stops if the devnet process dies.
+ */
+export async function startDevnetNodes(
+  opts: DevnetNodesOpts,
+  modules: DevnetNodesModules,
+): Promise<DevnetNodes> {
+  const paths = devnetNodePaths(opts.dataDir);
+  await Promise.all(
+    [paths.nodes, paths.logs, paths.models].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
+  );
+  const neurons = opts.network.neurons ?? [];
+  if (neurons.some((n) => n.role === 'miner')) await ensureChatModel(paths.chatModel, opts.corpusDir ?? '.');
+  const firstValidator = neurons.find((n) => n.role === 'validator')?.wallet;
+
+  const procs: Proc[] = [];
+  for (const neuron of neurons) {
+    const stacks =
+      neuron.role === 'miner'
+        ? // The app stack before the network stack: the first heartbeat already lists the models.
+          ['chain', 'app', 'network']
+        : ['chain', 'network', ...(opts.gateway && neuron.wallet === firstValidator ? ['gateway'] : [])];
+    const port = await freePort();
+    const configFile = join(paths.nodes, `${neuron.wallet}.json`);
+    await writeFile(configFile, `${JSON.stringify(nodeConfig(opts, neuron, port, stacks), null, 2)}\n`, {
+      mode: 0o600,
+    });
+    procs.push({
+      node: {
+        wallet: neuron.wallet,
+        role: neuron.role,
+        uid: neuron.uid,
+        stacks,
+        configFile,
+        logFile: join(paths.logs, `${neuron.wallet}.log`),
+        port,
+        pid: undefined,
+        restarts: 0,
+      },
+      child: undefined,
+      exited: Promise.resolve(),
+      down: undefined,
+    });
+  }
+
+  let stopping = false;
+
+  function launch(p: Proc): void {
+    const log = openSync(p.node.logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [BIN, 'node', 'start', '--config', p.node.configFile], {
+        cwd: process.cwd(),
+        env: nodeEnv(),
+        stdio: ['ignore', log, log, 'ipc'],
+        detached: true,
+      });
+    } finally {
+      closeSync(log);
+    }
+    p.child = child;
+    p.node.pid = child.pid;
+    p.exited = new Promise<void>((resolve) => {
+      child.once('exit', (code, signal) => {
+        p.node.pid = undefined;
+        p.child = undefined;
+        resolve();
+        if (stopping) return;
+        const how = signal === null ? `code ${code}` : signal;
+        if (p.node.restarts === 0) {
+          p.node.restarts++;
+          launch(p);
+          modules.onEvent(
+            `devnet: node ${p.node.wallet} (pid ${child.pid}) exited with ${how}; restarted once as pid ${p.node.pid} (log: ${p.node.logFile})`,
+          );
+        } else {
+          p.down = `node ${p.node.wallet} exited again with ${how}; it stays down (log: ${p.node.logFile})`;
+          modules.onEvent(`devnet: ${p.down}`);
+        }
+      });
+    });
+    child.once('error', (err) => modules.onEvent(`devnet: node ${p.node.wallet}: ${errorMessage(err)}`));
+  }
+
+  for (const p of procs) launch(p);
+
+  async function isReady(p: Proc, signal: AbortSignal): Promise<boolean> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${p.node.port}/ready`, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
+      });
+      await res.arrayBuffer();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** What each validator found last: `validator1 finds devnet-chat: 1, 2; use-embed: none`. */
+  const lastFound = new Map<string, string>();
+
+  async function findsAllMiners(
+    wallet: string,
+    client: EngineClient<EngineApi>,
+    miners: number[],
+  ): Promise<boolean> {
+    const found: string[] = [];
+    let all = true;
+    for (const model of [DEVNET_CHAT_MODEL, DEVNET_EMBED_MODEL]) {
+      try {
+        const { providers } = await client.call('network_findProvidersV1', { model, timeoutMs: 1000 });
+        const uids = providers.map((x) => x.uid).filter((u): u is number => u !== null);
+        found.push(`${model}: uids ${uids.sort((a, b) => a - b).join(', ') || 'none'}`);
+        all &&= miners.every((uid) => uids.includes(uid));
+      } catch (err) {
+        found.push(`${model}: ${errorMessage(err)}`);
+        all = false;
+      }
+    }
+    lastFound.set(wallet, `${wallet} finds ${found.join('; ')}`);
+    return all;
+  }
+
+  async function failIfDown(): Promise<void> {
+    const down = procs.find((p) => p.down !== undefined);
+    if (down === undefined) return;
+    const tail = await logTail(down.node.logFile);
+    throw new Error(`${down.down}${tail === '' ? '' : `; its log ends with:\n${tail}`}`);
+  }
+
+  return {
+    nodes: procs.map((p) => p.node),
+
+    async ready({ signal, timeoutMs }) {
+      const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+      const pending = new Set(procs);
+      const check = async () => {
+        signal.throwIfAborted();
+        if (deadline.aborted)
+          throw new Error(
+            pending.size > 0
+              ? `devnet nodes not ready after ${timeoutMs / 1000} s: ${[...pending].map((p) => `${p.node.wallet} (log: ${p.node.logFile})`).join(', ')}`
+              : `the validators do not find every miner after ${timeoutMs / 1000} s (${[...lastFound.values()].join('; ')}); see the logs in ${paths.logs}`,
+          );
+        await failIfDown();
+      };
+      while (pending.size > 0) {
+        await check();
+        const ready = await Promise.all(
+          [...pending].map(async (p) => [p, await isReady(p, deadline)] as const),
+        );
+        for (const [p, ok] of ready) if (ok) pending.delete(p);
+        if (pending.size > 0) await sleep(200, deadline);
+      }
+      const miners = procs.filter((p) => p.node.role === 'miner').map((p) => p.node.uid);
+      if (miners.length === 0) return;
+      const validators = procs.filter((p) => p.node.role === 'validator');
+      const clients = await Promise.all(
+        validators.map(async (p) => ({ wallet: p.node.wallet, client: await modules.client(p.node.port) })),
+      );
+      try {
+        const waiting = new Set(clients);
+        while (waiting.size > 0) {
+          await check();
+          for (const v of [...waiting]) {
+            if (await findsAllMiners(v.wallet, v.client, miners)) waiting.delete(v);
+          }
+          if (waiting.size > 0) await sleep(250, deadline);
+        }
+      } finally {
+        await Promise.all(clients.map((v) => v.client.close()));
+      }
+    },
+
+    async stop(stopOpts = {}) {
+      stopping = true;
+      const graceMs = stopOpts.force === true ? 0 : (opts.stopTimeoutMs ?? 10_000);
+      await Promise.all(
+        procs.map(async (p) => {
+          const child = p.child;
+          if (child === undefined) return;
+          if (graceMs > 0) child.kill('SIGINT');
+          const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+          await p.exited;
+          clearTimeout(timer);
+        }),
+      );
+    },
+  };
+}
+
+/** Resident memory of a process in bytes (`/proc/<pid>/status` VmRSS), or 0 where it cannot be read. */
+export async function residentBytes(pid: number): Promise<number> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
+    return kb === undefined ? 0 : Number(kb) * 1024;
+  } catch {
+    return 0;
+  }
+}
