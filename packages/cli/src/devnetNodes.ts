@@ -294,7 +294,11 @@ export async function startDevnetNodes(
     for (const model of [DEVNET_CHAT_MODEL, DEVNET_EMBED_MODEL]) {
       try {
         const { providers } = await client.call('network_findProvidersV1', { model, timeoutMs: 1000 });
-        const uids = providers.map((x) => x.uid).filter((u): u is number => u !== null);
+        // Connected, and its heartbeat (what the gateway routes by) lists the model.
+        const uids = providers
+          .filter((x) => x.connected && x.models.some((m) => m.id === model))
+          .map((x) => x.uid)
+          .filter((u): u is number => u !== null);
         found.push(`${model}: uids ${uids.sort((a, b) => a - b).join(', ') || 'none'}`);
         all &&= miners.every((uid) => uids.includes(uid));
       } catch (err) {

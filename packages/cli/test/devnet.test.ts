@@ -3,8 +3,9 @@
  * subnet 1 and four neurons, `subnet metagraph --netuid 1` shows them (text and JSON), stake and weights
  * commands work and refuse bad input, and a second start resumes the same chain. Then the whole devnet
  * (`npm start`): a node process per neuron, the validator finds every miner for both models, the printed
- * curl gets a completion, a node that dies is restarted once, Ctrl-C leaves no process behind, and a second
- * start reuses the API key.
+ * curl gets a completion, the official openai client works unchanged (and gets OpenAI's errors), killing a
+ * miner under load fails no request that had not started streaming, a node that dies is restarted once,
+ * no miner at all is a 503, Ctrl-C leaves no process behind, and a second start reuses the API key.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import OpenAI from 'openai';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -421,6 +423,189 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
     assert.equal(emb.data[0]?.embedding.length, 512);
   });
 
+  it('the official openai client: chat (plain and streamed), completions, embeddings, models', async () => {
+    const client = new OpenAI({ baseURL: `${info.gatewayUrl}/v1`, apiKey: info.apiKey, maxRetries: 0 });
+    const models = await client.models.list();
+    assert.deepEqual(models.data.map((m) => m.id).sort(), ['devnet-chat', 'use-embed']);
+    const chat = await client.chat.completions.create({
+      model: 'devnet-chat',
+      messages: [{ role: 'user', content: 'What is a subnet?' }],
+      max_tokens: 12,
+      temperature: 0,
+    });
+    assert.equal(chat.object, 'chat.completion');
+    assert.equal(chat.choices[0]?.message.role, 'assistant');
+    assert.ok((chat.choices[0]?.message.content ?? '').length > 0);
+    assert.equal(chat.usage?.completion_tokens, 12);
+    assert.equal(chat.choices[0]?.finish_reason, 'length');
+    assert.equal(chat.usage?.total_tokens, (chat.usage?.prompt_tokens ?? 0) + 12);
+
+    const stream = await client.chat.completions.create({
+      model: 'devnet-chat',
+      messages: [{ role: 'user', content: 'Stream it.' }],
+      max_tokens: 10,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    let finish: string | null | undefined;
+    let withLogprobs = 0;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      text += choice?.delta.content ?? '';
+      if ((choice?.logprobs?.content?.length ?? 0) > 0) withLogprobs += 1;
+      finish = choice?.finish_reason ?? finish;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.ok(text.length > 0);
+    assert.equal(finish, 'length');
+    assert.equal(usage?.completion_tokens, 10);
+    assert.ok(withLogprobs > 0, 'token chunks carry logprobs');
+
+    const completion = await client.completions.create({
+      model: 'devnet-chat',
+      prompt: 'the ',
+      max_tokens: 5,
+    });
+    assert.equal(completion.object, 'text_completion');
+    assert.equal(completion.usage?.completion_tokens, 5);
+
+    // The client asks for base64 by default and decodes it.
+    const emb = await client.embeddings.create({ model: 'use-embed', input: ['miners', 'validators'] });
+    assert.equal(emb.data.length, 2);
+    assert.equal(emb.data[1]?.embedding.length, 512);
+    assert.ok((emb.usage.prompt_tokens ?? 0) > 0);
+  });
+
+  it('each bad request gets its OpenAI error: 404, 400 naming the field, 401 (missing, revoked), 429', async () => {
+    const client = new OpenAI({ baseURL: `${info.gatewayUrl}/v1`, apiKey: info.apiKey, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    await assert.rejects(client.chat.completions.create({ model: 'no-such-model', messages }), (err) => {
+      assert.ok(err instanceof OpenAI.NotFoundError);
+      assert.equal(err.code, 'model_not_found');
+      return true;
+    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'devnet-chat', messages, temperature: 7 }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.BadRequestError);
+        assert.equal(err.param, 'temperature');
+        return true;
+      },
+    );
+    const raw = await fetch(`${info.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
+      body: '{"model": "devnet-chat", "messages": [',
+    });
+    assert.equal(raw.status, 400);
+    assert.equal(((await raw.json()) as { error: { type: string } }).error.type, 'invalid_request_error');
+    const anonymous = await fetch(`${info.gatewayUrl}/v1/models`);
+    assert.equal(anonymous.status, 401);
+
+    const validator = info.nodes.find((n) => n.role === 'validator');
+    assert.ok(validator !== undefined);
+    const created = await cli(
+      [
+        '--json',
+        'gateway',
+        'keys',
+        'create',
+        '--name',
+        'e2e',
+        '--requests-per-minute',
+        '1',
+        '--config',
+        validator.configFile,
+      ],
+      {},
+      dir,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const { key, info: keyInfo } = JSON.parse(created.stdout) as { key: string; info: { id: string } };
+    const limited = new OpenAI({ baseURL: `${info.gatewayUrl}/v1`, apiKey: key, maxRetries: 0 });
+    await limited.completions.create({ model: 'devnet-chat', prompt: 'a', max_tokens: 1 });
+    await assert.rejects(
+      limited.completions.create({ model: 'devnet-chat', prompt: 'a', max_tokens: 1 }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.RateLimitError);
+        assert.ok(Number(err.headers?.get('retry-after')) >= 1);
+        return true;
+      },
+    );
+    const revoked = await cli(
+      ['gateway', 'keys', 'revoke', keyInfo.id, '--config', validator.configFile],
+      {},
+      dir,
+    );
+    assert.equal(revoked.code, 0, revoked.stderr);
+    await assert.rejects(limited.models.list(), (err) => err instanceof OpenAI.AuthenticationError);
+  });
+
+  it('killing a miner during a load fails no request that had not started streaming', async () => {
+    const client = new OpenAI({ baseURL: `${info.gatewayUrl}/v1`, apiKey: info.apiKey, maxRetries: 0 });
+    const victim = info.nodes.find((n) => n.wallet === 'miner1');
+    assert.ok(victim !== undefined);
+    const failures: string[] = [];
+    let done = 0;
+    let streamedAfterStart = 0;
+    const worker = async (i: number) => {
+      for (let k = 0; k < 8; k++) {
+        if (i % 2 === 0) {
+          const r = await client.chat.completions
+            .create({
+              model: 'devnet-chat',
+              messages: [{ role: 'user', content: `q${i}-${k}` }],
+              max_tokens: 24,
+            })
+            .catch((err: Error) => err);
+          if (r instanceof Error) failures.push(`plain: ${r.message}`);
+        } else {
+          let chunks = 0;
+          try {
+            const s = await client.chat.completions.create({
+              model: 'devnet-chat',
+              messages: [{ role: 'user', content: `s${i}-${k}` }],
+              max_tokens: 24,
+              stream: true,
+            });
+            for await (const _ of s) chunks += 1;
+          } catch (err) {
+            // Allowed only once the stream had begun: the client saw chunks before the error event.
+            if (chunks === 0) failures.push(`stream before its first chunk: ${(err as Error).message}`);
+            else streamedAfterStart += 1;
+          }
+        }
+        done += 1;
+        if (done === 12) process.kill(victim.pid, 'SIGKILL');
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, (_, i) => worker(i)));
+    assert.equal(done, 48);
+    assert.deepEqual(failures, []);
+    assert.ok(streamedAfterStart <= 3, `${streamedAfterStart} streams were cut after they began`);
+    // The kill did hit requests: the gateway saw attempts fail on the victim and moved them elsewhere.
+    const validator = info.nodes.find((n) => n.role === 'validator');
+    assert.ok(validator !== undefined);
+    const status = await cli(['--json', 'gateway', 'status', '--config', validator.configFile], {}, dir);
+    assert.equal(status.code, 0, status.stderr);
+    const miners = (JSON.parse(status.stdout) as { miners: { uid: number | null; failures: number }[] })
+      .miners;
+    assert.ok((miners.find((m) => m.uid === 1)?.failures ?? 0) >= 1, status.stdout);
+    // The devnet restarts it; the next test waits for that.
+    let restarted: RegExpExecArray | null = null;
+    for (let i = 0; i < 200 && restarted === null; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      restarted = /node miner1 \(pid \d+\) exited with SIGKILL; restarted once as pid (\d+)/.exec(stderr);
+    }
+    assert.ok(restarted !== null, stderr);
+    victim.pid = Number(restarted[1]);
+  });
+
   it('restarts a node that dies, once, and says so on stderr', async () => {
     const miner = info.nodes.find((n) => n.wallet === 'miner3');
     assert.ok(miner !== undefined);
@@ -433,6 +618,24 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
     assert.ok(restarted !== null, stderr);
     miner.pid = Number(restarted[1]);
     assert.ok(alive(miner.pid));
+  });
+
+  it('with every miner gone, a request gets 503 with a clear message, and the gateway keeps serving', async () => {
+    for (const n of info.nodes.filter((x) => x.role === 'miner')) {
+      if (alive(n.pid)) process.kill(n.pid, 'SIGKILL');
+    }
+    const res = await fetch(`${info.gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${info.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'devnet-chat', messages: [{ role: 'user', content: 'anyone?' }] }),
+    });
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { error: { message: string; code: string } };
+    assert.match(body.error.message, /miner/);
+    const models = await fetch(`${info.gatewayUrl}/v1/models`, {
+      headers: { authorization: `Bearer ${info.apiKey}` },
+    });
+    assert.equal(models.status, 200);
   });
 
   it('Ctrl-C stops every node and anvil; a second start resumes and reuses the API key', async () => {

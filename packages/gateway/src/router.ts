@@ -1,7 +1,7 @@
 /**
  * The router: which miner serves a request, and what happens when it fails. Candidates are the connected
- * miners whose latest heartbeat lists the model (the network stack's peer table, refreshed every
- * `providerRefreshMs`; the DHT is asked when the table knows no miner for it). Among them the router picks
+ * miners whose latest heartbeat lists the model (the network stack's peer table, fetched again once older
+ * than `providerRefreshMs`; the DHT is asked when the table knows no miner for it). Among them the router picks
  * by power of two choices on an expected cost: time to first event (moving average) × (1 + requests in
  * flight here + the miner's reported load) ÷ success rate (moving average). A miner that fails before the
  * first event is replaced by another (up to `maxAttempts`); one that fails after it ends the response with
@@ -89,7 +89,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
 
   const refresh = (): Promise<Peer[]> => {
     refreshing ??= engine
-      .call('network_listPeersV1', { connectedOnly: true }, { timeoutMs: 5000 })
+      .call('network_listPeersV1', { connectedOnly: false }, { timeoutMs: 5000 })
       .then(({ peers }) => {
         table = { at: Date.now(), peers };
         return peers;
@@ -100,11 +100,16 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     return refreshing;
   };
 
-  /** The peer table, reused while fresh; a stale one is served while a refresh runs. */
+  /** The peer table, reused for `providerRefreshMs`; an old one only when the network stack cannot answer. */
   const peers = async (): Promise<Peer[]> => {
-    if (table === undefined) return refresh();
-    if (Date.now() - table.at > opts.providerRefreshMs) void refresh().catch(() => {});
-    return table.peers;
+    if (table !== undefined && Date.now() - table.at <= opts.providerRefreshMs) return table.peers;
+    try {
+      return await refresh();
+    } catch (err) {
+      if (table === undefined) throw err;
+      logger.warn({ err: errorMessage(err) }, 'peer table refresh failed; using the last one');
+      return table.peers;
+    }
   };
 
   const servesModel = (p: Peer, model: string) =>
@@ -151,7 +156,12 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
 
   /** Power of two choices among the untried candidates. */
   const pick = async (model: string, tried: Set<string>, signal: AbortSignal): Promise<Peer> => {
-    const all = await candidates(model, signal);
+    const all = await candidates(model, signal).catch((err: unknown) => {
+      throw new GatewayError(
+        GatewayErrorCode.NO_MINER,
+        `the validator's network stack cannot be asked for miners now (${errorMessage(err)}); retry shortly`,
+      );
+    });
     if (all.length === 0) {
       const known = (await peers()).some((p) => p.models.some((m) => m.id === model));
       throw known
@@ -345,7 +355,11 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     },
     async models() {
       const counts = new Map<string, number>();
-      for (const p of await peers()) {
+      const known = await peers().catch((err: unknown) => {
+        logger.warn({ err: errorMessage(err) }, 'no peer table: the network stack does not answer');
+        return [] as Peer[];
+      });
+      for (const p of known) {
         if (p.role !== 'miner' || !p.connected) continue;
         for (const m of p.models) counts.set(m.id, (counts.get(m.id) ?? 0) + 1);
       }

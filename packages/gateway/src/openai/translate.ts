@@ -14,6 +14,8 @@ export type DoneEvent = Extract<GenerateEvent, { type: 'done' }>;
 
 /** `max_tokens` when a chat request names none (the miner stops earlier at the end of its answer). */
 export const DEFAULT_CHAT_MAX_TOKENS = 1024;
+/** OpenAI's documented default sampling temperature. */
+export const OPENAI_DEFAULT_TEMPERATURE = 1;
 /** `max_tokens` when a completion request names none: OpenAI's documented default. */
 export const DEFAULT_COMPLETION_MAX_TOKENS = 16;
 /** `system_fingerprint` of every response. */
@@ -58,8 +60,9 @@ function sampling(
     model: r.model,
     maxTokens,
     stop: stopList(r.stop),
+    // OpenAI's default temperature is 1 (the miners' own default, 0, is greedy).
+    temperature: r.temperature ?? OPENAI_DEFAULT_TEMPERATURE,
   };
-  if (r.temperature !== null && r.temperature !== undefined) out.temperature = r.temperature;
   // top_p 0 means greedy in OpenAI's API; miners take (0, 1].
   if (r.top_p !== null && r.top_p !== undefined) out.topP = r.top_p === 0 ? 1e-9 : r.top_p;
   if (r.seed !== null && r.seed !== undefined) out.seed = seed32(r.seed);
