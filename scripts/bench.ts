@@ -7,8 +7,8 @@
  * alike while one contender's heap and timers never slow another. Kept out of the test suite: it never
  * fails on a missed target, it reports `pass: false`.
  *
- * The app stack (scripts/bench/app.ts) and the network stack (scripts/bench/synapse.ts, gossip.ts) are measured
- * in processes of their own and their JSON is included.
+ * The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts) and the gateway
+ * (scripts/bench/gateway.ts) are measured in processes of their own and their JSON is included.
  *
  * Knobs (env): BENCH_DURATION_MS (measured time per contender and concurrency, default 2000),
  * BENCH_WARMUP_MS (unary warm-up per contender, default 3000), BENCH_STREAM_EVENTS (default 200000).
@@ -140,6 +140,10 @@ async function main(): Promise<void> {
       deliveryRatio: number;
       latencyMs: { p50: number; p99: number };
     };
+    progress('gateway: client → gateway → miner over libp2p → instant backend, against the backend directly');
+    const gateway = own('./bench/gateway.ts') as {
+      targets: Record<string, { target: number; value: number; met: boolean }>;
+    };
     const base = report(unary, stream);
     const targets = {
       ...base.targets,
@@ -181,9 +185,17 @@ async function main(): Promise<void> {
         limit: 1,
         pass: gossip.deliveryRatio >= 1,
       },
+      ...Object.fromEntries(
+        Object.entries(gateway.targets).map(([k, t]) => [
+          `gateway${k[0]?.toUpperCase()}${k.slice(1)}`,
+          { description: `gateway ${k} (see gateway.note)`, value: t.value, limit: t.target, pass: t.met },
+        ]),
+      ),
     });
     const pass = Object.values(targets).every((t) => t.pass);
-    process.stdout.write(`${JSON.stringify({ ...base, app, synapse, gossip, targets, pass }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ...base, app, synapse, gossip, gateway, targets, pass }, null, 2)}\n`,
+    );
   } finally {
     await Promise.all(Object.values(procs).map((p) => p.close()));
   }

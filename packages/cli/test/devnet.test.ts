@@ -427,12 +427,30 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
     const client = new OpenAI({ baseURL: `${info.gatewayUrl}/v1`, apiKey: info.apiKey, maxRetries: 0 });
     const models = await client.models.list();
     assert.deepEqual(models.data.map((m) => m.id).sort(), ['devnet-chat', 'use-embed']);
+    // The validator's scoring hears of every organic request through gateway_watchOutcomesV1.
+    const validator = info.nodes.find((n) => n.role === 'validator');
+    assert.ok(validator !== undefined);
+    const outcomes = spawn(
+      process.execPath,
+      [BIN, 'rpc', 'gateway_watchOutcomesV1', '{}', '--config', validator.configFile],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const firstOutcome = firstLine(outcomes);
+    await new Promise((r) => setTimeout(r, 500)); // the stream is open before the request
     const chat = await client.chat.completions.create({
       model: 'devnet-chat',
       messages: [{ role: 'user', content: 'What is a subnet?' }],
       max_tokens: 12,
       temperature: 0,
     });
+    const outcome = JSON.parse(await firstOutcome) as Record<string, unknown>;
+    outcomes.kill('SIGINT');
+    assert.equal(outcome.ok, true);
+    assert.equal(outcome.model, 'devnet-chat');
+    assert.equal(outcome.kind, 'chat');
+    assert.equal(outcome.completionTokens, 12);
+    assert.ok([1, 2, 3].includes(outcome.uid as number));
+    assert.ok((outcome.latencyMs as number) > 0);
     assert.equal(chat.object, 'chat.completion');
     assert.equal(chat.choices[0]?.message.role, 'assistant');
     assert.ok((chat.choices[0]?.message.content ?? '').length > 0);
