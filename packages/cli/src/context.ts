@@ -106,3 +106,23 @@ export function engineFailure(err: unknown, what: string, hint: string): CliErro
   if (err instanceof EngineError) return new CliError(ExitCode.RPC_ERROR, `${what}: ${err.message}`);
   return new CliError(ExitCode.FAILURE, `${what}: ${(err as Error).message}`);
 }
+
+/**
+ * One request to the running node: a client from the config, a spinner, failures as CLI errors whose
+ * hint says which stack should be running. Config and client errors surface as they are.
+ */
+export async function askNode<T>(
+  global: GlobalOpts,
+  o: { label: string; failure: string; hint: string },
+  call: (client: EngineClient<EngineApi>, config: Config) => Promise<T>,
+): Promise<T> {
+  const config = resolveConfig(global);
+  const client = await nodeClient(config);
+  try {
+    return await withProgress(global, o.label, () => call(client, config)).catch((err: unknown) => {
+      throw engineFailure(err, o.failure, o.hint);
+    });
+  } finally {
+    await client.close();
+  }
+}

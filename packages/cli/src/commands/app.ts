@@ -5,18 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import {
-  engineFailure,
-  type GlobalOpts,
-  nodeClient,
-  output,
-  resolveConfig,
-  withProgress,
-} from '../context.js';
+import { askNode, type GlobalOpts, output } from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
-const failure = (err: unknown, what: string) =>
-  engineFailure(err, what, 'is a node with the app stack running?');
+const hint = 'is a node with the app stack running?';
 
 export function registerApp(program: Command): void {
   const models = program
@@ -30,26 +22,21 @@ export function registerApp(program: Command): void {
     .description('Models loaded now, with task types, context length and model type')
     .action(async (_o, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const { models: list } = await withProgress(global, 'asking the node…', () =>
-          client.call('app_listModelsV1', {}),
-        ).catch((err: unknown) => {
-          throw failure(err, 'cannot list models');
-        });
-        output(global, list, () =>
-          list.length === 0
-            ? 'no models loaded'
-            : list
-                .map(
-                  (m) =>
-                    `${m.id.padEnd(24)} ${m.backend.padEnd(10)} ${m.modelType.padEnd(10)} context ${m.contextLength}  ${m.taskTypes.join(', ')}`,
-                )
-                .join('\n'),
-        );
-      } finally {
-        await client.close();
-      }
+      const { models: list } = await askNode(
+        global,
+        { label: 'asking the node…', failure: 'cannot list models', hint },
+        (c) => c.call('app_listModelsV1', {}),
+      );
+      output(global, list, () =>
+        list.length === 0
+          ? 'no models loaded'
+          : list
+              .map(
+                (m) =>
+                  `${m.id.padEnd(24)} ${m.backend.padEnd(10)} ${m.modelType.padEnd(10)} context ${m.contextLength}  ${m.taskTypes.join(', ')}`,
+              )
+              .join('\n'),
+      );
     });
 
   models
@@ -91,10 +78,11 @@ export function registerApp(program: Command): void {
         ) {
           throw new CliError(ExitCode.USAGE, `${f.backend} needs --base-url and --model`);
         }
-        const client = await nodeClient(resolveConfig(global));
-        try {
-          const r = await withProgress(global, `loading ${f.id}…`, () =>
-            client.call(
+        const r = await askNode(
+          global,
+          { label: `loading ${f.id}…`, failure: `cannot load ${f.id}`, hint },
+          (c) =>
+            c.call(
               'app_loadModelV1',
               {
                 id: f.id,
@@ -106,13 +94,8 @@ export function registerApp(program: Command): void {
               },
               { timeoutMs: 120_000 },
             ),
-          ).catch((err: unknown) => {
-            throw failure(err, `cannot load ${f.id}`);
-          });
-          output(global, r, () => `${r.replaced ? 'replaced' : 'loaded'} ${r.model.id}`);
-        } finally {
-          await client.close();
-        }
+        );
+        output(global, r, () => `${r.replaced ? 'replaced' : 'loaded'} ${r.model.id}`);
       },
     );
 
@@ -122,16 +105,11 @@ export function registerApp(program: Command): void {
     .argument('<id>', 'model id')
     .action(async (id: string, _o, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const r = await withProgress(global, `unloading ${id}…`, () =>
-          client.call('app_unloadModelV1', { id }),
-        ).catch((err: unknown) => {
-          throw failure(err, `cannot unload ${id}`);
-        });
-        output(global, r, () => (r.unloaded ? `unloaded ${id}` : `${id} was not loaded`));
-      } finally {
-        await client.close();
-      }
+      const r = await askNode(
+        global,
+        { label: `unloading ${id}…`, failure: `cannot unload ${id}`, hint },
+        (c) => c.call('app_unloadModelV1', { id }),
+      );
+      output(global, r, () => (r.unloaded ? `unloaded ${id}` : `${id} was not loaded`));
     });
 }

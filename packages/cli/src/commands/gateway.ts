@@ -5,18 +5,10 @@
  * where it listens with the models it can route. A key's secret is printed once, at creation.
  */
 import type { Command } from 'commander';
-import {
-  engineFailure,
-  type GlobalOpts,
-  nodeClient,
-  output,
-  resolveConfig,
-  withProgress,
-} from '../context.js';
+import { askNode, type GlobalOpts, output } from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
-const failure = (err: unknown, what: string) =>
-  engineFailure(err, what, 'is a node with the gateway stack running?');
+const hint = 'is a node with the gateway stack running?';
 
 /** A positive integer flag, or a usage error naming it. */
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -81,31 +73,27 @@ export function registerGateway(program: Command): void {
         const global = cmd.optsWithGlobals<GlobalOpts>();
         const requestsPerMinute = positiveInt(f.requestsPerMinute, '--requests-per-minute');
         const tokensPerMinute = positiveInt(f.tokensPerMinute, '--tokens-per-minute');
-        const client = await nodeClient(resolveConfig(global));
-        try {
-          const r = await withProgress(global, 'creating the key…', () =>
-            client.call('gateway_createKeyV1', {
+        const r = await askNode(
+          global,
+          { label: 'creating the key…', failure: `cannot create key ${f.name}`, hint },
+          (c) =>
+            c.call('gateway_createKeyV1', {
               name: f.name,
               ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }),
               ...(tokensPerMinute === undefined ? {} : { tokensPerMinute }),
             }),
-          ).catch((err: unknown) => {
-            throw failure(err, `cannot create key ${f.name}`);
-          });
-          if (global.json === true)
-            process.stderr.write('the secret ("key") is not shown again: store it now\n');
-          output(global, r, () =>
-            [
-              `created ${r.info.id} (${r.info.name}): ${r.info.limits.requestsPerMinute} requests, ${r.info.limits.tokensPerMinute} tokens per minute`,
-              '',
-              `  ${r.key}`,
-              '',
-              'This secret is not shown again: store it now. Use it as the OpenAI API key (Authorization: Bearer …).',
-            ].join('\n'),
-          );
-        } finally {
-          await client.close();
-        }
+        );
+        if (global.json === true)
+          process.stderr.write('the secret ("key") is not shown again: store it now\n');
+        output(global, r, () =>
+          [
+            `created ${r.info.id} (${r.info.name}): ${r.info.limits.requestsPerMinute} requests, ${r.info.limits.tokensPerMinute} tokens per minute`,
+            '',
+            `  ${r.key}`,
+            '',
+            'This secret is not shown again: store it now. Use it as the OpenAI API key (Authorization: Bearer …).',
+          ].join('\n'),
+        );
       },
     );
 
@@ -115,21 +103,16 @@ export function registerGateway(program: Command): void {
     .option('--all', 'include revoked keys')
     .action(async (f: { all?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const { keys: list } = await withProgress(global, 'asking the node…', () =>
-          client.call('gateway_listKeysV1', { includeRevoked: f.all === true }),
-        ).catch((err: unknown) => {
-          throw failure(err, 'cannot list keys');
-        });
-        output(global, list, () =>
-          list.length === 0
-            ? 'no API keys (create one with subnet gateway keys create --name …)'
-            : keyTable(list),
-        );
-      } finally {
-        await client.close();
-      }
+      const { keys: list } = await askNode(
+        global,
+        { label: 'asking the node…', failure: 'cannot list keys', hint },
+        (c) => c.call('gateway_listKeysV1', { includeRevoked: f.all === true }),
+      );
+      output(global, list, () =>
+        list.length === 0
+          ? 'no API keys (create one with subnet gateway keys create --name …)'
+          : keyTable(list),
+      );
     });
 
   keys
@@ -138,17 +121,12 @@ export function registerGateway(program: Command): void {
     .argument('<id>', 'key id (key_…), from subnet gateway keys list')
     .action(async (id: string, _o, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const r = await withProgress(global, `revoking ${id}…`, () =>
-          client.call('gateway_revokeKeyV1', { id }),
-        ).catch((err: unknown) => {
-          throw failure(err, `cannot revoke ${id}`);
-        });
-        output(global, r, () => (r.revoked ? `revoked ${id}` : `${id} was already revoked`));
-      } finally {
-        await client.close();
-      }
+      const r = await askNode(
+        global,
+        { label: `revoking ${id}…`, failure: `cannot revoke ${id}`, hint },
+        (c) => c.call('gateway_revokeKeyV1', { id }),
+      );
+      output(global, r, () => (r.revoked ? `revoked ${id}` : `${id} was already revoked`));
     });
 
   gateway
@@ -156,23 +134,18 @@ export function registerGateway(program: Command): void {
     .description('Where the OpenAI-compatible API listens, and the models it can route with their miners')
     .action(async (_o, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const s = await withProgress(global, 'asking the node…', () =>
-          client.call('gateway_getStatusV1', {}),
-        ).catch((err: unknown) => {
-          throw failure(err, 'cannot read the gateway status');
-        });
-        output(global, s, () =>
-          [
-            `url       ${s.url}`,
-            `requests  ${s.requests}`,
-            s.models.length === 0 ? 'models    none (no miner serves a model yet)' : 'models',
-            ...s.models.map((m) => `  ${m.id.padEnd(24)} ${m.miners} miner${m.miners === 1 ? '' : 's'}`),
-          ].join('\n'),
-        );
-      } finally {
-        await client.close();
-      }
+      const s = await askNode(
+        global,
+        { label: 'asking the node…', failure: 'cannot read the gateway status', hint },
+        (c) => c.call('gateway_getStatusV1', {}),
+      );
+      output(global, s, () =>
+        [
+          `url       ${s.url}`,
+          `requests  ${s.requests}`,
+          s.models.length === 0 ? 'models    none (no miner serves a model yet)' : 'models',
+          ...s.models.map((m) => `  ${m.id.padEnd(24)} ${m.miners} miner${m.miners === 1 ? '' : 's'}`),
+        ].join('\n'),
+      );
     });
 }

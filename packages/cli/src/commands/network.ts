@@ -4,18 +4,10 @@
  * node is on libp2p, who it is connected to, and which miners serve a model.
  */
 import type { Command } from 'commander';
-import {
-  engineFailure,
-  type GlobalOpts,
-  nodeClient,
-  output,
-  resolveConfig,
-  withProgress,
-} from '../context.js';
+import { askNode, type GlobalOpts, output } from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
-const failure = (err: unknown, what: string) =>
-  engineFailure(err, what, 'is a node with the network stack running?');
+const hint = 'is a node with the network stack running?';
 
 interface PeerRow {
   peerId: string;
@@ -44,27 +36,22 @@ export function registerNetwork(program: Command): void {
     .description('Peer id, hotkey, addresses, subnet and connection count of this node')
     .action(async (_o, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const s = await withProgress(global, 'asking the node…', () =>
-          client.call('network_getStatusV1', {}),
-        ).catch((err: unknown) => {
-          throw failure(err, 'cannot read the network status');
-        });
-        output(global, s, () =>
-          [
-            `peer id     ${s.peerId}`,
-            `hotkey      ${s.hotkey}`,
-            `subnet      ${s.netuid}  uid ${s.uid ?? 'not registered'}${s.role === null ? '' : ` (${s.role})`}`,
-            `connections ${s.connections}`,
-            `metagraph   ${s.metagraphBlock === null ? 'not loaded yet' : `block ${s.metagraphBlock}`}`,
-            'addresses',
-            ...s.multiaddrs.map((a) => `  ${a}`),
-          ].join('\n'),
-        );
-      } finally {
-        await client.close();
-      }
+      const s = await askNode(
+        global,
+        { label: 'asking the node…', failure: 'cannot read the network status', hint },
+        (c) => c.call('network_getStatusV1', {}),
+      );
+      output(global, s, () =>
+        [
+          `peer id     ${s.peerId}`,
+          `hotkey      ${s.hotkey}`,
+          `subnet      ${s.netuid}  uid ${s.uid ?? 'not registered'}${s.role === null ? '' : ` (${s.role})`}`,
+          `connections ${s.connections}`,
+          `metagraph   ${s.metagraphBlock === null ? 'not loaded yet' : `block ${s.metagraphBlock}`}`,
+          'addresses',
+          ...s.multiaddrs.map((a) => `  ${a}`),
+        ].join('\n'),
+      );
     });
 
   network
@@ -75,17 +62,12 @@ export function registerNetwork(program: Command): void {
     .option('--connected', 'only peers connected now')
     .action(async (f: { connected?: boolean }, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const { peers } = await withProgress(global, 'asking the node…', () =>
-          client.call('network_listPeersV1', { connectedOnly: f.connected === true }),
-        ).catch((err: unknown) => {
-          throw failure(err, 'cannot list peers');
-        });
-        output(global, peers, () => (peers.length === 0 ? 'no peers' : peers.map(peerLine).join('\n')));
-      } finally {
-        await client.close();
-      }
+      const { peers } = await askNode(
+        global,
+        { label: 'asking the node…', failure: 'cannot list peers', hint },
+        (c) => c.call('network_listPeersV1', { connectedOnly: f.connected === true }),
+      );
+      output(global, peers, () => (peers.length === 0 ? 'no peers' : peers.map(peerLine).join('\n')));
     });
 
   network
@@ -94,17 +76,12 @@ export function registerNetwork(program: Command): void {
     .argument('<target>', 'a multiaddr or a peer id')
     .action(async (target: string, _o, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const r = await withProgress(global, `dialling ${target}…`, () =>
-          client.call('network_dialV1', target.startsWith('/') ? { multiaddr: target } : { peerId: target }),
-        ).catch((err: unknown) => {
-          throw failure(err, `cannot dial ${target}`);
-        });
-        output(global, r, () => `connected to ${r.peerId} (${r.latencyMs.toFixed(2)} ms)`);
-      } finally {
-        await client.close();
-      }
+      const r = await askNode(
+        global,
+        { label: `dialling ${target}…`, failure: `cannot dial ${target}`, hint },
+        (c) => c.call('network_dialV1', target.startsWith('/') ? { multiaddr: target } : { peerId: target }),
+      );
+      output(global, r, () => `connected to ${r.peerId} (${r.latencyMs.toFixed(2)} ms)`);
     });
 
   network
@@ -117,18 +94,13 @@ export function registerNetwork(program: Command): void {
       const timeoutMs = Number(f.timeout);
       if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
         throw new CliError(ExitCode.USAGE, '--timeout must be a positive integer');
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const { providers } = await withProgress(global, `looking for ${model}…`, () =>
-          client.call('network_findProvidersV1', { model, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
-        ).catch((err: unknown) => {
-          throw failure(err, `cannot find providers of ${model}`);
-        });
-        output(global, providers, () =>
-          providers.length === 0 ? `no miner serves ${model}` : providers.map(peerLine).join('\n'),
-        );
-      } finally {
-        await client.close();
-      }
+      const { providers } = await askNode(
+        global,
+        { label: `looking for ${model}…`, failure: `cannot find providers of ${model}`, hint },
+        (c) => c.call('network_findProvidersV1', { model, timeoutMs }, { timeoutMs: timeoutMs + 5000 }),
+      );
+      output(global, providers, () =>
+        providers.length === 0 ? `no miner serves ${model}` : providers.map(peerLine).join('\n'),
+      );
     });
 }

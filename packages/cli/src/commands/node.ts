@@ -4,9 +4,8 @@ import { startNode } from '@subnet/node';
 import { createLogger } from '@subnet/utils';
 import { type Command, Option } from 'commander';
 import {
-  engineFailure,
+  askNode,
   type GlobalOpts,
-  nodeClient,
   output,
   resolveConfig,
   untilStopSignal,
@@ -33,8 +32,7 @@ function flagsToConfig(f: StartFlags): ConfigInput {
   return out as ConfigInput;
 }
 
-const rpcFailure = (err: unknown, what: string) =>
-  engineFailure(err, what, 'is the node running? start it with `subnet node start`');
+const hint = 'is the node running? start it with `subnet node start`';
 
 export function registerNode(program: Command): void {
   const node = program.command('node').description('Run a node or inspect a running one');
@@ -90,31 +88,26 @@ export function registerNode(program: Command): void {
     .description('Show the health of the configured node and the status of each stack')
     .action(async (_opts, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const config = resolveConfig(global);
-      const client = await nodeClient(config);
-      try {
-        const [health, { stacks }, version] = await withProgress(global, 'asking the node…', () =>
+      const [health, { stacks }, version] = await askNode(
+        global,
+        { label: 'asking the node…', failure: 'cannot get the node status', hint },
+        (c) =>
           Promise.all([
-            client.call('node_getHealthV1', {}),
-            client.call('node_getStacksV1', {}),
-            client.call('node_getVersionV1', {}),
+            c.call('node_getHealthV1', {}),
+            c.call('node_getStacksV1', {}),
+            c.call('node_getVersionV1', {}),
           ]),
-        ).catch((err: unknown) => {
-          throw rpcFailure(err, 'cannot get the node status');
-        });
-        output(global, { health, stacks, version }, () =>
-          [
-            `node ${version.version} on ${version.runtime} (${health.processMode} mode): ${health.status}, up ${Math.round(health.uptimeS)} s`,
-            ...stacks.map(
-              (s) =>
-                `  ${s.name.padEnd(12)} ${s.status.padEnd(10)} pid ${String(s.pid ?? '-').padEnd(8)} restarts ${s.restarts}${s.lastError === null ? '' : `  last error: ${s.lastError}`}`,
-            ),
-          ].join('\n'),
-        );
-        if (health.status !== 'ok') process.exitCode = ExitCode.DEGRADED;
-      } finally {
-        await client.close();
-      }
+      );
+      output(global, { health, stacks, version }, () =>
+        [
+          `node ${version.version} on ${version.runtime} (${health.processMode} mode): ${health.status}, up ${Math.round(health.uptimeS)} s`,
+          ...stacks.map(
+            (s) =>
+              `  ${s.name.padEnd(12)} ${s.status.padEnd(10)} pid ${String(s.pid ?? '-').padEnd(8)} restarts ${s.restarts}${s.lastError === null ? '' : `  last error: ${s.lastError}`}`,
+          ),
+        ].join('\n'),
+      );
+      if (health.status !== 'ok') process.exitCode = ExitCode.DEGRADED;
     });
 
   node
@@ -123,20 +116,15 @@ export function registerNode(program: Command): void {
     .argument('<name>', 'stack name as in node.stacks')
     .action(async (name: string, _opts, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const client = await nodeClient(resolveConfig(global));
-      try {
-        const { stack } = await withProgress(global, `restarting ${name}…`, () =>
-          client.call('node_restartStackV1', { name }, { timeoutMs: 60_000 }),
-        ).catch((err: unknown) => {
-          throw rpcFailure(err, `cannot restart ${name}`);
-        });
-        output(
-          global,
-          stack,
-          () => `${stack.name}: ${stack.status}, pid ${stack.pid}, restarts ${stack.restarts}`,
-        );
-      } finally {
-        await client.close();
-      }
+      const { stack } = await askNode(
+        global,
+        { label: `restarting ${name}…`, failure: `cannot restart ${name}`, hint },
+        (c) => c.call('node_restartStackV1', { name }, { timeoutMs: 60_000 }),
+      );
+      output(
+        global,
+        stack,
+        () => `${stack.name}: ${stack.status}, pid ${stack.pid}, restarts ${stack.restarts}`,
+      );
     });
 }
