@@ -16,6 +16,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import {
+  createEngineClient,
+  createHttpTransport,
+  createTokenSigner,
+  engineApi,
+  loadOrCreateJwtSecret,
+} from '@subnet/engine-api';
 import OpenAI from 'openai';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
@@ -319,7 +326,7 @@ interface NodesInfo {
   apiKey: string;
   curl: string;
   rssBytes: number;
-  nodes: { wallet: string; role: string; uid: number; pid: number; configFile: string }[];
+  nodes: { wallet: string; role: string; uid: number; pid: number; url: string; configFile: string }[];
 }
 
 const alive = (pid: number): boolean => {
@@ -427,24 +434,32 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
     const client = new OpenAI({ baseURL: `${info.gatewayUrl}/v1`, apiKey: info.apiKey, maxRetries: 0 });
     const models = await client.models.list();
     assert.deepEqual(models.data.map((m) => m.id).sort(), ['devnet-chat', 'use-embed']);
-    // The validator's scoring hears of every organic request through gateway_watchOutcomesV1.
+    // The validator's scoring hears of every organic request through gateway_watchOutcomesV1: the stream is
+    // open (its start event arrived) before the request is made.
     const validator = info.nodes.find((n) => n.role === 'validator');
     assert.ok(validator !== undefined);
-    const outcomes = spawn(
-      process.execPath,
-      [BIN, 'rpc', 'gateway_watchOutcomesV1', '{}', '--config', validator.configFile],
-      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    const secret = await loadOrCreateJwtSecret(join(dir, '.subnet', 'engine-jwt.hex'));
+    const engine = createEngineClient(
+      engineApi,
+      createHttpTransport({
+        url: validator.url,
+        token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
+      }),
     );
-    const firstOutcome = firstLine(outcomes);
-    await new Promise((r) => setTimeout(r, 500)); // the stream is open before the request
+    const outcomes = await engine.stream('gateway_watchOutcomesV1', {}, { deadlineMs: 60_000 });
     const chat = await client.chat.completions.create({
       model: 'devnet-chat',
       messages: [{ role: 'user', content: 'What is a subnet?' }],
       max_tokens: 12,
       temperature: 0,
     });
-    const outcome = JSON.parse(await firstOutcome) as Record<string, unknown>;
-    outcomes.kill('SIGINT');
+    let outcome: Record<string, unknown> | undefined;
+    for await (const o of outcomes) {
+      outcome = o;
+      break;
+    }
+    await engine.close();
+    assert.ok(outcome !== undefined);
     assert.equal(outcome.ok, true);
     assert.equal(outcome.model, 'devnet-chat');
     assert.equal(outcome.kind, 'chat');
