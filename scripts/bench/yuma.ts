@@ -1,7 +1,8 @@
 /**
  * Yuma Consensus epoch time: the fixed-point `yuma` beside a plain Float64Array implementation of the same math,
  * in one run, for validators × miners of 64×256, 64×4096 and 256×4096 with random ~10 %-dense weights.
- * Prints one JSON object (median ms of N runs after warm-up).
+ * Prints one JSON object (median ms of N runs after warm-up). Target: ≤ 10 ms for a 64×4096 fixed-point epoch;
+ * the fixed-point version skips zero weights, so it beats the dense float reference on these sparse inputs.
  *
  * Run: `npx tsc -b && node scripts/bench/yuma.ts`.
  */

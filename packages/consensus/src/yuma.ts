@@ -70,13 +70,25 @@ function mul(a: number, b: number): number {
   return Math.floor((a * bh + Math.floor((a * bl) / TWO16)) / TWO16);
 }
 
+/** Divisors up to here take {@link div}'s two-step path: a remainder r < 2^36 keeps r·2^16 below 2^52. */
+const DIV_FAST_MAX = 2 ** 36;
+
 /**
  * floor(a·2^32 / b) for integers 0 ≤ a, 0 < b < 2^50 with a/b < 2^20: I32F32 divide, by long division in chunks
- * small enough that each partial dividend stays below 2^52, where a double's floor(n / b) is exact.
+ * small enough that each partial dividend stays below 2^52, where a double's floor(n / b) is exact (the rounding
+ * error of n / b is under 1/b while n < 2^53). Every chunking gives the same exact quotient.
  */
 function div(a: number, b: number): number {
   let q = Math.floor(a / b);
   let r = a - q * b;
+  if (b <= DIV_FAST_MAX) {
+    // Every divisor here (u16 row sums, I32F32 sums of shares ≈ 2^32) lands on this path: two 16-bit steps, no log2.
+    let n = r * TWO16;
+    const d1 = Math.floor(n / b);
+    r = n - d1 * b;
+    n = r * TWO16;
+    return (q * TWO16 + d1) * TWO16 + Math.floor(n / b);
+  }
   const chunk = 50 - Math.floor(Math.log2(b));
   for (let bits = 32; bits > 0; ) {
     const s = chunk < bits ? chunk : bits;
@@ -90,26 +102,16 @@ function div(a: number, b: number): number {
   return q;
 }
 
+/** div(x, 65535) for a u16 x in closed form: 2^32 = 65535·65537 + 1, so x·2^32/65535 = 65537·x + x/65535. */
+function divU16Max(x: number): number {
+  return x * 65_537 + (x === U16_MAX ? 1 : 0);
+}
+
 /** In place: x_i ← x_i / Σx (subtensor `inplace_normalize`); a zero vector is left alone. */
 function normalize(x: Float64Array): Float64Array {
   let sum = 0;
-  for (const v of x) sum += v;
-  if (sum !== 0) for (let i = 0; i < x.length; i++) x[i] = div(x[i] as number, sum);
-  return x;
-}
-
-/** In place on a row-major V × M matrix: each column divided by its sum (subtensor `inplace_col_normalize`). */
-function colNormalize(x: Float64Array, rows: number, cols: number): Float64Array {
-  const sums = new Float64Array(cols);
-  for (let i = 0; i < rows; i++)
-    for (let j = 0; j < cols; j++) sums[j] = (sums[j] as number) + (x[i * cols + j] as number);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) {
-      const s = sums[j] as number;
-      const k = i * cols + j;
-      if (s !== 0 && x[k] !== 0) x[k] = div(x[k] as number, s);
-    }
-  }
+  for (let i = 0; i < x.length; i++) sum += x[i] as number;
+  if (sum !== 0) for (let i = 0; i < x.length; i++) if (x[i] !== 0) x[i] = div(x[i] as number, sum);
   return x;
 }
 
@@ -123,6 +125,8 @@ interface MedianScratch {
 /**
  * Stake-weighted median of `score[0..n)` at `minority` (subtensor `weighted_median`): quickselect around the
  * middle element of the current partition, keeping the partitions in input order so ties break identically.
+ * With exact integer stakes it returns the smallest score v whose stake at or below v exceeds `minority` (the
+ * largest score if none does), whatever the input order, which is what lets the caller drop zero scores.
  */
 function weightedMedian(
   stake: Float64Array,
@@ -205,13 +209,18 @@ export function yuma(input: YumaInput, params: YumaParams): YumaOutput {
   // Stake: I64F64-normalised, truncated to I32F32, then renormalised as the active stake.
   const stake = normalize(stakeShares(stakes));
 
-  // Weights: u16 rows normalised to sum 1.
+  // Weights: u16 rows normalised to sum 1. Zeros stay zero (div(0, s) = 0) and cost no division.
   const W = new Float64Array(V * M);
   for (let i = 0; i < V; i++) {
     const row = weights[i] as readonly number[];
     let sum = 0;
-    for (const w of row) sum += w;
-    if (sum > 0) for (let j = 0; j < M; j++) W[i * M + j] = div(row[j] as number, sum);
+    for (let j = 0; j < M; j++) sum += row[j] as number;
+    if (sum > 0) {
+      for (let j = 0; j < M; j++) {
+        const w = row[j] as number;
+        if (w !== 0) W[i * M + j] = div(w, sum);
+      }
+    }
   }
 
   // Consensus: per miner, the kappa stake-weighted median over validators with stake.
@@ -222,15 +231,54 @@ export function yuma(input: YumaInput, params: YumaParams): YumaOutput {
   for (let k = 0; k < n; k++) voterStake[k] = stake[voters[k] as number] as number;
   normalize(voterStake);
   let voterStakeSum = 0;
-  for (const s of voterStake) voterStakeSum += s;
+  for (let k = 0; k < n; k++) voterStakeSum += voterStake[k] as number;
   const minority = voterStakeSum - div(p.kappa, U16_MAX);
-  const scratch = { a: new Int32Array(n), b: new Int32Array(n), c: new Int32Array(n) };
-  const column = new Float64Array(n);
   const C = new Float64Array(M);
   if (n > 0) {
+    // The median is a function of the (weight, stake) multiset alone (see weightedMedian), so the voters' zero
+    // weights, the smallest value, are folded into one stake total instead of being partitioned in every column.
+    // The nonzero weights are gathered column-major (CSC) in one row-major pass, so each column reads contiguously.
+    const colStart = new Int32Array(M + 1);
+    for (let k = 0; k < n; k++) {
+      const base = (voters[k] as number) * M;
+      for (let j = 0; j < M; j++) if (W[base + j] !== 0) colStart[j + 1] = (colStart[j + 1] as number) + 1;
+    }
+    for (let j = 0; j < M; j++) colStart[j + 1] = (colStart[j + 1] as number) + (colStart[j] as number);
+    const nnz = colStart[M] as number;
+    const colStake = new Float64Array(nnz);
+    const colScore = new Float64Array(nnz);
+    const fill = colStart.slice(0, M);
+    for (let k = 0; k < n; k++) {
+      const base = (voters[k] as number) * M;
+      const s = voterStake[k] as number;
+      for (let j = 0; j < M; j++) {
+        const w = W[base + j] as number;
+        if (w !== 0) {
+          const t = fill[j] as number;
+          fill[j] = t + 1;
+          colStake[t] = s;
+          colScore[t] = w;
+        }
+      }
+    }
+    const scratch = { a: new Int32Array(n), b: new Int32Array(n), c: new Int32Array(n) };
     for (let j = 0; j < M; j++) {
-      for (let k = 0; k < n; k++) column[k] = W[(voters[k] as number) * M + j] as number;
-      C[j] = weightedMedian(voterStake, column, n, minority, voterStakeSum, scratch);
+      const start = colStart[j] as number;
+      const end = colStart[j + 1] as number;
+      let nonzeroStake = 0;
+      for (let t = start; t < end; t++) nonzeroStake += colStake[t] as number;
+      // Some voter gave weight 0 and the stake at 0 already exceeds the minority: the median is 0 (C is
+      // zero-filled). Without a zero weight, 0 is no candidate, however negative the minority (kappa near 1).
+      const zeroStake = voterStakeSum - nonzeroStake;
+      if (end - start < n && zeroStake > minority) continue;
+      C[j] = weightedMedian(
+        colStake.subarray(start, end),
+        colScore.subarray(start, end),
+        end - start,
+        minority - zeroStake,
+        nonzeroStake,
+        scratch,
+      );
     }
   }
 
@@ -279,70 +327,111 @@ export function yuma(input: YumaInput, params: YumaParams): YumaOutput {
   const keep = ONE - alpha;
   const prev = input.bonds;
   const ema = new Float64Array(V * M);
+  const emaSum = new Float64Array(M);
   const dividends = new Float64Array(V);
-  const bonds: number[][] = [];
+  let upscale: Float64Array | undefined;
 
+  // Each step below is subtensor's matrix step (col-normalise, EMA, ...) fused into as few row-major passes as
+  // possible, each column normalisation's sums gathered in the pass that produces the matrix: at 64 × 4096 the
+  // epoch is memory-bound. Every matrix holds values ≥ 0 and mul(x, 0) = div(0, x) = +0, so zero entries, the
+  // bulk of sparse weights, are skipped (the typed arrays start at +0), and a nonzero entry's column sum is > 0.
+  // Column sums are exact integers below 2^53, so summing in any order gives the same bits.
   if (p.version === 2) {
-    // Stored bonds are column max-upscaled u16; bring them back to column shares.
+    // Stored bonds are column max-upscaled u16, brought back to column shares (B); this epoch's bonds are the
+    // stake-weighted bond weights, column-normalised (delta). A column of B that summed to zero stays zero.
     const B = new Float64Array(V * M);
-    if (prev !== undefined) {
-      for (let i = 0; i < V; i++) {
-        const row = prev[i] as readonly number[];
-        for (let j = 0; j < M; j++) if (reset[j] === 0) B[i * M + j] = row[j] as number;
-      }
-      colNormalize(B, V, M);
-      // B held u16 integers; a column that summed to zero stays zero, so the scale is now I32F32 throughout.
-    }
+    const bSum = new Float64Array(M);
     const delta = new Float64Array(V * M);
+    const dSum = new Float64Array(M);
     for (let i = 0; i < V; i++) {
+      const row = prev?.[i];
       const s = stake[i] as number;
-      if (s === 0) continue;
-      for (let j = 0; j < M; j++) delta[i * M + j] = mul(s, bondWeights[i * M + j] as number);
+      const base = i * M;
+      for (let j = 0; j < M; j++) {
+        if (row !== undefined && reset[j] === 0) {
+          const b = row[j] as number;
+          if (b !== 0) {
+            B[base + j] = b;
+            bSum[j] = (bSum[j] as number) + b;
+          }
+        }
+        const w = bondWeights[base + j] as number;
+        if (s !== 0 && w !== 0) {
+          const d = mul(s, w);
+          delta[base + j] = d;
+          dSum[j] = (dSum[j] as number) + d;
+        }
+      }
     }
-    colNormalize(delta, V, M);
-    for (let k = 0; k < V * M; k++) ema[k] = mul(alpha, delta[k] as number) + mul(keep, B[k] as number);
-    colNormalize(ema, V, M);
+    // EMA of the two column shares, then its own column sums.
     for (let i = 0; i < V; i++) {
+      const base = i * M;
+      for (let j = 0; j < M; j++) {
+        let d = delta[base + j] as number;
+        let b = B[base + j] as number;
+        if (d === 0 && b === 0) continue;
+        if (d !== 0) d = div(d, dSum[j] as number);
+        if (b !== 0) b = div(b, bSum[j] as number);
+        const e = mul(alpha, d) + mul(keep, b);
+        ema[base + j] = e;
+        emaSum[j] = (emaSum[j] as number) + e;
+      }
+    }
+    // Column-normalise the EMA; dividends Σ_j b_ij·incentive_j and the column maxima in the same pass.
+    upscale = new Float64Array(M);
+    for (let i = 0; i < V; i++) {
+      const base = i * M;
       let d = 0;
       for (let j = 0; j < M; j++) {
-        const b = ema[i * M + j] as number;
-        if (b !== 0) d += mul(b, incentive[j] as number);
+        let b = ema[base + j] as number;
+        if (b === 0) continue;
+        b = div(b, emaSum[j] as number);
+        ema[base + j] = b;
+        d += mul(b, incentive[j] as number);
+        if (b > (upscale[j] as number)) upscale[j] = b;
       }
       dividends[i] = d;
     }
     normalize(dividends);
-    // Column max-upscale for storage: max_i b_ij = 1.
-    const max = new Float64Array(M);
-    for (let k = 0; k < V * M; k++)
-      if ((ema[k] as number) > (max[k % M] as number)) max[k % M] = ema[k] as number;
-    for (let k = 0; k < V * M; k++) {
-      const m = max[k % M] as number;
-      if (m !== 0) ema[k] = div(ema[k] as number, m);
-    }
+    // The stored bonds are column max-upscaled (max_i b_ij = 1) when converted to u16 below.
   } else {
     // Stored bonds are u16 proportions of 1; each validator's bonds are an EMA of its own weights.
     for (let i = 0; i < V; i++) {
       const row = prev?.[i];
+      const base = i * M;
       for (let j = 0; j < M; j++) {
-        const k = i * M + j;
-        const old = row === undefined || reset[j] === 1 ? 0 : div(row[j] as number, U16_MAX);
-        ema[k] = mul(alpha, bondWeights[k] as number) + mul(keep, old);
+        const old = row === undefined || reset[j] === 1 ? 0 : divU16Max(row[j] as number);
+        const w = bondWeights[base + j] as number;
+        if (w === 0 && old === 0) continue;
+        const e = mul(alpha, w) + mul(keep, old);
+        ema[base + j] = e;
+        emaSum[j] = (emaSum[j] as number) + e;
       }
     }
-    const shares = colNormalize(Float64Array.from(ema), V, M);
+    // Dividends: each validator's column shares of the EMA against incentive, scaled by its stake.
     for (let i = 0; i < V; i++) {
+      const base = i * M;
       let total = 0;
       for (let j = 0; j < M; j++) {
-        const b = shares[i * M + j] as number;
-        if (b !== 0) total += mul(b, incentive[j] as number);
+        const b = ema[base + j] as number;
+        if (b !== 0) total += mul(div(b, emaSum[j] as number), incentive[j] as number);
       }
       dividends[i] = mul(total, stake[i] as number);
     }
     normalize(dividends);
   }
+
+  // To u16 (after the v2 column max-upscale). Rows are `new Array(M).fill(0)`: packed arrays (they come back as
+  // the next epoch's input, where a holey array costs a hole check per entry), faster to build than by push.
+  const bonds: number[][] = [];
   for (let i = 0; i < V; i++) {
-    const row = new Array<number>(M);
-    for (let j = 0; j < M; j++) row[j] = Math.floor(((ema[i * M + j] as number) * U16_MAX) / ONE);
+    const row = new Array<number>(M).fill(0);
+    const base = i * M;
+    for (let j = 0; j < M; j++) {
+      let b = ema[base + j] as number;
+      if (upscale !== undefined && b !== 0) b = div(b, upscale[j] as number);
+      row[j] = Math.floor((b * U16_MAX) / ONE);
+    }
     bonds.push(row);
   }
 
@@ -358,9 +447,9 @@ export function yuma(input: YumaInput, params: YumaParams): YumaOutput {
   };
 }
 
-/** Raw I32F32 → exact double. */
+/** Raw I32F32 → exact double, as a packed array (see `bonds`). */
 function toNumbers(x: Float64Array): number[] {
-  const out = new Array<number>(x.length);
+  const out = new Array<number>(x.length).fill(0);
   for (let i = 0; i < x.length; i++) out[i] = (x[i] as number) / ONE;
   return out;
 }
@@ -404,7 +493,9 @@ function checkMatrix(m: readonly (readonly number[])[], rows: number, cols: numb
       },
     );
   }
-  m.forEach((row, i) => {
+  // Plain indexed loops: this check touches every entry, and per-entry callbacks cost as much as the epoch itself.
+  for (let i = 0; i < rows; i++) {
+    const row = m[i];
     if (!Array.isArray(row) || row.length !== width) {
       const code = cols >= 0 ? ConsensusErrorCode.SIZE_MISMATCH : ConsensusErrorCode.RAGGED_MATRIX;
       throw new ConsensusError(
@@ -415,16 +506,17 @@ function checkMatrix(m: readonly (readonly number[])[], rows: number, cols: numb
         },
       );
     }
-    row.forEach((v, j) => {
-      if (!Number.isInteger(v) || v < 0 || v > U16_MAX) {
+    for (let j = 0; j < width; j++) {
+      const v = row[j];
+      if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > U16_MAX) {
         throw new ConsensusError(
           ConsensusErrorCode.INVALID_VALUE,
           `${field}[${i}][${j}] is ${String(v)}; pass u16 integers in [0, 65535]`,
           { meta: { row: i, col: j, field } },
         );
       }
-    });
-  });
+    }
+  }
   return width;
 }
 
