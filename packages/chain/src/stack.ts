@@ -15,7 +15,7 @@ import {
   EngineError,
   type Handlers,
 } from '@subnet/engine-api';
-import { BoundedQueue } from '@subnet/utils';
+import { fromPush } from '@subnet/utils';
 import { createWalletStore, DEFAULT_PASSWORD_ENV, resolvePassword } from '@subnet/wallet';
 import type { Address } from 'viem';
 import type { WeightsCommit } from './actions/commitWeights.js';
@@ -65,36 +65,6 @@ async function guard<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     throw engineError(err);
-  }
-}
-
-/**
- * Feeds a push source into a bounded queue and yields from it. The source is given a signal that aborts
- * when the stream ends for any reason (caller abort, the source failing, the reader stopping), so its
- * watchers never outlive the stream.
- */
-async function* fromPush<T>(
-  signal: AbortSignal,
-  start: (push: (v: T) => void, fail: (err: Error) => void, signal: AbortSignal) => void,
-): AsyncGenerator<T> {
-  const done = new AbortController();
-  const onAbort = () => done.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const queue = new BoundedQueue<T>({ capacity: 64 });
-  done.signal.addEventListener('abort', () => queue.close(), { once: true });
-  try {
-    start(
-      (v) => {
-        // A full queue means a slow reader: drop this snapshot, the next one supersedes it.
-        queue.tryPush(v);
-      },
-      (err) => queue.close(engineError(err)),
-      done.signal,
-    );
-    yield* queue;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-    done.abort();
   }
 }
 
@@ -170,11 +140,12 @@ export function chainHandlers(
         const { hash } = await s.revealWeights({ netuid, uids: c.uids, weights: c.weights, salt: c.salt });
         return { txHash: hash, epoch: Number(c.epoch) };
       }),
+    // A full buffer drops a block or snapshot: the next one supersedes it.
     chain_watchBlocksV1: (_p, ctx) =>
       fromPush(ctx.signal, (push, fail, signal) => {
         const unwatch = sdk.chain.public.watchBlocks({
           onBlock: (b) => push({ number: Number(b.number), hash: b.hash, timestamp: Number(b.timestamp) }),
-          onError: fail,
+          onError: (err) => fail(engineError(err)),
           emitOnBegin: true,
         });
         signal.addEventListener('abort', unwatch, { once: true });
@@ -184,7 +155,7 @@ export function chainHandlers(
         watchMetagraph(
           sdk.chain,
           { netuid },
-          { onChange: (m) => push(metagraphToJson(m)), onError: fail, signal },
+          { onChange: (m) => push(metagraphToJson(m)), onError: (err) => fail(engineError(err)), signal },
         );
       }),
   };

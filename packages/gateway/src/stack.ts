@@ -17,7 +17,7 @@ import {
   gatewayMethods,
   type Handlers,
 } from '@subnet/engine-api';
-import { BoundedQueue, errorMessage } from '@subnet/utils';
+import { errorMessage, fromPush } from '@subnet/utils';
 import { createKeyStore, isKeyNotFound } from './keys.js';
 import { createLimiter } from './limits.js';
 import { createOpenAiServer } from './openai/server.js';
@@ -92,22 +92,16 @@ export default defineStack({
           miners: router.stats(),
           requests: router.requests,
         })),
+      // A slow reader loses outcomes rather than holding up requests.
       gateway_watchOutcomesV1: (_p, ctx) =>
-        (async function* () {
-          // A slow reader loses outcomes rather than holding up requests.
-          const queue = new BoundedQueue<Outcome>({ capacity: 4096 });
-          const off = router.onOutcome((o) => {
-            queue.tryPush(o);
-          });
-          const close = () => queue.close();
-          ctx.signal.addEventListener('abort', close, { once: true });
-          try {
-            yield* queue;
-          } finally {
-            ctx.signal.removeEventListener('abort', close);
-            off();
-          }
-        })(),
+        fromPush<Outcome>(
+          ctx.signal,
+          (push, _fail, done) => {
+            const off = router.onOutcome(push);
+            done.addEventListener('abort', off, { once: true });
+          },
+          { capacity: 4096 },
+        ),
     };
     return {
       handlers,

@@ -8,7 +8,7 @@
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Config } from '@subnet/config';
-import { BoundedQueue, errorMessage, type Logger } from '@subnet/utils';
+import { errorMessage, fromPush, type Logger } from '@subnet/utils';
 import type { Registry } from 'prom-client';
 import type { Address, Hex } from 'viem';
 import { createDiscovery, type Discovery } from './discovery.js';
@@ -279,20 +279,15 @@ export async function createNetworkNode(
     },
     findProviders: (model, o = {}) => discovery.findProviders(model, o),
     publish: (topic, data) => gossip.publish(topic, data),
-    async *subscribe(topic, o) {
-      const queue = new BoundedQueue<GossipMessage>({ capacity: SUBSCRIBER_BUFFER });
-      const unsubscribe = gossip.subscribe(topic, (m) => {
-        queue.tryPush(m);
-      });
-      const close = () => queue.close();
-      o.signal.addEventListener('abort', close, { once: true });
-      try {
-        yield* queue;
-      } finally {
-        o.signal.removeEventListener('abort', close);
-        unsubscribe();
-      }
-    },
+    subscribe: (topic, o) =>
+      fromPush<GossipMessage>(
+        o.signal,
+        (push, _fail, done) => {
+          const unsubscribe = gossip.subscribe(topic, push);
+          done.addEventListener('abort', unsubscribe, { once: true });
+        },
+        { capacity: SUBSCRIBER_BUFFER },
+      ),
     sendSynapse(p, o = {}) {
       let target = p.peerId;
       if (p.uid !== undefined) {
