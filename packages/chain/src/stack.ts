@@ -16,8 +16,9 @@ import {
   type Handlers,
 } from '@subnet/engine-api';
 import { fromPush } from '@subnet/utils';
-import { createWalletStore, DEFAULT_PASSWORD_ENV, resolvePassword } from '@subnet/wallet';
+import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
 import type { Address } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
 import type { WeightsCommit } from './actions/commitWeights.js';
 import { ChainError, ChainErrorCode } from './errors.js';
 import { metagraphToJson, neuronToJson, subnetToJson } from './json.js';
@@ -174,12 +175,14 @@ export async function openChain(
     retryCount: opts.chain.retryCount,
     pollingIntervalMs: opts.chain.pollIntervalMs,
   });
-  const passwordFile = opts.chain.passwordFile;
-  if (passwordFile === undefined && process.env[DEFAULT_PASSWORD_ENV] === undefined)
-    return { sdk, signer: undefined };
-  const password = await resolvePassword({ file: passwordFile, input: undefined });
-  const store = createWalletStore({ dataDir: opts.dataDir });
-  const account = await store.unlock(opts.chain.wallet, opts.chain.hotkey, password);
+  const key = await unlockNodeHotkey({
+    dataDir: opts.dataDir,
+    wallet: opts.chain.wallet,
+    hotkey: opts.chain.hotkey,
+    passwordFile: opts.chain.passwordFile,
+  });
+  if (key === undefined) return { sdk, signer: undefined };
+  const account = privateKeyToAccount(key);
   return { sdk, signer: sdk.withAccount(account) };
 }
 

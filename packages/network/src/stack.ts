@@ -18,7 +18,7 @@ import {
   networkMethods,
 } from '@subnet/engine-api';
 import { errorMessage, type Logger, sleep } from '@subnet/utils';
-import { createWalletStore, DEFAULT_PASSWORD_ENV, resolvePassword } from '@subnet/wallet';
+import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
 import { privateKeyToAccount } from 'viem/accounts';
 import { NetworkError, NetworkErrorCode } from './errors.js';
 import type { HeartbeatContent } from './gossip.js';
@@ -142,17 +142,21 @@ export function appHeartbeat(engine: EngineClient<EngineApi>): () => Promise<Hea
   };
 }
 
-/** Unlocks this node's hotkey (the same wallet the chain stack signs with). */
+/** Unlocks this node's hotkey (the same wallet the chain stack signs with): its libp2p identity. */
 async function unlockHotkey(opts: NetworkStackOpts) {
-  if (opts.chain.passwordFile === undefined && process.env[DEFAULT_PASSWORD_ENV] === undefined) {
+  const key = await unlockNodeHotkey({
+    dataDir: opts.dataDir,
+    wallet: opts.chain.wallet,
+    hotkey: opts.chain.hotkey,
+    passwordFile: opts.chain.passwordFile,
+  });
+  if (key === undefined) {
     throw new NetworkError(
       NetworkErrorCode.INVALID_INPUT,
       `the network stack needs its hotkey: set chain.passwordFile or ${DEFAULT_PASSWORD_ENV} for wallet ${opts.chain.wallet}`,
     );
   }
-  const password = await resolvePassword({ file: opts.chain.passwordFile, input: undefined });
-  const store = createWalletStore({ dataDir: opts.dataDir });
-  return store.exportPrivateKey(opts.chain.wallet, opts.chain.hotkey, password);
+  return key;
 }
 
 /** The `network_*` handlers over a running network node (exported for tests). */

@@ -26,6 +26,7 @@ import {
   normalizePrivateKey,
   parseKeystore,
 } from './keystore.js';
+import { DEFAULT_PASSWORD_ENV, resolvePassword } from './password.js';
 
 /** Shortest password accepted for a new wallet. */
 export const MIN_PASSWORD_LENGTH = 8;
@@ -483,4 +484,23 @@ async function pathExists(file: string): Promise<boolean> {
     if (isNotFound(err)) return false;
     throw err;
   }
+}
+
+/** Where a node finds its own hotkey: the config's `chain.wallet`, `chain.hotkey` and `chain.passwordFile`. */
+export interface NodeKeyOpts {
+  dataDir: string;
+  wallet: string;
+  hotkey: string;
+  passwordFile?: string | undefined;
+}
+
+/**
+ * The node's own hotkey, unlocked without a prompt (a node runs unattended): the password comes from
+ * `passwordFile` or `WALLET_PASSWORD`; `undefined` when neither is set. The one place a private key leaves this
+ * package without a user asking: libp2p needs the raw key of the node's identity.
+ */
+export async function unlockNodeHotkey(opts: NodeKeyOpts): Promise<Hex | undefined> {
+  if (opts.passwordFile === undefined && process.env[DEFAULT_PASSWORD_ENV] === undefined) return undefined;
+  const password = await resolvePassword({ file: opts.passwordFile, input: undefined });
+  return createWalletStore({ dataDir: opts.dataDir }).exportPrivateKey(opts.wallet, opts.hotkey, password);
 }

@@ -10,6 +10,7 @@ import {
   defaultWalletDir,
   encryptKeystore,
   isWalletError,
+  unlockNodeHotkey,
   WalletErrorCode,
   type WalletStore,
 } from '../src/index.js';
@@ -303,6 +304,32 @@ describe('wallet store', { concurrency: true }, () => {
     assert.equal(
       (await store.unlock('ivan', 'default', PASSWORD)).address,
       privateKeyToAccount(TEST_PRIVATE_KEY).address,
+    );
+  });
+});
+
+describe('unlockNodeHotkey', () => {
+  it('unlocks the configured hotkey from a password file, and is undefined with no password source', async () => {
+    const dataDir = path.join(tmp, 'node-key');
+    const store = createWalletStore({ dataDir });
+    const info = await store.create('node', { password: PASSWORD, hotkeys: ['default'], kdf: 'light' });
+    const passwordFile = path.join(tmp, 'node-key-password');
+    fs.writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+    const key = await unlockNodeHotkey({ dataDir, wallet: 'node', hotkey: 'default', passwordFile });
+    assert.ok(key !== undefined);
+    const hotkey = info.hotkeys.find((h) => h.name === 'default');
+    assert.equal(privateKeyToAccount(key).address, hotkey?.address);
+    const saved = process.env.WALLET_PASSWORD;
+    delete process.env.WALLET_PASSWORD;
+    try {
+      assert.equal(await unlockNodeHotkey({ dataDir, wallet: 'node', hotkey: 'default' }), undefined);
+    } finally {
+      if (saved !== undefined) process.env.WALLET_PASSWORD = saved;
+    }
+    fs.writeFileSync(passwordFile, 'wrong password\n');
+    await rejectsWith(
+      unlockNodeHotkey({ dataDir, wallet: 'node', hotkey: 'default', passwordFile }),
+      WalletErrorCode.WRONG_PASSWORD,
     );
   });
 });
