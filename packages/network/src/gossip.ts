@@ -358,12 +358,25 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
     });
   };
 
+  // A peer that just joined the heartbeat topic would otherwise wait a whole interval to learn what this node
+  // serves: answer a new subscriber with a heartbeat soon (one per 250 ms at most, however many join).
+  let early: NodeJS.Timeout | undefined;
+  const onSubscription = (event: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>) => {
+    if (early !== undefined || content === null) return;
+    if (!event.detail.subscriptions.some((s) => s.subscribe && s.topic === heartbeatTopic)) return;
+    early = setTimeout(() => {
+      early = undefined;
+      tick();
+    }, 250);
+  };
+
   return {
     heartbeatTopic,
     start() {
       if (started) return;
       started = true;
       pubsub.addEventListener('gossipsub:message', onMessage);
+      pubsub.addEventListener('subscription-change', onSubscription);
       join(HEARTBEAT_TOPIC);
       for (const name of listeners.keys()) if (name !== HEARTBEAT_TOPIC) join(name);
       unsubscribeMembership = membership.onChange((removed) => {
@@ -378,6 +391,9 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
       started = false;
       clearInterval(timer);
       timer = undefined;
+      clearTimeout(early);
+      early = undefined;
+      pubsub.removeEventListener('subscription-change', onSubscription);
       unsubscribeMembership?.();
       pubsub.removeEventListener('gossipsub:message', onMessage);
       for (const name of new Set([HEARTBEAT_TOPIC, ...listeners.keys()])) {

@@ -188,31 +188,11 @@ export async function createNetworkNode(
   };
   const unwatch = membership.onChange(checkRegistration);
 
-  // A peer that just subscribed to the heartbeat topic would otherwise wait a whole interval to learn what
-  // this node serves: answer a new subscription with a heartbeat soon (debounced).
-  let earlyHeartbeat: NodeJS.Timeout | undefined;
-  const onSubscription = (event: CustomEvent<{ subscriptions: { topic: string; subscribe: boolean }[] }>) => {
-    if (heartbeat === undefined || earlyHeartbeat !== undefined) return;
-    if (!event.detail.subscriptions.some((s) => s.subscribe && s.topic === gossip.heartbeatTopic)) return;
-    earlyHeartbeat = setTimeout(() => {
-      earlyHeartbeat = undefined;
-      gossip
-        .publishHeartbeat()
-        .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'early heartbeat'));
-    }, 250);
-  };
-  libp2p.services.pubsub.addEventListener('subscription-change', onSubscription);
-
   await server.start();
   gossip.start();
   peers.start();
   discovery.start();
   checkRegistration();
-  if (heartbeat !== undefined) {
-    gossip
-      .publishHeartbeat()
-      .catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'first heartbeat'));
-  }
 
   let stopped = false;
   const node: NetworkNode = {
@@ -314,8 +294,6 @@ export async function createNetworkNode(
       if (stopped) return;
       stopped = true;
       unwatch();
-      clearTimeout(earlyHeartbeat);
-      libp2p.services.pubsub.removeEventListener('subscription-change', onSubscription);
       discovery.stop();
       peers.stop();
       gossip.stop();

@@ -83,6 +83,29 @@ describe('gossip', () => {
     }
   });
 
+  it('a peer that joins later hears a heartbeat at once, not a whole interval later', async () => {
+    const [miner, validator] = [makeNeuron('miner'), makeNeuron('validator')];
+    const membership = membershipOf([miner, validator]);
+    // An interval far longer than the test: only the answer to the new subscription can deliver it.
+    const m = await startNode(miner, membership, { models: ['early'], heartbeatIntervalMs: 600_000 });
+    running.push(m);
+    await new Promise((r) => setTimeout(r, 300)); // the first heartbeat at start reached nobody
+    const v = await startNode(validator, membership, { heartbeatIntervalMs: 600_000 });
+    running.push(v);
+    await connect(v.libp2p, m.libp2p);
+    const row = await waitFor(
+      () => {
+        const r = v.peers.get(miner.peerId);
+        return r?.lastHeartbeatAt === null ? undefined : r;
+      },
+      { timeoutMs: 10_000, what: "the miner's heartbeat at the validator" },
+    );
+    assert.deepEqual(
+      row?.models.map((x) => x.id),
+      ['early'],
+    );
+  });
+
   it('rejects malformed, oversized and forged heartbeats, ignores unregistered and stale ones, and counts them', async () => {
     const victimN = makeNeuron('validator');
     const badN = makeNeuron('miner');
