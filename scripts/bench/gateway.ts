@@ -25,7 +25,7 @@ import {
   engineApi,
   loadOrCreateJwtSecret,
 } from '../../packages/engine-api/dist/src/index.js';
-import { percentile, round } from './measure.ts';
+import { drive, round, summariseLoad } from './measure.ts';
 
 const ROUND_MS = Number(process.env.BENCH_GATEWAY_ROUND_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 4);
@@ -73,12 +73,10 @@ function cpuSeconds(pid: number): number {
 }
 
 /** One streamed chat completion, read to the end; returns its latency in ms. */
-async function chat(url: string, headers: Record<string, string>, body: string): Promise<number> {
-  const t0 = performance.now();
+async function chat(url: string, headers: Record<string, string>, body: string): Promise<void> {
   const res = await fetchLike(url, headers, body);
   if (!res.ok) throw new Error(`${url}: ${res.status} ${res.text.slice(0, 300)}`);
   if (!res.text.includes('[DONE]')) throw new Error(`${url}: the stream did not end with [DONE]`);
-  return performance.now() - t0;
 }
 
 // undici's request() through a keep-alive Pool per origin (fetch is 7–14× slower here).
@@ -101,27 +99,12 @@ async function fetchLike(url: string, headers: Record<string, string>, body: str
   return { ok: r.statusCode === 200, status: r.statusCode, text };
 }
 
-/** Closed loop: `concurrency` requests always in flight for `ms`; latencies of those that finished. */
-async function drive(concurrency: number, ms: number, one: () => Promise<number>) {
+/** Closed loop for `ms` at `concurrency` (measure.ts), with the latency samples and the time it took. */
+async function timed(concurrency: number, ms: number, one: () => Promise<void>) {
   const samples: number[] = [];
-  const end = performance.now() + ms;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) samples.push(await one());
-    }),
-  );
+  await drive(one, concurrency, ms, samples);
   return { samples, elapsedMs: performance.now() - started };
-}
-
-function summary(samples: number[], elapsedMs: number) {
-  const s = [...samples].sort((a, b) => a - b);
-  return {
-    requests: s.length,
-    rps: round((s.length * 1000) / elapsedMs, 0),
-    p50Ms: round(percentile(s, 50), 3),
-    p99Ms: round(percentile(s, 99), 3),
-  };
 }
 
 async function main(): Promise<void> {
@@ -226,22 +209,29 @@ async function main(): Promise<void> {
     const direct = () => chat(`${backend.url}/v1/chat/completions`, {}, body);
     const full = () => chat(`${gateway}/v1/chat/completions`, auth, body);
     progress('warm-up');
-    await drive(16, 2000, full);
-    await drive(16, 1000, direct);
+    await drive(full, 16, 2000);
+    await drive(direct, 16, 1000);
 
     const at = async (concurrency: number) => {
-      const acc = { direct: { s: [] as number[], ms: 0 }, full: { s: [] as number[], ms: 0 } };
+      const acc = {
+        direct: { s: [] as number[], ms: 0, rounds: [] as number[] },
+        full: { s: [] as number[], ms: 0, rounds: [] as number[] },
+      };
       for (let r = 0; r < ROUNDS; r++) {
         for (const [k, f] of [
           ['direct', direct],
           ['full', full],
         ] as const) {
-          const { samples, elapsedMs } = await drive(concurrency, ROUND_MS, f);
+          const { samples, elapsedMs } = await timed(concurrency, ROUND_MS, f);
           acc[k].s.push(...samples);
           acc[k].ms += elapsedMs;
+          acc[k].rounds.push(round((samples.length * 1000) / elapsedMs, 0));
         }
       }
-      return { direct: summary(acc.direct.s, acc.direct.ms), full: summary(acc.full.s, acc.full.ms) };
+      return {
+        direct: summariseLoad(acc.direct.s, acc.direct.ms, acc.direct.rounds),
+        full: summariseLoad(acc.full.s, acc.full.ms, acc.full.rounds),
+      };
     };
     progress(`c=1: ${ROUNDS} interleaved rounds of ${ROUND_MS} ms`);
     const c1 = await at(1);
@@ -256,7 +246,7 @@ async function main(): Promise<void> {
       miner: cpuSeconds(miner.pid as number),
       bench: cpuSeconds(process.pid),
     };
-    const load = await drive(16, 4000, full);
+    const load = await timed(16, 4000, full);
     const perRequestUs = (k: keyof typeof cpuBefore, pid: number) =>
       round(((cpuSeconds(pid) - cpuBefore[k]) * 1e6) / load.samples.length, 0);
     const cpuPerRequestUs = {
