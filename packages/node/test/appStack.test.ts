@@ -11,16 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateModel } from '@subnet/app';
 import { loadConfig } from '@subnet/config';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  defineApi,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import { type createEngineClient, defineApi, engineApi } from '@subnet/engine-api';
 import { silentLogger, waitFor } from '@subnet/utils';
 import { type SubnetNode, startNode } from '../src/index.js';
+import { clientOf } from './client.js';
 import { tickerApi } from './fixtures/ticker.js';
 
 const api = defineApi([...Object.values(engineApi), ...Object.values(tickerApi)]);
@@ -51,14 +45,7 @@ describe('app stack in split mode', () => {
       },
     });
     node = await startNode(config, { logger: silentLogger() });
-    const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
-    client = createEngineClient(
-      api,
-      createHttpTransport({
-        url: node.url,
-        token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-      }),
-    );
+    client = await clientOf(node, config, api);
   });
   after(async () => {
     await client.close();

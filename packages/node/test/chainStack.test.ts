@@ -9,17 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Devnet, startDevnet } from '@subnet/chain';
 import { loadConfig } from '@subnet/config';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  type EngineApi,
-  type EngineClient,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import { type EngineApi, type EngineClient, engineApi } from '@subnet/engine-api';
 import { silentLogger, waitFor } from '@subnet/utils';
 import { type SubnetNode, startNode } from '../src/index.js';
+import { clientOf } from './client.js';
 
 describe('chain stack in split mode', () => {
   let dataDir: string;
@@ -49,14 +42,7 @@ describe('chain stack in split mode', () => {
       },
     });
     node = await startNode(config, { logger: silentLogger() });
-    const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
-    client = createEngineClient(
-      engineApi,
-      createHttpTransport({
-        url: node.url,
-        token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-      }),
-    );
+    client = await clientOf(node, config, engineApi);
   });
   after(async () => {
     await client.close();

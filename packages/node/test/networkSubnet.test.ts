@@ -16,16 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateModel } from '@subnet/app';
 import { createSubnetClient, type Devnet, startDevnet } from '@subnet/chain';
 import { type Config, loadConfig } from '@subnet/config';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  type EngineApi,
-  type EngineClient,
-  EngineError,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import { type EngineApi, type EngineClient, EngineError, engineApi } from '@subnet/engine-api';
 import {
   createMembership,
   createSubnetLibp2p,
@@ -38,6 +29,7 @@ import { silentLogger, waitFor } from '@subnet/utils';
 import { createWalletStore, peerIdOfPublicKey } from '@subnet/wallet';
 import { type Hex, parseEther } from 'viem';
 import { type SubnetNode, startNode } from '../src/index.js';
+import { clientOf } from './client.js';
 
 const VALIDATORS = 2;
 const MINERS = 8;
@@ -117,14 +109,7 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
       },
     });
     const node = await startNode(config, { logger: silentLogger() });
-    const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
-    const client = createEngineClient(
-      engineApi,
-      createHttpTransport({
-        url: node.url,
-        token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-      }),
-    );
+    const client = await clientOf(node, config, engineApi);
     nodes.set(name, { name, node, client, config });
   }
 

@@ -5,17 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@subnet/config';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  defineApi,
-  type EngineClient,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import { defineApi, type EngineClient, engineApi } from '@subnet/engine-api';
 import { silentLogger, waitFor } from '@subnet/utils';
 import { type SubnetNode, startNode } from '../src/index.js';
+import { clientOf } from './client.js';
 import { counterApi } from './fixtures/counter.js';
 import { tickerApi } from './fixtures/ticker.js';
 
@@ -46,14 +39,7 @@ async function boot(mode: 'single' | 'split') {
     },
   });
   const node = await startNode(config, { logger: silentLogger() });
-  const secret = await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
-  const client: Client = createEngineClient(
-    api,
-    createHttpTransport({
-      url: node.url,
-      token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-    }),
-  );
+  const client: Client = await clientOf(node, config, api);
   return { node, client, dataDir };
 }
 
