@@ -1,8 +1,40 @@
 /**
- * What the HTTP backends (Ollama, OpenAI-compatible) share: line framing of streamed bodies and the mapping
- * of transport failures (undici, sockets, aborts) to AppError codes.
+ * What the HTTP backends (Ollama, OpenAI-compatible) share: line framing of streamed bodies, the mapping
+ * of transport failures (undici, sockets, aborts) to AppError codes, the health probe and capabilities.
  */
-import { AppError, AppErrorCode } from '../module.js';
+import { cpus, totalmem } from 'node:os';
+import {
+  AppError,
+  AppErrorCode,
+  type Capabilities,
+  type InferenceModule,
+  type ModelInfo,
+} from '../module.js';
+
+/** Health of a server: a GET of `path` that answers (its body is discarded). */
+export async function probeHealth(
+  get: (signal: AbortSignal) => Promise<{ body: { dump(): Promise<void> } }>,
+  signal: AbortSignal,
+): ReturnType<InferenceModule['health']> {
+  try {
+    await (await get(signal)).body.dump();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Capabilities of a remote backend: its models (copied) and this machine's CPUs and memory. */
+export function remoteCapabilities(
+  backend: Capabilities['backend'],
+  models: readonly ModelInfo[],
+): Capabilities {
+  return {
+    backend,
+    models: models.map((m) => ({ ...m, taskTypes: [...m.taskTypes] })),
+    hardware: { cpus: cpus().length, memoryBytes: totalmem(), gpu: null },
+  };
+}
 
 /** Splits a byte stream into non-empty, trimmed lines (NDJSON framing; SSE reuses it). */
 export async function* ndjsonLines(body: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<string> {

@@ -4,7 +4,6 @@
  * It must never hold state for a request after its stream ends, and never let a non-`AppError` escape:
  * aborting the caller's signal destroys the HTTP request, so the cancel reaches the Ollama server.
  */
-import { cpus, totalmem } from 'node:os';
 import type { Logger } from '@subnet/utils';
 import { Pool } from 'undici';
 import {
@@ -21,7 +20,7 @@ import {
   type TaskType,
   type TokenLogprob,
 } from '../module.js';
-import { ndjsonLines, toAppError } from './http.js';
+import { ndjsonLines, probeHealth, remoteCapabilities, toAppError } from './http.js';
 
 /** Config slice of {@link createOllamaModule}. */
 export interface OllamaOpts {
@@ -166,23 +165,9 @@ export function createOllamaModule(opts: OllamaOpts, modules: OllamaModules): In
       modules.logger.info({ baseUrl: opts.baseUrl, models: names }, 'ollama backend ready');
     },
 
-    async health({ signal }) {
-      try {
-        const res = await call('GET', '/api/tags', undefined, signal);
-        await res.body.dump();
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-      }
-    },
+    health: ({ signal }) => probeHealth((sig) => call('GET', '/api/tags', undefined, sig), signal),
 
-    capabilities(): Capabilities {
-      return {
-        backend: 'ollama',
-        models: models.map((m) => ({ ...m, taskTypes: [...m.taskTypes] })),
-        hardware: { cpus: cpus().length, memoryBytes: totalmem(), gpu: null },
-      };
-    },
+    capabilities: (): Capabilities => remoteCapabilities('ollama', models),
 
     async *generate(req: GenerateRequest, { signal }: CallOpts): AsyncGenerator<GenerationEvent> {
       const options: Record<string, unknown> = {

@@ -4,7 +4,6 @@
  * (SSE, `data: [DONE]`), `/v1/embeddings`, through one keep-alive undici pool. It must never let a
  * non-`AppError` escape, never log the API key, and must drop the HTTP request when the signal aborts.
  */
-import { cpus, totalmem } from 'node:os';
 import type { Logger } from '@subnet/utils';
 import { Pool } from 'undici';
 import {
@@ -20,7 +19,7 @@ import {
   type ModelInfo,
   type TokenLogprob,
 } from '../module.js';
-import { ndjsonLines, toAppError } from './http.js';
+import { ndjsonLines, probeHealth, remoteCapabilities, toAppError } from './http.js';
 
 /** Config slice of {@link createOpenAiModule}. */
 export interface OpenAiOpts {
@@ -156,23 +155,9 @@ export function createOpenAiModule(opts: OpenAiOpts, modules: OpenAiModules): In
       modules.logger.info({ baseUrl: opts.baseUrl, models: names }, 'openai-compatible backend ready');
     },
 
-    async health({ signal }) {
-      try {
-        const res = await call('GET', '/models', undefined, signal);
-        await res.body.dump();
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, detail: err instanceof Error ? err.message : String(err) };
-      }
-    },
+    health: ({ signal }) => probeHealth((sig) => call('GET', '/models', undefined, sig), signal),
 
-    capabilities(): Capabilities {
-      return {
-        backend: 'openai',
-        models: models.map((m) => ({ ...m, taskTypes: [...m.taskTypes] })),
-        hardware: { cpus: cpus().length, memoryBytes: totalmem(), gpu: null },
-      };
-    },
+    capabilities: (): Capabilities => remoteCapabilities('openai', models),
 
     async *generate(req: GenerateRequest, { signal }: CallOpts): AsyncGenerator<GenerationEvent> {
       const chat = req.kind === 'chat';
