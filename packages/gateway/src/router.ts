@@ -206,10 +206,11 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
   const failure = (err: unknown, ctx: RouteContext, model: string): GatewayError => {
     if (err instanceof GatewayError) return err;
     if (ctx.signal.aborted) {
-      const reason = ctx.signal.reason as { name?: string } | undefined;
-      return reason?.name === 'TimeoutError'
-        ? new GatewayError(GatewayErrorCode.TIMEOUT, `${model} did not answer in time`)
-        : new GatewayError(GatewayErrorCode.CANCELLED, 'the client went away');
+      // The front door aborts with the reason itself (TIMEOUT at the deadline, CANCELLED when the client left).
+      const reason: unknown = ctx.signal.reason;
+      return reason instanceof GatewayError
+        ? reason
+        : new GatewayError(GatewayErrorCode.CANCELLED, `the request for ${model} was abandoned`);
     }
     const code = remoteCode(err);
     if (code !== undefined && CLIENT_ERRORS.has(code)) {
