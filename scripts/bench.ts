@@ -8,7 +8,8 @@
  * fails on a missed target, it reports `pass: false`.
  *
  * The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts) and the gateway
- * (scripts/bench/gateway.ts) are measured in processes of their own and their JSON is included.
+ * (scripts/bench/gateway.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
+ * are measured in processes of their own and their JSON is included.
  *
  * Knobs (env): BENCH_DURATION_MS (measured time per contender and concurrency, default 2000),
  * BENCH_WARMUP_MS (unary warm-up per contender, default 3000), BENCH_STREAM_EVENTS (default 200000).
@@ -144,6 +145,23 @@ async function main(): Promise<void> {
     const gateway = own('./bench/gateway.ts') as {
       targets: Record<string, { target: number; value: number; met: boolean }>;
     };
+    progress(
+      'consensus: Yuma epochs (fixed point) against a plain Float64Array implementation (own process)',
+    );
+    const yumaBench = own('./bench/yuma.ts') as {
+      targetMs64x4096: number;
+      results: { shape: string; fixedV2Ms: number; fixedV3Ms: number }[];
+    };
+    progress('contracts: gas per operation from receipts on a fresh anvil devnet (own process)');
+    let gas: { targets: Record<string, { limit: number; value: number; pass: boolean }> };
+    try {
+      gas = own('./gas-report.ts');
+    } catch (err) {
+      // gas-report exits 1 when a target is missed, after printing its JSON.
+      const out = (err as { stdout?: string }).stdout;
+      if (out === undefined || out === '') throw err;
+      gas = JSON.parse(out);
+    }
     const base = report(unary, stream);
     const targets = {
       ...base.targets,
@@ -192,9 +210,28 @@ async function main(): Promise<void> {
         ]),
       ),
     });
+    const y64x4096 = yumaBench.results.find((r) => r.shape === '64x4096');
+    if (y64x4096 !== undefined) {
+      for (const v of [2, 3] as const) {
+        const value = v === 2 ? y64x4096.fixedV2Ms : y64x4096.fixedV3Ms;
+        Object.assign(targets, {
+          [`yumaV${v}64x4096`]: {
+            description: `Yuma ${v} epoch, 64 validators x 4096 miners, fixed point <= ${yumaBench.targetMs64x4096} ms (median)`,
+            value,
+            limit: yumaBench.targetMs64x4096,
+            pass: value <= yumaBench.targetMs64x4096,
+          },
+        });
+      }
+    }
+    for (const [k, t] of Object.entries(gas.targets)) {
+      Object.assign(targets, {
+        [`gas${k[0]?.toUpperCase()}${k.slice(1)}`]: { description: `gas of ${k} <= ${t.limit}`, ...t },
+      });
+    }
     const pass = Object.values(targets).every((t) => t.pass);
     process.stdout.write(
-      `${JSON.stringify({ ...base, app, synapse, gossip, gateway, targets, pass }, null, 2)}\n`,
+      `${JSON.stringify({ ...base, app, synapse, gossip, gateway, yuma: yumaBench, gas, targets, pass }, null, 2)}\n`,
     );
   } finally {
     await Promise.all(Object.values(procs).map((p) => p.close()));
