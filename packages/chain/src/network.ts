@@ -17,6 +17,7 @@ export const ContractAddressesSchema = z.object({
   subnetRegistry: address,
   neuronRegistry: address,
   weights: address,
+  epochConsensus: address,
 });
 export type ContractAddresses = { [K in keyof z.output<typeof ContractAddressesSchema>]: `0x${string}` };
 

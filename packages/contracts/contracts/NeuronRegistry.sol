@@ -309,6 +309,51 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         return true;
     }
 
+    /// @inheritdoc INeuronRegistry
+    /// @dev The same rule as `hasValidatorPermit`, with one hyperparameter read for the whole subnet; the
+    ///      ranking and the sort by UID run in memory (O(#validators^2)).
+    function getPermittedValidators(uint16 netuid)
+        external
+        view
+        returns (PermittedValidator[] memory validators)
+    {
+        uint256 count = _uidState[netuid].validatorCount;
+        validators = new PermittedValidator[](count);
+        if (count == 0) return validators;
+        ISubnetRegistry.Hyperparams memory hp = subnetRegistry.getHyperparams(netuid);
+        uint16[4096] storage list = _validatorUids[netuid];
+        mapping(uint16 uid => NeuronRecord) storage neurons = _neurons[netuid];
+        PermittedValidator[] memory all = new PermittedValidator[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            uint16 uid = list[i];
+            address hotkey = neurons[uid].hotkey;
+            all[i] = PermittedValidator(uid, hotkey, staking.hotkeyStake(netuid, hotkey));
+        }
+        uint256 n = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            PermittedValidator memory v = all[i];
+            if (v.stake < hp.minStake) continue;
+            if (count > hp.maxValidators) {
+                uint256 above = 0;
+                for (uint256 j = 0; j < count; ++j) {
+                    PermittedValidator memory other = all[j];
+                    if (other.stake > v.stake || (other.stake == v.stake && other.uid < v.uid)) ++above;
+                }
+                if (above >= hp.maxValidators) continue;
+            }
+            // Insertion by ascending UID.
+            uint256 k = n++;
+            while (k > 0 && validators[k - 1].uid > v.uid) {
+                validators[k] = validators[k - 1];
+                --k;
+            }
+            validators[k] = v;
+        }
+        assembly ("memory-safe") {
+            mstore(validators, n)
+        }
+    }
+
     /// @notice The neuron holding `uid`; reverts `UidNotRegistered` when none does.
     /// @param netuid The subnet.
     /// @param uid The UID.

@@ -44,6 +44,10 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
     /// @return Tokens.
     uint256 public totalUnbonding;
 
+    /// @notice The only account that may `creditStake` (the epoch consensus contract).
+    /// @return The rewarder (zero until set).
+    address public rewarder;
+
     struct Unbonding {
         uint256 amount;
         uint64 releaseBlock;
@@ -74,6 +78,8 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
     error UnbondingNotMatured(uint64 releaseBlock);
     /// @notice The unbonding period exceeds `max`.
     error UnbondingPeriodTooLong(uint64 period, uint64 max);
+    /// @notice Only the rewarder may do this.
+    error NotRewarder(address caller);
 
     /// @notice `coldkey` staked `amount` tokens into free stake.
     event Staked(address indexed coldkey, uint256 amount);
@@ -88,6 +94,11 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
     event Deallocated(address indexed coldkey, uint16 indexed netuid, address indexed hotkey, uint256 amount);
     /// @notice The owner set the unbonding period.
     event UnbondingPeriodSet(uint64 period);
+    /// @notice The owner set the rewarder.
+    event RewarderSet(address indexed rewarder);
+    /// @notice The rewarder credited `amount` tokens (already transferred here) to `coldkey`'s allocation to
+    ///         `hotkey` on `netuid`.
+    event StakeCredited(address indexed coldkey, uint16 indexed netuid, address indexed hotkey, uint256 amount);
 
     /// @notice Deploys the ledger for `token_`; the deployer becomes the owner.
     /// @param token_ The staked token.
@@ -171,6 +182,30 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
         _hotkeyTotalStake[hotkey] -= amount;
         _subnetStake[netuid] -= amount;
         emit Deallocated(msg.sender, netuid, hotkey, amount);
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev The tokens must already be held by this contract (the rewarder mints or transfers them first);
+    ///      the invariant `balance == totalStaked + totalUnbonding` then still holds.
+    function creditStake(address coldkey, uint16 netuid, address hotkey, uint256 amount) external nonReentrant {
+        if (msg.sender != rewarder) revert NotRewarder(msg.sender);
+        if (coldkey == address(0)) revert ZeroAddress();
+        _checkPair(netuid, hotkey, amount);
+        totalStaked += amount;
+        _allocated[coldkey] += amount;
+        _allocation[coldkey][netuid][hotkey] += amount;
+        _hotkeyStake[netuid][hotkey] += amount;
+        _hotkeyTotalStake[hotkey] += amount;
+        _subnetStake[netuid] += amount;
+        emit StakeCredited(coldkey, netuid, hotkey, amount);
+    }
+
+    /// @notice Sets the account allowed to `creditStake`; only the owner.
+    /// @param rewarder_ The rewarder (the epoch consensus contract).
+    function setRewarder(address rewarder_) external onlyOwner {
+        if (rewarder_ == address(0)) revert ZeroAddress();
+        rewarder = rewarder_;
+        emit RewarderSet(rewarder_);
     }
 
     /// @notice Sets the unbonding period for later unstakes; only the owner.

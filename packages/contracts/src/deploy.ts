@@ -1,6 +1,7 @@
 /**
- * Deploys the subnet contract suite (SubnetToken, Staking, SubnetRegistry, NeuronRegistry, Weights) and wires
- * it (NeuronRegistry.setWeights, optional faucet, unbonding period and emission manager). Used by the
+ * Deploys the subnet contract suite (SubnetToken, Staking, SubnetRegistry, NeuronRegistry, Weights,
+ * EpochConsensus) and wires it (NeuronRegistry.setWeights; EpochConsensus as token minter, staking rewarder and
+ * emission manager; optional faucet and unbonding period). Used by the
  * devnet, the tests and the gas report. Transactions carry explicit nonces; every receipt is awaited and
  * checked, so a returned address always holds the deployed code. Never deploys test-only contracts.
  */
@@ -15,6 +16,7 @@ import {
   type Transport,
   type WalletClient,
 } from 'viem';
+import { epochConsensusAbi, epochConsensusBytecode } from './generated/EpochConsensus.js';
 import { neuronRegistryAbi, neuronRegistryBytecode } from './generated/NeuronRegistry.js';
 import { stakingAbi, stakingBytecode } from './generated/Staking.js';
 import { subnetRegistryAbi, subnetRegistryBytecode } from './generated/SubnetRegistry.js';
@@ -41,8 +43,16 @@ export interface DeployContractsOpts {
   unbondingPeriod?: bigint;
   /** Turns the token faucet on. */
   faucet?: { amount: bigint; cooldownBlocks: bigint };
-  /** The account allowed to record emissions (the epoch consensus contract, later). */
+  /**
+   * The account allowed to record emissions. Default: the deployed EpochConsensus (set this only to test
+   * NeuronRegistry.recordEmissions from another account).
+   */
   emissionManager?: Address;
+  /**
+   * The emission schedule of EpochConsensus. Default: 1 SUB per block, halving every 10,500,000 blocks,
+   * capped at 21,000,000 SUB.
+   */
+  emission?: { ratePerBlock: bigint; halvingInterval: bigint; emissionCap: bigint };
   /** Deadline for each receipt. Default 60 s. */
   timeoutMs?: number;
 }
@@ -54,6 +64,7 @@ export interface DeployedContracts {
   subnetRegistry: Address;
   neuronRegistry: Address;
   weights: Address;
+  epochConsensus: Address;
 }
 
 /** The wallet client {@link deployContracts} needs: one with an account (local or JSON-RPC). */
@@ -61,7 +72,7 @@ export type DeployWalletClient = WalletClient<Transport, Chain | undefined, Acco
 
 /**
  * Deploys and wires the suite from `walletClient.account`, which becomes the owner of every contract.
- * The five deployments go out back to back (their constructors call nothing), then the wiring calls.
+ * The six deployments go out back to back (their constructors call nothing), then the wiring calls.
  */
 export async function deployContracts(
   walletClient: DeployWalletClient,
@@ -79,6 +90,7 @@ export async function deployContracts(
     subnetRegistry: at(2),
     neuronRegistry: at(3),
     weights: at(4),
+    epochConsensus: at(5),
   };
   let nonce = first;
 
@@ -148,6 +160,31 @@ export async function deployContracts(
     }),
     contracts.weights,
   ]);
+  const emission = opts.emission ?? {
+    ratePerBlock: 1n * SUB,
+    halvingInterval: 10_500_000n,
+    emissionCap: 21_000_000n * SUB,
+  };
+  deployments.push([
+    'EpochConsensus',
+    await walletClient.deployContract({
+      abi: epochConsensusAbi,
+      bytecode: epochConsensusBytecode,
+      args: [
+        contracts.token,
+        contracts.staking,
+        contracts.subnetRegistry,
+        contracts.neuronRegistry,
+        emission.ratePerBlock,
+        emission.halvingInterval,
+        emission.emissionCap,
+      ],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.epochConsensus,
+  ]);
   for (const [name, hash, expected] of deployments) {
     const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
     if (receipt.status !== 'success' || receipt.contractAddress?.toLowerCase() !== expected.toLowerCase()) {
@@ -172,20 +209,42 @@ export async function deployContracts(
       nonce: nonce++,
     }),
   ]);
-  if (opts.emissionManager !== undefined) {
-    wiring.push([
-      'NeuronRegistry.setEmissionManager',
-      await walletClient.writeContract({
-        address: contracts.neuronRegistry,
-        abi: neuronRegistryAbi,
-        functionName: 'setEmissionManager',
-        args: [opts.emissionManager],
-        account,
-        chain,
-        nonce: nonce++,
-      }),
-    ]);
-  }
+  wiring.push([
+    'NeuronRegistry.setEmissionManager',
+    await walletClient.writeContract({
+      address: contracts.neuronRegistry,
+      abi: neuronRegistryAbi,
+      functionName: 'setEmissionManager',
+      args: [opts.emissionManager ?? contracts.epochConsensus],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+  ]);
+  wiring.push([
+    'SubnetToken.setMinter',
+    await walletClient.writeContract({
+      address: contracts.token,
+      abi: subnetTokenAbi,
+      functionName: 'setMinter',
+      args: [contracts.epochConsensus, true],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+  ]);
+  wiring.push([
+    'Staking.setRewarder',
+    await walletClient.writeContract({
+      address: contracts.staking,
+      abi: stakingAbi,
+      functionName: 'setRewarder',
+      args: [contracts.epochConsensus],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+  ]);
   if (opts.faucet !== undefined) {
     wiring.push([
       'SubnetToken.setFaucet',

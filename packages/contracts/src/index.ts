@@ -1,7 +1,7 @@
 /**
  * @subnet/contracts: the subnet contract suite (typed `as const` ABIs and bytecode generated from
- * contracts/ by scripts/compile.ts), its deployer, the weight-vector helpers matching Weights.sol, and the
- * anvil launcher.
+ * contracts/ by scripts/compile.ts), its deployer, the weight-vector helpers matching Weights.sol, the epoch
+ * tree and results helpers matching EpochConsensus.sol, and the anvil launcher.
  */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
 export {
@@ -11,5 +11,19 @@ export {
   type DeployWalletClient,
   deployContracts,
 } from './deploy.js';
+export {
+  buildEpochTree,
+  decodeResults,
+  EpochErrorCode,
+  type EpochLeaf,
+  type EpochLeafParameters,
+  type EpochTree,
+  encodeResults,
+  epochLeafHash,
+  OWNER_UID,
+  RESULT_ENTRY_BYTES,
+  type ResultEntry,
+  resultsHash,
+} from './epoch.js';
 export * from './generated/index.js';
 export { packU16, unpackU16, WeightsErrorCode, weightsCommitHash } from './weights.js';

@@ -2,8 +2,15 @@
 pragma solidity ^0.8.24;
 
 /// @title INeuronRegistry
-/// @notice The neuron registry as the weights contract sees it.
+/// @notice The neuron registry as the weights and epoch consensus contracts see it.
 interface INeuronRegistry {
+    /// @notice A validator holding a permit, with its stake on the subnet.
+    struct PermittedValidator {
+        uint16 uid;
+        address hotkey;
+        uint256 stake;
+    }
+
     /// @notice The UID of a hotkey on a subnet; reverts `NotRegistered` when it holds none.
     /// @param netuid The subnet.
     /// @param hotkey The hotkey.
@@ -20,4 +27,16 @@ interface INeuronRegistry {
     /// @param netuid The subnet.
     /// @param uid The UID.
     function markUpdated(uint16 netuid, uint16 uid) external;
+
+    /// @notice The validators of a subnet that hold a permit now (see `hasValidatorPermit`), by ascending UID,
+    ///         each with `Staking.hotkeyStake(netuid, hotkey)`. One hyperparameter read and one stake read per
+    ///         validator-role neuron.
+    /// @param netuid The subnet.
+    /// @return validators The permitted validators.
+    function getPermittedValidators(uint16 netuid) external view returns (PermittedValidator[] memory validators);
+
+    /// @notice The coldkey a hotkey is bound to (zero when never registered).
+    /// @param hotkey The hotkey.
+    /// @return coldkey The coldkey.
+    function hotkeyColdkey(address hotkey) external view returns (address coldkey);
 }

@@ -60,4 +60,16 @@ interface ISubnetRegistry {
     /// @param netuid The subnet.
     /// @return epoch The epoch number at the current block.
     function currentEpoch(uint16 netuid) external view returns (uint64 epoch);
+
+    /// @notice The first block of an epoch (future epochs assume the current tempo stays); reverts
+    ///         `SubnetNotFound` for an unknown netuid. Epoch 0 starts at the subnet's registration block.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @return startBlock Its first block.
+    function epochStartBlock(uint16 netuid, uint64 epoch) external view returns (uint256 startBlock);
+
+    /// @notice A subnet's owner; reverts `SubnetNotFound` for an unknown netuid.
+    /// @param netuid The subnet.
+    /// @return owner_ The owner.
+    function subnetOwner(uint16 netuid) external view returns (address owner_);
 }

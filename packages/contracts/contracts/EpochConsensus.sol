@@ -1,0 +1,754 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IMintableToken} from "./interfaces/IMintableToken.sol";
+import {INeuronRegistry} from "./interfaces/INeuronRegistry.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
+import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
+
+/// @title EpochConsensus
+/// @notice Settles each subnet's epochs as docs/epoch.md defines: a permitted validator proposes the epoch's
+///         emission tree (Merkle root of the payouts, hash of the per-neuron results, total), the other
+///         permitted validators attest to it, at two thirds of the validator stake the epoch is final and every
+///         leaf can be claimed once (minted to the neuron's coldkey, the owner leaf to the owner, or added to the
+///         hotkey's stake). The emission schedule (`ratePerBlock`, halving every `halvingInterval` blocks, at
+///         most `emissionCap` in all) and the subnet owner's Yuma version live here too.
+/// @dev Epoch `e` of subnet `n` covers blocks `[S(e), S(e+1))` (`SubnetRegistry.epochStartBlock`); it is
+///      proposed in `[S(e+1), D(e)]`, `D(e) = S(e+2) - 1`, and attested until `D(e)`, so at most one proposal
+///      per subnet is ever under attestation: that one lives in a per-subnet `Round` whose slots each new
+///      proposal overwrites (cheap non-zero writes); per epoch only the root and the settlement (total,
+///      claimed, finalised) stay. The round of the previous proposal is therefore readable until the next one;
+///      older proposers, result hashes and stakes are in the events.
+///      The validator set, their stakes and the permits are snapshotted at the proposal (one slot per
+///      validator and subnet): attesters are the validators permitted then, each counted with its stake then.
+///      An expired proposal is recorded lazily, at the next proposal on the subnet or by anyone through
+///      `recordExpiry`: its proposer gets a strike and leaves the draw for the next `SUSPENSION_EPOCHS`
+///      epochs, its reserved emission is released and rolls over; views already count an expiry not yet
+///      recorded, so `proposerOf` and `epochEmission` answer what a proposal will see.
+///      Emission is reserved at the proposal (`totalReserved`) and moves to `totalEmitted` at finalisation, so
+///      proposals of several subnets together never promise more than `emissionCap`.
+///      Stakes are stored as uint112 and epochs as uint32 (SafeCast reverts beyond).
+contract EpochConsensus is Ownable {
+    using SafeCast for uint256;
+
+    /// @notice The status of an epoch (see docs/epoch.md).
+    enum EpochStatus {
+        Open,
+        Awaiting,
+        Proposed,
+        Finalised,
+        Expired
+    }
+
+    /// @notice An epoch as `getEpoch` returns it. Proposer, results hash and stakes are known only while the
+    ///         epoch's proposal is the subnet's latest (zero otherwise; see the `EpochProposed` event).
+    struct EpochInfo {
+        EpochStatus status;
+        address proposer;
+        bytes32 root;
+        bytes32 resultsHash;
+        uint256 total;
+        uint256 claimed;
+        uint256 totalValidatorStake;
+        uint256 attestedStake;
+        uint256 startBlock;
+        uint256 endBlock;
+        uint256 exclusiveUntil;
+        uint256 deadline;
+    }
+
+    // The subnet's latest proposal. Slot 0: who, which epoch, its deadline, flags. Slot 1: results hash.
+    // Slot 2: stakes, and the first unsettled epoch as it was before this proposal.
+    struct Round {
+        address proposer;
+        uint32 epoch;
+        uint48 deadline;
+        uint8 flags;
+        bytes32 resultsHash;
+        uint112 attestedStake;
+        uint112 totalStake;
+        uint32 settledEpoch;
+    }
+
+    // Per (epoch): what claims need.
+    struct Settlement {
+        uint128 total;
+        uint120 claimed;
+        bool finalised;
+    }
+
+    // Per (subnet, hotkey), one slot: the stake and permit snapshot of the last proposal it was permitted for
+    // (`permittedEpoch` = epoch + 1), its last attestation (`attestedEpoch` = epoch + 1) and its penalties.
+    struct ValidatorState {
+        uint112 stake;
+        uint32 permittedEpoch;
+        uint32 attestedEpoch;
+        uint32 suspendedUntil;
+        uint32 strikes;
+    }
+
+    struct Supply {
+        uint128 emitted;
+        uint128 reserved;
+    }
+
+    uint8 private constant FINALISED = 1;
+    uint8 private constant EXPIRY_RECORDED = 2;
+
+    /// @notice The UID of the subnet owner's leaf.
+    /// @return 65535.
+    uint16 public constant OWNER_UID = 65_535;
+    /// @notice Bytes per entry of a proposal's results.
+    /// @return 22.
+    uint256 public constant RESULT_ENTRY_BYTES = 22;
+    /// @notice Epochs an expired proposal's proposer stays out of the proposer draw.
+    /// @return 4.
+    uint64 public constant SUSPENSION_EPOCHS = 4;
+    /// @notice The Yuma version of a subnet whose owner never set one.
+    /// @return 3.
+    uint8 public constant DEFAULT_YUMA_VERSION = 3;
+
+    /// @notice The token emission is minted in.
+    /// @return The mintable token (this contract must be a minter).
+    IMintableToken public immutable token;
+    /// @notice The stake ledger (claims to stake; this contract must be its rewarder).
+    /// @return The staking contract.
+    IStaking public immutable staking;
+    /// @notice The subnet registry (epoch schedule, owners).
+    /// @return The subnet registry.
+    ISubnetRegistry public immutable subnetRegistry;
+    /// @notice The neuron registry (permits, stakes, coldkeys).
+    /// @return The neuron registry.
+    INeuronRegistry public immutable neuronRegistry;
+    /// @notice Emission per block of each subnet before the first halving.
+    /// @return Tokens per block.
+    uint256 public immutable ratePerBlock;
+    /// @notice The rate halves at every multiple of this block number.
+    /// @return Blocks.
+    uint64 public immutable halvingInterval;
+    /// @notice All emission together never exceeds this.
+    /// @return Tokens.
+    uint256 public immutable emissionCap;
+
+    Supply private _supply;
+    mapping(uint16 netuid => Round) private _rounds;
+    mapping(uint16 netuid => mapping(uint64 epoch => bytes32 root)) private _roots;
+    mapping(uint16 netuid => mapping(uint64 epoch => Settlement)) private _settlements;
+    mapping(uint16 netuid => mapping(address hotkey => ValidatorState)) private _validators;
+    mapping(uint16 netuid => mapping(uint16 uid => mapping(uint256 word => uint256 bits))) private _claimedBits;
+    mapping(uint16 netuid => uint8 version) private _yumaVersions;
+
+    /// @notice The zero address was given where an account or contract is required.
+    error ZeroAddress();
+    /// @notice The halving interval must be at least one block.
+    error InvalidHalvingInterval();
+    /// @notice The emission cap must be below 2^128.
+    error InvalidEmissionCap(uint256 cap);
+    /// @notice No subnet has this netuid (raised by the subnet registry).
+    error SubnetNotFound(uint16 netuid);
+    /// @notice Only the subnet's owner may do this.
+    error NotSubnetOwner(uint16 netuid, address caller);
+    /// @notice The Yuma version must be 2 or 3.
+    error InvalidYumaVersion(uint8 version);
+    /// @notice The results are not a whole number of 22-byte entries.
+    error MalformedResults(uint256 length);
+    /// @notice `keccak256(results)` is not the given results hash.
+    error ResultsHashMismatch(bytes32 expected, bytes32 given);
+    /// @notice A zero Merkle root was given.
+    error EmptyRoot();
+    /// @notice The epoch has not ended: proposals are accepted from block `proposalStart`.
+    error EpochNotEnded(uint64 epoch, uint256 proposalStart);
+    /// @notice The epoch's proposal window closed at block `deadline`.
+    error ProposalWindowClosed(uint64 epoch, uint256 deadline);
+    /// @notice The epoch already has a proposal.
+    error AlreadyProposed(uint16 netuid, uint64 epoch);
+    /// @notice The caller is not a permitted validator (for a proposal: now; for an attestation: when proposed).
+    error NotPermittedValidator(uint16 netuid, address caller);
+    /// @notice Until block `exclusiveUntil` only the drawn `proposer` may propose.
+    error NotDrawnProposer(address caller, address proposer, uint256 exclusiveUntil);
+    /// @notice The proposal's total is not `epochEmission`.
+    error WrongTotal(uint256 expected, uint256 given);
+    /// @notice The epoch has no proposal under attestation (or its proposal is not the subnet's latest).
+    error NoProposal(uint16 netuid, uint64 epoch);
+    /// @notice Attestations closed at block `deadline`.
+    error AttestationClosed(uint16 netuid, uint64 epoch, uint256 deadline);
+    /// @notice The proposer's stake already counts; it does not attest.
+    error ProposerCannotAttest(address proposer);
+    /// @notice The validator already attested this epoch.
+    error AlreadyAttested(uint16 netuid, uint64 epoch, address validator);
+    /// @notice The attested root or results hash differs from the proposal's (`root`, `resultsHash`).
+    error WrongRoot(bytes32 root, bytes32 resultsHash);
+    /// @notice The epoch's proposal is final, already recorded as expired, or still within its deadline.
+    error NotExpired(uint16 netuid, uint64 epoch);
+    /// @notice The epoch is not final; nothing can be claimed.
+    error EpochNotFinalised(uint16 netuid, uint64 epoch);
+    /// @notice This leaf was already claimed.
+    error AlreadyClaimed(uint16 netuid, uint64 epoch, uint16 uid);
+    /// @notice The proof does not lead from the leaf to the epoch's root.
+    error InvalidProof();
+    /// @notice Claims would exceed the epoch's total.
+    error ClaimExceedsTotal(uint256 total, uint256 claimed, uint256 amount);
+    /// @notice The leaf's hotkey is bound to no coldkey.
+    error UnknownHotkey(address hotkey);
+    /// @notice Only the hotkey or its coldkey may claim to stake.
+    error NotHotkeyOrColdkey(address caller);
+    /// @notice The owner leaf has no hotkey to stake to.
+    error OwnerLeafCannotStake();
+
+    /// @notice `proposer` proposed epoch `epoch`: `results` are the 22-byte entries
+    ///         (`uid | incentive | dividends | trust | consensus | amount u96`) hashing to `resultsHash`.
+    event EpochProposed(
+        uint16 indexed netuid,
+        uint64 indexed epoch,
+        address indexed proposer,
+        bytes32 root,
+        bytes32 resultsHash,
+        uint256 total,
+        bytes results
+    );
+    /// @notice `validator` attested epoch `epoch` with `stake`; `attestedStake` now counts (proposer included).
+    event EpochAttested(
+        uint16 indexed netuid, uint64 indexed epoch, address indexed validator, uint256 stake, uint256 attestedStake
+    );
+    /// @notice Epoch `epoch` is final: its leaves under `root`, `total` in all, can be claimed.
+    event EpochFinalised(uint16 indexed netuid, uint64 indexed epoch, bytes32 root, uint256 total);
+    /// @notice Epoch `epoch`'s proposal expired: `proposer` has `strikes` strikes and stays out of the draw for
+    ///         epochs below `suspendedUntil`.
+    event EpochExpired(
+        uint16 indexed netuid, uint64 indexed epoch, address indexed proposer, uint32 strikes, uint64 suspendedUntil
+    );
+    /// @notice The leaf of `uid` (`account`, `amount`) of epoch `epoch` was claimed: minted to `recipient`, or
+    ///         added to `account`'s stake owned by `recipient` when `toStake`.
+    event EmissionClaimed(
+        uint16 indexed netuid,
+        uint64 indexed epoch,
+        uint16 indexed uid,
+        address account,
+        address recipient,
+        uint256 amount,
+        bool toStake
+    );
+    /// @notice The subnet owner set the Yuma version.
+    event YumaVersionSet(uint16 indexed netuid, uint8 version);
+
+    /// @notice Deploys the contract; the deployer becomes the owner. Make it a minter of `token_`, the
+    ///         rewarder of `staking_` and the emission manager of `neuronRegistry_`.
+    /// @param token_ The token emission is minted in.
+    /// @param staking_ The stake ledger.
+    /// @param subnetRegistry_ The subnet registry.
+    /// @param neuronRegistry_ The neuron registry.
+    /// @param ratePerBlock_ Emission per block of each subnet before the first halving.
+    /// @param halvingInterval_ Blocks between halvings (>= 1).
+    /// @param emissionCap_ Cap on all emission (< 2^128).
+    constructor(
+        IMintableToken token_,
+        IStaking staking_,
+        ISubnetRegistry subnetRegistry_,
+        INeuronRegistry neuronRegistry_,
+        uint256 ratePerBlock_,
+        uint64 halvingInterval_,
+        uint256 emissionCap_
+    ) Ownable(msg.sender) {
+        if (
+            address(token_) == address(0) || address(staking_) == address(0) || address(subnetRegistry_) == address(0)
+                || address(neuronRegistry_) == address(0)
+        ) revert ZeroAddress();
+        if (halvingInterval_ == 0) revert InvalidHalvingInterval();
+        if (emissionCap_ > type(uint128).max) revert InvalidEmissionCap(emissionCap_);
+        token = token_;
+        staking = staking_;
+        subnetRegistry = subnetRegistry_;
+        neuronRegistry = neuronRegistry_;
+        ratePerBlock = ratePerBlock_;
+        halvingInterval = halvingInterval_;
+        emissionCap = emissionCap_;
+    }
+
+    /// @notice Sets the subnet's Yuma version; only the subnet's owner.
+    /// @param netuid The subnet.
+    /// @param version 2 or 3.
+    function setYumaVersion(uint16 netuid, uint8 version) external {
+        address subnetOwner = subnetRegistry.subnetOwner(netuid);
+        if (msg.sender != subnetOwner) revert NotSubnetOwner(netuid, msg.sender);
+        if (version != 2 && version != 3) revert InvalidYumaVersion(version);
+        _yumaVersions[netuid] = version;
+        emit YumaVersionSet(netuid, version);
+    }
+
+    /// @notice Proposes epoch `epoch` of `netuid`: from `S(epoch + 1)` to `D(epoch)`, by the drawn proposer
+    ///         alone in the first `max(1, tempo / 4)` blocks (tempo = `S(epoch + 2) - S(epoch + 1)`), then by any
+    ///         permitted validator. Records an expired earlier proposal first. Final at once when the proposer
+    ///         alone holds two thirds of the permitted stake.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch (ended, not yet proposed).
+    /// @param root The Merkle root of the payout leaves (docs/epoch.md).
+    /// @param resultsHash `keccak256(results)`.
+    /// @param total `epochEmission(netuid, epoch)`, the sum of the leaves.
+    /// @param results The 22-byte result entries (emitted, not stored).
+    function propose(
+        uint16 netuid,
+        uint64 epoch,
+        bytes32 root,
+        bytes32 resultsHash,
+        uint256 total,
+        bytes calldata results
+    ) external {
+        if (root == bytes32(0)) revert EmptyRoot();
+        _checkResults(results, resultsHash);
+        (uint256 proposalStart, uint256 nextStart) = _proposalWindow(netuid, epoch);
+        Round memory next;
+        next.settledEpoch = _closePrevious(netuid);
+        uint256 proposerStake;
+        uint256 totalStake;
+        (proposerStake, totalStake) = _snapshotValidators(netuid, epoch, proposalStart, nextStart);
+        _checkTotal(netuid, next.settledEpoch, proposalStart, total);
+
+        bool final_ = 3 * proposerStake >= 2 * totalStake;
+        next.proposer = msg.sender;
+        next.epoch = uint32(epoch);
+        next.deadline = (nextStart - 1).toUint48();
+        next.flags = final_ ? FINALISED : 0;
+        next.resultsHash = resultsHash;
+        next.attestedStake = uint112(proposerStake);
+        next.totalStake = totalStake.toUint112();
+        _rounds[netuid] = next;
+        _roots[netuid][epoch] = root;
+        _settlements[netuid][epoch] = Settlement(uint128(total), 0, final_);
+        _reserve(uint128(total), final_);
+        emit EpochProposed(netuid, epoch, msg.sender, root, resultsHash, total, results);
+        if (final_) emit EpochFinalised(netuid, epoch, root, total);
+    }
+
+    /// @notice Attests the proposal of epoch `epoch`: the caller (a hotkey permitted when it was proposed, not
+    ///         the proposer) computed the same `root` and `resultsHash`. Once per validator, until `D(epoch)`;
+    ///         the attestation that brings the attested stake to two thirds finalises the epoch.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param root The caller's Merkle root.
+    /// @param resultsHash The caller's results hash.
+    function attest(uint16 netuid, uint64 epoch, bytes32 root, bytes32 resultsHash) external {
+        Round storage round = _rounds[netuid];
+        address proposer = round.proposer;
+        if (proposer == address(0) || round.epoch != epoch) revert NoProposal(netuid, epoch);
+        uint256 deadline = round.deadline;
+        if (block.number > deadline) revert AttestationClosed(netuid, epoch, deadline);
+        if (msg.sender == proposer) revert ProposerCannotAttest(proposer);
+        ValidatorState storage state = _validators[netuid][msg.sender];
+        uint32 epochPlusOne = uint32(epoch) + 1;
+        if (state.permittedEpoch != epochPlusOne) revert NotPermittedValidator(netuid, msg.sender);
+        if (state.attestedEpoch == epochPlusOne) revert AlreadyAttested(netuid, epoch, msg.sender);
+        bytes32 proposedRoot = _roots[netuid][epoch];
+        bytes32 proposedResultsHash = round.resultsHash;
+        if (root != proposedRoot || resultsHash != proposedResultsHash) {
+            revert WrongRoot(proposedRoot, proposedResultsHash);
+        }
+
+        state.attestedEpoch = epochPlusOne;
+        uint256 stake = state.stake;
+        uint256 attested = uint256(round.attestedStake) + stake;
+        round.attestedStake = uint112(attested);
+        emit EpochAttested(netuid, epoch, msg.sender, stake, attested);
+        if (round.flags & FINALISED == 0 && 3 * attested >= 2 * uint256(round.totalStake)) {
+            _finalise(netuid, epoch, round, proposedRoot);
+        }
+    }
+
+    /// @notice Records that epoch `epoch`'s proposal expired (past its deadline, not final): strikes and
+    ///         suspends its proposer and releases its emission. Anyone may call it; the next proposal on the
+    ///         subnet does it anyway.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    function recordExpiry(uint16 netuid, uint64 epoch) external {
+        Round storage round = _rounds[netuid];
+        if (round.proposer == address(0) || round.epoch != epoch) revert NoProposal(netuid, epoch);
+        if (round.flags != 0 || block.number <= round.deadline) revert NotExpired(netuid, epoch);
+        _recordExpiry(netuid, round);
+    }
+
+    /// @notice Claims the leaf `(uid, account, amount)` of final epoch `epoch`: mints `amount` to `account`'s
+    ///         coldkey (the owner leaf, uid 65535: to `account`), or, with `toStake` and when the caller is the
+    ///         hotkey or its coldkey, adds it to the coldkey's stake on `account` in `netuid`. Anyone may claim.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param uid The leaf's uid.
+    /// @param account The leaf's account (the neuron's hotkey, or the owner).
+    /// @param amount The leaf's amount.
+    /// @param proof The Merkle proof (sorted pairs).
+    /// @param toStake Stake the amount instead of paying it out.
+    function claim(
+        uint16 netuid,
+        uint64 epoch,
+        uint16 uid,
+        address account,
+        uint256 amount,
+        bytes32[] calldata proof,
+        bool toStake
+    ) external {
+        Settlement storage settlement = _settlements[netuid][epoch];
+        uint256 claimed = _checkClaim(netuid, epoch, uid, settlement, amount);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(netuid, epoch, uid, account, amount))));
+        if (!MerkleProof.verifyCalldata(proof, _roots[netuid][epoch], leaf)) revert InvalidProof();
+        address recipient = _recipient(uid, account, toStake);
+
+        _claimedBits[netuid][uid][epoch >> 8] |= uint256(1) << (epoch & 0xff);
+        settlement.claimed = uint120(claimed + amount);
+        emit EmissionClaimed(netuid, epoch, uid, account, recipient, amount, toStake);
+        if (toStake) {
+            token.mint(address(staking), amount);
+            staking.creditStake(recipient, netuid, account, amount);
+        } else {
+            token.mint(recipient, amount);
+        }
+    }
+
+    /// @notice The subnet's Yuma version (2 or 3; 3 until its owner sets one).
+    /// @param netuid The subnet.
+    /// @return version The version.
+    function yumaVersion(uint16 netuid) external view returns (uint8 version) {
+        version = _yumaVersions[netuid];
+        if (version == 0) version = DEFAULT_YUMA_VERSION;
+    }
+
+    /// @notice `A(e)`: the total a proposal of epoch `epoch` must carry: the schedule integrated over
+    ///         `[settledUntil(netuid), S(epoch + 1))`, capped by what the cap leaves. Once proposed, the
+    ///         proposal's total; 0 for an epoch before the first unsettled one.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @return amount Tokens.
+    function epochEmission(uint16 netuid, uint64 epoch) external view returns (uint256 amount) {
+        if (_roots[netuid][epoch] != bytes32(0)) return _settlements[netuid][epoch].total;
+        Round storage round = _rounds[netuid];
+        uint32 settled = _settledEpoch(round);
+        if (epoch < settled) return 0;
+        // A proposal not final by now will have expired when this epoch is proposed: its reservation is freed.
+        uint256 released = 0;
+        if (round.proposer != address(0) && round.flags == 0 && round.epoch < epoch) {
+            released = _settlements[netuid][round.epoch].total;
+        }
+        return _cappedEmission(
+            _scheduled(
+                subnetRegistry.epochStartBlock(netuid, settled), subnetRegistry.epochStartBlock(netuid, epoch + 1)
+            ),
+            released
+        );
+    }
+
+    /// @notice The emission schedule integrated over blocks `[fromBlock, toBlock)` (no cap): the sum of
+    ///         `ratePerBlock >> (block / halvingInterval)`, in closed form per halving segment.
+    /// @param fromBlock First block.
+    /// @param toBlock Block after the last.
+    /// @return amount Tokens.
+    function scheduledEmission(uint256 fromBlock, uint256 toBlock) external view returns (uint256 amount) {
+        return _scheduled(fromBlock, toBlock);
+    }
+
+    /// @notice The first epoch whose emission is not settled yet: the epoch after the last final one (0 before
+    ///         any).
+    /// @param netuid The subnet.
+    /// @return epoch The epoch.
+    function settledEpoch(uint16 netuid) external view returns (uint64 epoch) {
+        return _settledEpoch(_rounds[netuid]);
+    }
+
+    /// @notice The block from which emission is not settled: `S(settledEpoch)`, the subnet's registration block
+    ///         before any final epoch.
+    /// @param netuid The subnet.
+    /// @return blockNumber The block.
+    function settledUntil(uint16 netuid) external view returns (uint256 blockNumber) {
+        return subnetRegistry.epochStartBlock(netuid, _settledEpoch(_rounds[netuid]));
+    }
+
+    /// @notice Emission of final epochs, all subnets together.
+    /// @return amount Tokens.
+    function totalEmitted() external view returns (uint256 amount) {
+        return _supply.emitted;
+    }
+
+    /// @notice Emission held by proposals under attestation (released when they expire).
+    /// @return amount Tokens.
+    function totalReserved() external view returns (uint256 amount) {
+        return _supply.reserved;
+    }
+
+    /// @notice The drawn proposer of epoch `epoch`: among the permitted validators (now) not suspended for this
+    ///         epoch, by ascending UID, the one at `keccak256(abi.encode(blockhash(B(e)), netuid, epoch)) mod
+    ///         count` (`B(e) = S(epoch + 1) - 1`; blockhash is zero before that block and after 256 blocks).
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @return proposer The hotkey (zero when no validator is eligible).
+    function proposerOf(uint16 netuid, uint64 epoch) external view returns (address proposer) {
+        uint256 proposalStart = subnetRegistry.epochStartBlock(netuid, epoch + 1);
+        INeuronRegistry.PermittedValidator[] memory validators = neuronRegistry.getPermittedValidators(netuid);
+        Round storage round = _rounds[netuid];
+        // An expiry not recorded yet counts: the proposal of `epoch` records it before drawing.
+        address struck = address(0);
+        if (round.proposer != address(0) && round.flags == 0 && round.epoch < epoch) struck = round.proposer;
+        uint64 struckUntil = uint64(round.epoch) + SUSPENSION_EPOCHS + 1;
+        bool[] memory eligible = new bool[](validators.length);
+        uint256 count = 0;
+        for (uint256 i = 0; i < validators.length; ++i) {
+            address hotkey = validators[i].hotkey;
+            bool suspended = epoch < _validators[netuid][hotkey].suspendedUntil || (hotkey == struck && epoch < struckUntil);
+            if (!suspended) {
+                eligible[i] = true;
+                ++count;
+            }
+        }
+        return _draw(netuid, epoch, proposalStart, validators, eligible, count);
+    }
+
+    /// @notice An epoch's status, proposal and timing.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @return info See `EpochInfo`; `endBlock` is `S(epoch + 1)` (proposals from there), `exclusiveUntil` the
+    ///         last block reserved to the drawn proposer, `deadline` `D(epoch)`.
+    function getEpoch(uint16 netuid, uint64 epoch) external view returns (EpochInfo memory info) {
+        info.startBlock = subnetRegistry.epochStartBlock(netuid, epoch);
+        info.endBlock = subnetRegistry.epochStartBlock(netuid, epoch + 1);
+        uint256 nextStart = subnetRegistry.epochStartBlock(netuid, epoch + 2);
+        info.exclusiveUntil = info.endBlock + _exclusiveBlocks(info.endBlock, nextStart) - 1;
+        info.deadline = nextStart - 1;
+        info.root = _roots[netuid][epoch];
+        Settlement memory s = _settlements[netuid][epoch];
+        info.total = s.total;
+        info.claimed = s.claimed;
+        Round memory round = _rounds[netuid];
+        if (round.proposer != address(0) && round.epoch == epoch) {
+            info.proposer = round.proposer;
+            info.resultsHash = round.resultsHash;
+            info.totalValidatorStake = round.totalStake;
+            info.attestedStake = round.attestedStake;
+            info.deadline = round.deadline;
+        }
+        if (s.finalised) info.status = EpochStatus.Finalised;
+        else if (block.number < info.endBlock) info.status = EpochStatus.Open;
+        else if (block.number > info.deadline) info.status = EpochStatus.Expired;
+        else if (info.root != bytes32(0)) info.status = EpochStatus.Proposed;
+        else info.status = EpochStatus.Awaiting;
+    }
+
+    /// @notice Whether `hotkey` attested epoch `epoch` (the proposer counts as attesting its own proposal).
+    ///         Answers from the hotkey's latest attestation on the subnet: an earlier one is in the
+    ///         `EpochAttested` events.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param hotkey The validator's hotkey.
+    /// @return attested True when it attested.
+    function hasAttested(uint16 netuid, uint64 epoch, address hotkey) external view returns (bool attested) {
+        if (_validators[netuid][hotkey].attestedEpoch == epoch + 1) return true;
+        Round storage round = _rounds[netuid];
+        return round.proposer == hotkey && hotkey != address(0) && round.epoch == epoch;
+    }
+
+    /// @notice Whether the leaf of `uid` of epoch `epoch` was claimed.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param uid The uid (65535: the owner leaf).
+    /// @return claimed True once claimed.
+    function isClaimed(uint16 netuid, uint64 epoch, uint16 uid) external view returns (bool claimed) {
+        return _claimedBits[netuid][uid][epoch >> 8] & (uint256(1) << (epoch & 0xff)) != 0;
+    }
+
+    /// @notice Strikes of a validator's hotkey on a subnet (one per expired proposal of its).
+    /// @param netuid The subnet.
+    /// @param hotkey The hotkey.
+    /// @return count Strikes recorded.
+    function strikes(uint16 netuid, address hotkey) external view returns (uint32 count) {
+        return _validators[netuid][hotkey].strikes;
+    }
+
+    /// @notice The hotkey stays out of the proposer draw of the subnet's epochs below this one (recorded
+    ///         strikes only).
+    /// @param netuid The subnet.
+    /// @param hotkey The hotkey.
+    /// @return epoch The first epoch it is drawn for again (0: never suspended).
+    function suspendedUntil(uint16 netuid, address hotkey) external view returns (uint64 epoch) {
+        return _validators[netuid][hotkey].suspendedUntil;
+    }
+
+    // The proposal window of `epoch`: `[S(epoch + 1), S(epoch + 2))`; reverts outside it or when proposed.
+    function _proposalWindow(uint16 netuid, uint64 epoch)
+        private
+        view
+        returns (uint256 proposalStart, uint256 nextStart)
+    {
+        proposalStart = subnetRegistry.epochStartBlock(netuid, epoch + 1);
+        if (block.number < proposalStart) revert EpochNotEnded(epoch, proposalStart);
+        nextStart = subnetRegistry.epochStartBlock(netuid, epoch + 2);
+        if (block.number >= nextStart) revert ProposalWindowClosed(epoch, nextStart - 1);
+        if (_roots[netuid][epoch] != bytes32(0)) revert AlreadyProposed(netuid, epoch);
+    }
+
+    function _checkResults(bytes calldata results, bytes32 resultsHash) private pure {
+        if (results.length % RESULT_ENTRY_BYTES != 0) revert MalformedResults(results.length);
+        bytes32 computed = keccak256(results);
+        if (computed != resultsHash) revert ResultsHashMismatch(computed, resultsHash);
+    }
+
+    // A proposal's total must be the schedule from the first unsettled epoch to its end, capped.
+    function _checkTotal(uint16 netuid, uint32 settled, uint256 proposalStart, uint256 total) private view {
+        uint256 expected =
+            _cappedEmission(_scheduled(subnetRegistry.epochStartBlock(netuid, settled), proposalStart), 0);
+        if (total != expected) revert WrongTotal(expected, total);
+    }
+
+    // Records the previous proposal's expiry when it is neither final nor recorded yet; returns the first
+    // unsettled epoch.
+    function _closePrevious(uint16 netuid) private returns (uint32 settled) {
+        Round storage round = _rounds[netuid];
+        settled = _settledEpoch(round);
+        if (round.proposer != address(0) && round.flags == 0) _recordExpiry(netuid, round);
+    }
+
+    // Adds a new proposal's total to the reserved emission, or straight to the emitted one when it is final.
+    function _reserve(uint128 total, bool final_) private {
+        Supply memory supply = _supply;
+        if (final_) supply.emitted += total;
+        else supply.reserved += total;
+        _supply = supply;
+    }
+
+    // Reads the permitted validators, checks the caller may propose `epoch` now, snapshots every permitted
+    // validator's stake and permit; returns the caller's stake and the total.
+    function _snapshotValidators(uint16 netuid, uint64 epoch, uint256 proposalStart, uint256 nextStart)
+        private
+        returns (uint256 proposerStake, uint256 totalStake)
+    {
+        INeuronRegistry.PermittedValidator[] memory validators = neuronRegistry.getPermittedValidators(netuid);
+        mapping(address hotkey => ValidatorState) storage states = _validators[netuid];
+        bool[] memory eligible = new bool[](validators.length);
+        uint256 count = 0;
+        bool permitted = false;
+        uint32 epochPlusOne = uint256(epoch + 1).toUint32();
+        for (uint256 i = 0; i < validators.length; ++i) {
+            INeuronRegistry.PermittedValidator memory v = validators[i];
+            ValidatorState storage state = states[v.hotkey];
+            if (epoch >= state.suspendedUntil) {
+                eligible[i] = true;
+                ++count;
+            }
+            if (v.hotkey == msg.sender) {
+                permitted = true;
+                proposerStake = v.stake;
+            }
+            totalStake += v.stake;
+            state.stake = v.stake.toUint112();
+            state.permittedEpoch = epochPlusOne;
+        }
+        if (!permitted) revert NotPermittedValidator(netuid, msg.sender);
+        uint256 exclusiveEnd = proposalStart + _exclusiveBlocks(proposalStart, nextStart);
+        if (block.number < exclusiveEnd) {
+            address drawn = _draw(netuid, epoch, proposalStart, validators, eligible, count);
+            if (drawn != msg.sender) revert NotDrawnProposer(msg.sender, drawn, exclusiveEnd - 1);
+        }
+    }
+
+    function _draw(
+        uint16 netuid,
+        uint64 epoch,
+        uint256 proposalStart,
+        INeuronRegistry.PermittedValidator[] memory validators,
+        bool[] memory eligible,
+        uint256 count
+    ) private view returns (address) {
+        if (count == 0) return address(0);
+        uint256 index = uint256(keccak256(abi.encode(blockhash(proposalStart - 1), netuid, epoch))) % count;
+        for (uint256 i = 0; i < validators.length; ++i) {
+            if (!eligible[i]) continue;
+            if (index == 0) return validators[i].hotkey;
+            --index;
+        }
+        return address(0); // unreachable: `count` entries are eligible
+    }
+
+    // Checks that the epoch is final, the leaf unclaimed and `amount` within the total; returns the claimed sum.
+    function _checkClaim(uint16 netuid, uint64 epoch, uint16 uid, Settlement storage settlement, uint256 amount)
+        private
+        view
+        returns (uint256 claimed)
+    {
+        Settlement memory s = settlement;
+        if (!s.finalised) revert EpochNotFinalised(netuid, epoch);
+        if (_claimedBits[netuid][uid][epoch >> 8] & (uint256(1) << (epoch & 0xff)) != 0) {
+            revert AlreadyClaimed(netuid, epoch, uid);
+        }
+        claimed = s.claimed;
+        if (claimed + amount > s.total) revert ClaimExceedsTotal(s.total, claimed, amount);
+    }
+
+    // Who receives a claim: the owner leaf's account, else the hotkey's coldkey (who, with the hotkey, alone
+    // may claim to stake).
+    function _recipient(uint16 uid, address account, bool toStake) private view returns (address recipient) {
+        if (uid == OWNER_UID) {
+            if (toStake) revert OwnerLeafCannotStake();
+            return account;
+        }
+        recipient = neuronRegistry.hotkeyColdkey(account);
+        if (recipient == address(0)) revert UnknownHotkey(account);
+        if (toStake && msg.sender != account && msg.sender != recipient) revert NotHotkeyOrColdkey(msg.sender);
+    }
+
+    // Marks the round's epoch final and moves its emission from reserved to emitted.
+    function _finalise(uint16 netuid, uint64 epoch, Round storage round, bytes32 root) private {
+        round.flags = FINALISED;
+        Settlement storage settlement = _settlements[netuid][epoch];
+        settlement.finalised = true;
+        uint128 total = settlement.total;
+        Supply memory supply = _supply;
+        supply.reserved -= total;
+        supply.emitted += total;
+        _supply = supply;
+        emit EpochFinalised(netuid, epoch, root, total);
+    }
+
+    // Strikes and suspends the proposer of a proposal that expired and releases its reserved emission.
+    function _recordExpiry(uint16 netuid, Round storage round) private {
+        round.flags = EXPIRY_RECORDED;
+        address proposer = round.proposer;
+        uint64 epoch = round.epoch;
+        ValidatorState storage state = _validators[netuid][proposer];
+        uint32 count = state.strikes + 1;
+        uint32 until = uint32(epoch + SUSPENSION_EPOCHS + 1);
+        state.strikes = count;
+        if (until > state.suspendedUntil) state.suspendedUntil = until;
+        _supply.reserved -= _settlements[netuid][epoch].total;
+        emit EpochExpired(netuid, epoch, proposer, count, until);
+    }
+
+    // The first unsettled epoch: after the round's epoch when it is final, else as it was before the round.
+    function _settledEpoch(Round storage round) private view returns (uint32) {
+        if (round.proposer == address(0)) return 0;
+        if (round.flags & FINALISED != 0) return round.epoch + 1;
+        return round.settledEpoch;
+    }
+
+    function _cappedEmission(uint256 scheduled, uint256 released) private view returns (uint256) {
+        Supply memory supply = _supply;
+        uint256 left = emissionCap + released - supply.emitted - supply.reserved;
+        return scheduled < left ? scheduled : left;
+    }
+
+    // max(1, tempo / 4), tempo being the length of the epoch in which the proposal is made.
+    function _exclusiveBlocks(uint256 proposalStart, uint256 nextStart) private pure returns (uint256) {
+        uint256 blocks = (nextStart - proposalStart) / 4;
+        return blocks == 0 ? 1 : blocks;
+    }
+
+    function _scheduled(uint256 fromBlock, uint256 toBlock) private view returns (uint256 amount) {
+        uint256 interval = halvingInterval;
+        uint256 rate = ratePerBlock;
+        uint256 halvings = fromBlock / interval;
+        while (fromBlock < toBlock && halvings < 256) {
+            uint256 segmentRate = rate >> halvings;
+            if (segmentRate == 0) break;
+            uint256 segmentEnd = (halvings + 1) * interval;
+            if (segmentEnd > toBlock) segmentEnd = toBlock;
+            amount += (segmentEnd - fromBlock) * segmentRate;
+            fromBlock = segmentEnd;
+            ++halvings;
+        }
+    }
+}
