@@ -314,6 +314,94 @@ const GatewayConfigSchema = z.strictObject({
     .describe('How long the miners found for a model are reused before asking the network stack again.'),
 });
 
+const ConsensusConfigSchema = z.strictObject({
+  challengeIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(10_000)
+    .describe('How often the validator sends one synthetic challenge per model its miners advertise.'),
+  redundancy: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(3)
+    .describe('Miners that get the same challenge at once; an answer 2/3 of them return stands.'),
+  maxTokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .default(32)
+    .describe('Tokens a challenge asks for (greedy decoding: temperature 0, a fixed seed).'),
+  challengeTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(600_000)
+    .default(30_000)
+    .describe('Deadline of one challenge synapse; a miner that misses it counts as unavailable.'),
+  auditFraction: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(1)
+    .describe("Fraction of challenge responses checked against the validator's own reference model."),
+  auditTolerance: z
+    .number()
+    .min(0)
+    .max(10)
+    .default(0.1)
+    .describe(
+      "Logprob tolerance (nats) of the audit: a miner's token counts as the greedy choice when within this of the reference's best, and a reported logprob matches when within this of the reference's.",
+    ),
+  auditMinMatch: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.9)
+    .describe(
+      'Fraction of audited tokens that must be the greedy choice (and of compared logprobs that must match) to pass.',
+    ),
+  ewmaAlpha: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(0.1)
+    .describe('Weight of the newest sample in the correctness, availability and latency moving averages.'),
+  latencyTargetMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(600_000)
+    .default(5000)
+    .describe(
+      'Latency at or below which a miner loses nothing; the latency factor is target / latency above it.',
+    ),
+  receiptTimeoutMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(20_000)
+    .describe(
+      "How long to keep asking for a challenged miner's signed receipt (they are signed in batches).",
+    ),
+  maxVerifications: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1000)
+    .describe('Verification records kept in memory (newest first; older ones are dropped).'),
+  setWeights: z
+    .boolean()
+    .default(true)
+    .describe('Commit and reveal weights on chain once per epoch (false: score only).'),
+});
+
 const AppModelConfigSchema = z
   .strictObject({
     id: z.string().min(1).max(256).describe('Id clients name the model by (unique).'),
@@ -404,6 +492,9 @@ export const ConfigSchema = z.strictObject({
   ),
   network: NetworkConfigSchema.prefault({}).describe(
     'The network stack: libp2p identity (the hotkey), discovery, gossip and synapses.',
+  ),
+  consensus: ConsensusConfigSchema.prefault({}).describe(
+    "The consensus stack: the validator's synthetic challenges, verification, miner scores and weights.",
   ),
   devnet: DevnetConfigSchema.prefault({}).describe(
     'The local devnet started by `subnet devnet` / `npm start`.',

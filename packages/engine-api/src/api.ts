@@ -5,13 +5,14 @@
 import { defineApi } from './define.js';
 import { appMethods } from './methods/app.js';
 import { chainMethods } from './methods/chain.js';
+import { consensusMethods } from './methods/consensus.js';
 import { engineMethods } from './methods/engine.js';
 import { gatewayMethods } from './methods/gateway.js';
 import { networkMethods } from './methods/network.js';
 import { nodeMethods } from './methods/node.js';
 
 /** Version of the Engine API catalogue (bumped when a method is added or changed). */
-export const ENGINE_API_VERSION = '1.2.0';
+export const ENGINE_API_VERSION = '1.3.0';
 
 export const engineApi = defineApi([
   ...engineMethods,
@@ -20,5 +21,6 @@ export const engineApi = defineApi([
   ...appMethods,
   ...networkMethods,
   ...gatewayMethods,
+  ...consensusMethods,
 ]);
 export type EngineApi = typeof engineApi;

@@ -11,6 +11,7 @@ import {
   type AppModelInfoSchema,
   appMethods,
   chainMethods,
+  consensusMethods,
   defineApi,
   type EngineApi,
   EngineError,
@@ -141,6 +142,34 @@ const keyInfo = {
   usage: { requests: 3, promptTokens: 30, completionTokens: 90, rejected: 1, lastUsedAt: 1_760_000_001_000 },
 };
 
+const receipt = {
+  requestId: 'r1',
+  miner: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+  validator: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
+  requestHash: `0x${'ab'.repeat(32)}`,
+  responseHash: `0x${'cd'.repeat(32)}`,
+  root: `0x${'ef'.repeat(32)}`,
+  proof: [`0x${'01'.repeat(32)}`],
+  signature: `0x${'02'.repeat(65)}`,
+  signedAt: 1_760_000_000_000,
+};
+
+const minerScore = {
+  uid: 3,
+  hotkey: peer.hotkey,
+  score: 0.81,
+  correctness: 0.9,
+  availability: 0.95,
+  latencyMs: 42.5,
+  latencyFactor: 0.95,
+  challenges: 10,
+  passed: 9,
+  failed: 1,
+  errors: 0,
+  organic: 4,
+  weight: 65535,
+};
+
 const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   engine_cancelStreamV1: { params: { streamId: 'not-open' }, result: { cancelled: false } },
   engine_echoV1: { params: { payload: 'héllo\n"world"' }, result: { payload: 'héllo\n"world"' } },
@@ -163,7 +192,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   },
   node_getVersionV1: {
     params: {},
-    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.2.0', platform: 'linux-x64' },
+    result: { version: '0.1.0', runtime: 'node v24.21.0', engineApi: '1.3.0', platform: 'linux-x64' },
   },
   node_getStacksV1: {
     params: {},
@@ -304,20 +333,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       },
     ],
   },
-  network_getReceiptV1: {
-    params: { requestId: 'r1' },
-    result: {
-      requestId: 'r1',
-      miner: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
-      validator: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
-      requestHash: `0x${'ab'.repeat(32)}`,
-      responseHash: `0x${'cd'.repeat(32)}`,
-      root: `0x${'ef'.repeat(32)}`,
-      proof: [`0x${'01'.repeat(32)}`],
-      signature: `0x${'02'.repeat(65)}`,
-      signedAt: 1_760_000_000_000,
-    },
-  },
+  network_getReceiptV1: { params: { requestId: 'r1' }, result: receipt },
   gateway_createKeyV1: {
     params: { name: 'ci', requestsPerMinute: 600 },
     result: { key: 'sk-sub-0a1b2c3d4e5f60718293a4b5c6d7e8f9', info: keyInfo },
@@ -363,6 +379,75 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       },
     ],
   },
+  consensus_getStatusV1: {
+    params: {},
+    result: {
+      netuid: 1,
+      hotkey: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
+      uid: 0,
+      block: 120,
+      epoch: 5,
+      miners: [minerScore, { ...minerScore, uid: 4, correctness: null, latencyMs: null, weight: null }],
+      weights: {
+        commits: 2,
+        reveals: 1,
+        failures: 0,
+        lastCommit: { epoch: 5, txHash: `0x${'cd'.repeat(32)}`, at: 1_760_000_000_000 },
+        lastReveal: null,
+        pendingRevealEpoch: 6,
+      },
+      challenges: { rounds: 4, sent: 12, passed: 10, failed: 1, errors: 1, audits: 11, auditFailures: 1 },
+    },
+  },
+  consensus_listVerificationsV1: {
+    params: { uid: 3, limit: 10 },
+    result: {
+      verifications: [
+        {
+          id: 7,
+          at: 1_760_000_000_000,
+          model: 'bigram',
+          seed: 123456,
+          prompt: 'quick brown',
+          maxTokens: 16,
+          majority: ' fox',
+          miners: [
+            {
+              uid: 3,
+              peerId: peer.peerId,
+              verdict: 'pass',
+              reason: 'majority',
+              text: ' fox',
+              tokens: 4,
+              latencyMs: 12.5,
+              requestId: 'r1',
+              audit: {
+                tokens: 4,
+                argmaxMatched: 4,
+                logprobsCompared: 4,
+                logprobsMatched: 4,
+                maxLogprobDiff: 0.001,
+                passed: true,
+              },
+              receipt,
+            },
+            {
+              uid: 4,
+              peerId: null,
+              verdict: 'error',
+              reason: 'TIMEOUT',
+              text: null,
+              tokens: 0,
+              latencyMs: null,
+              requestId: null,
+              audit: null,
+              receipt: null,
+            },
+          ],
+        },
+      ],
+    },
+  },
 };
 
 const nodeApi = defineApi(nodeMethods);
@@ -370,6 +455,7 @@ const chainApi = defineApi(chainMethods);
 const appApi = defineApi(appMethods);
 const networkApi = defineApi(networkMethods);
 const gatewayApi = defineApi(gatewayMethods);
+const consensusApi = defineApi(consensusMethods);
 
 /** Handlers answering exactly what the table expects (the server does not validate results). */
 const nodeHandlers: Handlers<typeof nodeApi> = {
@@ -409,6 +495,7 @@ before(async () => {
   h.server.register(appApi, tableHandlers(appApi));
   h.server.register(networkApi, tableHandlers(networkApi));
   h.server.register(gatewayApi, tableHandlers(gatewayApi));
+  h.server.register(consensusApi, tableHandlers(consensusApi));
 });
 
 after(() => h.close());
