@@ -15,6 +15,7 @@ export const ChainErrorCode = {
   NO_ACCOUNT: 'CHAIN_NO_ACCOUNT',
   NOT_FOUND: 'CHAIN_NOT_FOUND',
   NO_COMMIT: 'CHAIN_NO_COMMIT',
+  EPOCH_NOT_ENDED: 'CHAIN_EPOCH_NOT_ENDED',
   TX_FAILED: 'CHAIN_TX_FAILED',
 } as const;
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode];

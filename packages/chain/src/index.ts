@@ -5,13 +5,35 @@
  */
 
 export type { WeightsCommit } from './actions/commitWeights.js';
+export {
+  EPOCH_STATUSES,
+  type EpochAttestation,
+  type EpochProposal,
+  type EpochState,
+  type EpochStatus,
+} from './actions/getEpoch.js';
+export type { EpochBlocks } from './actions/getEpochBlocks.js';
+export {
+  countedReveals,
+  type EpochInputs,
+  type EpochNeuron,
+  type EpochReveal,
+} from './actions/getEpochInputs.js';
+export type { EpochResults } from './actions/getEpochResults.js';
 export type { StakeInfo } from './actions/getStakeInfo.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';
 export { ChainError, ChainErrorCode, type ChainErrorMeta, toChainError } from './errors.js';
-export { metagraphToJson, neuronToJson, subnetToJson } from './json.js';
+export {
+  epochInputsToJson,
+  epochResultsToJson,
+  epochToJson,
+  metagraphToJson,
+  neuronToJson,
+  subnetToJson,
+} from './json.js';
 export { fetchMetagraph, watchMetagraph } from './metagraph.js';
 export { type ContractAddresses, loadNetwork, type Network, NetworkSchema } from './network.js';
 export { createSubnetClient, type SubnetClient } from './subnetClient.js';
-export type { Hyperparams, Metagraph, NeuronInfo, SubnetInfo } from './types.js';
+export type { EpochResult, Hyperparams, Metagraph, NeuronInfo, SubnetInfo } from './types.js';
 export { checkAddress, parseSub } from './validate.js';

@@ -1,31 +1,48 @@
 /**
  * The metagraph: every neuron of a subnet (uid, hotkey, coldkey, role, stake, permit, addresses,
- * registration block, last update, emission) fetched in a few batched calls, and kept current by
- * refetching whenever a contract event touches the subnet (registrations, stake moves, weights, service
- * info, emissions). Later issues add incentive, dividends, trust and consensus from the epoch results.
+ * registration block, last update) with its line of the latest finalised epoch's results (incentive,
+ * dividends, trust, consensus, emission), fetched in a few batched calls, and kept current by refetching
+ * whenever a contract event touches the subnet (registrations, stake moves, weights, service info) and
+ * rereading the results only when an epoch is finalised.
  */
-import { neuronRegistryAbi, stakingAbi, subnetRegistryAbi, weightsAbi } from '@subnet/contracts';
+import {
+  epochConsensusAbi,
+  neuronRegistryAbi,
+  stakingAbi,
+  subnetRegistryAbi,
+  weightsAbi,
+} from '@subnet/contracts';
 import { sleep } from '@subnet/utils';
-import { parseEventLogs } from 'viem';
+import { isAddressEqual, parseEventLogs } from 'viem';
+import { latestResultsByUid } from './actions/getEpochResults.js';
 import { enrichNeurons } from './actions/getSubnetNeurons.js';
 import type { ChainClient } from './client.js';
 import { toChainError } from './errors.js';
-import type { Metagraph } from './types.js';
+import type { EpochResult, Metagraph } from './types.js';
 import { checkNetuid } from './validate.js';
 
-/** One consistent snapshot, read at a single block. */
-export async function fetchMetagraph(client: ChainClient, params: { netuid: number }): Promise<Metagraph> {
+/**
+ * One consistent snapshot, read at a single block. `results` (the latest finalised epoch's, by uid) are read
+ * at that block unless given.
+ */
+export async function fetchMetagraph(
+  client: ChainClient,
+  params: { netuid: number; results?: ReadonlyMap<number, EpochResult> },
+): Promise<Metagraph> {
   const netuid = checkNetuid(params.netuid);
   try {
     const block = await client.public.getBlockNumber({ cacheTime: 0 });
-    const records = await client.public.readContract({
-      address: client.contracts.neuronRegistry,
-      abi: neuronRegistryAbi,
-      functionName: 'getSubnetNeurons',
-      args: [netuid],
-      blockNumber: block,
-    });
-    const neurons = await enrichNeurons(client, netuid, records, block);
+    const [records, results] = await Promise.all([
+      client.public.readContract({
+        address: client.contracts.neuronRegistry,
+        abi: neuronRegistryAbi,
+        functionName: 'getSubnetNeurons',
+        args: [netuid],
+        blockNumber: block,
+      }),
+      params.results ?? latestResultsByUid(client, netuid, block),
+    ]);
+    const neurons = await enrichNeurons(client, netuid, records, results, block);
     return { netuid, block, neurons: neurons.sort((a, b) => a.uid - b.uid) };
   } catch (err) {
     throw toChainError(err, `metagraph of subnet ${netuid}`);
@@ -38,16 +55,23 @@ function touches(log: { args?: unknown }, netuid: number): boolean {
   return args.netuid === undefined ? false : Number(args.netuid) === netuid;
 }
 
-const metagraphEventsAbi = [...neuronRegistryAbi, ...stakingAbi, ...weightsAbi, ...subnetRegistryAbi].filter(
-  (item) => item.type === 'event',
-);
+const metagraphEventsAbi = [
+  ...neuronRegistryAbi,
+  ...stakingAbi,
+  ...weightsAbi,
+  ...subnetRegistryAbi,
+  ...epochConsensusAbi,
+].filter((item) => item.type === 'event');
 
 /**
  * Calls `onChange` with a fresh snapshot now and after every block whose events touch the subnet.
- * One loop polls at the client's interval: the latest block, then one `eth_getLogs` over the four contracts
- * for the blocks since the last poll. (viem's `watchContractEvent` installs a filter per contract and, when
- * the RPC is down, its unwatch throws while uninstalling the filter and leaves its poller running forever;
- * this loop owns its only timer and ends on `signal`.) Errors go to `onError` and polling goes on.
+ * One loop polls at the client's interval: the latest block, then one `eth_getLogs` over the five contracts
+ * for the blocks since the last poll. Of the epoch contract's events only `EpochFinalised` matters: it
+ * rereads the results (kept between snapshots otherwise); proposals, attestations and claims change nothing
+ * shown (a claim to stake shows up as the staking contract's `StakeCredited`).
+ * (viem's `watchContractEvent` installs a filter per contract and, when the RPC is down, its unwatch throws
+ * while uninstalling the filter and leaves its poller running forever; this loop owns its only timer and
+ * ends on `signal`.) Errors go to `onError` and polling goes on.
  */
 export function watchMetagraph(
   client: ChainClient,
@@ -56,14 +80,18 @@ export function watchMetagraph(
 ): void {
   const netuid = checkNetuid(params.netuid);
   const { signal } = handlers;
+  const epochConsensus = client.contracts.epochConsensus;
   const address = [
     client.contracts.neuronRegistry,
     client.contracts.staking,
     client.contracts.weights,
     client.contracts.subnetRegistry,
+    epochConsensus,
   ];
-  const emit = async () => {
-    const m = await fetchMetagraph(client, { netuid });
+  let results: ReadonlyMap<number, EpochResult> | undefined;
+  const emit = async (refreshResults: boolean) => {
+    if (refreshResults || results === undefined) results = await latestResultsByUid(client, netuid);
+    const m = await fetchMetagraph(client, { netuid, results });
     if (!signal.aborted) handlers.onChange(m);
   };
   void (async () => {
@@ -72,12 +100,17 @@ export function watchMetagraph(
       try {
         const block = await client.public.getBlockNumber({ cacheTime: 0 });
         if (seen === undefined) {
-          await emit();
+          await emit(true);
           seen = block;
         } else if (block > seen) {
           const logs = await client.public.getLogs({ address, fromBlock: seen + 1n, toBlock: block });
-          const events = parseEventLogs({ abi: metagraphEventsAbi, logs, strict: false });
-          if (events.some((e) => touches(e, netuid))) await emit();
+          const events = parseEventLogs({ abi: metagraphEventsAbi, logs, strict: false }).filter((e) =>
+            touches(e, netuid),
+          );
+          const fromEpoch = (e: { address: string }) =>
+            isAddressEqual(e.address as `0x${string}`, epochConsensus);
+          const finalised = events.some((e) => fromEpoch(e) && e.eventName === 'EpochFinalised');
+          if (finalised || events.some((e) => !fromEpoch(e))) await emit(finalised);
           seen = block;
         }
       } catch (err) {

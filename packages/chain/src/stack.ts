@@ -17,11 +17,18 @@ import {
 } from '@subnet/engine-api';
 import { fromPush } from '@subnet/utils';
 import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import type { WeightsCommit } from './actions/commitWeights.js';
 import { ChainError, ChainErrorCode } from './errors.js';
-import { metagraphToJson, neuronToJson, subnetToJson } from './json.js';
+import {
+  epochInputsToJson,
+  epochResultsToJson,
+  epochToJson,
+  metagraphToJson,
+  neuronToJson,
+  subnetToJson,
+} from './json.js';
 import { watchMetagraph } from './metagraph.js';
 import { loadNetwork } from './network.js';
 import { createSubnetClient, type SubnetClient } from './subnetClient.js';
@@ -53,6 +60,8 @@ function engineError(err: unknown): EngineError {
       return EngineError.of(chainErrors.NO_ACCOUNT, err.message);
     case ChainErrorCode.NO_COMMIT:
       return EngineError.of(chainErrors.NO_COMMIT, err.message);
+    case ChainErrorCode.EPOCH_NOT_ENDED:
+      return EngineError.of(chainErrors.EPOCH_NOT_ENDED, err.message);
     case ChainErrorCode.INVALID_INPUT:
       return EngineError.std('INVALID_PARAMS', err.message);
     default:
@@ -140,6 +149,53 @@ export function chainHandlers(
         }
         const { hash } = await s.revealWeights({ netuid, uids: c.uids, weights: c.weights, salt: c.salt });
         return { txHash: hash, epoch: Number(c.epoch) };
+      }),
+    chain_getEpochInputsV1: ({ netuid, epoch }) =>
+      guard(async () => epochInputsToJson(await sdk.getEpochInputs(netuid, epoch))),
+    chain_getEpochV1: ({ netuid, epoch }) =>
+      guard(async () => epochToJson(await sdk.getEpoch(netuid, epoch))),
+    chain_getEpochResultsV1: ({ netuid, epoch }) =>
+      guard(async () => {
+        const r = await sdk.getEpochResults(netuid, epoch);
+        if (r === undefined) {
+          throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} has no finalised epoch yet`);
+        }
+        return epochResultsToJson(r);
+      }),
+    chain_proposeEpochV1: ({ netuid, epoch, root, resultsHash, total, results }) =>
+      guard(async () => {
+        const tx = await needSigner().proposeEpoch({
+          netuid,
+          epoch,
+          root: root as Hex,
+          resultsHash: resultsHash as Hex,
+          total: BigInt(total),
+          results: results as Hex,
+        });
+        return { txHash: tx.hash, gasUsed: Number(tx.gasUsed) };
+      }),
+    chain_attestEpochV1: ({ netuid, epoch, root, resultsHash }) =>
+      guard(async () => {
+        const tx = await needSigner().attestEpoch({
+          netuid,
+          epoch,
+          root: root as Hex,
+          resultsHash: resultsHash as Hex,
+        });
+        return { txHash: tx.hash, gasUsed: Number(tx.gasUsed) };
+      }),
+    chain_claimEmissionV1: ({ netuid, epoch, uid, account, amount, proof, toStake }) =>
+      guard(async () => {
+        const tx = await needSigner().claimEmission({
+          netuid,
+          epoch,
+          uid,
+          account: account as Address,
+          amount: BigInt(amount),
+          proof: proof as Hex[],
+          toStake,
+        });
+        return { txHash: tx.hash, gasUsed: Number(tx.gasUsed) };
       }),
     // A full buffer drops a block or snapshot: the next one supersedes it.
     chain_watchBlocksV1: (_p, ctx) =>

@@ -10,12 +10,17 @@ import type { Account, Address, Hex } from 'viem';
 import { activateSubnet } from './actions/activateSubnet.js';
 import { addStake } from './actions/addStake.js';
 import { allocateToSubnet } from './actions/allocateToSubnet.js';
+import { attestEpoch } from './actions/attestEpoch.js';
+import { claimEmission } from './actions/claimEmission.js';
 import { claimStake } from './actions/claimStake.js';
 import { commitWeights } from './actions/commitWeights.js';
 import { deallocateFromSubnet } from './actions/deallocateFromSubnet.js';
 import { deregisterNeuron } from './actions/deregisterNeuron.js';
 import { faucet } from './actions/faucet.js';
 import { getCurrentBlock } from './actions/getCurrentBlock.js';
+import { getEpoch } from './actions/getEpoch.js';
+import { getEpochInputs } from './actions/getEpochInputs.js';
+import { getEpochResults } from './actions/getEpochResults.js';
 import { getNeuronInfo } from './actions/getNeuronInfo.js';
 import { getStakeInfo } from './actions/getStakeInfo.js';
 import { getSubnetInfo } from './actions/getSubnetInfo.js';
@@ -25,6 +30,7 @@ import { getSubnetParams } from './actions/getSubnetParams.js';
 import { getSubnets } from './actions/getSubnets.js';
 import { getSubnetValidators } from './actions/getSubnetValidators.js';
 import { getTokenBalance } from './actions/getTokenBalance.js';
+import { proposeEpoch } from './actions/proposeEpoch.js';
 import { registerNeuron } from './actions/registerNeuron.js';
 import { registerSubnet } from './actions/registerSubnet.js';
 import { removeStake } from './actions/removeStake.js';
@@ -73,6 +79,14 @@ function bind(chain: ChainClient) {
     revealWeights: (p: { netuid: number; uids: readonly number[]; weights: readonly number[]; salt: Hex }) =>
       revealWeights(chain, p),
     faucet: () => faucet(chain),
+    getEpoch: (netuid: number, epoch?: number | bigint) =>
+      getEpoch(chain, epoch === undefined ? { netuid } : { netuid, epoch }),
+    getEpochInputs: (netuid: number, epoch: number | bigint) => getEpochInputs(chain, { netuid, epoch }),
+    getEpochResults: (netuid: number, epoch?: number | bigint) =>
+      getEpochResults(chain, epoch === undefined ? { netuid } : { netuid, epoch }),
+    proposeEpoch: b(proposeEpoch),
+    attestEpoch: b(attestEpoch),
+    claimEmission: b(claimEmission),
     /** The same SDK signing with `account`. */
     withAccount: (account: Account) => bind(chain.withAccount(account)),
   };

@@ -4,6 +4,7 @@
  * status is checked: a mined revert is an error too.
  */
 import {
+  epochConsensusAbi,
   neuronRegistryAbi,
   stakingAbi,
   subnetRegistryAbi,
@@ -28,6 +29,7 @@ const suiteErrors: AbiError[] = (() => {
     subnetRegistryAbi,
     neuronRegistryAbi,
     weightsAbi,
+    epochConsensusAbi,
   ] as readonly Abi[]) {
     for (const item of abi) {
       if (item.type !== 'error') continue;

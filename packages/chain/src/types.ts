@@ -18,11 +18,31 @@ export interface SubnetInfo extends SubnetRecord {
   params: Hyperparams;
 }
 
-/** A neuron as the metagraph shows it: the record plus its stake in the subnet and its permit. */
+/**
+ * One uid's line of an epoch's results (docs/epoch.md): the u16 values as fractions `value / 65535`, and the
+ * amount it was paid.
+ */
+export interface EpochResult {
+  uid: number;
+  incentive: number;
+  dividends: number;
+  trust: number;
+  consensus: number;
+  amount: bigint;
+}
+
+/**
+ * A neuron as the metagraph shows it: the record plus its stake in the subnet and its permit, and its line of
+ * the latest finalised epoch's results (`emission` is that epoch's amount; all zero when it is not in them).
+ */
 export interface NeuronInfo extends NeuronRecord {
   netuid: number;
   stake: bigint;
   validatorPermit: boolean;
+  incentive: number;
+  dividends: number;
+  trust: number;
+  consensus: number;
 }
 
 /** Every neuron of a subnet at one block. */

@@ -18,6 +18,13 @@ export function checkUid(uid: number): number {
   return uid;
 }
 
+/** An epoch number: a non-negative integer that fits a uint64. */
+export function checkEpoch(epoch: number | bigint): bigint {
+  const e = typeof epoch === 'bigint' ? epoch : Number.isSafeInteger(epoch) ? BigInt(epoch) : -1n;
+  if (e < 0n || e >= 2n ** 64n) throw invalidInput(`epoch must be a non-negative integer, got ${epoch}`);
+  return e;
+}
+
 export function checkAddress(value: string, what: string): Address {
   if (!isAddress(value, { strict: false })) {
     throw invalidInput(`${what} must be a 0x-prefixed 20-byte hex address, got ${JSON.stringify(value)}`);

@@ -8,6 +8,7 @@ import { registerApp } from './commands/app.js';
 import { registerChain } from './commands/chain.js';
 import { registerConfig } from './commands/config.js';
 import { registerDevnet } from './commands/devnet.js';
+import { registerEpoch } from './commands/epoch.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerModel } from './commands/model.js';
 import { registerNetwork } from './commands/network.js';
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerWallet(program);
   registerDevnet(program);
   registerChain(program);
+  registerEpoch(program);
   registerApp(program);
   registerNetwork(program);
   registerGateway(program);

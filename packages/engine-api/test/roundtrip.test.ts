@@ -94,7 +94,11 @@ const neuron: z.output<typeof NeuronSchema> = {
   metadata: '',
   registeredAt: 8,
   lastUpdate: 30,
-  emission: '0',
+  emission: '1500000000000000000',
+  incentive: 0,
+  dividends: 0.25,
+  trust: 1,
+  consensus: 0,
 };
 
 const model: z.output<typeof AppModelInfoSchema> = {
@@ -228,6 +232,94 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     result: { txHash: `0x${'cd'.repeat(32)}`, epoch: 3, commitHash: `0x${'ef'.repeat(32)}` },
   },
   chain_revealWeightsV1: { params: { netuid: 1 }, result: { txHash: `0x${'01'.repeat(32)}`, epoch: 3 } },
+  chain_getEpochInputsV1: {
+    params: { netuid: 1, epoch: 4 },
+    result: {
+      netuid: 1,
+      epoch: 4,
+      startBlock: 80,
+      endBlock: 99,
+      deadline: 119,
+      owner: addr(9),
+      params: subnet.params,
+      yumaVersion: 3,
+      emission: '2000000000000000000',
+      neurons: [
+        { uid: 0, hotkey: addr(2), role: 'validator', stake: '5', validatorPermit: true, registeredAt: 8 },
+        { uid: 1, hotkey: addr(4), role: 'miner', stake: '0', validatorPermit: false, registeredAt: 9 },
+      ],
+      reveals: [{ uid: 0, block: 85, epoch: 3, uids: [1], weights: [65535] }],
+    },
+  },
+  chain_getEpochV1: {
+    params: { netuid: 1 },
+    result: {
+      netuid: 1,
+      epoch: 4,
+      currentEpoch: 5,
+      currentBlock: 104,
+      startBlock: 80,
+      endBlock: 99,
+      deadline: 119,
+      status: 'proposed',
+      proposer: addr(2),
+      proposal: {
+        proposer: addr(2),
+        root: `0x${'aa'.repeat(32)}`,
+        resultsHash: `0x${'bb'.repeat(32)}`,
+        total: '2000000000000000000',
+        totalStake: '10',
+        attestedStake: '5',
+        attestations: [{ hotkey: addr(5), stake: '5', block: 102 }],
+        block: 101,
+      },
+      emission: '2000000000000000000',
+      claimed: '0',
+      yumaVersion: 3,
+    },
+  },
+  chain_getEpochResultsV1: {
+    params: { netuid: 1, epoch: 4 },
+    result: {
+      netuid: 1,
+      epoch: 4,
+      root: `0x${'aa'.repeat(32)}`,
+      resultsHash: `0x${'bb'.repeat(32)}`,
+      total: '2000000000000000000',
+      block: 101,
+      results: [
+        { uid: 0, incentive: 0, dividends: 1, trust: 1, consensus: 0, emission: '820000000000000000' },
+        { uid: 1, incentive: 1, dividends: 0, trust: 1, consensus: 1, emission: '820000000000000000' },
+      ],
+    },
+  },
+  chain_proposeEpochV1: {
+    params: {
+      netuid: 1,
+      epoch: 4,
+      root: `0x${'aa'.repeat(32)}`,
+      resultsHash: `0x${'bb'.repeat(32)}`,
+      total: '2000000000000000000',
+      results: `0x${'00'.repeat(44)}`,
+    },
+    result: { txHash: `0x${'04'.repeat(32)}`, gasUsed: 120_000 },
+  },
+  chain_attestEpochV1: {
+    params: { netuid: 1, epoch: 4, root: `0x${'aa'.repeat(32)}`, resultsHash: `0x${'bb'.repeat(32)}` },
+    result: { txHash: `0x${'05'.repeat(32)}`, gasUsed: 60_000 },
+  },
+  chain_claimEmissionV1: {
+    params: {
+      netuid: 1,
+      epoch: 4,
+      uid: 1,
+      account: addr(4),
+      amount: '820000000000000000',
+      proof: [`0x${'06'.repeat(32)}`],
+      toStake: true,
+    },
+    result: { txHash: `0x${'07'.repeat(32)}`, gasUsed: 70_000 },
+  },
   chain_watchBlocksV1: {
     params: {},
     events: [

@@ -4,6 +4,7 @@ import type { ChainClient } from '../client.js';
 import { toChainError } from '../errors.js';
 import type { NeuronInfo } from '../types.js';
 import { checkAddress, checkNetuid, checkUid } from '../validate.js';
+import { latestResultsByUid } from './getEpochResults.js';
 import { enrichNeurons } from './getSubnetNeurons.js';
 
 /** One neuron by uid (`NeuronRegistry.getNeuronInfo`) or hotkey (`NeuronRegistry.getNeuronByHotkey`). */
@@ -28,7 +29,7 @@ export async function getNeuronInfo(
             functionName: 'getNeuronByHotkey',
             args: [netuid, checkAddress(params.hotkey, 'hotkey')],
           });
-    const [neuron] = await enrichNeurons(client, netuid, [record]);
+    const [neuron] = await enrichNeurons(client, netuid, [record], await latestResultsByUid(client, netuid));
     return neuron as NeuronInfo;
   } catch (err) {
     throw toChainError(err, `getNeuronInfo(${netuid})`);

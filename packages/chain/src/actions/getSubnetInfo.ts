@@ -4,9 +4,21 @@ import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
 import type { SubnetInfo } from '../types.js';
 import { checkNetuid } from '../validate.js';
 
-/** Reads an existing subnet: `SubnetRegistry.getSubnet` + `SubnetRegistry.getHyperparams` (batched). */
-export async function readSubnet(client: ChainClient, netuid: number): Promise<SubnetInfo> {
-  const read = { address: client.contracts.subnetRegistry, abi: subnetRegistryAbi, args: [netuid] } as const;
+/**
+ * Reads an existing subnet: `SubnetRegistry.getSubnet` + `SubnetRegistry.getHyperparams` (batched), at
+ * `blockNumber` when given.
+ */
+export async function readSubnet(
+  client: ChainClient,
+  netuid: number,
+  blockNumber?: bigint,
+): Promise<SubnetInfo> {
+  const read = {
+    address: client.contracts.subnetRegistry,
+    abi: subnetRegistryAbi,
+    args: [netuid],
+    ...(blockNumber === undefined ? {} : { blockNumber }),
+  } as const;
   const [info, params] = await Promise.all([
     client.public.readContract({ ...read, functionName: 'getSubnet' }),
     client.public.readContract({ ...read, functionName: 'getHyperparams' }),

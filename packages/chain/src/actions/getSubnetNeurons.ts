@@ -1,14 +1,19 @@
 import { neuronRegistryAbi, stakingAbi } from '@subnet/contracts';
 import type { ChainClient } from '../client.js';
 import { toChainError } from '../errors.js';
-import type { NeuronInfo, NeuronRecord } from '../types.js';
+import type { EpochResult, NeuronInfo, NeuronRecord } from '../types.js';
 import { checkNetuid } from '../validate.js';
+import { latestResultsByUid } from './getEpochResults.js';
 
-/** Adds each neuron's subnet stake (`Staking.hotkeyStake`) and permit (`NeuronRegistry.hasValidatorPermit`). */
+/**
+ * Adds each neuron's subnet stake (`Staking.hotkeyStake`) and permit (`NeuronRegistry.hasValidatorPermit`),
+ * and its line of `results` (the latest finalised epoch's; a neuron not in them gets zeros and no emission).
+ */
 export async function enrichNeurons(
   client: ChainClient,
   netuid: number,
   records: readonly NeuronRecord[],
+  results: ReadonlyMap<number, EpochResult>,
   blockNumber?: bigint,
 ): Promise<NeuronInfo[]> {
   const at = blockNumber === undefined ? {} : { blockNumber };
@@ -32,7 +37,18 @@ export async function enrichNeurons(
             })
           : Promise.resolve(false),
       ]);
-      return { ...r, netuid, stake, validatorPermit };
+      const line = results.get(r.uid);
+      return {
+        ...r,
+        netuid,
+        stake,
+        validatorPermit,
+        emission: line?.amount ?? 0n,
+        incentive: line?.incentive ?? 0,
+        dividends: line?.dividends ?? 0,
+        trust: line?.trust ?? 0,
+        consensus: line?.consensus ?? 0,
+      };
     }),
   );
 }
@@ -45,13 +61,16 @@ export async function readNeuronList(
 ): Promise<NeuronInfo[]> {
   checkNetuid(netuid);
   try {
-    const records = await client.public.readContract({
-      address: client.contracts.neuronRegistry,
-      abi: neuronRegistryAbi,
-      functionName,
-      args: [netuid],
-    });
-    return await enrichNeurons(client, netuid, records);
+    const [records, results] = await Promise.all([
+      client.public.readContract({
+        address: client.contracts.neuronRegistry,
+        abi: neuronRegistryAbi,
+        functionName,
+        args: [netuid],
+      }),
+      latestResultsByUid(client, netuid),
+    ]);
+    return await enrichNeurons(client, netuid, records, results);
   } catch (err) {
     throw toChainError(err, `${functionName}(${netuid})`);
   }

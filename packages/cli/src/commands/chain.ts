@@ -47,13 +47,31 @@ function neuronRows(neurons: NeuronInfo[]): string[][] {
     formatSub(n.stake),
     n.validatorPermit ? 'yes' : 'no',
     formatSub(n.emission),
+    n.incentive.toFixed(4),
+    n.dividends.toFixed(4),
+    n.trust.toFixed(4),
+    n.consensus.toFixed(4),
     String(n.lastUpdate),
     shortAddress(n.hotkey),
     shortAddress(n.coldkey),
     n.peerId === '' ? '-' : n.peerId.length > 16 ? `${n.peerId.slice(0, 16)}…` : n.peerId,
   ]);
 }
-const NEURON_HEADERS = ['UID', 'ROLE', 'STAKE', 'PERMIT', 'EMISSION', 'UPDATED', 'HOTKEY', 'COLDKEY', 'PEER'];
+const NEURON_HEADERS = [
+  'UID',
+  'ROLE',
+  'STAKE',
+  'PERMIT',
+  'EMISSION',
+  'INCENTIVE',
+  'DIVIDENDS',
+  'TRUST',
+  'CONSENSUS',
+  'UPDATED',
+  'HOTKEY',
+  'COLDKEY',
+  'PEER',
+];
 
 const PARAM_KINDS: Record<keyof Hyperparams, 'int' | 'bigint' | 'sub' | 'bool'> = {
   tempo: 'bigint',
@@ -104,7 +122,7 @@ export function registerChain(program: Command): void {
     program
       .command('metagraph')
       .description(
-        'Show every neuron of a subnet: uid, role, stake, permit, emission, last update, keys, peer',
+        "Show every neuron of a subnet: uid, role, stake, permit, the latest finalised epoch's emission, incentive, dividends, trust and consensus, last update, keys, peer",
       )
       .requiredOption('--netuid <n>', 'subnet id'),
   ).action(async (_o, cmd: Command) => {

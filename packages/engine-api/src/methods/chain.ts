@@ -13,11 +13,20 @@ export const chainErrors = defineErrors({
   NOT_FOUND: { code: 1103, summary: 'No such subnet or neuron.' },
   NO_ACCOUNT: { code: 1104, summary: 'The chain stack has no unlocked hotkey to sign with.' },
   NO_COMMIT: { code: 1105, summary: 'There is no pending weight commit to reveal.' },
+  EPOCH_NOT_ENDED: {
+    code: 1106,
+    summary: 'The epoch has not ended yet (its inputs are read at its last block); ask again later.',
+  },
 });
 
 export const AddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte hex address');
 export const AmountSchema = z.string().regex(/^[0-9]+$/, 'a non-negative integer amount in wei, as a string');
 const Netuid = z.number().int().min(1).max(65_535);
+const Epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Bytes32Schema = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex string');
+const HexSchema = z.string().regex(/^0x([0-9a-fA-F]{2})*$/, '0x-prefixed hex bytes');
+/** A u16 fraction of the epoch results (`value / 65535`), 0..1. */
+const Fraction = z.number().min(0).max(1);
 
 export const HyperparamsSchema = z.object({
   tempo: z.number().int(),
@@ -62,7 +71,11 @@ export const NeuronSchema = z.object({
   metadata: z.string(),
   registeredAt: z.number().int(),
   lastUpdate: z.number().int(),
-  emission: AmountSchema.describe('Emission of the last recorded epoch'),
+  emission: AmountSchema.describe('Amount of the latest finalised epoch (0 when not in its results)'),
+  incentive: Fraction.describe("Miner incentive in the latest finalised epoch's results (0..1)"),
+  dividends: Fraction.describe("Validator dividends in the latest finalised epoch's results (0..1)"),
+  trust: Fraction.describe('Trust (miners) or validator trust (validators), 0..1'),
+  consensus: Fraction.describe('Consensus weight of a miner, 0..1'),
 });
 
 export const MetagraphSchema = z.object({
@@ -150,6 +163,158 @@ export const chain_revealWeightsV1 = unary('chain_revealWeightsV1', {
   errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.NO_COMMIT, chainErrors.RPC_UNREACHABLE],
 });
 
+export const EpochStatusSchema = z.enum(['open', 'awaiting', 'proposed', 'finalised', 'expired']);
+
+export const EpochNeuronSchema = z.object({
+  uid: z.number().int().min(0),
+  hotkey: AddressSchema,
+  role: z.enum(['validator', 'miner']),
+  stake: AmountSchema,
+  validatorPermit: z.boolean(),
+  registeredAt: z.number().int(),
+});
+
+export const EpochRevealSchema = z.object({
+  uid: z.number().int().min(0).describe('The validator'),
+  block: z.number().int().describe('Block of the reveal'),
+  epoch: z.number().int().describe('Epoch the weights were committed in'),
+  uids: z.array(z.number().int().min(0).max(65_535)),
+  weights: z.array(z.number().int().min(0).max(65_535)),
+});
+
+export const chain_getEpochInputsV1 = unary('chain_getEpochInputsV1', {
+  summary:
+    "Everything an epoch is settled from (docs/epoch.md, Inputs), read at the epoch's last block; reveals already filtered.",
+  params: z.object({ netuid: Netuid, epoch: Epoch }).strict(),
+  result: z.object({
+    netuid: Netuid,
+    epoch: Epoch,
+    startBlock: z.number().int().describe('S(e)'),
+    endBlock: z.number().int().describe('B(e) = S(e+1) - 1, the block every input is read at'),
+    deadline: z.number().int().describe('D(e) = S(e+2) - 1, the last block to propose or attest'),
+    owner: AddressSchema,
+    params: HyperparamsSchema,
+    yumaVersion: z.number().int(),
+    emission: AmountSchema.describe('A(e): the amount the epoch distributes'),
+    neurons: z.array(EpochNeuronSchema),
+    reveals: z
+      .array(EpochRevealSchema)
+      .describe(
+        'Per permitted validator, its latest reveal in [max(S(e-3), registeredAt), B(e)], entries only on miners registered by the reveal',
+      ),
+  }),
+  errors: [chainErrors.NOT_FOUND, chainErrors.EPOCH_NOT_ENDED, chainErrors.RPC_UNREACHABLE],
+});
+
+export const EpochProposalSchema = z.object({
+  proposer: AddressSchema,
+  root: Bytes32Schema,
+  resultsHash: Bytes32Schema,
+  total: AmountSchema,
+  totalStake: AmountSchema.describe('Stake of the permitted validators when proposed'),
+  attestedStake: AmountSchema.describe("Stake attested so far (the proposer's included)"),
+  attestations: z
+    .array(z.object({ hotkey: AddressSchema, stake: AmountSchema, block: z.number().int() }))
+    .describe('Each attestation (EpochAttested), in order, with the stake it counted'),
+  block: z.number().int().describe('Block of the proposal'),
+});
+
+export const chain_getEpochV1 = unary('chain_getEpochV1', {
+  summary:
+    'The settlement of one epoch (default: the latest ended): status, proposer, proposal, attestations.',
+  params: z.object({ netuid: Netuid, epoch: Epoch.optional() }).strict(),
+  result: z.object({
+    netuid: Netuid,
+    epoch: Epoch,
+    currentEpoch: Epoch,
+    currentBlock: z.number().int(),
+    startBlock: z.number().int(),
+    endBlock: z.number().int(),
+    deadline: z.number().int(),
+    status: EpochStatusSchema,
+    proposer: AddressSchema.nullable().describe(
+      'The drawn proposer (null before the epoch ends or with none)',
+    ),
+    proposal: EpochProposalSchema.nullable(),
+    emission: AmountSchema.describe('A(e), as the contract computes it now'),
+    claimed: AmountSchema.describe('Total claimed from this epoch so far'),
+    yumaVersion: z.number().int(),
+  }),
+  errors: [chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+export const EpochResultSchema = z.object({
+  uid: z.number().int().min(0),
+  incentive: Fraction,
+  dividends: Fraction,
+  trust: Fraction,
+  consensus: Fraction,
+  emission: AmountSchema,
+});
+
+export const chain_getEpochResultsV1 = unary('chain_getEpochResultsV1', {
+  summary: 'The per-uid results of a finalised epoch (default: the latest), decoded from its proposal.',
+  params: z.object({ netuid: Netuid, epoch: Epoch.optional() }).strict(),
+  result: z.object({
+    netuid: Netuid,
+    epoch: Epoch,
+    root: Bytes32Schema,
+    resultsHash: Bytes32Schema,
+    total: AmountSchema,
+    block: z.number().int().describe('Block of the proposal'),
+    results: z.array(EpochResultSchema),
+  }),
+  errors: [chainErrors.NOT_FOUND, chainErrors.RPC_UNREACHABLE],
+});
+
+const TxResult = z.object({ txHash: z.string(), gasUsed: z.number().int() });
+
+export const chain_proposeEpochV1 = unary('chain_proposeEpochV1', {
+  summary:
+    "Proposes an epoch's Merkle root and results (signed by this node's hotkey, a permitted validator).",
+  params: z
+    .object({
+      netuid: Netuid,
+      epoch: Epoch,
+      root: Bytes32Schema,
+      resultsHash: Bytes32Schema,
+      total: AmountSchema,
+      results: HexSchema.describe('The packed results (22 bytes per uid); must hash to resultsHash'),
+    })
+    .strict(),
+  result: TxResult,
+  errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_attestEpochV1 = unary('chain_attestEpochV1', {
+  summary: "Attests an epoch's proposal with this node's own root and results hash (signed by its hotkey).",
+  params: z
+    .object({ netuid: Netuid, epoch: Epoch, root: Bytes32Schema, resultsHash: Bytes32Schema })
+    .strict(),
+  result: TxResult,
+  errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
+export const chain_claimEmissionV1 = unary('chain_claimEmissionV1', {
+  summary: "Claims one leaf of a finalised epoch with its Merkle proof (sent by this node's hotkey).",
+  params: z
+    .object({
+      netuid: Netuid,
+      epoch: Epoch,
+      uid: z.number().int().min(0).max(65_535),
+      account: AddressSchema,
+      amount: AmountSchema,
+      proof: z.array(Bytes32Schema).max(64),
+      toStake: z
+        .boolean()
+        .default(false)
+        .describe("Add it to the hotkey's stake instead of paying the coldkey"),
+    })
+    .strict(),
+  result: TxResult,
+  errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
 export const chain_watchBlocksV1 = stream('chain_watchBlocksV1', {
   summary: 'Streams each new block number and hash.',
   params: z.object({}).strict(),
@@ -173,6 +338,12 @@ export const chainMethods = [
   chain_updateServiceInfoV1,
   chain_commitWeightsV1,
   chain_revealWeightsV1,
+  chain_getEpochInputsV1,
+  chain_getEpochV1,
+  chain_getEpochResultsV1,
+  chain_proposeEpochV1,
+  chain_attestEpochV1,
+  chain_claimEmissionV1,
   chain_watchBlocksV1,
   chain_watchMetagraphV1,
 ] as const;

@@ -1,0 +1,198 @@
+import {
+  epochConsensusAbi,
+  neuronRegistryAbi,
+  subnetRegistryAbi,
+  unpackU16,
+  weightsAbi,
+} from '@subnet/contracts';
+import type { Address } from 'viem';
+import type { ChainClient } from '../client.js';
+import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
+import type { Hyperparams } from '../types.js';
+import { checkEpoch, checkNetuid } from '../validate.js';
+import { getEpochBlocks } from './getEpochBlocks.js';
+import { readSubnet } from './getSubnetInfo.js';
+import { enrichNeurons } from './getSubnetNeurons.js';
+
+/** A neuron as of an epoch's last block. */
+export interface EpochNeuron {
+  uid: number;
+  hotkey: Address;
+  role: 'validator' | 'miner';
+  stake: bigint;
+  validatorPermit: boolean;
+  registeredAt: bigint;
+}
+
+/** A validator's counted reveal. */
+export interface EpochReveal {
+  uid: number;
+  /** Block of the reveal. */
+  block: bigint;
+  /** Epoch the weights were committed in. */
+  epoch: bigint;
+  uids: number[];
+  weights: number[];
+}
+
+/** Everything epoch `e` is settled from (docs/epoch.md, Inputs). */
+export interface EpochInputs {
+  netuid: number;
+  epoch: bigint;
+  startBlock: bigint;
+  endBlock: bigint;
+  deadline: bigint;
+  owner: Address;
+  params: Hyperparams;
+  yumaVersion: number;
+  /** `A(e)`. */
+  emission: bigint;
+  neurons: EpochNeuron[];
+  reveals: EpochReveal[];
+}
+
+/** How many epochs before `e` a reveal still counts (a reveal older than four epochs does not). */
+const REVEAL_LOOKBACK = 3n;
+
+/**
+ * Applies the spec's weight rules to `WeightsRevealed` logs (ascending): per validator in `V` (validator role
+ * and a permit), its latest reveal in `[max(S(e-3), registeredAt), B(e)]`, keeping only entries on miners
+ * (`M`) registered at or before the reveal's block. Validators without one are left out (they abstain).
+ */
+export function countedReveals(
+  neurons: readonly EpochNeuron[],
+  logs: readonly { uid: number; block: bigint; epoch: bigint; uids: number[]; weights: number[] }[],
+  window: { from: bigint; to: bigint },
+): EpochReveal[] {
+  const validators = new Map(
+    neurons.filter((n) => n.role === 'validator' && n.validatorPermit).map((n) => [n.uid, n]),
+  );
+  const miners = new Map(neurons.filter((n) => n.role === 'miner').map((n) => [n.uid, n]));
+  const latest = new Map<number, (typeof logs)[number]>();
+  for (const log of logs) {
+    const v = validators.get(log.uid);
+    if (v === undefined || log.block < window.from || log.block > window.to || log.block < v.registeredAt)
+      continue;
+    latest.set(log.uid, log);
+  }
+  return [...latest.values()]
+    .sort((a, b) => a.uid - b.uid)
+    .map((r) => {
+      const uids: number[] = [];
+      const weights: number[] = [];
+      r.uids.forEach((uid, k) => {
+        const m = miners.get(uid);
+        if (m === undefined || m.registeredAt > r.block) return;
+        uids.push(uid);
+        weights.push(r.weights[k] ?? 0);
+      });
+      return { uid: r.uid, block: r.block, epoch: r.epoch, uids, weights };
+    });
+}
+
+/**
+ * Reads epoch `e`'s inputs at its last block `B(e)`: the subnet's owner and hyperparameters
+ * (`SubnetRegistry.getSubnet`, `getHyperparams`), its neurons with stake and permit
+ * (`NeuronRegistry.getSubnetNeurons`, `Staking.hotkeyStake`, `NeuronRegistry.hasValidatorPermit`),
+ * `EpochConsensus.yumaVersion` and `EpochConsensus.epochEmission`, and the counted `Weights.WeightsRevealed`
+ * logs of `[S(e-3), B(e)]` ({@link countedReveals}). NOT_FOUND for an unknown subnet, EPOCH_NOT_ENDED until
+ * `B(e)` is mined.
+ */
+export async function getEpochInputs(
+  client: ChainClient,
+  params: { netuid: number; epoch: number | bigint },
+): Promise<EpochInputs> {
+  const netuid = checkNetuid(params.netuid);
+  const epoch = checkEpoch(params.epoch);
+  try {
+    const [exists, latest] = await Promise.all([
+      client.public.readContract({
+        address: client.contracts.subnetRegistry,
+        abi: subnetRegistryAbi,
+        functionName: 'subnetExists',
+        args: [netuid],
+      }),
+      client.public.getBlockNumber({ cacheTime: 0 }),
+    ]);
+    if (!exists) throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} does not exist`);
+    const from = epoch >= REVEAL_LOOKBACK ? epoch - REVEAL_LOOKBACK : 0n;
+    const [blocks, windowStart] = await Promise.all([
+      getEpochBlocks(client, { netuid, epoch }),
+      client.public.readContract({
+        address: client.contracts.subnetRegistry,
+        abi: subnetRegistryAbi,
+        functionName: 'epochStartBlock',
+        args: [netuid, from],
+      }),
+    ]);
+    const at = blocks.endBlock;
+    if (latest < at) {
+      throw new ChainError(
+        ChainErrorCode.EPOCH_NOT_ENDED,
+        `epoch ${epoch} of subnet ${netuid} ends at block ${at} (now ${latest}); ask again after it`,
+      );
+    }
+    const read = {
+      address: client.contracts.epochConsensus,
+      abi: epochConsensusAbi,
+      blockNumber: at,
+    } as const;
+    const [subnet, records, yumaVersion, emission, logs] = await Promise.all([
+      readSubnet(client, netuid, at),
+      client.public.readContract({
+        address: client.contracts.neuronRegistry,
+        abi: neuronRegistryAbi,
+        functionName: 'getSubnetNeurons',
+        args: [netuid],
+        blockNumber: at,
+      }),
+      client.public.readContract({ ...read, functionName: 'yumaVersion', args: [netuid] }),
+      client.public.readContract({ ...read, functionName: 'epochEmission', args: [netuid, epoch] }),
+      client.public.getContractEvents({
+        address: client.contracts.weights,
+        abi: weightsAbi,
+        eventName: 'WeightsRevealed',
+        args: { netuid },
+        fromBlock: windowStart,
+        toBlock: at,
+        strict: true,
+      }),
+    ]);
+    const neurons: EpochNeuron[] = (await enrichNeurons(client, netuid, records, new Map(), at))
+      .map((n) => ({
+        uid: n.uid,
+        hotkey: n.hotkey,
+        role: n.isValidator ? ('validator' as const) : ('miner' as const),
+        stake: n.stake,
+        validatorPermit: n.validatorPermit,
+        registeredAt: n.registeredAt,
+      }))
+      .sort((a, b) => a.uid - b.uid);
+    const reveals = countedReveals(
+      neurons,
+      logs.map((l) => ({
+        uid: l.args.uid,
+        block: l.blockNumber,
+        epoch: l.args.epoch,
+        uids: unpackU16(l.args.uids),
+        weights: unpackU16(l.args.weights),
+      })),
+      { from: windowStart, to: at },
+    );
+    return {
+      netuid,
+      epoch,
+      startBlock: blocks.startBlock,
+      endBlock: blocks.endBlock,
+      deadline: blocks.deadline,
+      owner: subnet.owner,
+      params: subnet.params,
+      yumaVersion: Number(yumaVersion),
+      emission,
+      neurons,
+      reveals,
+    };
+  } catch (err) {
+    throw toChainError(err, `getEpochInputs(${netuid}, ${epoch})`);
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The chain side of the epoch (docs/epoch.md) against a real anvil devnet with two validators and two
+ * miners: inputs read at the epoch's last block (stakes as they were then, reveals filtered by the window and
+ * by registrations), and one epoch settled end to end through the chain_* handlers: proposed by the drawn
+ * proposer, a wrong root refused by name, attested to finality, shown in the metagraph and the results, and
+ * claimed (minted and staked).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildEpochTree, encodeResults, OWNER_UID, resultsHash, subnetRegistryAbi } from '@subnet/contracts';
+import {
+  createEngineClient,
+  createEngineServer,
+  createInProcessTransport,
+  EngineError,
+} from '@subnet/engine-api';
+import { createWalletStore } from '@subnet/wallet';
+import type { PrivateKeyAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import {
+  countedReveals,
+  createSubnetClient,
+  type Devnet,
+  type EpochNeuron,
+  type SubnetClient,
+  startDevnet,
+} from '../src/index.js';
+import { chainApi, chainHandlers } from '../src/stack.js';
+
+const SUB = 10n ** 18n;
+type Client = ReturnType<typeof createEngineClient<typeof chainApi>>;
+
+let dataDir: string;
+let devnet: Devnet;
+let sdk: SubnetClient;
+const accounts = new Map<string, { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount }>();
+const clients = new Map<string, Client>();
+
+const acct = (name: string) =>
+  accounts.get(name) as { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount };
+const client = (name: string) => clients.get(name) as Client;
+
+/** Mines until the latest block is the first of `epoch` in subnet 1. */
+async function mineToEpoch(epoch: bigint | number): Promise<void> {
+  const start = await sdk.chain.public.readContract({
+    address: devnet.network.contracts.subnetRegistry,
+    abi: subnetRegistryAbi,
+    functionName: 'epochStartBlock',
+    args: [1, BigInt(epoch)],
+  });
+  const latest = await sdk.getCurrentBlock();
+  if (latest >= start) return;
+  await sdk.chain.public.request({
+    method: 'anvil_mine' as never,
+    params: [`0x${(start - latest).toString(16)}`] as never,
+  });
+}
+
+async function expectEngineError(p: Promise<unknown>, code: string, errorName?: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof EngineError, String(e));
+    assert.equal(e.code, code, e.message);
+    if (errorName !== undefined) assert.equal((e.data as { errorName: string }).errorName, errorName);
+    return true;
+  });
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'subnet-epoch-'));
+  devnet = await startDevnet({ dataDir, port: 0, blockTimeS: 60, validators: 2, miners: 2 });
+  sdk = createSubnetClient({
+    rpcUrl: devnet.anvil.rpcUrl,
+    chainId: devnet.network.chainId,
+    contracts: devnet.network.contracts,
+    pollingIntervalMs: 50,
+  });
+  const password = readFileSync(join(dataDir, 'devnet', 'wallet-password'), 'utf8').trim();
+  const store = createWalletStore({ dataDir });
+  for (const name of ['owner', 'validator1', 'validator2', 'miner1', 'miner2']) {
+    accounts.set(name, {
+      coldkey: await store.unlock(name, 'coldkey', password),
+      hotkey: await store.unlock(name, 'default', password),
+    });
+  }
+  const opts = {
+    dataDir,
+    chain: {
+      rpcUrl: devnet.anvil.rpcUrl,
+      rpcTimeoutMs: 5000,
+      retryCount: 0,
+      pollIntervalMs: 50,
+      wallet: 'validator1',
+      hotkey: 'default',
+    },
+  };
+  for (const name of ['validator1', 'validator2']) {
+    const server = createEngineServer({ streamDeadlineMs: 60_000, maxStreams: 4 });
+    server.register(chainApi, chainHandlers(opts, sdk, sdk.withAccount(acct(name).hotkey)));
+    clients.set(name, createEngineClient(chainApi, createInProcessTransport(server)));
+  }
+});
+
+after(async () => {
+  await devnet.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('countedReveals (the weight rules of docs/epoch.md)', () => {
+  const neuron = (
+    uid: number,
+    role: 'validator' | 'miner',
+    registeredAt: bigint,
+    permit = true,
+  ): EpochNeuron => ({
+    uid,
+    hotkey: `0x${uid.toString(16).padStart(40, '0')}`,
+    role,
+    stake: 1n,
+    validatorPermit: role === 'validator' && permit,
+    registeredAt,
+  });
+  const neurons = [
+    neuron(0, 'validator', 10n),
+    neuron(1, 'validator', 150n), // a new holder of uid 1
+    neuron(2, 'validator', 10n, false),
+    neuron(3, 'miner', 10n),
+    neuron(4, 'miner', 125n), // registered after some reveals
+  ];
+  const reveal = (uid: number, block: bigint) => ({
+    uid,
+    block,
+    epoch: 0n,
+    uids: [3, 4, 9],
+    weights: [1, 2, 3],
+  });
+
+  it('keeps the latest reveal per permitted validator in the window and drops later-registered miners', () => {
+    const out = countedReveals(
+      neurons,
+      [reveal(0, 90n), reveal(0, 120n), reveal(0, 130n), reveal(1, 140n), reveal(2, 120n), reveal(0, 210n)],
+      { from: 100n, to: 200n },
+    );
+    // uid 0: the 130 reveal (210 is after B(e)); uid 4 registered at 125 <= 130 stays, uid 9 is no miner.
+    // uid 1: its only reveal predates its holder's registration; uid 2 has no permit.
+    assert.deepEqual(out, [{ uid: 0, block: 130n, epoch: 0n, uids: [3, 4], weights: [1, 2] }]);
+    const early = countedReveals(neurons, [reveal(0, 120n)], { from: 100n, to: 200n });
+    assert.deepEqual(early[0]?.uids, [3], 'uid 4 registered after the reveal');
+    assert.deepEqual(countedReveals(neurons, [reveal(0, 90n)], { from: 100n, to: 200n }), []);
+  });
+});
+
+describe('an epoch on chain', () => {
+  let e: number;
+  let revealBlock: bigint;
+  let commitEpoch: bigint;
+
+  it('an epoch that has not ended is EPOCH_NOT_ENDED', async () => {
+    const { currentEpoch } = await client('validator1').call('chain_getEpochV1', { netuid: 1 });
+    await expectEngineError(
+      client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: currentEpoch + 1 }),
+      'EPOCH_NOT_ENDED',
+    );
+    await expectEngineError(
+      client('validator1').call('chain_getEpochInputsV1', { netuid: 9, epoch: 0 }),
+      'NOT_FOUND',
+    );
+  });
+
+  it('reads inputs at B(e): stakes as they were, reveals filtered by registrations', async () => {
+    const v1 = sdk.withAccount(acct('validator1').hotkey);
+    const commit = await v1.commitWeights({ netuid: 1, uids: [2, 3, 4], weights: [100, 200, 300] });
+    commitEpoch = commit.epoch;
+    await mineToEpoch(commit.epoch + 1n);
+    const { hash } = await v1.revealWeights({
+      netuid: 1,
+      uids: commit.uids,
+      weights: commit.weights,
+      salt: commit.salt,
+    });
+    revealBlock = (await sdk.chain.public.getTransactionReceipt({ hash })).blockNumber;
+    // A miner registered after the reveal takes uid 4: the reveal's weight on it must not count.
+    const late = privateKeyToAccount(generatePrivateKey());
+    const { uid } = await sdk
+      .withAccount(acct('miner1').coldkey)
+      .registerNeuron({ netuid: 1, hotkey: late.address, role: 'miner' });
+    assert.equal(uid, 4);
+    e = Number(commit.epoch + 1n);
+    await mineToEpoch(e + 1);
+
+    const x = await client('validator2').call('chain_getEpochInputsV1', { netuid: 1, epoch: e });
+    assert.equal(x.epoch, e);
+    assert.equal(x.endBlock, x.deadline - (x.endBlock - x.startBlock + 1));
+    assert.equal(x.owner, acct('owner').coldkey.address);
+    assert.equal(x.yumaVersion, 3);
+    assert.ok(BigInt(x.emission) > 0n);
+    assert.deepEqual(
+      x.neurons.map((n) => [n.uid, n.role, n.stake, n.validatorPermit]),
+      [
+        [0, 'validator', (1000n * SUB).toString(), true],
+        [1, 'validator', (1000n * SUB).toString(), true],
+        [2, 'miner', '0', false],
+        [3, 'miner', '0', false],
+        [4, 'miner', '0', false],
+      ],
+    );
+    assert.deepEqual(x.reveals, [
+      { uid: 0, block: Number(revealBlock), epoch: Number(commit.epoch), uids: [2, 3], weights: [100, 200] },
+    ]);
+  });
+
+  it('settles the epoch: awaiting → proposed → finalised, with a wrong root refused by name', async () => {
+    const before = await client('validator1').call('chain_getEpochV1', { netuid: 1 });
+    assert.equal(before.epoch, e);
+    assert.equal(before.status, 'awaiting');
+    assert.equal(before.proposal, null);
+    const proposerName =
+      before.proposer === acct('validator1').hotkey.address
+        ? 'validator1'
+        : before.proposer === acct('validator2').hotkey.address
+          ? 'validator2'
+          : assert.fail(`unexpected proposer ${before.proposer}`);
+    const attesterName = proposerName === 'validator1' ? 'validator2' : 'validator1';
+
+    const x = await client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: e });
+    const total = BigInt(x.emission);
+    const toValidator = total / 4n;
+    const toMiner = total / 4n;
+    const results = encodeResults([
+      { uid: 0, incentive: 0, dividends: 65_535, trust: 65_535, consensus: 0, amount: toValidator },
+      { uid: 1, incentive: 0, dividends: 0, trust: 0, consensus: 0, amount: 0n },
+      { uid: 2, incentive: 65_535, dividends: 0, trust: 65_535, consensus: 32_767, amount: toMiner },
+      { uid: 3, incentive: 0, dividends: 0, trust: 0, consensus: 0, amount: 0n },
+      { uid: 4, incentive: 0, dividends: 0, trust: 0, consensus: 0, amount: 0n },
+    ]);
+    const tree = buildEpochTree(1, BigInt(e), [
+      { uid: 0, account: acct('validator1').hotkey.address, amount: toValidator },
+      { uid: 2, account: acct('miner1').hotkey.address, amount: toMiner },
+      { uid: OWNER_UID, account: x.owner as `0x${string}`, amount: total - toValidator - toMiner },
+    ]);
+    const proposal = { netuid: 1, epoch: e, root: tree.root, resultsHash: resultsHash(results) };
+    const proposed = await client(proposerName).call('chain_proposeEpochV1', {
+      ...proposal,
+      total: total.toString(),
+      results,
+    });
+    assert.ok(proposed.gasUsed > 0);
+
+    const mid = await client('validator1').call('chain_getEpochV1', { netuid: 1, epoch: e });
+    assert.equal(mid.status, 'proposed');
+    assert.equal(mid.proposal?.proposer, acct(proposerName).hotkey.address);
+    assert.equal(mid.proposal?.root, tree.root);
+    assert.equal(mid.proposal?.totalStake, (2000n * SUB).toString());
+    assert.equal(mid.proposal?.attestedStake, (1000n * SUB).toString());
+    assert.deepEqual(mid.proposal?.attestations, []);
+
+    await expectEngineError(
+      client(attesterName).call('chain_attestEpochV1', { ...proposal, root: `0x${'11'.repeat(32)}` }),
+      'REVERTED',
+      'WrongRoot',
+    );
+    const attested = await client(attesterName).call('chain_attestEpochV1', proposal);
+    const final = await client('validator1').call('chain_getEpochV1', { netuid: 1, epoch: e });
+    assert.equal(final.status, 'finalised');
+    assert.equal(final.proposal?.attestedStake, (2000n * SUB).toString());
+    const attestBlock = Number(
+      (await sdk.chain.public.getTransactionReceipt({ hash: attested.txHash as `0x${string}` })).blockNumber,
+    );
+    assert.deepEqual(final.proposal?.attestations, [
+      { hotkey: acct(attesterName).hotkey.address, stake: (1000n * SUB).toString(), block: attestBlock },
+    ]);
+
+    // The metagraph and the results show the finalised epoch.
+    const m = await client('validator1').call('chain_getMetagraphV1', { netuid: 1 });
+    const byUid = new Map(m.neurons.map((n) => [n.uid, n]));
+    assert.deepEqual(
+      [byUid.get(0)?.dividends, byUid.get(0)?.trust, byUid.get(0)?.emission],
+      [1, 1, toValidator.toString()],
+    );
+    assert.deepEqual(
+      [byUid.get(2)?.incentive, byUid.get(2)?.consensus, byUid.get(2)?.emission],
+      [1, 32_767 / 65_535, toMiner.toString()],
+    );
+    assert.deepEqual([byUid.get(3)?.incentive, byUid.get(3)?.emission], [0, '0']);
+    const r = await client('validator2').call('chain_getEpochResultsV1', { netuid: 1 });
+    assert.equal(r.epoch, e);
+    assert.equal(r.root, tree.root);
+    assert.deepEqual(
+      r.results.map((line) => [line.uid, line.emission]),
+      [
+        [0, toValidator.toString()],
+        [1, '0'],
+        [2, toMiner.toString()],
+        [3, '0'],
+        [4, '0'],
+      ],
+    );
+
+    // Claims: the miner's leaf is minted to its coldkey, the validator's own leaf goes to its stake.
+    const balance = await sdk.getTokenBalance(acct('miner1').coldkey.address);
+    await client('validator1').call('chain_claimEmissionV1', {
+      netuid: 1,
+      epoch: e,
+      uid: 2,
+      account: acct('miner1').hotkey.address,
+      amount: toMiner.toString(),
+      proof: tree.proof(2),
+      toStake: false,
+    });
+    assert.equal(await sdk.getTokenBalance(acct('miner1').coldkey.address), balance + toMiner);
+    await client('validator1').call('chain_claimEmissionV1', {
+      netuid: 1,
+      epoch: e,
+      uid: 0,
+      account: acct('validator1').hotkey.address,
+      amount: toValidator.toString(),
+      proof: tree.proof(0),
+      toStake: true,
+    });
+    assert.equal((await sdk.getNeuronInfo(1, 0)).stake, 1000n * SUB + toValidator);
+    await expectEngineError(
+      client('validator1').call('chain_claimEmissionV1', {
+        netuid: 1,
+        epoch: e,
+        uid: 2,
+        account: acct('miner1').hotkey.address,
+        amount: toMiner.toString(),
+        proof: tree.proof(2),
+        toStake: false,
+      }),
+      'REVERTED',
+      'AlreadyClaimed',
+    );
+    const claimed = await client('validator1').call('chain_getEpochV1', { netuid: 1, epoch: e });
+    assert.equal(claimed.claimed, (toValidator + toMiner).toString());
+
+    // The inputs of the settled epoch still show the stake as of its last block.
+    const again = await client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: e });
+    assert.equal(again.neurons[0]?.stake, (1000n * SUB).toString());
+  });
+
+  it('a reveal counts for four epochs: in [S(e-3), B(e)] and not after', async () => {
+    await mineToEpoch(e + 5);
+    const counted = await client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: e + 3 });
+    assert.deepEqual(
+      counted.reveals.map((r) => [r.uid, r.block, r.epoch]),
+      [[0, Number(revealBlock), Number(commitEpoch)]],
+    );
+    const expired = await client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: e + 4 });
+    assert.deepEqual(expired.reveals, []);
+    // Epoch e+1 was never proposed and its deadline passed.
+    assert.equal(
+      (await client('validator1').call('chain_getEpochV1', { netuid: 1, epoch: e + 1 })).status,
+      'expired',
+    );
+  });
+});
