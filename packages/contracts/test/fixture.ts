@@ -33,6 +33,7 @@ import { foundry } from 'viem/chains';
 import { type Anvil, startAnvil } from '../src/anvil.js';
 import { type DeployContractsOpts, type DeployedContracts, deployContracts } from '../src/deploy.js';
 import {
+  epochConsensusAbi,
   neuronRegistryAbi,
   stakingAbi,
   subnetRegistryAbi,
@@ -50,6 +51,7 @@ const allErrors = [
   ...subnetRegistryAbi,
   ...neuronRegistryAbi,
   ...weightsAbi,
+  ...epochConsensusAbi,
   ...reentrantTokenAbi,
 ].filter((item) => item.type === 'error') as Abi;
 
@@ -109,6 +111,7 @@ export interface Fixture {
   subnets: Contract<typeof subnetRegistryAbi>;
   neurons: Contract<typeof neuronRegistryAbi>;
   weights: Contract<typeof weightsAbi>;
+  epochConsensus: Contract<typeof epochConsensusAbi>;
   /** Waits for a transaction and asserts it succeeded. */
   mined(hash: Hash | Promise<Hash>): Promise<TransactionReceipt>;
   /** Mines `blocks` empty blocks. */
@@ -159,6 +162,7 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
   const subnets = getContract({ address: addresses.subnetRegistry, abi: subnetRegistryAbi, client });
   const neurons = getContract({ address: addresses.neuronRegistry, abi: neuronRegistryAbi, client });
   const weights = getContract({ address: addresses.weights, abi: weightsAbi, client });
+  const epochConsensus = getContract({ address: addresses.epochConsensus, abi: epochConsensusAbi, client });
 
   /** Waits for a transaction and asserts it succeeded. */
   const mined = async (hash: Hash | Promise<Hash>): Promise<TransactionReceipt> => {
@@ -209,6 +213,7 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
     subnets,
     neurons,
     weights,
+    epochConsensus,
     mined,
     mine,
     blockNumber,
