@@ -114,6 +114,26 @@ describe('subnet devnet and the chain commands', () => {
     for (const n of m.neurons) assert.match(n.hotkey, /^0x[0-9a-fA-F]{40}$/);
   });
 
+  it('epoch status shows the latest ended epoch, as text and JSON', async () => {
+    const json = await cli(['--json', 'epoch', 'status', '--netuid', '1'], env, dir);
+    assert.equal(json.code, 0, json.stderr);
+    const e = JSON.parse(json.stdout) as {
+      epoch: number;
+      currentEpoch: number;
+      status: string;
+      yumaVersion: number;
+    };
+    assert.equal(e.epoch, Math.max(0, e.currentEpoch - 1));
+    assert.ok(['open', 'awaiting', 'expired'].includes(e.status), e.status);
+    assert.equal(e.yumaVersion, 3);
+    const text = await cli(['epoch', 'status', '--netuid', '1', '--epoch', '0'], env, dir);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^subnet 1 epoch 0: \w+/m);
+    assert.match(text.stdout, /proposal\s+none yet/);
+    const header = (await cli(['metagraph', '--netuid', '1'], env, dir)).stdout;
+    assert.match(header, /EMISSION\s+INCENTIVE\s+DIVIDENDS\s+TRUST\s+CONSENSUS/);
+  });
+
   it('subnet list/show and neuron show', async () => {
     const list = await cli(['--json', 'subnet', 'list'], env, dir);
     assert.equal((JSON.parse(list.stdout) as { name: string }[])[0]?.name, 'devnet-llm');
