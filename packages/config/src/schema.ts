@@ -400,6 +400,24 @@ const ConsensusConfigSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe('Commit and reveal weights on chain once per epoch (false: score only).'),
+  settleEpochs: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Run the epoch agent: settle each ended epoch (Yuma, emission split, Merkle root) and propose or attest it (docs/epoch.md).',
+    ),
+  claim: z
+    .enum(['own', 'all', 'none'])
+    .default('own')
+    .describe(
+      "Which leaves of a finalised epoch this validator claims: its own; all (as the epoch's proposer, every neuron's, paid to their coldkeys); none.",
+    ),
+  claimToStake: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Add this validator's own claimed emission to its stake in the subnet instead of paying its coldkey.",
+    ),
 });
 
 const AppModelConfigSchema = z

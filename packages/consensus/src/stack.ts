@@ -1,8 +1,8 @@
 /**
  * The consensus stack: serves `consensus_*` over the Engine API and runs the validator's loops on one shared
  * view of the chain (metagraph, blocks, hyperparameters: {@link createChainView}). Today one loop: the
- * validator loop (synthetic challenges, verification, scores, weight commit-reveal). A further loop (the
- * epoch agent) is one more entry in `loops` and its handlers merged into `handlers`. It reaches the chain,
+ * validator loop (synthetic challenges, verification, scores, weight commit-reveal) and the epoch agent
+ * (settle each ended epoch, propose or attest it, claim; docs/epoch.md). It reaches the chain,
  * network, app and gateway stacks only through `modules.engine`; it never imports them.
  */
 import type { Config } from '@subnet/config';
@@ -17,6 +17,7 @@ import {
   type Handlers,
 } from '@subnet/engine-api';
 import { createChainView } from './chainView.js';
+import { createEpochLoop } from './epoch/loop.js';
 import type { Loop } from './loop.js';
 import { validatorMetrics } from './validator/metrics.js';
 import { createValidatorLoop } from './validator/validatorLoop.js';
@@ -43,7 +44,13 @@ export default defineStack({
       { netuid: opts.netuid, ...opts.consensus },
       { engine, logger, chain, metrics: validatorMetrics(modules.registry) },
     );
-    const loops: Loop[] = [validator];
+    const epochs = opts.consensus.settleEpochs
+      ? createEpochLoop(
+          { netuid: opts.netuid, claim: opts.consensus.claim, claimToStake: opts.consensus.claimToStake },
+          { engine, logger, chain },
+        )
+      : undefined;
+    const loops: Loop[] = epochs === undefined ? [validator] : [validator, epochs];
 
     const handlers: Handlers<typeof consensusApi> = {
       consensus_getStatusV1: () => {
@@ -65,6 +72,41 @@ export default defineStack({
       consensus_listVerificationsV1: ({ uid, limit }) => ({
         verifications: validator.verifications({ uid, limit }),
       }),
+      consensus_getEpochV1: ({ epoch }) => {
+        const status = epochs?.agent.status();
+        const wanted = epoch ?? status?.lastEpoch ?? undefined;
+        const s = wanted === undefined ? undefined : epochs?.agent.settled(wanted);
+        return {
+          agent: {
+            enabled: epochs !== undefined,
+            lastEpoch: status?.lastEpoch ?? null,
+            lastStatus: status?.lastStatus ?? null,
+            proposed: status?.proposed ?? 0,
+            attested: status?.attested ?? 0,
+            mismatches: status?.mismatches ?? 0,
+            claimed: status?.claimed ?? 0,
+            lastError: status?.lastError ?? null,
+          },
+          settlement:
+            s === undefined
+              ? null
+              : {
+                  epoch: s.epoch,
+                  root: s.root,
+                  resultsHash: s.resultsHash,
+                  total: s.total.toString(),
+                  validators: s.validators,
+                  miners: s.miners,
+                  leaves: s.leaves.map((l) => ({
+                    uid: l.uid,
+                    account: l.account,
+                    amount: l.amount.toString(),
+                    proof: s.proof(l.uid),
+                  })),
+                  results: s.results.map((r) => ({ ...r, amount: r.amount.toString() })),
+                },
+        };
+      },
     };
 
     return {

@@ -540,6 +540,47 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       ],
     },
   },
+  consensus_getEpochV1: {
+    params: { epoch: 4 },
+    result: {
+      agent: {
+        enabled: true,
+        lastEpoch: 4,
+        lastStatus: 'finalised',
+        proposed: 1,
+        attested: 2,
+        mismatches: 0,
+        claimed: 5,
+        lastError: null,
+      },
+      settlement: {
+        epoch: 4,
+        root: `0x${'ab'.repeat(32)}`,
+        resultsHash: `0x${'cd'.repeat(32)}`,
+        total: '20000000000000000000',
+        validators: [0],
+        miners: [1, 2],
+        leaves: [
+          {
+            uid: 1,
+            account: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
+            amount: '8200000000000000000',
+            proof: [],
+          },
+        ],
+        results: [
+          {
+            uid: 1,
+            incentive: 65_535,
+            dividends: 0,
+            trust: 65_535,
+            consensus: 40_000,
+            amount: '8200000000000000000',
+          },
+        ],
+      },
+    },
+  },
 };
 
 const nodeApi = defineApi(nodeMethods);

@@ -122,4 +122,55 @@ export const consensus_listVerificationsV1 = unary('consensus_listVerificationsV
   result: z.object({ verifications: z.array(VerificationSchema) }),
 });
 
-export const consensusMethods = [consensus_getStatusV1, consensus_listVerificationsV1] as const;
+const Amount = z.string().regex(/^[0-9]+$/, 'a non-negative integer amount in wei, as a string');
+const Hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 0x-prefixed 32-byte hex string');
+
+export const consensus_getEpochV1 = unary('consensus_getEpochV1', {
+  summary:
+    "The epoch agent: what it did, and its settlement of an epoch (default: the latest it settled) with every leaf's Merkle proof, so any neuron can claim.",
+  params: z.object({ epoch: z.number().int().min(0).optional() }).strict(),
+  result: z.object({
+    agent: z.object({
+      enabled: z.boolean(),
+      lastEpoch: z.number().int().nullable().describe('The latest ended epoch it looked at'),
+      lastStatus: z.string().nullable(),
+      proposed: z.number().int().min(0),
+      attested: z.number().int().min(0),
+      mismatches: z
+        .number()
+        .int()
+        .min(0)
+        .describe("Proposals that differed from this validator's settlement"),
+      claimed: z.number().int().min(0),
+      lastError: z.string().nullable(),
+    }),
+    settlement: z
+      .object({
+        epoch: z.number().int(),
+        root: Hex32,
+        resultsHash: Hex32,
+        total: Amount,
+        validators: z.array(Uid),
+        miners: z.array(Uid),
+        leaves: z.array(z.object({ uid: Uid, account: z.string(), amount: Amount, proof: z.array(Hex32) })),
+        results: z.array(
+          z.object({
+            uid: Uid,
+            incentive: z.number().int().min(0).max(65_535),
+            dividends: z.number().int().min(0).max(65_535),
+            trust: z.number().int().min(0).max(65_535),
+            consensus: z.number().int().min(0).max(65_535),
+            amount: Amount,
+          }),
+        ),
+      })
+      .nullable()
+      .describe('Null when the agent has not settled that epoch (it keeps the last 16)'),
+  }),
+});
+
+export const consensusMethods = [
+  consensus_getStatusV1,
+  consensus_listVerificationsV1,
+  consensus_getEpochV1,
+] as const;

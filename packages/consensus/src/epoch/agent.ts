@@ -1,0 +1,295 @@
+/**
+ * The validator's epoch agent (docs/epoch.md): once an epoch has ended it settles it from chain inputs
+ * ({@link settleEpoch}), builds the Merkle tree, and then — by the epoch's status — proposes (when drawn, or
+ * anyone once the exclusive window has passed), attests a proposal equal to its own, or claims finalised
+ * leaves (its own, or every leaf when it was the proposer and `claim` is `all`). Every chain action goes
+ * through {@link EpochChainPort}, which the stack backs with the chain stack's Engine API.
+ */
+import type { Logger } from '@subnet/utils';
+import { errorMessage } from '@subnet/utils';
+import {
+  type EpochInputs,
+  type EpochLeaf,
+  type EpochResult,
+  type Settlement,
+  settleEpoch,
+} from './settle.js';
+
+/** Bonds are replayed over at most this many epochs (docs/epoch.md). */
+export const BOND_WINDOW = 8;
+
+/** The chain's view of one epoch (chain_getEpochV1). */
+export interface EpochView {
+  epoch: number;
+  currentBlock: number;
+  startBlock: number;
+  endBlock: number;
+  deadline: number;
+  status: 'open' | 'awaiting' | 'proposed' | 'finalised' | 'expired';
+  /** The drawn proposer's hotkey. */
+  proposer: string | null;
+  proposal: { proposer: string; root: string; resultsHash: string; attestations: readonly string[] } | null;
+}
+
+/** A settled epoch with its tree: what the agent proposes or compares, and the proofs claims need. */
+export interface SettledEpoch extends Settlement {
+  root: string;
+  resultsHash: string;
+  resultsHex: string;
+  proof(uid: number): string[];
+}
+
+/** The tree and encoding of docs/epoch.md (from `@subnet/contracts`). */
+export type EpochTreeBuilder = (
+  netuid: number,
+  settlement: Settlement,
+) => { root: string; resultsHash: string; results: string; proof(uid: number): string[] };
+
+/** What the agent needs from the chain stack. Every call takes a signal; a revert throws with `errorName`. */
+export interface EpochChainPort {
+  hotkey(signal: AbortSignal): Promise<string | null>;
+  epoch(netuid: number, signal: AbortSignal): Promise<EpochView>;
+  inputs(netuid: number, epoch: number, signal: AbortSignal): Promise<EpochInputs>;
+  propose(
+    p: { netuid: number; epoch: number; root: string; resultsHash: string; total: bigint; results: string },
+    signal: AbortSignal,
+  ): Promise<{ txHash: string }>;
+  attest(
+    p: { netuid: number; epoch: number; root: string; resultsHash: string },
+    signal: AbortSignal,
+  ): Promise<{ txHash: string }>;
+  claim(
+    p: {
+      netuid: number;
+      epoch: number;
+      uid: number;
+      account: string;
+      amount: bigint;
+      proof: string[];
+      toStake: boolean;
+    },
+    signal: AbortSignal,
+  ): Promise<{ txHash: string }>;
+}
+
+export interface EpochAgentOpts {
+  netuid: number;
+  /** `own`: claim this validator's leaf; `all`: the proposer also claims every other leaf; `none`. */
+  claim: 'own' | 'all' | 'none';
+  /** Add claimed amounts to stake instead of paying them out (own leaf only). */
+  claimToStake: boolean;
+}
+
+export interface EpochAgentModules {
+  chain: EpochChainPort;
+  tree: EpochTreeBuilder;
+  log: Logger;
+}
+
+/** What the agent did last, for `consensus_getEpochV1` and the dashboard. */
+export interface EpochAgentStatus {
+  hotkey: string | null;
+  lastEpoch: number | null;
+  lastStatus: EpochView['status'] | null;
+  proposed: number;
+  attested: number;
+  mismatches: number;
+  claimed: number;
+  lastError: string | null;
+}
+
+export interface EpochAgent {
+  /** Looks at the latest ended epoch once and acts on it; errors are logged and counted, never thrown. */
+  tick(signal: AbortSignal): Promise<void>;
+  status(): EpochAgentStatus;
+  /** The settlement of `epoch` if this agent computed it (leaves, results, root, proofs). */
+  settled(epoch: number): SettledEpoch | undefined;
+}
+
+/** The custom error name of a reverted chain call, if that is what `err` is. */
+function revertName(err: unknown): string | undefined {
+  const data = (err as { data?: { errorName?: unknown } } | null)?.data;
+  return typeof data?.errorName === 'string' ? data.errorName : undefined;
+}
+
+const same = (a: string | null | undefined, b: string | null | undefined) =>
+  a !== null && a !== undefined && b !== null && b !== undefined && a.toLowerCase() === b.toLowerCase();
+
+export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModules): EpochAgent {
+  const { chain, log } = modules;
+  const inputsCache = new Map<number, EpochInputs>();
+  const settledCache = new Map<number, SettledEpoch>();
+  const claimedLeaves = new Map<number, Set<number>>();
+  const warned = new Set<string>();
+  const st: EpochAgentStatus = {
+    hotkey: null,
+    lastEpoch: null,
+    lastStatus: null,
+    proposed: 0,
+    attested: 0,
+    mismatches: 0,
+    claimed: 0,
+    lastError: null,
+  };
+
+  async function inputs(epoch: number, signal: AbortSignal): Promise<EpochInputs> {
+    const hit = inputsCache.get(epoch);
+    if (hit !== undefined) return hit;
+    // Inputs are read at the epoch's last block, so once read they never change.
+    const read = await chain.inputs(opts.netuid, epoch, signal);
+    inputsCache.set(epoch, read);
+    for (const e of inputsCache.keys()) if (e < epoch - 2 * BOND_WINDOW) inputsCache.delete(e);
+    return read;
+  }
+
+  async function settle(epoch: number, signal: AbortSignal): Promise<SettledEpoch> {
+    const hit = settledCache.get(epoch);
+    if (hit !== undefined) return hit;
+    const window: EpochInputs[] = [];
+    for (let e = Math.max(0, epoch - BOND_WINDOW + 1); e <= epoch; e++) window.push(await inputs(e, signal));
+    const settlement = settleEpoch(window);
+    const tree = modules.tree(opts.netuid, settlement);
+    const settled: SettledEpoch = {
+      ...settlement,
+      root: tree.root,
+      resultsHash: tree.resultsHash,
+      resultsHex: tree.results,
+      proof: tree.proof,
+    };
+    settledCache.set(epoch, settled);
+    for (const e of settledCache.keys()) if (e < epoch - 16) settledCache.delete(e);
+    return settled;
+  }
+
+  function warnOnce(key: string, message: string, fields: Record<string, unknown>): void {
+    if (warned.has(key)) return;
+    warned.add(key);
+    log.warn(fields, message);
+  }
+
+  async function claimLeaves(
+    view: EpochView,
+    s: SettledEpoch,
+    me: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (opts.claim === 'none' || view.proposal === null) return;
+    const all = opts.claim === 'all' && same(view.proposal.proposer, me);
+    const done = claimedLeaves.get(view.epoch) ?? new Set<number>();
+    claimedLeaves.set(view.epoch, done);
+    for (const e of claimedLeaves.keys()) if (e < view.epoch - 16) claimedLeaves.delete(e);
+    const mine = (l: EpochLeaf) => same(l.account, me);
+    for (const leaf of s.leaves) {
+      if (done.has(leaf.uid) || !(all || mine(leaf))) continue;
+      try {
+        await chain.claim(
+          {
+            netuid: opts.netuid,
+            epoch: view.epoch,
+            uid: leaf.uid,
+            account: leaf.account,
+            amount: leaf.amount,
+            proof: s.proof(leaf.uid),
+            toStake: opts.claimToStake && mine(leaf),
+          },
+          signal,
+        );
+        st.claimed++;
+        done.add(leaf.uid);
+      } catch (err) {
+        // Someone else (the neuron itself, or another validator) claimed it first: nothing left to do.
+        if (revertName(err) === 'AlreadyClaimed') done.add(leaf.uid);
+        else throw err;
+      }
+    }
+  }
+
+  async function tick(signal: AbortSignal): Promise<void> {
+    try {
+      st.hotkey ??= await chain.hotkey(signal);
+      const me = st.hotkey;
+      if (me === null) return;
+      const view = await chain.epoch(opts.netuid, signal);
+      st.lastEpoch = view.epoch;
+      st.lastStatus = view.status;
+      if (view.status === 'open' || view.status === 'expired') return;
+      const s = await settle(view.epoch, signal);
+
+      if (view.status === 'awaiting') {
+        const tempo = view.endBlock - view.startBlock + 1;
+        const openToAll = view.currentBlock >= view.endBlock + 1 + Math.max(1, Math.floor(tempo / 4));
+        if (!same(view.proposer, me) && !openToAll) return;
+        try {
+          await chain.propose(
+            {
+              netuid: opts.netuid,
+              epoch: view.epoch,
+              root: s.root,
+              resultsHash: s.resultsHash,
+              total: s.total,
+              results: s.resultsHex,
+            },
+            signal,
+          );
+          st.proposed++;
+          log.info(
+            { epoch: view.epoch, root: s.root, total: s.total.toString(), leaves: s.leaves.length },
+            'proposed epoch',
+          );
+        } catch (err) {
+          // Another validator's proposal landed first: it is attested on the next tick.
+          if (revertName(err) !== 'AlreadyProposed') throw err;
+        }
+        return;
+      }
+
+      const proposal = view.proposal;
+      if (proposal === null) return;
+      if (view.status === 'proposed') {
+        if (same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me))) return;
+        if (!same(proposal.root, s.root) || !same(proposal.resultsHash, s.resultsHash)) {
+          st.mismatches++;
+          warnOnce(
+            `mismatch:${view.epoch}`,
+            'the proposal differs from this validator’s settlement; not attesting',
+            {
+              epoch: view.epoch,
+              proposed: proposal.root,
+              mine: s.root,
+            },
+          );
+          return;
+        }
+        try {
+          await chain.attest(
+            { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash },
+            signal,
+          );
+          st.attested++;
+          log.info({ epoch: view.epoch, root: s.root }, 'attested epoch');
+        } catch (err) {
+          if (revertName(err) !== 'AlreadyAttested' && revertName(err) !== 'AlreadyFinalised') throw err;
+        }
+        return;
+      }
+
+      // Finalised: claim what this validator is responsible for.
+      if (same(proposal.root, s.root)) await claimLeaves(view, s, me, signal);
+    } catch (err) {
+      if (signal.aborted) return;
+      st.lastError = errorMessage(err);
+      warnOnce(`error:${st.lastError}`, 'epoch agent step failed; retrying on the next block', {
+        err: st.lastError,
+        errorName: revertName(err),
+      });
+    }
+  }
+
+  return {
+    tick,
+    status: () => ({ ...st }),
+    settled: (epoch) => settledCache.get(epoch),
+  };
+}
+
+export type { EpochLeaf, EpochResult };
