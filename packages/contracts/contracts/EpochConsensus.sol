@@ -26,10 +26,12 @@ import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
 ///      validator and subnet): attesters are the validators permitted then, each counted with its stake then.
 ///      An expired proposal is recorded lazily, at the next proposal on the subnet or by anyone through
 ///      `recordExpiry`: its proposer gets a strike and leaves the draw for the next `SUSPENSION_EPOCHS`
-///      epochs, its reserved emission is released and rolls over; views already count an expiry not yet
-///      recorded, so `proposerOf` and `epochEmission` answer what a proposal will see.
-///      Emission is reserved at the proposal (`totalReserved`) and moves to `totalEmitted` at finalisation, so
-///      proposals of several subnets together never promise more than `emissionCap`.
+///      epochs, and its emission rolls over; `proposerOf` already counts an expiry not yet recorded, so it
+///      answers what the proposal will see.
+///      `totalEmitted` grows at finalisation; a proposal's total is capped by `emissionCap - totalEmitted` when
+///      proposed, and should another subnet's epoch be final first and leave less, the finalising attestation
+///      reverts `EmissionCapExceeded` (the epoch expires and its emission, capped anew, rolls over), so the
+///      cap always holds.
 ///      Stakes are stored as uint112 and epochs as uint32 (SafeCast reverts beyond).
 contract EpochConsensus is Ownable {
     using SafeCast for uint256;
@@ -61,7 +63,8 @@ contract EpochConsensus is Ownable {
     }
 
     // The subnet's latest proposal. Slot 0: who, which epoch, its deadline, flags. Slot 1: results hash.
-    // Slot 2: stakes, and the first unsettled epoch as it was before this proposal.
+    // Slot 2: stakes, and the first unsettled epoch as it was before this proposal. Slot 3: the total, the
+    // epoch's end `S(epoch + 1)` and the start of unsettled emission before this proposal (blocks).
     struct Round {
         address proposer;
         uint32 epoch;
@@ -71,9 +74,12 @@ contract EpochConsensus is Ownable {
         uint112 attestedStake;
         uint112 totalStake;
         uint32 settledEpoch;
+        uint128 total;
+        uint64 endBlock;
+        uint64 settledUntil;
     }
 
-    // Per (epoch): what claims need.
+    // Per (epoch), written when it is final: what claims need.
     struct Settlement {
         uint128 total;
         uint120 claimed;
@@ -88,11 +94,6 @@ contract EpochConsensus is Ownable {
         uint32 attestedEpoch;
         uint32 suspendedUntil;
         uint32 strikes;
-    }
-
-    struct Supply {
-        uint128 emitted;
-        uint128 reserved;
     }
 
     uint8 private constant FINALISED = 1;
@@ -133,7 +134,9 @@ contract EpochConsensus is Ownable {
     /// @return Tokens.
     uint256 public immutable emissionCap;
 
-    Supply private _supply;
+    /// @notice Emission of final epochs, all subnets together.
+    /// @return Tokens.
+    uint256 public totalEmitted;
     mapping(uint16 netuid => Round) private _rounds;
     mapping(uint16 netuid => mapping(uint64 epoch => bytes32 root)) private _roots;
     mapping(uint16 netuid => mapping(uint64 epoch => Settlement)) private _settlements;
@@ -197,6 +200,9 @@ contract EpochConsensus is Ownable {
     error NotHotkeyOrColdkey(address caller);
     /// @notice The owner leaf has no hotkey to stake to.
     error OwnerLeafCannotStake();
+    /// @notice Finalising would take all emission over the cap (another subnet's epoch was final first); the
+    ///         epoch expires and its emission, capped anew, rolls over.
+    error EmissionCapExceeded(uint256 totalEmitted, uint256 total, uint256 cap);
 
     /// @notice `proposer` proposed epoch `epoch`: `results` are the 22-byte entries
     ///         (`uid | incentive | dividends | trust | consensus | amount u96`) hashing to `resultsHash`.
@@ -300,11 +306,11 @@ contract EpochConsensus is Ownable {
         _checkResults(results, resultsHash);
         (uint256 proposalStart, uint256 nextStart) = _proposalWindow(netuid, epoch);
         Round memory next;
-        next.settledEpoch = _closePrevious(netuid);
+        (next.settledEpoch, next.settledUntil) = _closePrevious(netuid);
         uint256 proposerStake;
         uint256 totalStake;
         (proposerStake, totalStake) = _snapshotValidators(netuid, epoch, proposalStart, nextStart);
-        _checkTotal(netuid, next.settledEpoch, proposalStart, total);
+        _checkTotal(next.settledUntil, proposalStart, total);
 
         bool final_ = 3 * proposerStake >= 2 * totalStake;
         next.proposer = msg.sender;
@@ -314,12 +320,12 @@ contract EpochConsensus is Ownable {
         next.resultsHash = resultsHash;
         next.attestedStake = uint112(proposerStake);
         next.totalStake = totalStake.toUint112();
+        next.total = uint128(total);
+        next.endBlock = uint64(proposalStart);
         _rounds[netuid] = next;
         _roots[netuid][epoch] = root;
-        _settlements[netuid][epoch] = Settlement(uint128(total), 0, final_);
-        _reserve(uint128(total), final_);
         emit EpochProposed(netuid, epoch, msg.sender, root, resultsHash, total, results);
-        if (final_) emit EpochFinalised(netuid, epoch, root, total);
+        if (final_) _settle(netuid, epoch, total, root);
     }
 
     /// @notice Attests the proposal of epoch `epoch`: the caller (a hotkey permitted when it was proposed, not
@@ -352,7 +358,8 @@ contract EpochConsensus is Ownable {
         round.attestedStake = uint112(attested);
         emit EpochAttested(netuid, epoch, msg.sender, stake, attested);
         if (round.flags & FINALISED == 0 && 3 * attested >= 2 * uint256(round.totalStake)) {
-            _finalise(netuid, epoch, round, proposedRoot);
+            round.flags = FINALISED;
+            _settle(netuid, epoch, round.total, proposedRoot);
         }
     }
 
@@ -419,20 +426,17 @@ contract EpochConsensus is Ownable {
     /// @param epoch The epoch.
     /// @return amount Tokens.
     function epochEmission(uint16 netuid, uint64 epoch) external view returns (uint256 amount) {
-        if (_roots[netuid][epoch] != bytes32(0)) return _settlements[netuid][epoch].total;
         Round storage round = _rounds[netuid];
+        if (_roots[netuid][epoch] != bytes32(0)) {
+            if (round.proposer != address(0) && round.epoch == epoch) return round.total;
+            return _settlements[netuid][epoch].total;
+        }
         uint32 settled = _settledEpoch(round);
         if (epoch < settled) return 0;
-        // A proposal not final by now will have expired when this epoch is proposed: its reservation is freed.
-        uint256 released = 0;
-        if (round.proposer != address(0) && round.flags == 0 && round.epoch < epoch) {
-            released = _settlements[netuid][round.epoch].total;
-        }
         return _cappedEmission(
             _scheduled(
                 subnetRegistry.epochStartBlock(netuid, settled), subnetRegistry.epochStartBlock(netuid, epoch + 1)
-            ),
-            released
+            )
         );
     }
 
@@ -459,18 +463,6 @@ contract EpochConsensus is Ownable {
     /// @return blockNumber The block.
     function settledUntil(uint16 netuid) external view returns (uint256 blockNumber) {
         return subnetRegistry.epochStartBlock(netuid, _settledEpoch(_rounds[netuid]));
-    }
-
-    /// @notice Emission of final epochs, all subnets together.
-    /// @return amount Tokens.
-    function totalEmitted() external view returns (uint256 amount) {
-        return _supply.emitted;
-    }
-
-    /// @notice Emission held by proposals under attestation (released when they expire).
-    /// @return amount Tokens.
-    function totalReserved() external view returns (uint256 amount) {
-        return _supply.reserved;
     }
 
     /// @notice The drawn proposer of epoch `epoch`: among the permitted validators (now) not suspended for this
@@ -522,6 +514,7 @@ contract EpochConsensus is Ownable {
             info.totalValidatorStake = round.totalStake;
             info.attestedStake = round.attestedStake;
             info.deadline = round.deadline;
+            info.total = round.total;
         }
         if (s.finalised) info.status = EpochStatus.Finalised;
         else if (block.number < info.endBlock) info.status = EpochStatus.Open;
@@ -589,26 +582,24 @@ contract EpochConsensus is Ownable {
     }
 
     // A proposal's total must be the schedule from the first unsettled epoch to its end, capped.
-    function _checkTotal(uint16 netuid, uint32 settled, uint256 proposalStart, uint256 total) private view {
-        uint256 expected =
-            _cappedEmission(_scheduled(subnetRegistry.epochStartBlock(netuid, settled), proposalStart), 0);
+    function _checkTotal(uint256 settledUntil_, uint256 proposalStart, uint256 total) private view {
+        uint256 expected = _cappedEmission(_scheduled(settledUntil_, proposalStart));
         if (total != expected) revert WrongTotal(expected, total);
     }
 
     // Records the previous proposal's expiry when it is neither final nor recorded yet; returns the first
-    // unsettled epoch.
-    function _closePrevious(uint16 netuid) private returns (uint32 settled) {
+    // unsettled epoch and its start block.
+    function _closePrevious(uint16 netuid) private returns (uint32 settled, uint64 settledBlock) {
         Round storage round = _rounds[netuid];
         settled = _settledEpoch(round);
-        if (round.proposer != address(0) && round.flags == 0) _recordExpiry(netuid, round);
-    }
-
-    // Adds a new proposal's total to the reserved emission, or straight to the emitted one when it is final.
-    function _reserve(uint128 total, bool final_) private {
-        Supply memory supply = _supply;
-        if (final_) supply.emitted += total;
-        else supply.reserved += total;
-        _supply = supply;
+        if (round.proposer == address(0)) {
+            settledBlock = uint64(subnetRegistry.epochStartBlock(netuid, 0));
+        } else if (round.flags & FINALISED != 0) {
+            settledBlock = round.endBlock;
+        } else {
+            settledBlock = round.settledUntil;
+            if (round.flags == 0) _recordExpiry(netuid, round);
+        }
     }
 
     // Reads the permitted validators, checks the caller may propose `epoch` now, snapshots every permitted
@@ -630,11 +621,13 @@ contract EpochConsensus is Ownable {
                 eligible[i] = true;
                 ++count;
             }
+            totalStake += v.stake;
             if (v.hotkey == msg.sender) {
+                // The proposer's stake counts at once; it never attests, so its snapshot is not needed.
                 permitted = true;
                 proposerStake = v.stake;
+                continue;
             }
-            totalStake += v.stake;
             state.stake = v.stake.toUint112();
             state.permittedEpoch = epochPlusOne;
         }
@@ -691,20 +684,16 @@ contract EpochConsensus is Ownable {
         if (toStake && msg.sender != account && msg.sender != recipient) revert NotHotkeyOrColdkey(msg.sender);
     }
 
-    // Marks the round's epoch final and moves its emission from reserved to emitted.
-    function _finalise(uint16 netuid, uint64 epoch, Round storage round, bytes32 root) private {
-        round.flags = FINALISED;
-        Settlement storage settlement = _settlements[netuid][epoch];
-        settlement.finalised = true;
-        uint128 total = settlement.total;
-        Supply memory supply = _supply;
-        supply.reserved -= total;
-        supply.emitted += total;
-        _supply = supply;
+    // Records a final epoch's settlement (what claims read) and counts its emission.
+    function _settle(uint16 netuid, uint64 epoch, uint256 total, bytes32 root) private {
+        uint256 emitted = totalEmitted;
+        if (emitted + total > emissionCap) revert EmissionCapExceeded(emitted, total, emissionCap);
+        totalEmitted = emitted + total;
+        _settlements[netuid][epoch] = Settlement(uint128(total), 0, true);
         emit EpochFinalised(netuid, epoch, root, total);
     }
 
-    // Strikes and suspends the proposer of a proposal that expired and releases its reserved emission.
+    // Strikes and suspends the proposer of a proposal that expired.
     function _recordExpiry(uint16 netuid, Round storage round) private {
         round.flags = EXPIRY_RECORDED;
         address proposer = round.proposer;
@@ -714,7 +703,6 @@ contract EpochConsensus is Ownable {
         uint32 until = uint32(epoch + SUSPENSION_EPOCHS + 1);
         state.strikes = count;
         if (until > state.suspendedUntil) state.suspendedUntil = until;
-        _supply.reserved -= _settlements[netuid][epoch].total;
         emit EpochExpired(netuid, epoch, proposer, count, until);
     }
 
@@ -725,9 +713,8 @@ contract EpochConsensus is Ownable {
         return round.settledEpoch;
     }
 
-    function _cappedEmission(uint256 scheduled, uint256 released) private view returns (uint256) {
-        Supply memory supply = _supply;
-        uint256 left = emissionCap + released - supply.emitted - supply.reserved;
+    function _cappedEmission(uint256 scheduled) private view returns (uint256) {
+        uint256 left = emissionCap - totalEmitted;
         return scheduled < left ? scheduled : left;
     }
 

@@ -320,7 +320,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         uint256 count = _uidState[netuid].validatorCount;
         validators = new PermittedValidator[](count);
         if (count == 0) return validators;
-        ISubnetRegistry.Hyperparams memory hp = subnetRegistry.getHyperparams(netuid);
+        (uint256 minStake, uint256 maxValidators) = subnetRegistry.validatorPermitParams(netuid);
         uint16[4096] storage list = _validatorUids[netuid];
         mapping(uint16 uid => NeuronRecord) storage neurons = _neurons[netuid];
         PermittedValidator[] memory all = new PermittedValidator[](count);
@@ -332,14 +332,14 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         uint256 n = 0;
         for (uint256 i = 0; i < count; ++i) {
             PermittedValidator memory v = all[i];
-            if (v.stake < hp.minStake) continue;
-            if (count > hp.maxValidators) {
+            if (v.stake < minStake) continue;
+            if (count > maxValidators) {
                 uint256 above = 0;
                 for (uint256 j = 0; j < count; ++j) {
                     PermittedValidator memory other = all[j];
                     if (other.stake > v.stake || (other.stake == v.stake && other.uid < v.uid)) ++above;
                 }
-                if (above >= hp.maxValidators) continue;
+                if (above >= maxValidators) continue;
             }
             // Insertion by ascending UID.
             uint256 k = n++;

@@ -290,6 +290,13 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ISubnetRegistry
+    function validatorPermitParams(uint16 netuid) external view returns (uint256 minStake, uint16 maxValidators) {
+        _requireExists(netuid);
+        Hyperparams storage params = _hyperparams[netuid];
+        return (params.minStake, params.maxValidators);
+    }
+
+    /// @inheritdoc ISubnetRegistry
     function isActive(uint16 netuid) external view returns (bool active) {
         return _subnets[netuid].active;
     }

@@ -39,7 +39,6 @@ async function stateOf(f: Fixture, net: EpochNet, epoch: bigint): Promise<string
     balances: await Promise.all(accounts.map((a) => f.token.read.balanceOf([a]))),
     stakes: await Promise.all(net.neurons.map((n) => f.staking.read.hotkeyStake([1, n.hotkey]))),
     emitted: await ec.read.totalEmitted(),
-    reserved: await ec.read.totalReserved(),
     settled: await ec.read.settledEpoch([1]),
     claimed: await Promise.all(net.neurons.map((n) => ec.read.isClaimed([1, epoch, n.uid]))),
     attested: await Promise.all(net.validators.map((v) => ec.read.hasAttested([1, epoch, v.address]))),
@@ -100,7 +99,6 @@ describe('EpochConsensus', () => {
     assert.equal(info.resultsHash, p.resultsHash);
     assert.equal(info.totalValidatorStake, 3_000n * SUB);
     assert.equal(info.attestedStake, 1_000n * SUB);
-    assert.equal(await ec.read.totalReserved(), p.total);
     assert.equal(await ec.read.hasAttested([1, epoch, p.proposer.address]), true);
 
     // Claims wait for finality.
@@ -129,7 +127,6 @@ describe('EpochConsensus', () => {
     assert.equal(info.status, STATUS.Finalised);
     assert.equal(info.attestedStake, 2_000n * SUB);
     assert.equal(await ec.read.totalEmitted(), p.total);
-    assert.equal(await ec.read.totalReserved(), 0n);
     assert.equal(await ec.read.settledEpoch([1]), epoch + 1n);
     assert.equal(await ec.read.settledUntil([1]), info.endBlock);
     assert.equal(await ec.read.epochEmission([1, epoch]), p.total);
@@ -460,7 +457,6 @@ describe('EpochConsensus', () => {
     assert.equal(await ec.read.strikes([1, p.proposer.address]), 1);
     assert.equal(await ec.read.suspendedUntil([1, p.proposer.address]), epoch + 5n);
     assert.equal(q.total, (nextEnd - registeredAt) * SUB);
-    assert.equal(await ec.read.totalReserved(), q.total);
     for (let e = next + 1n; e < next + 4n; e++) {
       assert.notEqual(await ec.read.proposerOf([1, e]), p.proposer.address, `drawn for epoch ${e}`);
     }
@@ -510,7 +506,6 @@ describe('EpochConsensus', () => {
       1,
     );
     assert.equal(await ec.read.strikes([1, p.proposer.address]), 1);
-    assert.equal(await ec.read.totalReserved(), 0n);
     await rejects(f, net, epoch, () => ec.write.recordExpiry([1, epoch], { account: f.erin }), 'NotExpired');
     // The next proposal does not strike it again.
     const q = await proposeEpoch(f, net, epoch + 1n);
@@ -533,7 +528,6 @@ describe('EpochConsensus', () => {
     );
     assert.equal((await ec.read.getEpoch([1, epoch])).status, STATUS.Finalised);
     assert.equal(await ec.read.totalEmitted(), p.total);
-    assert.equal(await ec.read.totalReserved(), 0n);
   });
 
   it('lets only the subnet owner set the Yuma version (2 or 3)', async () => {

@@ -1,11 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Address, keccak256, toHex } from 'viem';
+import { encodeResults, resultsHash } from '../src/epoch.js';
 import { packU16, weightsCommitHash } from '../src/weights.js';
+import {
+  attesters,
+  buildPayout,
+  epochHyperparams,
+  goToProposal,
+  proposeEpoch,
+  setUpEpochNet,
+} from './epochNet.js';
 import { defaultHyperparams, MULTIADDR, PEER_ID, SUB, useFixture } from './fixture.js';
 
 const REGISTER_NEURON_MAX_GAS = 300_000n;
 const REVEAL_256_MAX_GAS = 250_000n;
+const PROPOSE_MAX_GAS = 150_000n;
+const ATTEST_MAX_GAS = 80_000n;
+const CLAIM_MAX_GAS = 80_000n;
 
 const hotkey = (i: number): Address => `0x${keccak256(toHex(`gas-hotkey-${i}`)).slice(26)}` as Address;
 
@@ -62,5 +74,82 @@ describe('gas targets', () => {
     );
     console.log(`gas commitWeights ${commit.gasUsed}, revealWeights(256) ${reveal.gasUsed}`);
     assert.ok(reveal.gasUsed <= REVEAL_256_MAX_GAS, `reveal ${reveal.gasUsed}`);
+  });
+});
+
+describe('epoch gas targets (3 validators, 4 miners)', () => {
+  const fx = useFixture({ subnet: epochHyperparams });
+
+  it(`propose <= ${PROPOSE_MAX_GAS}, attest <= ${ATTEST_MAX_GAS}, claim <= ${CLAIM_MAX_GAS} gas (steady state)`, async () => {
+    const f = fx();
+    const { epochConsensus: ec, mined, erin } = f;
+    const net = await setUpEpochNet(f);
+    const first = await f.subnets.read.currentEpoch([1]);
+    const gas: Record<string, bigint> = {};
+    // Epoch 1 writes every per-subnet slot for the first time (and the snapshot of each validator but its
+    // proposer); epoch 2, proposed by another validator after the drawn one's window, writes the last
+    // snapshot; epoch 3 (the drawn proposer, in its window) is what every later epoch costs.
+    const settle = async (epoch: bigint, p: Awaited<ReturnType<typeof proposeEpoch>>, suffix: string) => {
+      const [a] = attesters(net, p.proposer);
+      if (a === undefined) throw new Error('no attester');
+      const attest = await mined(ec.write.attest([1, epoch, p.tree.root, p.resultsHash], { account: a }));
+      const leaf = p.tree.leaves.find((l) => l.uid === 3);
+      if (leaf === undefined) throw new Error('no miner leaf');
+      const claim = await mined(
+        ec.write.claim([1, epoch, leaf.uid, leaf.account, leaf.amount, p.tree.proof(leaf.uid), false], {
+          account: erin,
+        }),
+      );
+      gas[`propose${suffix}`] = p.receipt.gasUsed;
+      gas[`attestFinalising${suffix}`] = attest.gasUsed;
+      gas[`claim${suffix}`] = claim.gasUsed;
+    };
+    const p1 = await proposeEpoch(f, net, first);
+    await settle(first, p1, 'First');
+    const second = first + 1n;
+    await goToProposal(f, second, 3n);
+    const other = attesters(net, p1.proposer)[0];
+    if (other === undefined) throw new Error('no other validator');
+    const total2 = await ec.read.epochEmission([1, second]);
+    const payout2 = buildPayout(net, f.owner.address, second, total2);
+    const receipt2 = await mined(
+      ec.write.propose([1, second, payout2.tree.root, payout2.resultsHash, total2, payout2.results], {
+        account: other,
+      }),
+    );
+    await settle(second, { ...payout2, proposer: other, receipt: receipt2 }, 'Second');
+    await settle(first + 2n, await proposeEpoch(f, net, first + 2n), '');
+    // 256 result entries (the results are only hashed and emitted; the tree is the same).
+    const big = first + 3n;
+    await goToProposal(f, big);
+    const total = await ec.read.epochEmission([1, big]);
+    const payout = buildPayout(net, f.owner.address, big, total);
+    const results = encodeResults(
+      Array.from({ length: 256 }, (_, uid) => ({
+        uid,
+        incentive: uid * 200,
+        dividends: 65_535 - uid,
+        trust: uid,
+        consensus: uid * 3,
+        amount: BigInt(uid) * 10n ** 15n,
+      })),
+    );
+    const drawn = net.signer(await ec.read.proposerOf([1, big]));
+    gas.propose256 = (
+      await mined(
+        ec.write.propose([1, big, payout.tree.root, resultsHash(results), total, results], {
+          account: drawn,
+        }),
+      )
+    ).gasUsed;
+    console.log(
+      `gas epoch (3 validators, 7 neurons, ${7 * 22}-byte results): ` +
+        Object.entries(gas)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
+    );
+    assert.ok((gas.propose as bigint) <= PROPOSE_MAX_GAS, `propose ${gas.propose}`);
+    assert.ok((gas.attestFinalising as bigint) <= ATTEST_MAX_GAS, `attest ${gas.attestFinalising}`);
+    assert.ok((gas.claim as bigint) <= CLAIM_MAX_GAS, `claim ${gas.claim}`);
   });
 });

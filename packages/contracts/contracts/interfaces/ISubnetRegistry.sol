@@ -51,6 +51,13 @@ interface ISubnetRegistry {
     ///         registration burn.
     function getRegistrationInfo(uint16 netuid) external view returns (RegistrationInfo memory info);
 
+    /// @notice What a validator permit depends on, read in one call; reverts `SubnetNotFound` for an unknown
+    ///         netuid.
+    /// @param netuid The subnet.
+    /// @return minStake The validator minimum stake.
+    /// @return maxValidators The number of validator permits.
+    function validatorPermitParams(uint16 netuid) external view returns (uint256 minStake, uint16 maxValidators);
+
     /// @notice Whether a subnet has been activated by its owner (neurons register only in active subnets).
     /// @param netuid The subnet.
     /// @return active True once activated; false for unknown or inactive subnets.
