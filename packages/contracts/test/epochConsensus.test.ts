@@ -530,6 +530,23 @@ describe('EpochConsensus', () => {
     assert.equal(await ec.read.totalEmitted(), p.total);
   });
 
+  it('lets only the rewarder credit stake, and only the owner set the rewarder', async () => {
+    const f = fx();
+    assert.equal(await f.staking.read.rewarder(), f.addresses.epochConsensus);
+    await expectRevert(
+      f.staking.write.creditStake([f.alice.address, 1, f.bob.address, 1n], { account: f.alice }),
+      'NotRewarder',
+      [f.alice.address],
+    );
+    await expectRevert(
+      f.staking.write.setRewarder([f.alice.address], { account: f.alice }),
+      'OwnableUnauthorizedAccount',
+    );
+    assert.equal(await f.staking.read.hotkeyStake([1, f.bob.address]), 0n);
+    assert.equal(await f.token.read.isMinter([f.addresses.epochConsensus]), true);
+    assert.equal(await f.neurons.read.emissionManager(), f.addresses.epochConsensus);
+  });
+
   it('lets only the subnet owner set the Yuma version (2 or 3)', async () => {
     const f = fx();
     const ec = f.epochConsensus;
