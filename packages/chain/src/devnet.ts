@@ -63,6 +63,8 @@ export interface DevnetOpts {
   blockTimeS: number;
   validators: number;
   miners: number;
+  /** Blocks per epoch of subnet 1 (default {@link DEVNET_SUBNET_PARAMS}' tempo). */
+  tempo?: number;
   /** First libp2p port of the neurons (default 9100): neuron i listens on TCP `p2pBasePort + 2i`, WebSockets `+ 1`. */
   p2pBasePort?: number;
   signal?: AbortSignal;
@@ -77,6 +79,12 @@ export interface Devnet {
   readonly file: string;
   /** True when an existing chain was resumed rather than bootstrapped. */
   readonly resumed: boolean;
+  /**
+   * From now on, mines a block only every `blockTimeS` (no block per transaction), as a real chain does. The
+   * bootstrap wants a block per transaction; running nodes do not: their own transactions (weights, epoch
+   * proposals, attestations, claims) would each mine a block and cut every epoch short.
+   */
+  intervalMiningOnly(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -144,6 +152,12 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
     const chain = { ...foundry, rpcUrls: { default: { http: [anvil.rpcUrl] } } };
     const transport = http(anvil.rpcUrl, { timeout: 10_000, retryCount: 0 });
     const publicClient = createPublicClient({ chain, transport, pollingInterval: 100 });
+    const intervalMiningOnly = async (): Promise<void> => {
+      await publicClient.request({
+        method: 'evm_setIntervalMining' as never,
+        params: [opts.blockTimeS] as never,
+      });
+    };
     const previous = await loadNetwork(paths.network).catch(() => undefined);
     if (previous !== undefined && previous.netuid !== undefined) {
       const code = await publicClient.getCode({ address: previous.contracts.subnetRegistry });
@@ -160,7 +174,14 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
         progress('resumed the devnet chain from its saved state');
         const network: Network = { ...previous, rpcUrl: anvil.rpcUrl };
         await writeFile(paths.network, `${JSON.stringify(network, null, 2)}\n`);
-        return { anvil, network, file: paths.network, resumed: true, stop: () => anvil.stop() };
+        return {
+          anvil,
+          network,
+          file: paths.network,
+          resumed: true,
+          intervalMiningOnly,
+          stop: () => anvil.stop(),
+        };
       }
     }
 
@@ -219,7 +240,10 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
     const { netuid } = await sdkFor(owner.coldkey).registerSubnet({
       name: 'devnet-llm',
       description: 'Local devnet subnet: LLM chat and completions, embeddings',
-      params: DEVNET_SUBNET_PARAMS,
+      params: {
+        ...DEVNET_SUBNET_PARAMS,
+        ...(opts.tempo === undefined ? {} : { tempo: BigInt(opts.tempo) }),
+      },
     });
     await sdkFor(owner.coldkey).activateSubnet(netuid);
 
@@ -266,7 +290,14 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       neurons,
     };
     await writeFile(paths.network, `${JSON.stringify(network, null, 2)}\n`);
-    return { anvil, network, file: paths.network, resumed: false, stop: () => anvil.stop() };
+    return {
+      anvil,
+      network,
+      file: paths.network,
+      resumed: false,
+      intervalMiningOnly,
+      stop: () => anvil.stop(),
+    };
   } catch (err) {
     await anvil.stop();
     throw err;

@@ -1,8 +1,10 @@
 /**
  * The devnet's nodes: once the devnet chain is up, one `subnet node start` process per registered neuron,
  * each with its own config file (`<dataDir>/devnet/nodes/<wallet>.json`), log (`<dataDir>/devnet/logs/`)
- * and Engine API port. Validators run chain + network (+ gateway on the first); miners run chain + app +
- * network serving a generated bigram chat model and the packaged sentence encoder. It waits until every
+ * and Engine API port. Validators run chain + app (the reference chat model) + network + consensus (+ gateway
+ * on the first); miners run chain + app + network serving a generated bigram chat model and the packaged
+ * sentence encoder (the last `dishonestMiners` serve a cheaper bigram, of a smaller corpus, under the same
+ * id). It waits until every
  * node is ready and the validators find every miner, restarts a node that dies once, and stops them all
  * (SIGINT, then SIGKILL past a grace). It never touches the chain: `startDevnet` did that.
  */
@@ -34,6 +36,7 @@ export function devnetNodePaths(dataDir: string) {
     logs: join(dir, 'logs'),
     models: join(dir, 'models'),
     chatModel: join(dir, 'models', `${DEVNET_CHAT_MODEL}.gguf`),
+    cheapChatModel: join(dir, 'models', `${DEVNET_CHAT_MODEL}-cheap.gguf`),
     password: join(dir, 'wallet-password'),
   };
 }
@@ -47,6 +50,8 @@ export interface DevnetNodesOpts {
   gatewayPort: number;
   /** Whether the first validator runs the gateway stack. */
   gateway: boolean;
+  /** How many miners (the last ones) serve the cheaper model under the advertised id (default 0). */
+  dishonestMiners?: number;
   logLevel: string;
   /** Where the bigram corpus is looked for (README.md, docs/*.md); default: the working directory. */
   corpusDir?: string;
@@ -106,11 +111,10 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Writes the generated chat model unless it exists (same corpus, same bytes: it is written once). */
-async function ensureChatModel(file: string, corpusDir: string): Promise<void> {
+/** Writes a generated chat model unless it exists (same corpus, same bytes: it is written once). */
+async function ensureChatModel(file: string, corpus: string): Promise<void> {
   if (existsSync(file)) return;
   const { generateModel } = await import('@subnet/app');
-  const corpus = docsCorpus(corpusDir) ?? BUILT_IN_CORPUS;
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, generateModel({ kind: 'bigram', corpus }));
   await rename(tmp, file);
@@ -122,6 +126,7 @@ function nodeConfig(
   neuron: NonNullable<Network['neurons']>[number],
   port: number,
   stacks: readonly string[],
+  dishonest: boolean,
 ): ConfigInput {
   const paths = devnetNodePaths(opts.dataDir);
   const modules: Record<string, string> = {
@@ -129,7 +134,9 @@ function nodeConfig(
     network: '@subnet/network/stack',
     app: '@subnet/app/stack',
     gateway: '@subnet/gateway/stack',
+    consensus: '@subnet/consensus/stack',
   };
+  const chatModel = dishonest ? paths.cheapChatModel : paths.chatModel;
   return {
     dataDir: opts.dataDir,
     log: { level: opts.logLevel as 'info' },
@@ -148,13 +155,20 @@ function nodeConfig(
     ...(stacks.includes('app')
       ? {
           app: {
-            models: [
-              { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel },
-              { id: DEVNET_EMBED_MODEL, backend: 'use' },
-            ],
+            models:
+              neuron.role === 'miner'
+                ? [
+                    { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: chatModel },
+                    { id: DEVNET_EMBED_MODEL, backend: 'use' },
+                  ]
+                : // A validator's app stack holds the reference model its logprob audits score against.
+                  [{ id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel }],
           },
         }
       : {}),
+    // Challenges every few seconds so scores move within an epoch; the proposer claims every leaf, so
+    // miners see their emission without claiming themselves.
+    ...(stacks.includes('consensus') ? { consensus: { challengeIntervalMs: 3000, claim: 'all' } } : {}),
     ...(stacks.includes('gateway') ? { gateway: { host: '127.0.0.1', port: opts.gatewayPort } } : {}),
   };
 }
@@ -195,8 +209,15 @@ export async function startDevnetNodes(
     [paths.nodes, paths.logs, paths.models].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
   );
   const neurons = opts.network.neurons ?? [];
-  if (neurons.some((n) => n.role === 'miner')) await ensureChatModel(paths.chatModel, opts.corpusDir ?? '.');
+  const dishonestMiners = opts.dishonestMiners ?? 0;
+  if (neurons.length > 0)
+    await ensureChatModel(paths.chatModel, docsCorpus(opts.corpusDir ?? '.') ?? BUILT_IN_CORPUS);
+  if (dishonestMiners > 0) {
+    await ensureChatModel(paths.cheapChatModel, BUILT_IN_CORPUS.split('\n').slice(0, 2).join('\n'));
+  }
   const firstValidator = neurons.find((n) => n.role === 'validator')?.wallet;
+  const miners = neurons.filter((n) => n.role === 'miner').map((n) => n.wallet);
+  const cheats = new Set(dishonestMiners === 0 ? [] : miners.slice(-dishonestMiners));
 
   const procs: Proc[] = [];
   for (const neuron of neurons) {
@@ -204,12 +225,22 @@ export async function startDevnetNodes(
       neuron.role === 'miner'
         ? // The app stack before the network stack: the first heartbeat already lists the models.
           ['chain', 'app', 'network']
-        : ['chain', 'network', ...(opts.gateway && neuron.wallet === firstValidator ? ['gateway'] : [])];
+        : [
+            'chain',
+            'app',
+            'network',
+            'consensus',
+            ...(opts.gateway && neuron.wallet === firstValidator ? ['gateway'] : []),
+          ];
     const port = await freePort();
     const configFile = join(paths.nodes, `${neuron.wallet}.json`);
-    await writeFile(configFile, `${JSON.stringify(nodeConfig(opts, neuron, port, stacks), null, 2)}\n`, {
-      mode: 0o600,
-    });
+    await writeFile(
+      configFile,
+      `${JSON.stringify(nodeConfig(opts, neuron, port, stacks, cheats.has(neuron.wallet)), null, 2)}\n`,
+      {
+        mode: 0o600,
+      },
+    );
     procs.push({
       node: {
         wallet: neuron.wallet,

@@ -67,7 +67,9 @@ async function startDevnet(cwd: string): Promise<{ proc: ChildProcess; rpcUrl: s
   const proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--no-nodes', '--port', '0'], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SUBNET_DEVNET__BLOCK_TIME_S: '60' },
+    // One validator: this file is about the chain commands and the front door; epochDevnet.test.ts runs the
+    // default three validators settling epochs.
+    env: { ...process.env, SUBNET_DEVNET__BLOCK_TIME_S: '60', SUBNET_DEVNET__VALIDATORS: '1' },
   });
   const info = JSON.parse(await firstLine(proc)) as { rpcUrl: string; resumed: boolean };
   return { proc, rpcUrl: info.rpcUrl, resumed: info.resumed };
@@ -374,6 +376,7 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
         ...process.env,
         SUBNET_DEVNET__GATEWAY_PORT: '0',
         SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+        SUBNET_DEVNET__VALIDATORS: '1',
       },
     });
     proc.stderr?.on('data', (d: Buffer) => {

@@ -172,8 +172,26 @@ const DevnetConfigSchema = z.strictObject({
     .int()
     .min(1)
     .max(16)
-    .default(1)
-    .describe('Validators the devnet registers and stakes in subnet 1.'),
+    .default(3)
+    .describe(
+      'Validators the devnet registers and stakes in subnet 1 (each scores the miners and settles epochs; the first also serves the gateway).',
+    ),
+  tempo: z
+    .number()
+    .int()
+    .min(2)
+    .max(10_000)
+    .default(20)
+    .describe("Blocks per epoch of the devnet's subnet 1 (with 1 s blocks, an epoch every 20 s by default)."),
+  dishonestMiners: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(0)
+    .describe(
+      'How many of the devnet miners (the last ones) cheat: they serve a cheaper model, a bigram of a smaller corpus, under the advertised model id.',
+    ),
   p2pBasePort: z
     .number()
     .int()

@@ -112,6 +112,7 @@ export function registerDevnet(program: Command): void {
             blockTimeS: config.devnet.blockTimeS,
             validators: config.devnet.validators,
             miners: config.devnet.miners,
+            tempo: config.devnet.tempo,
             p2pBasePort: config.devnet.p2pBasePort,
             signal: stopping.signal,
             onProgress: (step) => note(`devnet: ${step}`),
@@ -133,6 +134,8 @@ export function registerDevnet(program: Command): void {
 
         let gateway: { url: string; apiKey: string } | undefined;
         if (flags.nodes) {
+          // One block every blockTimeS from here on, so an epoch lasts tempo × blockTimeS however busy the nodes are.
+          await devnet.intervalMiningOnly();
           note(`devnet: starting ${network.neurons?.length ?? 0} nodes`);
           // The nodes share the data dir's Engine API secret: create it before they race to.
           await loadOrCreateJwtSecret(config.engine.jwtSecretFile);
@@ -142,6 +145,7 @@ export function registerDevnet(program: Command): void {
               network,
               gatewayPort: config.devnet.gatewayPort,
               gateway: true,
+              dishonestMiners: config.devnet.dishonestMiners,
               logLevel: config.log.level,
             },
             {

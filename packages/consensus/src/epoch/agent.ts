@@ -119,7 +119,9 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
   const { chain, log } = modules;
   const inputsCache = new Map<number, EpochInputs>();
   const settledCache = new Map<number, SettledEpoch>();
-  const claimedLeaves = new Map<number, Set<number>>();
+  /** Finalised epochs' leaves still to claim, by epoch (insertion order = oldest first). */
+  const claimQueue = new Map<number, { settled: SettledEpoch; leaves: EpochLeaf[] }>();
+  const claimsQueued = new Set<number>();
   const warned = new Set<string>();
   const st: EpochAgentStatus = {
     hotkey: null,
@@ -167,40 +169,44 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     log.warn(fields, message);
   }
 
-  async function claimLeaves(
-    view: EpochView,
-    s: SettledEpoch,
-    me: string,
-    signal: AbortSignal,
-  ): Promise<void> {
-    if (opts.claim === 'none' || view.proposal === null) return;
+  /** Queues the leaves of a finalised epoch this validator should claim (once per epoch). */
+  function enqueueClaims(view: EpochView, s: SettledEpoch, me: string): void {
+    if (opts.claim === 'none' || view.proposal === null || claimsQueued.has(view.epoch)) return;
+    claimsQueued.add(view.epoch);
+    for (const e of claimsQueued) if (e < view.epoch - 64) claimsQueued.delete(e);
     const all = opts.claim === 'all' && same(view.proposal.proposer, me);
-    const done = claimedLeaves.get(view.epoch) ?? new Set<number>();
-    claimedLeaves.set(view.epoch, done);
-    for (const e of claimedLeaves.keys()) if (e < view.epoch - 16) claimedLeaves.delete(e);
-    const mine = (l: EpochLeaf) => same(l.account, me);
-    for (const leaf of s.leaves) {
-      if (done.has(leaf.uid) || !(all || mine(leaf))) continue;
+    const leaves = s.leaves.filter((l) => all || same(l.account, me));
+    if (leaves.length > 0) claimQueue.set(view.epoch, { settled: s, leaves });
+  }
+
+  /**
+   * Sends one queued claim, oldest epoch first: one transaction per step, so proposing and attesting (which
+   * have deadlines) never wait behind a long run of claims.
+   */
+  async function claimNext(me: string, signal: AbortSignal): Promise<void> {
+    for (const [epoch, q] of claimQueue) {
+      const leaf = q.leaves.shift();
+      if (q.leaves.length === 0) claimQueue.delete(epoch);
+      if (leaf === undefined) continue;
       try {
         await chain.claim(
           {
             netuid: opts.netuid,
-            epoch: view.epoch,
+            epoch,
             uid: leaf.uid,
             account: leaf.account,
             amount: leaf.amount,
-            proof: s.proof(leaf.uid),
-            toStake: opts.claimToStake && mine(leaf),
+            proof: q.settled.proof(leaf.uid),
+            toStake: opts.claimToStake && same(leaf.account, me),
           },
           signal,
         );
         st.claimed++;
-        done.add(leaf.uid);
       } catch (err) {
         // Someone else (the neuron itself, or another validator) claimed it first: nothing left to do.
-        if (revertName(err) === 'AlreadyClaimed') done.add(leaf.uid);
-        else throw err;
+        if (revertName(err) !== 'AlreadyClaimed') throw err;
       }
+      return;
     }
   }
 
@@ -212,7 +218,10 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       const view = await chain.epoch(opts.netuid, signal);
       st.lastEpoch = view.epoch;
       st.lastStatus = view.status;
-      if (view.status === 'open' || view.status === 'expired') return;
+      if (view.status === 'open' || view.status === 'expired') {
+        await claimNext(me, signal);
+        return;
+      }
       const s = await settle(view.epoch, signal);
 
       if (view.status === 'awaiting') {
@@ -244,37 +253,38 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       }
 
       const proposal = view.proposal;
-      if (proposal === null) return;
-      if (view.status === 'proposed') {
-        if (same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me))) return;
-        if (!same(proposal.root, s.root) || !same(proposal.resultsHash, s.resultsHash)) {
-          st.mismatches++;
-          warnOnce(
-            `mismatch:${view.epoch}`,
-            'the proposal differs from this validator’s settlement; not attesting',
-            {
-              epoch: view.epoch,
-              proposed: proposal.root,
-              mine: s.root,
-            },
-          );
-          return;
-        }
-        try {
-          await chain.attest(
-            { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash },
-            signal,
-          );
-          st.attested++;
-          log.info({ epoch: view.epoch, root: s.root }, 'attested epoch');
-        } catch (err) {
-          if (revertName(err) !== 'AlreadyAttested' && revertName(err) !== 'AlreadyFinalised') throw err;
-        }
+      if (view.status === 'finalised' && proposal !== null && same(proposal.root, s.root)) {
+        enqueueClaims(view, s, me);
+      }
+      const attested =
+        proposal !== null && (same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me)));
+      if (proposal === null || view.status !== 'proposed' || attested) {
+        await claimNext(me, signal);
         return;
       }
-
-      // Finalised: claim what this validator is responsible for.
-      if (same(proposal.root, s.root)) await claimLeaves(view, s, me, signal);
+      if (!same(proposal.root, s.root) || !same(proposal.resultsHash, s.resultsHash)) {
+        st.mismatches++;
+        warnOnce(
+          `mismatch:${view.epoch}`,
+          'the proposal differs from this validator’s settlement; not attesting',
+          {
+            epoch: view.epoch,
+            proposed: proposal.root,
+            mine: s.root,
+          },
+        );
+        return;
+      }
+      try {
+        await chain.attest(
+          { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash },
+          signal,
+        );
+        st.attested++;
+        log.info({ epoch: view.epoch, root: s.root }, 'attested epoch');
+      } catch (err) {
+        if (revertName(err) !== 'AlreadyAttested') throw err;
+      }
     } catch (err) {
       if (signal.aborted) return;
       st.lastError = errorMessage(err);
