@@ -1,18 +1,30 @@
 /**
- * `npm run gas`: gas per subnet operation as JSON, measured from receipts on a fresh anvil devnet:
- * register subnet, register neuron (miner and validator), stake, allocate, commit weights and reveal 256
- * weights, each beside its target where the issue sets one.
+ * `npm run gas`: gas per subnet operation as JSON, measured from receipts on a fresh anvil devnet (3
+ * validators of equal stake, 4 miners on subnet 1): register subnet, register neuron (miner and validator),
+ * stake, allocate, commit weights and reveal 256 weights, and the epoch operations of EpochConsensus
+ * (propose, the attestation that finalises, claim of a miner's leaf to its coldkey, claim of a validator's
+ * own leaf to stake) in a later epoch of the subnet, each beside its target where the issue sets one. The
+ * first epoch settled on a subnet writes fresh storage (the subnet's round, the validators' snapshots, the
+ * first total emitted, each leaf's claim bits); its figures are reported apart, as `*FirstEpoch`.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSubnetClient, startDevnet } from '../packages/chain/dist/src/index.js';
-import { subnetTokenAbi } from '../packages/contracts/dist/src/index.js';
+import {
+  buildEpochTree,
+  type EpochLeaf,
+  encodeResults,
+  OWNER_UID,
+  type ResultEntry,
+  resultsHash,
+  subnetTokenAbi,
+} from '../packages/contracts/dist/src/index.js';
 import { createWalletStore } from '../packages/wallet/dist/src/index.js';
 
 const SUB = 10n ** 18n;
 const dataDir = mkdtempSync(join(tmpdir(), 'subnet-gas-'));
-const devnet = await startDevnet({ dataDir, port: 0, blockTimeS: 60, validators: 1, miners: 0 });
+const devnet = await startDevnet({ dataDir, port: 0, blockTimeS: 60, validators: 3, miners: 4 });
 try {
   const { network } = devnet;
   const password = readFileSync(join(dataDir, 'devnet', 'wallet-password'), 'utf8').trim();
@@ -35,6 +47,120 @@ try {
     method: 'anvil_setBalance' as never,
     params: [cold.address, `0x${(10n ** 21n).toString(16)}`] as never,
   });
+
+  // The epoch operations, on subnet 1 before anything else joins it (the validator registered below would
+  // be a fourth permitted validator, of smaller stake). The payout follows docs/epoch.md's split with equal
+  // weights: each miner an equal share of the miner pool, each validator of the validator pool, the owner
+  // leaf its pool and the rest; the tree and results are built as the consensus stack builds them.
+  const netuid = network.netuid ?? 1;
+  const neurons = network.neurons ?? [];
+  const hp1 = await read.getSubnetParams(netuid);
+  const validatorKeys = await Promise.all(
+    neurons.filter((n) => n.role === 'validator').map((n) => store.unlock(n.wallet, 'default', password)),
+  );
+  const signer = (hotkey: string) => {
+    const key = validatorKeys.find((k) => k.address.toLowerCase() === hotkey.toLowerCase());
+    if (key === undefined) throw new Error(`no validator key for ${hotkey}`);
+    return read.withAccount(key);
+  };
+  const mineTo = async (block: bigint) => {
+    const gap = block - (await pub.getBlockNumber({ cacheTime: 0 }));
+    if (gap > 0n) {
+      await pub.request({ method: 'anvil_mine' as never, params: [`0x${gap.toString(16)}`] as never });
+    }
+  };
+  const payoutOf = (epoch: bigint, total: bigint) => {
+    const vs = neurons.filter((n) => n.role === 'validator');
+    const ms = neurons.filter((n) => n.role === 'miner');
+    const minerShare = (total * BigInt(hp1.minerSplit)) / 10_000n / BigInt(ms.length);
+    const validatorShare = (total * BigInt(hp1.validatorSplit)) / 10_000n / BigInt(vs.length);
+    const leaves: EpochLeaf[] = [];
+    const entries: ResultEntry[] = [];
+    for (const n of [...neurons].sort((a, b) => a.uid - b.uid)) {
+      const miner = n.role === 'miner';
+      const amount = miner ? minerShare : validatorShare;
+      leaves.push({ uid: n.uid, account: n.hotkey, amount });
+      entries.push({
+        uid: n.uid,
+        incentive: miner ? Math.floor(65_535 / ms.length) : 0,
+        dividends: miner ? 0 : Math.floor(65_535 / vs.length),
+        trust: 65_535,
+        consensus: miner ? Math.floor(65_535 / ms.length) : 0,
+        amount,
+      });
+    }
+    const rest = total - leaves.reduce((sum, l) => sum + l.amount, 0n);
+    leaves.push({ uid: OWNER_UID, account: owner.address, amount: rest });
+    const results = encodeResults(entries);
+    return { tree: buildEpochTree(netuid, epoch, leaves), results, resultsHash: resultsHash(results) };
+  };
+  const paidMiner = neurons.find((n) => n.role === 'miner');
+  const staker = neurons.find((n) => n.role === 'validator');
+  if (paidMiner === undefined || staker === undefined || validatorKeys.length !== 3) {
+    throw new Error('devnet without its neurons');
+  }
+  const claimer = signer(staker.hotkey);
+  // Settles `epoch`: proposed by the drawn proposer in its window (when the drawn one is `avoid`, by another
+  // validator once the window has passed), finalised by one attestation (2 of 3 equal stakes); then the
+  // first miner's leaf is claimed to its coldkey and the first validator's own leaf to stake, both sent by
+  // that validator's hotkey (as the epoch agent does).
+  const settle = async (epoch: bigint, avoid?: string) => {
+    const before = await read.getEpoch(netuid, epoch);
+    const tempo = before.deadline - before.endBlock;
+    const exclusiveUntil = before.endBlock + (tempo / 4n > 1n ? tempo / 4n : 1n);
+    // Latest block S(e + 1): blockhash(B(e)) is known and the next transaction lands in the drawn one's window.
+    await mineTo(before.endBlock + 1n);
+    const drawn = (await read.getEpoch(netuid, epoch)).proposer;
+    if (drawn === null) throw new Error(`no proposer drawn for epoch ${epoch}`);
+    let proposer = drawn;
+    if (avoid !== undefined && drawn.toLowerCase() === avoid.toLowerCase()) {
+      // Past the window for the SDK's simulation too, which runs at the latest block's number.
+      await mineTo(exclusiveUntil + 1n);
+      const other = validatorKeys.find((k) => k.address.toLowerCase() !== avoid.toLowerCase());
+      if (other === undefined) throw new Error('no other validator');
+      proposer = other.address;
+    }
+    const { emission } = await read.getEpoch(netuid, epoch);
+    const payout = payoutOf(epoch, emission);
+    const propose = await signer(proposer).proposeEpoch({
+      netuid,
+      epoch,
+      root: payout.tree.root,
+      resultsHash: payout.resultsHash,
+      total: emission,
+      results: payout.results,
+    });
+    const attester = validatorKeys.find((k) => k.address.toLowerCase() !== proposer.toLowerCase());
+    if (attester === undefined) throw new Error('no attester');
+    const attest = await read
+      .withAccount(attester)
+      .attestEpoch({ netuid, epoch, root: payout.tree.root, resultsHash: payout.resultsHash });
+    const { status } = await read.getEpoch(netuid, epoch);
+    if (status !== 'finalised') throw new Error(`epoch ${epoch} is ${status} after one attestation`);
+    const leafOf = (uid: number) => {
+      const leaf = payout.tree.leaf(uid);
+      if (leaf === undefined) throw new Error(`no leaf for uid ${uid}`);
+      return {
+        netuid,
+        epoch,
+        uid,
+        account: leaf.account,
+        amount: leaf.amount,
+        proof: payout.tree.proof(uid),
+      };
+    };
+    const claim = await claimer.claimEmission(leafOf(paidMiner.uid));
+    const claimToStake = await claimer.claimEmission({ ...leafOf(staker.uid), toStake: true });
+    return { proposer, propose, attest, claim, claimToStake };
+  };
+  // The first epoch writes the subnet's round, the snapshots of the validators but its proposer, the first
+  // total emitted and each claimed uid's bits for the first time; the second, proposed by another validator
+  // than the first (late, if need be), writes the last snapshot; from the third on every epoch costs the same.
+  const firstEpoch = (await read.getEpoch(netuid)).currentEpoch;
+  const e1 = await settle(firstEpoch);
+  await settle(firstEpoch + 1n, e1.proposer);
+  const e3 = await settle(firstEpoch + 2n);
+
   // Fund the new coldkey with SUB from the owner.
   const ownerSdk = read.withAccount(owner);
   const fund = await ownerSdk.chain.wallet?.writeContract({
@@ -92,7 +218,16 @@ try {
     registerNeuronValidator: await gasOf(validator.hash),
     commitWeights: await gasOf(commit.hash),
     revealWeights256: await gasOf(reveal.hash),
+    proposeEpoch: e3.propose.gasUsed,
+    attestEpochFinalising: e3.attest.gasUsed,
+    claimEmission: e3.claim.gasUsed,
+    claimEmissionToStake: e3.claimToStake.gasUsed,
+    proposeEpochFirstEpoch: e1.propose.gasUsed,
+    attestEpochFinalisingFirstEpoch: e1.attest.gasUsed,
+    claimEmissionFirstEpoch: e1.claim.gasUsed,
+    claimEmissionToStakeFirstEpoch: e1.claimToStake.gasUsed,
   };
+  const within = (limit: number, gas: bigint) => ({ limit, value: Number(gas), pass: gas <= BigInt(limit) });
   const targets = {
     revealWeights256: {
       limit: 250_000,
@@ -108,11 +243,17 @@ try {
       ),
       pass: ops.registerNeuronMiner <= 300_000n && ops.registerNeuronValidator <= 300_000n,
     },
+    proposeEpoch: within(150_000, ops.proposeEpoch),
+    attestEpochFinalising: within(80_000, ops.attestEpochFinalising),
+    claimEmission: within(80_000, ops.claimEmission),
   };
   const report = {
     report: 'gas',
     date: new Date().toISOString(),
-    note: 'gasUsed from receipts on anvil (cancun); registerNeuron with a 52-character peer id and one multiaddr; the ERC-20 approve before each paid call is not included',
+    note:
+      'gasUsed from receipts on anvil (cancun); registerNeuron with a 52-character peer id and one multiaddr; the ERC-20 approve before each paid call is not included; ' +
+      'epoch operations on subnet 1 (3 validators of equal stake, 4 miners: 7 result entries, 8 leaves) in its third settled epoch, the *FirstEpoch ones in its first; ' +
+      'attestEpochFinalising is the one attestation that reaches 2/3; claimEmission pays a miner leaf to its coldkey, claimEmissionToStake a validator its own leaf to stake (no target: the claim target is for the payout to the coldkey)',
     operations: Object.fromEntries(Object.entries(ops).map(([k, g]) => [k, Number(g)])),
     targets,
     pass: Object.values(targets).every((t) => t.pass),
