@@ -3,12 +3,14 @@
  * redundancy, logprob audits against their reference model), commit and reveal weights, settle each epoch
  * with Yuma, propose and attest it on chain, and the proposer claims every leaf. One miner cheats: it serves
  * a cheaper model under the advertised id. Within a few short epochs its share of the miners' emission falls
- * below 5 % while the honest miners hold at least 95 %, and the honest miners' coldkeys are paid.
+ * below 5 % while the honest miners hold at least 95 %, and every leaf is claimed. A fourth validator with
+ * under 1/3 of the stake, registered by the test through the CLI, reports skewed weights (everything on the
+ * cheat): it earns far lower dividends per stake than the honest validators.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,6 +50,40 @@ async function firstLine(proc: ChildProcess): Promise<string> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `subnet …` in `cwd` with the devnet's RPC URL and the skewed wallet's password. */
+function cli(args: string[], cwd: string, rpcUrl: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        cwd,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          SUBNET_CHAIN__RPC_URL: rpcUrl,
+          WALLET_PASSWORD: 'skewed-validator-password',
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+async function ok(run: Promise<Run>, what: string): Promise<string> {
+  const r = await run;
+  assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+  return r.stdout;
+}
 
 describe('epochs on the devnet: three validators, one dishonest miner', { timeout: 240_000 }, () => {
   let dir: string;
@@ -104,11 +140,81 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
     );
     const cheat = 5;
     const honest = [3, 4];
+    const rpcUrl = (
+      JSON.parse(readFileSync(join(dir, '.subnet', 'devnet.json'), 'utf8')) as { rpcUrl: string }
+    ).rpcUrl;
+    const run = (args: string[], what: string) => ok(cli(args, dir, rpcUrl), what);
+
+    // The skewed validator: a new wallet (gas from anvil, SUB from the faucet), 500 SUB of 3,500 staked (1/7).
+    await run(['wallet', 'create', 'skewed', '--kdf', 'light'], 'wallet create');
+    const shown = JSON.parse(await run(['--json', 'wallet', 'show', 'skewed'], 'wallet show')) as {
+      coldkey: { address: string };
+      hotkeys: { name: string; address: string }[];
+    };
+    const skewedHotkey = shown.hotkeys[0]?.address as string;
+    for (const address of [shown.coldkey.address, skewedHotkey]) {
+      const res = await fetch(rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'anvil_setBalance',
+          params: [address, '0x3635c9adc5dea00000'],
+        }),
+      });
+      assert.equal(res.status, 200);
+    }
+    await run(['faucet', '--wallet', 'skewed'], 'faucet');
+    await run(['stake', 'add', '--amount', '500', '--wallet', 'skewed'], 'stake add');
+    await run(
+      ['stake', 'allocate', '--amount', '500', '--netuid', '1', '--wallet', 'skewed'],
+      'stake allocate',
+    );
+    await run(
+      ['neuron', 'register', '--netuid', '1', '--role', 'validator', '--wallet', 'skewed'],
+      'register',
+    );
+    const skewed = (await engine.call('chain_getNeuronV1', { netuid: 1, hotkey: skewedHotkey })).uid;
+
+    // It commits all its weight on the cheat each epoch and reveals it in the next (commitRevealPeriod 1).
+    const stopSkew = new AbortController();
+    const skewing = (async () => {
+      let pending: number | undefined;
+      while (!stopSkew.signal.aborted) {
+        try {
+          const { currentEpoch } = await engine.call('chain_getEpochV1', { netuid: 1 });
+          if (pending === undefined) {
+            const args = [
+              'weights',
+              'commit',
+              '--netuid',
+              '1',
+              '--uids',
+              String(cheat),
+              '--weights',
+              '65535',
+            ];
+            const r = await cli([...args, '--wallet', 'skewed'], dir, rpcUrl);
+            if (r.code === 0) pending = currentEpoch;
+          } else if (currentEpoch > pending) {
+            await cli(['weights', 'reveal', '--netuid', '1', '--wallet', 'skewed'], dir, rpcUrl);
+            pending = undefined;
+          }
+        } catch {
+          // A transient read failure: try again on the next round.
+        }
+        await sleep(1000);
+      }
+    })();
+
     // Epochs whose miners' pool went to miners (weights revealed): the first ones pay only the owner.
     const paid: { epoch: number; byUid: Map<number, bigint>; validators: Map<number, number> }[] = [];
     const seen = new Set<number>();
+    // The first finalised epoch that counted a reveal of the skewed validator.
+    let skewedEpoch: { epoch: number; dividends: Map<number, number> } | undefined;
     const deadline = Date.now() + 200_000;
-    while (paid.length < 3) {
+    while (paid.length < 3 || skewedEpoch === undefined) {
       assert.ok(Date.now() < deadline, `only ${paid.length} epochs paid miners in time (saw ${[...seen]})`);
       const status = await engine.call('chain_getEpochV1', { netuid: 1 });
       for (let e = Math.max(0, status.epoch - 3); e <= status.epoch; e++) {
@@ -119,6 +225,12 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
         seen.add(e);
         const r = await engine.call('chain_getEpochResultsV1', { netuid: 1, epoch: e });
         const byUid = new Map(r.results.map((x) => [x.uid, BigInt(x.emission)]));
+        if (skewedEpoch === undefined) {
+          const inputs = await engine.call('chain_getEpochInputsV1', { netuid: 1, epoch: e });
+          if (inputs.reveals.some((x) => x.uid === skewed)) {
+            skewedEpoch = { epoch: e, dividends: new Map(r.results.map((x) => [x.uid, x.dividends])) };
+          }
+        }
         const miners = [...honest, cheat].reduce((a, uid) => a + (byUid.get(uid) ?? 0n), 0n);
         if (miners > 0n) {
           paid.push({ epoch: e, byUid, validators: new Map(r.results.map((x) => [x.uid, x.dividends])) });
@@ -126,6 +238,8 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
       }
       await sleep(1000);
     }
+    stopSkew.abort();
+    await skewing;
     paid.sort((a, b) => a.epoch - b.epoch);
     const third = paid[2] as (typeof paid)[number];
     const total = [...honest, cheat].reduce((a, uid) => a + (third.byUid.get(uid) ?? 0n), 0n);
@@ -143,6 +257,16 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
       d.every((x) => x > 0.1),
       `dividends ${d}`,
     );
+
+    // Under 1/3 of the stake, the skewed validator's weight on the cheat is clipped away: its bonds earn
+    // nothing, so its dividends per unit of stake fall far below the honest validators'.
+    const perStake = (uid: number, stake: number) => (skewedEpoch?.dividends.get(uid) ?? 0) / stake;
+    for (const uid of [0, 1, 2]) {
+      assert.ok(
+        perStake(skewed, 500) < perStake(uid, 1000) / 2,
+        `epoch ${skewedEpoch?.epoch}: skewed uid ${skewed} dividends ${skewedEpoch?.dividends.get(skewed)} vs uid ${uid} ${skewedEpoch?.dividends.get(uid)}`,
+      );
+    }
 
     // The validators caught it the way the issue asks: audits (and the majority) fail the cheat.
     const { verifications } = await engine.call('consensus_listVerificationsV1', { uid: cheat, limit: 20 });
