@@ -13,7 +13,6 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -24,6 +23,8 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 import OpenAI from 'openai';
+
+import { firstLine } from './firstLine.js';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -43,23 +44,6 @@ function cli(args: string[], env: Record<string, string>, cwd: string): Promise<
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
     );
   });
-}
-
-/** The first line `proc` writes on stdout (or its stderr, if it exits first). */
-async function firstLine(proc: ChildProcess): Promise<string> {
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-  const exited = once(proc, 'exit').then(([code]) => {
-    throw new Error(`subnet devnet exited with ${code} before it was ready:\n${stderr}`);
-  });
-  try {
-    return await Promise.race([once(lines, 'line').then(([line]) => line as string), exited]);
-  } finally {
-    lines.close();
-  }
 }
 
 async function startDevnet(cwd: string): Promise<{ proc: ChildProcess; rpcUrl: string; resumed: boolean }> {

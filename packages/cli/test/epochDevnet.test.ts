@@ -13,7 +13,6 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -26,27 +25,13 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 
+import { firstLine } from './firstLine.js';
+
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 const TEMPO = 10;
 
 interface NodesInfo {
   nodes: { wallet: string; role: string; uid: number; pid: number; url: string }[];
-}
-
-async function firstLine(proc: ChildProcess): Promise<string> {
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-  const exited = once(proc, 'exit').then(([code]) => {
-    throw new Error(`subnet devnet exited with ${code} before it was ready:\n${stderr}`);
-  });
-  try {
-    return await Promise.race([once(lines, 'line').then(([line]) => line as string), exited]);
-  } finally {
-    lines.close();
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,7 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,26 +29,10 @@ import { createWalletStore, peerIdOfPublicKey } from '@subnet/wallet';
 import { type Hex, parseEther } from 'viem';
 import { type SubnetNode, startNode } from '../src/index.js';
 import { clientOf } from './client.js';
+import { freePortRange } from './ports.js';
 
 const VALIDATORS = 2;
 const MINERS = 8;
-
-/** A base port with `count` consecutive free ports on 127.0.0.1. */
-async function freePortRange(count: number): Promise<number> {
-  const tryPort = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + 2 * Math.floor(Math.random() * 15_000);
-    let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await tryPort(p);
-    if (ok) return base;
-  }
-  throw new Error('no free port range');
-}
 
 interface Running {
   name: string;
