@@ -1,6 +1,6 @@
 /**
  * The consensus stack: serves `consensus_*` over the Engine API and runs the validator's loops on one shared
- * view of the chain (metagraph, blocks, hyperparameters: {@link createChainView}). Today one loop: the
+ * view of the chain (metagraph, blocks, hyperparameters: {@link createChainView}). Two loops: the
  * validator loop (synthetic challenges, verification, scores, weight commit-reveal) and the epoch agent
  * (settle each ended epoch, propose or attest it, claim; docs/epoch.md). It reaches the chain,
  * network, app and gateway stacks only through `modules.engine`; it never imports them.
