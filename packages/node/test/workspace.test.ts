@@ -18,13 +18,14 @@ const LAYER: Record<string, number> = {
   'engine-api': 1,
   contracts: 1,
   wallet: 1,
+  // The dashboard is not a stack: the web app and the handler the gateway stack serves it with.
+  dashboard: 1.5,
   // Stacks (layer 2) reach each other only through the Engine API.
   chain: 2,
   network: 2,
   app: 2,
   consensus: 2,
   gateway: 2,
-  dashboard: 2,
   node: 3,
   cli: 4,
 };

@@ -1,0 +1,186 @@
+/**
+ * The dashboard's HTTP API, defined once: the JSON the server (`src/server.ts`) sends and accepts under
+ * `/api/` on the gateway's port, and the events of `/api/events` (server-sent). The web app imports these
+ * types only (`import type`), so no schema code reaches the browser bundle. Amounts are decimal strings of
+ * the token's smallest unit (18 decimals); fractions are numbers in [0, 1]; times are Unix milliseconds.
+ *
+ * Public (no login): GET /api/snapshot, /api/events, /api/neurons/:uid, /api/emissions, /api/models.
+ * Admin (`Authorization: Bearer <admin token>`): GET /api/admin, /api/keys, /api/nodes; POST /api/keys,
+ * DELETE /api/keys/:id, POST /api/nodes/:name/models, DELETE /api/nodes/:name/models/:id.
+ * Errors: `{ error: { code, message } }` with 400 (bad input, naming the field), 401 (no or wrong admin
+ * token), 404, 405, 413 (body over 64 KiB), 502 (a stack behind the dashboard failed), 503 (not ready yet).
+ */
+import { z } from 'zod';
+
+const Amount = z.string().regex(/^[0-9]+$/);
+const Fraction = z.number().min(0).max(1);
+const Uid = z.number().int().min(0).max(65_535);
+
+export const NeuronRowSchema = z.object({
+  uid: Uid,
+  hotkey: z.string(),
+  coldkey: z.string(),
+  role: z.enum(['validator', 'miner']),
+  stake: Amount,
+  validatorPermit: z.boolean(),
+  /** The consensus stack's score of a miner (null for validators and before the first challenge). */
+  score: Fraction.nullable(),
+  incentive: Fraction,
+  dividends: Fraction,
+  trust: Fraction,
+  consensus: Fraction,
+  /** Emission of the latest finalised epoch. */
+  emission: Amount,
+  /** Median latency of this miner's recent organic requests through the gateway (null: none yet). */
+  latencyP50Ms: z.number().nullable(),
+  /** Share of this miner's recent organic requests that succeeded (null: none yet). */
+  successRate: Fraction.nullable(),
+  /** Models the miner's heartbeat lists. */
+  models: z.array(z.string()),
+  /** Whether this validator's network stack holds a connection to it. */
+  connected: z.boolean(),
+});
+export type NeuronRow = z.infer<typeof NeuronRowSchema>;
+
+export const SnapshotSchema = z.object({
+  at: z.number(),
+  subnet: z
+    .object({
+      netuid: z.number().int(),
+      name: z.string(),
+      description: z.string(),
+      owner: z.string(),
+      params: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])),
+    })
+    .nullable(),
+  block: z.object({ number: z.number().int(), timestamp: z.number() }).nullable(),
+  epoch: z
+    .object({
+      current: z.number().int(),
+      /** First block of the next epoch; `blocksLeft` until it, `secondsLeft` at the recent block rate. */
+      nextStartBlock: z.number().int(),
+      blocksLeft: z.number().int(),
+      secondsLeft: z.number(),
+      /** The latest ended epoch and its settlement status (awaiting, proposed, finalised, expired). */
+      latestEnded: z.object({ epoch: z.number().int(), status: z.string() }).nullable(),
+      lastFinalised: z.number().int().nullable(),
+    })
+    .nullable(),
+  counts: z.object({ miners: z.number().int(), validators: z.number().int() }),
+  /** Organic requests per second through this gateway over the last 10 s. */
+  requestsPerSecond: z.number(),
+  neurons: z.array(NeuronRowSchema),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
+export const VerificationSchema = z.object({
+  at: z.number(),
+  model: z.string(),
+  verdict: z.enum(['pass', 'fail', 'error', 'unverified']),
+  reason: z.string(),
+  /** Whether the answer matched the ≥ 2/3 majority (null: no majority). */
+  majority: z.boolean().nullable(),
+  audit: z
+    .object({
+      tokens: z.number().int(),
+      argmaxMatched: z.number().int(),
+      logprobsCompared: z.number().int(),
+      logprobsMatched: z.number().int(),
+      maxLogprobDiff: z.number().nullable(),
+      passed: z.boolean(),
+    })
+    .nullable(),
+  latencyMs: z.number().nullable(),
+  receipt: z.boolean(),
+});
+export type Verification = z.infer<typeof VerificationSchema>;
+
+export const NeuronDetailSchema = z.object({
+  neuron: NeuronRowSchema,
+  /** Samples over time (newest last): score and latency EWMA from the consensus stack. */
+  history: z.array(
+    z.object({
+      at: z.number(),
+      block: z.number().int(),
+      score: z.number().nullable(),
+      latencyMs: z.number().nullable(),
+    }),
+  ),
+  /** Emission per finalised epoch (oldest first). */
+  emissions: z.array(z.object({ epoch: z.number().int(), amount: Amount })),
+  verifications: z.array(VerificationSchema),
+});
+export type NeuronDetail = z.infer<typeof NeuronDetailSchema>;
+
+export const EmissionsSchema = z.object({
+  epochs: z.array(
+    z.object({ epoch: z.number().int(), total: Amount, owner: Amount, miners: Amount, validators: Amount }),
+  ),
+});
+export type Emissions = z.infer<typeof EmissionsSchema>;
+
+export const ModelsSchema = z.object({
+  models: z.array(z.object({ id: z.string(), miners: z.array(Uid) })),
+});
+export type Models = z.infer<typeof ModelsSchema>;
+
+export const KeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  createdAt: z.number(),
+  revokedAt: z.number().nullable(),
+  limits: z.object({ requestsPerMinute: z.number().int(), tokensPerMinute: z.number().int() }),
+  usage: z.object({
+    requests: z.number().int(),
+    promptTokens: z.number().int(),
+    completionTokens: z.number().int(),
+    rejected: z.number().int(),
+    lastUsedAt: z.number().nullable(),
+  }),
+});
+export type Key = z.infer<typeof KeySchema>;
+
+export const KeysSchema = z.object({ keys: z.array(KeySchema) });
+export type Keys = z.infer<typeof KeysSchema>;
+
+export const CreateKeyBodySchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    requestsPerMinute: z.number().int().min(1).max(1_000_000).optional(),
+    tokensPerMinute: z.number().int().min(1).max(1_000_000_000).optional(),
+  })
+  .strict();
+export type CreateKeyBody = z.infer<typeof CreateKeyBodySchema>;
+
+/** A created key: the secret is shown once. */
+export const CreatedKeySchema = KeySchema.extend({ secret: z.string() });
+export type CreatedKey = z.infer<typeof CreatedKeySchema>;
+
+/** A node the dashboard manages (its Engine API is configured): its models now. */
+export const NodesSchema = z.object({
+  nodes: z.array(
+    z.object({
+      name: z.string(),
+      uid: Uid.nullable(),
+      reachable: z.boolean(),
+      models: z.array(z.object({ id: z.string(), backend: z.string() })),
+    }),
+  ),
+});
+export type Nodes = z.infer<typeof NodesSchema>;
+
+export const LoadModelBodySchema = z
+  .object({
+    id: z.string().min(1).max(256),
+    backend: z.enum(['llama.cpp', 'ollama', 'openai', 'use']),
+    path: z.string().min(1).optional(),
+    baseUrl: z.string().url().optional(),
+    model: z.string().min(1).optional(),
+  })
+  .strict();
+export type LoadModelBody = z.infer<typeof LoadModelBodySchema>;
+
+export interface ApiErrorBody {
+  error: { code: string; message: string };
+}
