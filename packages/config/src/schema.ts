@@ -330,6 +330,36 @@ const GatewayConfigSchema = z.strictObject({
     .max(600_000)
     .default(2000)
     .describe('How long the miners found for a model are reused before asking the network stack again.'),
+  adminTokenFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "File holding the dashboard's admin token, created (0600, a random token) at start when missing (default: `<dataDir>/gateway-admin-token`).",
+    ),
+  dashboard: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe('Serve the dashboard (web app at `/`, its JSON API under `/api/`) on the gateway port.'),
+      nodes: z
+        .array(
+          z.strictObject({
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, dot, dash and underscore')
+              .describe('Name shown in the dashboard.'),
+            url: z.url().describe("Base URL of the node's Engine API, e.g. http://127.0.0.1:8646."),
+          }),
+        )
+        .default([])
+        .describe(
+          'Nodes whose models the dashboard loads and unloads (they must share `engine.jwtSecretFile` with this node).',
+        ),
+    })
+    .prefault({})
+    .describe('The dashboard: the subnet at a glance, and keys and models managed with the admin token.'),
 });
 
 const ConsensusConfigSchema = z.strictObject({

@@ -157,6 +157,14 @@ export type CreateKeyBody = z.infer<typeof CreateKeyBodySchema>;
 export const CreatedKeySchema = KeySchema.extend({ secret: z.string() });
 export type CreatedKey = z.infer<typeof CreatedKeySchema>;
 
+/** DELETE /api/keys/:id: `revoked` is false when the key was already revoked. */
+export const RevokedKeySchema = z.object({ id: z.string(), revoked: z.boolean() });
+export type RevokedKey = z.infer<typeof RevokedKeySchema>;
+
+/** GET /api/admin: answers 200 only with a valid admin token (the web app's login check). */
+export const AdminSchema = z.object({ admin: z.literal(true), nodes: z.array(z.string()) });
+export type Admin = z.infer<typeof AdminSchema>;
+
 /** A node the dashboard manages (its Engine API is configured): its models now. */
 export const NodesSchema = z.object({
   nodes: z.array(
@@ -180,6 +188,18 @@ export const LoadModelBodySchema = z
   })
   .strict();
 export type LoadModelBody = z.infer<typeof LoadModelBodySchema>;
+
+/** POST /api/nodes/:name/models: the model now loaded (`replaced`: one with that id was unloaded first). */
+export const LoadedModelSchema = z.object({
+  node: z.string(),
+  model: z.object({ id: z.string(), backend: z.string() }),
+  replaced: z.boolean(),
+});
+export type LoadedModel = z.infer<typeof LoadedModelSchema>;
+
+/** DELETE /api/nodes/:name/models/:id: `unloaded` is false when no model had that id. */
+export const UnloadedModelSchema = z.object({ node: z.string(), id: z.string(), unloaded: z.boolean() });
+export type UnloadedModel = z.infer<typeof UnloadedModelSchema>;
 
 export interface ApiErrorBody {
   error: { code: string; message: string };

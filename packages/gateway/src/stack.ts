@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from '@subnet/config';
+import { adminTokenFileOf, createDashboard, type Dashboard } from '@subnet/dashboard';
 import {
   defineApi,
   defineStack,
@@ -29,6 +30,10 @@ export const gatewayApi = defineApi(gatewayMethods);
 export interface GatewayStackOpts {
   dataDir: string;
   gateway: Config['gateway'];
+  /** The subnet the dashboard shows. */
+  netuid: number;
+  /** The Engine API JWT secret, shared with the dashboard's managed nodes. */
+  jwtSecretFile?: string;
 }
 
 async function guard<T>(work: () => Promise<T> | T): Promise<T> {
@@ -45,7 +50,12 @@ export default defineStack({
   api: gatewayApi,
   options: (config): GatewayStackOpts => {
     const c = config as Config;
-    return { dataDir: c.dataDir, gateway: c.gateway };
+    return {
+      dataDir: c.dataDir,
+      gateway: c.gateway,
+      netuid: c.network.netuid,
+      ...(c.engine.jwtSecretFile === undefined ? {} : { jwtSecretFile: c.engine.jwtSecretFile }),
+    };
   },
   create: async (opts: GatewayStackOpts, modules) => {
     const g = opts.gateway;
@@ -62,8 +72,19 @@ export default defineStack({
       },
       { engine, logger: modules.logger },
     );
+    let dashboard: Dashboard | undefined;
     let server: Awaited<ReturnType<typeof createOpenAiServer>>;
     try {
+      if (g.dashboard.enabled)
+        dashboard = await createDashboard(
+          {
+            netuid: opts.netuid,
+            adminTokenFile: adminTokenFileOf(opts.dataDir, g.adminTokenFile),
+            nodes: g.dashboard.nodes,
+            ...(opts.jwtSecretFile === undefined ? {} : { jwtSecretFile: opts.jwtSecretFile }),
+          },
+          { engine, logger: modules.logger },
+        );
       server = await createOpenAiServer(
         { host: g.host, port: g.port, maxBodyBytes: g.maxBodyBytes, requestTimeoutMs: g.requestTimeoutMs },
         {
@@ -73,13 +94,18 @@ export default defineStack({
           usage: keys,
           logger: modules.logger,
           registry: modules.registry,
+          ...(dashboard === undefined ? {} : { other: dashboard.handle }),
         },
       );
     } catch (err) {
+      await dashboard?.close();
       keys.close();
       throw err;
     }
-    modules.logger.info({ url: server.url }, 'gateway listening');
+    modules.logger.info(
+      { url: server.url, ...(dashboard === undefined ? {} : { dashboard: `${server.url}/` }) },
+      'gateway listening',
+    );
 
     const handlers: Handlers<typeof gatewayApi> = {
       gateway_createKeyV1: (p) => guard(() => keys.create(p)),
@@ -106,6 +132,7 @@ export default defineStack({
     return {
       handlers,
       stop: async () => {
+        await dashboard?.close();
         await server.close();
         keys.close();
       },

@@ -53,6 +53,11 @@ export interface OpenAiServerModules {
   logger?: Logger;
   /** When given, `gateway_openai_requests_total{route,status}` is counted on it. */
   registry?: Registry;
+  /**
+   * Answers requests outside `/v1` (the dashboard): returns true when it took the request. Without it, or
+   * when it declines, such requests get the OpenAI-style 404.
+   */
+  other?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** A listening front door. */
@@ -505,6 +510,8 @@ export async function createOpenAiServer(
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    if (modules.other !== undefined && path !== '/v1' && !path.startsWith('/v1/') && modules.other(req, res))
+      return;
     const route = ROUTES.get(path) ?? (path.startsWith(MODELS_PREFIX) ? MODEL_ROUTE : undefined);
     if (route === undefined || req.method !== route.method) {
       const e = routeError(route === undefined ? 404 : 405, req.method ?? '', path);

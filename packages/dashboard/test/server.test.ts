@@ -1,0 +1,528 @@
+/**
+ * The dashboard's handler on a real HTTP server, over a real Engine API server answering the chain,
+ * consensus, network and gateway methods (`fakeNode.ts`), and a managed node's real Engine API over HTTP
+ * with JWT auth: the static web app (types, caching, traversal refused, the 503 page when not built), the
+ * public JSON routes and their shapes (checked with the schemas of `api.ts`), live snapshots over SSE,
+ * admin auth (401 without or with a wrong token), key creation and revocation, body limits (400 naming the
+ * field, 413), 404 and 405, and loading and unloading a managed node's models.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  app_listModelsV1,
+  app_loadModelV1,
+  app_unloadModelV1,
+  appErrors,
+  createEngineServer,
+  createTokenVerifier,
+  defineApi,
+  EngineError,
+  type EngineHttpServer,
+  type Handlers,
+  startEngineHttpServer,
+} from '@subnet/engine-api';
+import { silentLogger } from '@subnet/utils';
+import {
+  AdminSchema,
+  CreatedKeySchema,
+  createDashboard,
+  type Dashboard,
+  EmissionsSchema,
+  KeysSchema,
+  LoadedModelSchema,
+  ModelsSchema,
+  NeuronDetailSchema,
+  NodesSchema,
+  RevokedKeySchema,
+  SnapshotSchema,
+  UnloadedModelSchema,
+} from '../src/index.js';
+import { type FakeNode, NETUID, startFakeNode } from './fakeNode.js';
+
+const TOKEN = 'test-admin-token-0123456789abcdef';
+const SECRET_HEX = 'ab'.repeat(32);
+
+async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** A GET with a raw path (fetch would normalise `..` away). */
+function rawGet(url: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = request({ host: u.hostname, port: u.port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Reads server-sent events until `count` snapshot events came, or fails past `timeoutMs`. */
+async function snapshots(
+  url: string,
+  count: number,
+  onFirst?: () => void,
+  timeoutMs = 10_000,
+): Promise<unknown[]> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const res = await fetch(url, { signal: ac.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const out: unknown[] = [];
+  const decoder = new TextDecoder();
+  let buf = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i = buf.indexOf('\n\n');
+      while (i >= 0) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (event === 'snapshot' && data !== undefined) {
+          out.push(JSON.parse(data));
+          if (out.length === 1) onFirst?.();
+          if (out.length >= count) return out;
+        }
+        i = buf.indexOf('\n\n');
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  return out;
+}
+
+describe('dashboard server', () => {
+  let dir: string;
+  let fake: FakeNode;
+  let dashboard: Dashboard;
+  let http: { server: Server; url: string };
+  let managed: EngineHttpServer;
+  const loaded = new Map<string, string>([['devnet-chat', 'llama.cpp']]);
+  const admin = { authorization: `Bearer ${TOKEN}` };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-dashboard-'));
+    const web = join(dir, 'web');
+    mkdirSync(join(web, 'assets'), { recursive: true });
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>dash</title><div id="root"></div>');
+    writeFileSync(join(web, 'assets', 'index-abc123.js'), 'console.log(1);');
+    writeFileSync(join(web, 'assets', 'index-abc123.css'), 'body{}');
+    writeFileSync(join(dir, 'secret.txt'), 'do not serve');
+    const secretFile = join(dir, 'engine-jwt.hex');
+    writeFileSync(secretFile, `${SECRET_HEX}\n`);
+
+    // A managed node: the app methods behind a real Engine API HTTP server with JWT auth.
+    const nodeApi = defineApi([app_listModelsV1, app_loadModelV1, app_unloadModelV1]);
+    const info = (id: string, backend: string) => ({
+      id,
+      backend: backend as 'llama.cpp',
+      taskTypes: ['chat' as const],
+      contextLength: 512,
+      modelType: 'llm',
+    });
+    const nodeHandlers: Handlers<typeof nodeApi> = {
+      app_listModelsV1: () => ({ models: [...loaded].map(([id, b]) => info(id, b)) }),
+      app_loadModelV1: (p) => {
+        const replaced = loaded.has(p.id);
+        loaded.set(p.id, p.backend);
+        return { model: info(p.id, p.backend), replaced };
+      },
+      app_unloadModelV1: ({ id }) => {
+        if (!loaded.delete(id)) throw EngineError.of(appErrors.UNKNOWN_MODEL, `model "${id}" is not loaded`);
+        return { unloaded: true };
+      },
+    };
+    const nodeServer = createEngineServer({ maxStreams: 8, streamDeadlineMs: 60_000 });
+    nodeServer.register(nodeApi, nodeHandlers);
+    managed = await startEngineHttpServer(
+      { host: '127.0.0.1', port: 0, maxBodyBytes: 1 << 20 },
+      {
+        server: nodeServer,
+        verifier: createTokenVerifier(Buffer.from(SECRET_HEX, 'hex'), { maxLifetimeS: 120 }),
+        logger: silentLogger(),
+      },
+    );
+
+    fake = startFakeNode();
+    dashboard = await createDashboard(
+      {
+        netuid: NETUID,
+        adminToken: TOKEN,
+        staticDir: web,
+        jwtSecretFile: secretFile,
+        nodes: [
+          { name: 'miner1', url: managed.url },
+          { name: 'down', url: 'http://127.0.0.1:1' },
+        ],
+      },
+      { engine: fake.engine, logger: silentLogger() },
+    );
+    http = await listen((req, res) => {
+      if (!dashboard.handle(req, res)) res.writeHead(418).end();
+    });
+    fake.block(25);
+    // Wait until the collector read the chain once.
+    for (let i = 0; i < 100; i++) {
+      const s = SnapshotSchema.parse(await (await fetch(`${http.url}/api/snapshot`)).json());
+      if (s.epoch !== null && s.neurons.length === 4 && s.subnet !== null && s.neurons[1]?.score !== null)
+        break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
+  after(async () => {
+    await dashboard.close();
+    http.server.closeAllConnections();
+    await new Promise((r) => http.server.close(r));
+    await managed.close();
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('the web app', () => {
+    it('serves index.html at / and for app routes, uncached', async () => {
+      for (const path of ['/', '/index.html', '/neurons/3', '/keys']) {
+        const res = await fetch(`${http.url}${path}`);
+        assert.equal(res.status, 200, path);
+        assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+        assert.equal(res.headers.get('cache-control'), 'no-cache');
+        assert.match(await res.text(), /<div id="root">/);
+      }
+    });
+
+    it('serves hashed assets with their types and an immutable cache', async () => {
+      const js = await fetch(`${http.url}/assets/index-abc123.js`);
+      assert.equal(js.status, 200);
+      assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+      assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+      assert.equal(await js.text(), 'console.log(1);');
+      const css = await fetch(`${http.url}/assets/index-abc123.css`);
+      assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
+      await css.arrayBuffer();
+      const missing = await fetch(`${http.url}/assets/nope.js`);
+      assert.equal(missing.status, 404);
+      await missing.arrayBuffer();
+    });
+
+    it('refuses paths that leave the build directory', async () => {
+      for (const path of [
+        '/../secret.txt',
+        '/assets/../../secret.txt',
+        '/%2e%2e/secret.txt',
+        '/assets/%2E%2E%2F..%2Fsecret.txt',
+        '/..%5csecret.txt',
+      ]) {
+        const r = await rawGet(http.url, path);
+        assert.equal(r.status, 400, path);
+        assert.doesNotMatch(r.body, /do not serve/);
+      }
+    });
+
+    it('answers only GET and HEAD', async () => {
+      const r = await fetch(`${http.url}/`, { method: 'POST', body: 'x' });
+      assert.equal(r.status, 405);
+      assert.equal(r.headers.get('allow'), 'GET, HEAD');
+    });
+
+    it('says how to build the app when it is not built', async () => {
+      const other = await createDashboard(
+        { netuid: NETUID, adminToken: TOKEN, staticDir: join(dir, 'missing') },
+        { engine: fake.engine, logger: silentLogger() },
+      );
+      const h = await listen((req, res) => void other.handle(req, res));
+      try {
+        const r = await fetch(`${h.url}/`);
+        assert.equal(r.status, 503);
+        assert.match(await r.text(), /npm run build/);
+      } finally {
+        await other.close();
+        await new Promise((r) => h.server.close(r));
+      }
+    });
+
+    it('leaves /v1 to the OpenAI API', async () => {
+      const r = await fetch(`${http.url}/v1/models`);
+      assert.equal(r.status, 418);
+      await r.arrayBuffer();
+    });
+  });
+
+  describe('public JSON', () => {
+    it('/api/snapshot: the subnet, block, epoch, counts and one row per neuron', async () => {
+      fake.outcome({ uid: 1, ok: true, latencyMs: 100 });
+      fake.outcome({ uid: 1, ok: true, latencyMs: 300 });
+      fake.outcome({ uid: 1, ok: false, latencyMs: 5 });
+      fake.outcome({ uid: 2, ok: false, latencyMs: 5, errorCode: 'CANCELLED' });
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await fetch(`${http.url}/api/snapshot`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+      const s = SnapshotSchema.parse(await res.json());
+      assert.equal(s.subnet?.name, 'testnet');
+      assert.equal(s.subnet?.params.tempo, 10);
+      assert.equal(s.block?.number, 25);
+      assert.equal(s.block?.timestamp, (1_700_000_000 + 50) * 1000);
+      assert.deepEqual(s.counts, { miners: 3, validators: 1 });
+      assert.equal(s.epoch?.current, 2);
+      assert.equal(s.epoch?.nextStartBlock, 30);
+      assert.equal(s.epoch?.blocksLeft, 5);
+      assert.deepEqual(s.epoch?.latestEnded, { epoch: 1, status: 'finalised' });
+      assert.equal(s.epoch?.lastFinalised, 1);
+      assert.equal(s.requestsPerSecond, 0.4, 'four requests in the last 10 s');
+      const m1 = s.neurons.find((n) => n.uid === 1);
+      assert.equal(m1?.score, 0.1);
+      assert.equal(m1?.latencyP50Ms, 200, 'median of the successful ones');
+      assert.equal(Math.round((m1?.successRate ?? 0) * 3), 2);
+      assert.deepEqual(m1?.models, ['devnet-chat']);
+      assert.equal(m1?.connected, true);
+      const m2 = s.neurons.find((n) => n.uid === 2);
+      assert.equal(m2?.successRate, null, 'a cancelled request counts against no one');
+      assert.equal(s.neurons.find((n) => n.uid === 3)?.connected, false);
+      assert.equal(s.neurons.find((n) => n.uid === 0)?.score, null, 'validators have no score');
+    });
+
+    it('/api/events: a snapshot at once, then one per new block', async () => {
+      const got = await snapshots(`${http.url}/api/events`, 2, () => fake.block(26));
+      const [first, second] = got.map((s) => SnapshotSchema.parse(s));
+      assert.equal(first?.block?.number, 25);
+      assert.equal(second?.block?.number, 26);
+    });
+
+    it('/api/neurons/:uid: history, emissions per epoch and verifications', async () => {
+      const res = await fetch(`${http.url}/api/neurons/2`);
+      assert.equal(res.status, 200);
+      const d = NeuronDetailSchema.parse(await res.json());
+      assert.equal(d.neuron.uid, 2);
+      assert.ok(d.history.length >= 1);
+      assert.equal(d.history[0]?.score, 0.2);
+      assert.equal(d.history[0]?.latencyMs, 200);
+      assert.deepEqual(d.emissions, [
+        { epoch: 0, amount: '100' },
+        { epoch: 1, amount: '101' },
+      ]);
+      assert.equal(d.verifications.length, 1);
+      assert.deepEqual(
+        { verdict: d.verifications[0]?.verdict, majority: d.verifications[0]?.majority },
+        { verdict: 'pass', majority: true },
+      );
+      const missing = await fetch(`${http.url}/api/neurons/77`);
+      assert.equal(missing.status, 404);
+      assert.match(((await missing.json()) as { error: { message: string } }).error.message, /uid 77/);
+      const bad = await fetch(`${http.url}/api/neurons/abc`);
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: { message: string } }).error.message, /'uid'/);
+    });
+
+    it('/api/emissions: owner, miners and validators per finalised epoch', async () => {
+      const e = EmissionsSchema.parse(await (await fetch(`${http.url}/api/emissions`)).json());
+      assert.deepEqual(e.epochs[1], {
+        epoch: 1,
+        total: '1000',
+        owner: '297',
+        miners: '303',
+        validators: '400',
+      });
+    });
+
+    it('/api/models: models and the miners serving them', async () => {
+      const m = ModelsSchema.parse(await (await fetch(`${http.url}/api/models`)).json());
+      assert.deepEqual(m.models, [{ id: 'devnet-chat', miners: [1, 2, 3] }]);
+    });
+
+    it('unknown /api paths are a JSON 404; a wrong method a 405 with Allow', async () => {
+      const r = await fetch(`${http.url}/api/nope`);
+      assert.equal(r.status, 404);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'not_found');
+      const m = await fetch(`${http.url}/api/snapshot`, { method: 'POST', body: '{}' });
+      assert.equal(m.status, 405);
+      assert.equal(m.headers.get('allow'), 'GET');
+      await m.arrayBuffer();
+      const k = await fetch(`${http.url}/api/keys`, { method: 'PUT', headers: admin, body: '{}' });
+      assert.equal(k.status, 405);
+      assert.equal(k.headers.get('allow'), 'GET, POST');
+      await k.arrayBuffer();
+    });
+  });
+
+  describe('admin', () => {
+    const routes: [string, string][] = [
+      ['GET', '/api/admin'],
+      ['GET', '/api/keys'],
+      ['POST', '/api/keys'],
+      ['DELETE', '/api/keys/key_00000001'],
+      ['GET', '/api/nodes'],
+      ['POST', '/api/nodes/miner1/models'],
+      ['DELETE', '/api/nodes/miner1/models/devnet-chat'],
+    ];
+
+    it('refuses every admin route without the token or with a wrong one (401), changing nothing', async () => {
+      const before = fake.keys.size;
+      for (const headers of [
+        {},
+        { authorization: 'Bearer wrong' },
+        { authorization: `Bearer ${TOKEN}x` },
+        { authorization: TOKEN },
+      ]) {
+        for (const [method, path] of routes) {
+          const r = await fetch(`${http.url}${path}`, {
+            method,
+            headers: { ...headers, 'content-type': 'application/json' },
+            ...(method === 'POST' ? { body: JSON.stringify({ name: 'x', id: 'm', backend: 'use' }) } : {}),
+          });
+          assert.equal(r.status, 401, `${method} ${path}`);
+          assert.match(r.headers.get('www-authenticate') ?? '', /^Bearer/);
+          assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthorized');
+        }
+      }
+      assert.equal(fake.keys.size, before);
+      assert.equal(loaded.has('m'), false);
+    });
+
+    it('/api/admin answers with the token', async () => {
+      const r = await fetch(`${http.url}/api/admin`, { headers: admin });
+      assert.deepEqual(AdminSchema.parse(await r.json()), { admin: true, nodes: ['miner1', 'down'] });
+    });
+
+    it('creates, lists and revokes a key', async () => {
+      const created = await fetch(`${http.url}/api/keys`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'alice', requestsPerMinute: 5 }),
+      });
+      assert.equal(created.status, 201);
+      const key = CreatedKeySchema.parse(await created.json());
+      assert.equal(key.name, 'alice');
+      assert.equal(key.limits.requestsPerMinute, 5);
+      assert.match(key.secret, /^sk-sub-/);
+      const list = KeysSchema.parse(await (await fetch(`${http.url}/api/keys`, { headers: admin })).json());
+      assert.ok(list.keys.some((k) => k.id === key.id && k.revokedAt === null));
+      assert.equal(JSON.stringify(list).includes(key.secret), false, 'the secret is never listed');
+      const revoked = await fetch(`${http.url}/api/keys/${key.id}`, { method: 'DELETE', headers: admin });
+      assert.deepEqual(RevokedKeySchema.parse(await revoked.json()), { id: key.id, revoked: true });
+      const again = await fetch(`${http.url}/api/keys/${key.id}`, { method: 'DELETE', headers: admin });
+      assert.deepEqual(await again.json(), { id: key.id, revoked: false });
+      const unknown = await fetch(`${http.url}/api/keys/key_99999999`, { method: 'DELETE', headers: admin });
+      assert.equal(unknown.status, 404);
+      await unknown.arrayBuffer();
+      const bad = await fetch(`${http.url}/api/keys/nope`, { method: 'DELETE', headers: admin });
+      assert.equal(bad.status, 400);
+      assert.match(((await bad.json()) as { error: { message: string } }).error.message, /'id'/);
+    });
+
+    it('refuses a bad body with 400 naming the field', async () => {
+      const cases: [string, RegExp][] = [
+        [JSON.stringify({ name: '' }), /'name'/],
+        [JSON.stringify({ name: 'x', requestsPerMinute: 0 }), /'requestsPerMinute'/],
+        [JSON.stringify({ name: 'x', extra: 1 }), /'extra'/],
+        [JSON.stringify({}), /'name'/],
+        ['{not json', /not valid JSON/],
+        ['', /empty/],
+      ];
+      for (const [body, field] of cases) {
+        const r = await fetch(`${http.url}/api/keys`, { method: 'POST', headers: admin, body });
+        assert.equal(r.status, 400, body);
+        const e = (await r.json()) as { error: { code: string; message: string } };
+        assert.equal(e.error.code, 'bad_request');
+        assert.match(e.error.message, field);
+      }
+    });
+
+    it('refuses a body over 64 KiB with 413', async () => {
+      const big = JSON.stringify({ name: 'x'.repeat(70 * 1024) });
+      const r = await fetch(`${http.url}/api/keys`, { method: 'POST', headers: admin, body: big });
+      assert.equal(r.status, 413);
+      assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'too_large');
+      // Chunked, without a Content-Length.
+      const chunks = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < 10; i++) c.enqueue(new Uint8Array(8 * 1024).fill(0x20));
+          c.close();
+        },
+      });
+      const s = await fetch(`${http.url}/api/keys`, {
+        method: 'POST',
+        headers: admin,
+        body: chunks,
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(s.status, 413);
+      await s.arrayBuffer();
+      assert.equal(fake.keys.size > 0, true);
+    });
+
+    it('lists the managed nodes, a down one as unreachable', async () => {
+      const r = NodesSchema.parse(await (await fetch(`${http.url}/api/nodes`, { headers: admin })).json());
+      assert.deepEqual(r.nodes, [
+        { name: 'miner1', uid: null, reachable: true, models: [{ id: 'devnet-chat', backend: 'llama.cpp' }] },
+        { name: 'down', uid: null, reachable: false, models: [] },
+      ]);
+    });
+
+    it('loads and unloads a model on a managed node', async () => {
+      const load = await fetch(`${http.url}/api/nodes/miner1/models`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ id: 'embed', backend: 'use' }),
+      });
+      assert.equal(load.status, 200);
+      assert.deepEqual(LoadedModelSchema.parse(await load.json()), {
+        node: 'miner1',
+        model: { id: 'embed', backend: 'use' },
+        replaced: false,
+      });
+      assert.equal(loaded.get('embed'), 'use');
+      const invalid = await fetch(`${http.url}/api/nodes/miner1/models`, {
+        method: 'POST',
+        headers: admin,
+        body: JSON.stringify({ id: 'x', backend: 'llama.cpp' }),
+      });
+      assert.equal(invalid.status, 400, 'llama.cpp needs a path');
+      await invalid.arrayBuffer();
+      const unload = await fetch(`${http.url}/api/nodes/miner1/models/embed`, {
+        method: 'DELETE',
+        headers: admin,
+      });
+      assert.deepEqual(UnloadedModelSchema.parse(await unload.json()), {
+        node: 'miner1',
+        id: 'embed',
+        unloaded: true,
+      });
+      assert.equal(loaded.has('embed'), false);
+      const gone = await fetch(`${http.url}/api/nodes/miner1/models/embed`, {
+        method: 'DELETE',
+        headers: admin,
+      });
+      assert.equal(gone.status, 404);
+      await gone.arrayBuffer();
+      const noNode = await fetch(`${http.url}/api/nodes/ghost/models/embed`, {
+        method: 'DELETE',
+        headers: admin,
+      });
+      assert.equal(noNode.status, 404);
+      await noNode.arrayBuffer();
+      const down = await fetch(`${http.url}/api/nodes/down/models/embed`, {
+        method: 'DELETE',
+        headers: admin,
+      });
+      assert.equal(down.status, 502);
+      await down.arrayBuffer();
+    });
+  });
+});
