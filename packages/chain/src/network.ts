@@ -42,6 +42,8 @@ export const NetworkSchema = z.object({
   neurons: z.array(NeuronEntrySchema).optional(),
   gatewayUrl: z.string().optional().describe("The devnet validator's OpenAI-compatible API root"),
   apiKey: z.string().optional().describe('An API key of that gateway (devnet only: written in clear)'),
+  dashboardUrl: z.string().optional().describe("The devnet validator's dashboard (on the gateway's port)"),
+  adminToken: z.string().optional().describe("That dashboard's admin token (devnet only: written in clear)"),
 });
 export type Network = z.output<typeof NetworkSchema> & { contracts: ContractAddresses };
 

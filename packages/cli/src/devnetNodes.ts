@@ -127,6 +127,7 @@ function nodeConfig(
   port: number,
   stacks: readonly string[],
   dishonest: boolean,
+  managed: readonly { name: string; url: string }[],
 ): ConfigInput {
   const paths = devnetNodePaths(opts.dataDir);
   const modules: Record<string, string> = {
@@ -169,7 +170,10 @@ function nodeConfig(
     // Challenges every few seconds so scores move within an epoch; the proposer claims every leaf, so
     // miners see their emission without claiming themselves.
     ...(stacks.includes('consensus') ? { consensus: { challengeIntervalMs: 3000, claim: 'all' } } : {}),
-    ...(stacks.includes('gateway') ? { gateway: { host: '127.0.0.1', port: opts.gatewayPort } } : {}),
+    // The gateway's dashboard manages the miners' models through their Engine APIs (same data dir: same secret).
+    ...(stacks.includes('gateway')
+      ? { gateway: { host: '127.0.0.1', port: opts.gatewayPort, dashboard: { nodes: [...managed] } } }
+      : {}),
   };
 }
 
@@ -219,6 +223,12 @@ export async function startDevnetNodes(
   const miners = neurons.filter((n) => n.role === 'miner').map((n) => n.wallet);
   const cheats = new Set(dishonestMiners === 0 ? [] : miners.slice(-dishonestMiners));
 
+  // Every node's port first: the gateway's config lists the miners' Engine APIs.
+  const ports = new Map<string, number>();
+  for (const neuron of neurons) ports.set(neuron.wallet, await freePort());
+  const managed = neurons
+    .filter((n) => n.role === 'miner')
+    .map((n) => ({ name: n.wallet, url: `http://127.0.0.1:${ports.get(n.wallet) as number}` }));
   const procs: Proc[] = [];
   for (const neuron of neurons) {
     const stacks =
@@ -232,11 +242,11 @@ export async function startDevnetNodes(
             'consensus',
             ...(opts.gateway && neuron.wallet === firstValidator ? ['gateway'] : []),
           ];
-    const port = await freePort();
+    const port = ports.get(neuron.wallet) as number;
     const configFile = join(paths.nodes, `${neuron.wallet}.json`);
     await writeFile(
       configFile,
-      `${JSON.stringify(nodeConfig(opts, neuron, port, stacks, cheats.has(neuron.wallet)), null, 2)}\n`,
+      `${JSON.stringify(nodeConfig(opts, neuron, port, stacks, cheats.has(neuron.wallet), managed), null, 2)}\n`,
       {
         mode: 0o600,
       },

@@ -54,6 +54,7 @@ describe('ConfigSchema', () => {
         requestTimeoutMs: 120_000,
         maxAttempts: 3,
         providerRefreshMs: 2000,
+        dashboard: { enabled: true, nodes: [] },
       },
       consensus: {
         challengeIntervalMs: 10_000,

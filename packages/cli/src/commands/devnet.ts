@@ -2,13 +2,15 @@
  * `subnet devnet` (what `npm start` runs): a whole local subnet on this machine — anvil on 127.0.0.1, the
  * contracts, subnet 1 with its validators and miners, and (unless `--no-nodes`) one node process per
  * neuron: miners serving a generated chat model and a pretrained embedding model, the first validator
- * running the OpenAI-compatible gateway. Resumed from `<dataDir>/devnet/` when it exists. Prints where
- * everything is, with an API key and a curl to paste, and stops the nodes, then anvil, on Ctrl-C.
+ * running the OpenAI-compatible gateway and the dashboard. Resumed from `<dataDir>/devnet/` when it exists.
+ * Prints where everything is, with an API key and a curl to paste, the dashboard's URL and admin token, and
+ * stops the nodes, then anvil, on Ctrl-C.
  */
 import { chmod, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Network } from '@subnet/chain';
 import type { Config } from '@subnet/config';
+import { adminTokenFileOf, loadOrCreateAdminToken } from '@subnet/dashboard';
 import type { EngineApi, EngineClient } from '@subnet/engine-api';
 import { loadOrCreateJwtSecret } from '@subnet/engine-api';
 import type { Command } from 'commander';
@@ -132,7 +134,7 @@ export function registerDevnet(program: Command): void {
         stopping.signal.throwIfAborted();
         let network: Network = devnet.network;
 
-        let gateway: { url: string; apiKey: string } | undefined;
+        let gateway: { url: string; apiKey: string; dashboardUrl: string; adminToken: string } | undefined;
         if (flags.nodes) {
           // One block every blockTimeS from here on, so an epoch lasts tempo × blockTimeS however busy the nodes are.
           await devnet.intervalMiningOnly();
@@ -167,7 +169,10 @@ export function registerDevnet(program: Command): void {
           if (gatewayNode !== undefined) {
             const client = await clientOf(config, gatewayNode.port);
             try {
-              gateway = await gatewayAccess(client, network.apiKey);
+              const access = await gatewayAccess(client, network.apiKey);
+              // The gateway node created the token file at start (same data dir, the default file).
+              const adminToken = await loadOrCreateAdminToken(adminTokenFileOf(config.dataDir, undefined));
+              gateway = { ...access, dashboardUrl: `${access.url}/`, adminToken };
             } catch (err) {
               throw new CliError(
                 ExitCode.FAILURE,
@@ -176,8 +181,14 @@ export function registerDevnet(program: Command): void {
             } finally {
               await client.close();
             }
-            network = { ...network, gatewayUrl: gateway.url, apiKey: gateway.apiKey };
-            // It now holds an API key: readable by this user only.
+            network = {
+              ...network,
+              gatewayUrl: gateway.url,
+              apiKey: gateway.apiKey,
+              dashboardUrl: gateway.dashboardUrl,
+              adminToken: gateway.adminToken,
+            };
+            // It now holds an API key and the admin token: readable by this user only.
             await writeFile(devnet.file, `${JSON.stringify(network, null, 2)}\n`, { mode: 0o600 });
             await chmod(devnet.file, 0o600);
           }
@@ -251,7 +262,12 @@ export function registerDevnet(program: Command): void {
                   ]),
               ...(gateway === undefined
                 ? []
-                : [`  gateway   ${gateway.url}`, `  api key   ${gateway.apiKey}`]),
+                : [
+                    `  gateway   ${gateway.url}`,
+                    `  api key   ${gateway.apiKey}`,
+                    `  dashboard ${gateway.dashboardUrl}`,
+                    `  admin token ${gateway.adminToken}`,
+                  ]),
               `  memory    ${mib(totalRss)} resident (anvil ${mib(anvilRss)}${nodes === undefined ? '' : `, ${nodes.nodes.length} nodes ${mib(totalRss - anvilRss)}`})`,
               `  written   ${devnet.file}`,
               '',

@@ -3,9 +3,13 @@
  * over the Engine API (`gateway_createKeyV1`, `gateway_listKeysV1`, `gateway_revokeKeyV1`,
  * `gateway_getStatusV1`): the API keys of the OpenAI-compatible front door, their limits and usage, and
  * where it listens with the models it can route. A key's secret is printed once, at creation.
+ * `subnet gateway admin-token` prints the dashboard's admin token from its file (creating it when missing),
+ * without a running node.
  */
+import { adminTokenFileOf, loadOrCreateAdminToken } from '@subnet/dashboard';
+import { errorMessage } from '@subnet/utils';
 import type { Command } from 'commander';
-import { askNode, type GlobalOpts, output } from '../context.js';
+import { askNode, type GlobalOpts, output, resolveConfig } from '../context.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
 const hint = 'is a node with the gateway stack running?';
@@ -127,6 +131,27 @@ export function registerGateway(program: Command): void {
         (c) => c.call('gateway_revokeKeyV1', { id }),
       );
       output(global, r, () => (r.revoked ? `revoked ${id}` : `${id} was already revoked`));
+    });
+
+  gateway
+    .command('admin-token')
+    .description(
+      "Print the dashboard's admin token (gateway.adminTokenFile, created when missing); it unlocks keys and models in the dashboard",
+    )
+    .action(async (_o, cmd: Command) => {
+      const global = cmd.optsWithGlobals<GlobalOpts>();
+      const config = resolveConfig(global);
+      const file = adminTokenFileOf(config.dataDir, config.gateway.adminTokenFile);
+      let token: string;
+      try {
+        token = await loadOrCreateAdminToken(file);
+      } catch (err) {
+        throw new CliError(
+          ExitCode.CONFIG,
+          `cannot read or create the admin token file ${file}: ${errorMessage(err)}`,
+        );
+      }
+      output(global, { token, file }, () => token);
     });
 
   gateway
