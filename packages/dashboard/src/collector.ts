@@ -118,7 +118,9 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     const msg = errorMessage(err);
     if (warned.get(what) === msg) return;
     warned.set(what, msg);
-    logger.warn({ err: msg }, `dashboard: ${what} failed; retrying`);
+    // A stack that is starting or restarting is expected to answer shortly.
+    if (isCode(err, 'UNAVAILABLE')) logger.debug({ err: msg }, `dashboard: ${what} unavailable; retrying`);
+    else logger.warn({ err: msg }, `dashboard: ${what} failed; retrying`);
   }
 
   function emit(): void {
@@ -263,11 +265,15 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
 
   async function poll(): Promise<void> {
     while (!signal.aborted) {
-      try {
-        await refreshChain();
-      } catch (err) {
-        if (signal.aborted) return;
-        warnOnce('chain read', err);
+      if ((absentUntil.get('chain') ?? 0) <= now()) {
+        try {
+          await refreshChain();
+          warned.delete('chain read');
+        } catch (err) {
+          if (signal.aborted) return;
+          if (isCode(err, 'METHOD_NOT_FOUND')) absentUntil.set('chain', now() + ABSENT_RETRY_MS);
+          else warnOnce('chain read', err);
+        }
       }
       const status = await optional('consensus', () =>
         engine.call('consensus_getStatusV1', {}, callOpts()),

@@ -85,6 +85,8 @@ const ENGINE_CODES: Record<string, DashboardErrorCode> = {
   INVALID_PARAMS: DashboardErrorCode.BAD_REQUEST,
   KEY_NOT_FOUND: DashboardErrorCode.NOT_FOUND,
   UNKNOWN_MODEL: DashboardErrorCode.NOT_FOUND,
+  // A model the node refuses to load (no such file, a bad server URL) is the request's fault.
+  MODEL_REFUSED: DashboardErrorCode.BAD_REQUEST,
   NOT_READY: DashboardErrorCode.NOT_READY,
   UNAVAILABLE: DashboardErrorCode.UPSTREAM_FAILED,
 };
