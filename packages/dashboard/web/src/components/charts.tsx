@@ -80,9 +80,11 @@ function Frame({
           {ticks.map((tick) => (
             <g key={tick}>
               <line x1={PAD.left} x2={W - PAD.right} y1={y(tick)} y2={y(tick)} />
-              <text x={PAD.left - 6} y={y(tick)} dy="0.32em" textAnchor="end">
-                {yFormat(tick)}
-              </text>
+              {!empty && (
+                <text x={PAD.left - 6} y={y(tick)} dy="0.32em" textAnchor="end">
+                  {yFormat(tick)}
+                </text>
+              )}
             </g>
           ))}
         </g>

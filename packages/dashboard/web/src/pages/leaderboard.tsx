@@ -186,9 +186,12 @@ export function LeaderboardPage() {
                   </td>
                   <td data-label="Hotkey">
                     <code title={row.hotkey}>{shortKey(row.hotkey)}</code>
-                    {!row.connected && (
-                      <span className="tag" title="This validator holds no connection to it">
-                        offline
+                    {!row.connected && row.role === 'miner' && (
+                      <span
+                        className="tag"
+                        title="This node's network stack holds no connection to this miner"
+                      >
+                        not connected
                       </span>
                     )}
                   </td>

@@ -158,7 +158,7 @@ export function NeuronPage({ uid }: { uid: number }) {
             title={`Latency of neuron ${uid} by block, in milliseconds`}
             points={history.map((h) => ({ x: h.block, y: h.latencyMs }))}
             xFormat={blockLabel}
-            yFormat={(v) => `${Math.round(v)} ms`}
+            yFormat={(v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`}
           />
         </figure>
       </div>

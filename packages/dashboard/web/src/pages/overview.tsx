@@ -1,7 +1,7 @@
 /** Overview: the subnet's name and parameters, block, epoch with a countdown, counts, requests/s. */
 import { useEffect, useState } from 'react';
 import { ErrorMessage, Loading, PageTitle, Stat } from '../components/common';
-import { formatDuration, formatTime } from '../format';
+import { formatAmount, formatDuration, formatTime } from '../format';
 import { useLive } from '../live';
 
 /** The current time, re-rendering every second. */
@@ -17,6 +17,8 @@ function useNow(): number {
 function formatParam(value: number | string | boolean): string {
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'number') return value.toLocaleString('en-US');
+  // Amounts are strings of the smallest unit (api.ts): show them in SUB.
+  if (/^[0-9]+$/.test(value)) return `${formatAmount(value)} SUB`;
   return value;
 }
 
@@ -50,7 +52,7 @@ export function OverviewPage() {
         <p className="lede">
           {subnet.description || 'No description.'}{' '}
           <span className="muted">
-            netuid {subnet.netuid} · owner <code title={subnet.owner}>{subnet.owner}</code>
+            netuid {subnet.netuid} · owner <code className="wrap">{subnet.owner}</code>
           </span>
         </p>
       ) : (
