@@ -9,11 +9,30 @@ const H = 220;
 const PAD = { left: 56, right: 24, top: 14, bottom: 30 };
 const PLOT_H = H - PAD.top - PAD.bottom;
 
+/** The chart's box, its measured width and the width of the plot inside the padding. */
+interface ChartBox {
+  ref: RefObject<HTMLDivElement | null>;
+  width: number;
+  plotWidth: number;
+}
+
+/** What names a chart and formats its y axis, given to every chart. */
+export interface ChartLabels {
+  testid: string;
+  title: string;
+  yFormat: (y: number) => string;
+}
+
+interface AxisLabel {
+  x: number;
+  text: string;
+}
+
 /**
  * The width of the chart's box in CSS pixels (followed with a ResizeObserver), so the SVG is drawn at its real
  * size and its text stays legible on a phone and a wide screen alike.
  */
-function useWidth(): [RefObject<HTMLDivElement | null>, number] {
+function useChartBox(): ChartBox {
   const ref = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(640);
   useEffect(() => {
@@ -25,7 +44,7 @@ function useWidth(): [RefObject<HTMLDivElement | null>, number] {
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
-  return [ref, width];
+  return { ref, width, plotWidth: width - PAD.left - PAD.right };
 }
 
 /** A round upper bound (1, 2, 2.5 or 5 × 10^k) at or above `max`. */
@@ -37,35 +56,29 @@ export function niceMax(max: number): number {
 }
 
 interface FrameProps {
-  width: number;
-  boxRef: RefObject<HTMLDivElement | null>;
-  testid: string;
-  title: string;
+  box: ChartBox;
+  labels: ChartLabels;
   yMax: number;
   yMin?: number;
-  yFormat: (value: number) => string;
   empty: boolean;
   children: ReactNode;
-  xLabels: { x: number; text: string }[];
+  xLabels: AxisLabel[];
 }
 
 function Frame({
-  width: W,
-  boxRef,
-  testid,
-  title,
+  box,
+  labels: { testid, title, yFormat },
   yMax,
   yMin = 0,
-  yFormat,
   empty,
   children,
   xLabels,
 }: FrameProps) {
-  const PLOT_W = W - PAD.left - PAD.right;
+  const { width: W, plotWidth: PLOT_W } = box;
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => yMin + t * (yMax - yMin));
   const y = (v: number) => PAD.top + PLOT_H - ((v - yMin) / (yMax - yMin || 1)) * PLOT_H;
   return (
-    <div className="chart-box" ref={boxRef}>
+    <div className="chart-box" ref={box.ref}>
       <svg
         className="chart"
         viewBox={`0 0 ${W} ${H}`}
@@ -120,25 +133,33 @@ function spread(n: number, max: number): number[] {
   return [...new Set(out)];
 }
 
+/** Labels under the x axis for items 0 to `n - 1`, at most one per `spacing` pixels of width (at least 2). */
+function xAxisLabels(
+  n: number,
+  box: ChartBox,
+  spacing: number,
+  label: (i: number) => AxisLabel,
+): AxisLabel[] {
+  return spread(n, Math.max(2, Math.floor(box.width / spacing))).map(label);
+}
+
 export interface LinePoint {
   x: number;
   y: number | null;
 }
 
-export interface LineChartProps {
-  testid: string;
-  title: string;
+export interface LineChartProps extends ChartLabels {
   points: LinePoint[];
   xFormat: (x: number) => string;
-  yFormat: (y: number) => string;
   /** Fixed y range, e.g. [0, 1] for a score; otherwise 0 to a round maximum. */
   yRange?: [number, number];
 }
 
 /** A line over `points` (x ascending); a `null` y breaks the line. */
-export function LineChart({ testid, title, points, xFormat, yFormat, yRange }: LineChartProps) {
-  const [boxRef, W] = useWidth();
-  const PLOT_W = W - PAD.left - PAD.right;
+export function LineChart({ points, xFormat, yRange, ...labels }: LineChartProps) {
+  const { yFormat } = labels;
+  const box = useChartBox();
+  const PLOT_W = box.plotWidth;
   const values = points.flatMap((p) => (p.y === null ? [] : [p.y]));
   const [yMin, yMax] = yRange ?? [0, niceMax(Math.max(0, ...values))];
   const xs = points.map((p) => p.x);
@@ -156,22 +177,12 @@ export function LineChart({ testid, title, points, xFormat, yFormat, yRange }: L
     d += `${pen ? 'L' : 'M'}${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`;
     pen = true;
   }
-  const xLabels = spread(points.length, Math.max(2, Math.floor(W / 110))).map((i) => {
+  const xLabels = xAxisLabels(points.length, box, 110, (i) => {
     const x = points[i]?.x ?? 0;
     return { x: px(x), text: xFormat(x) };
   });
   return (
-    <Frame
-      width={W}
-      boxRef={boxRef}
-      testid={testid}
-      title={title}
-      yMin={yMin}
-      yMax={yMax}
-      yFormat={yFormat}
-      empty={values.length === 0}
-      xLabels={xLabels}
-    >
+    <Frame box={box} labels={labels} yMin={yMin} yMax={yMax} empty={values.length === 0} xLabels={xLabels}>
       <path className="chart-line" d={d} />
       {points.length <= 120 &&
         points.map((p) =>
@@ -196,38 +207,27 @@ export interface StackedBar {
   values: number[];
 }
 
-export interface BarChartProps {
-  testid: string;
-  title: string;
+export interface BarChartProps extends ChartLabels {
   series: StackSeries[];
   bars: StackedBar[];
-  yFormat: (y: number) => string;
 }
 
 /** Bars, each a stack of one value per series (a single series gives a plain bar chart). */
-export function BarChart({ testid, title, series, bars, yFormat }: BarChartProps) {
-  const [boxRef, W] = useWidth();
-  const PLOT_W = W - PAD.left - PAD.right;
+export function BarChart({ series, bars, ...labels }: BarChartProps) {
+  const { yFormat } = labels;
+  const box = useChartBox();
+  const PLOT_W = box.plotWidth;
   const totals = bars.map((b) => b.values.reduce((a, v) => a + v, 0));
   const yMax = niceMax(Math.max(0, ...totals));
   const slot = PLOT_W / Math.max(bars.length, 1);
   const barW = Math.max(2, Math.min(48, slot * 0.7));
   const scale = (v: number) => (v / yMax) * PLOT_H;
-  const xLabels = spread(bars.length, Math.max(2, Math.floor(W / 60))).map((i) => ({
+  const xLabels = xAxisLabels(bars.length, box, 60, (i) => ({
     x: PAD.left + slot * i + slot / 2,
     text: bars[i]?.label ?? '',
   }));
   return (
-    <Frame
-      width={W}
-      boxRef={boxRef}
-      testid={testid}
-      title={title}
-      yMax={yMax}
-      yFormat={yFormat}
-      empty={bars.length === 0}
-      xLabels={xLabels}
-    >
+    <Frame box={box} labels={labels} yMax={yMax} empty={bars.length === 0} xLabels={xLabels}>
       {bars.map((bar, i) => {
         const x = PAD.left + slot * i + (slot - barW) / 2;
         let base = PAD.top + PLOT_H;

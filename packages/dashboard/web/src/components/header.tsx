@@ -1,9 +1,9 @@
 /** The page header: subnet name, navigation (collapsing to a menu on a phone), live indicator, admin login. */
 import { type FormEvent, useEffect, useId, useState } from 'react';
 import { useAuth } from '../auth';
-import { errorMessage } from '../client';
 import { type Connection, useLive } from '../live';
 import type { Route } from '../router';
+import { useAction } from '../useAction';
 import { ErrorMessage } from './common';
 
 const LINKS = [
@@ -34,8 +34,7 @@ export function ConnectionIndicator() {
 export function Login() {
   const { token, login, logout } = useAuth();
   const [value, setValue] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const inputId = useId();
 
   if (token) {
@@ -52,16 +51,10 @@ export function Login() {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!value.trim()) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await login(value.trim());
       setValue('');
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

@@ -5,17 +5,18 @@
 import { type FormEvent, useId, useState } from 'react';
 import type { CreatedKey, CreateKeyBody, Key, Keys, RevokedKey } from '../../../src/api';
 import { useAuth } from '../auth';
-import { errorMessage, request } from '../client';
+import { request } from '../client';
 import { ErrorMessage, Loading, PageTitle } from '../components/common';
+import { ConfirmAction } from '../components/confirmAction';
 import { formatTime } from '../format';
+import { useAction } from '../useAction';
 import { useApi } from '../useApi';
 
 function CreateKeyForm({ token, onCreated }: { token: string; onCreated: (key: CreatedKey) => void }) {
   const [name, setName] = useState('');
   const [rpm, setRpm] = useState('');
   const [tpm, setTpm] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const uid = useId();
 
   const submit = async (event: FormEvent) => {
@@ -23,19 +24,13 @@ function CreateKeyForm({ token, onCreated }: { token: string; onCreated: (key: C
     const body: CreateKeyBody = { name: name.trim() };
     if (rpm) body.requestsPerMinute = Number(rpm);
     if (tpm) body.tokensPerMinute = Number(tpm);
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const created = await request<CreatedKey>('/api/keys', { method: 'POST', body, token });
       setName('');
       setRpm('');
       setTpm('');
       onCreated(created);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -121,57 +116,6 @@ function CreatedSecret({ created, onDismiss }: { created: CreatedKey; onDismiss:
   );
 }
 
-function RevokeButton({ k, token, onDone }: { k: Key; token: string; onDone: () => void }) {
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const revoke = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await request<RevokedKey>(`/api/keys/${encodeURIComponent(k.id)}`, { method: 'DELETE', token });
-      setConfirming(false);
-      onDone();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <span className="inline-actions">
-      {confirming ? (
-        <>
-          <span>Revoke?</span>
-          <button
-            type="button"
-            className="danger"
-            disabled={busy}
-            onClick={revoke}
-            data-testid="key-revoke-confirm"
-          >
-            Yes, revoke
-          </button>
-          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-        </>
-      ) : (
-        <button
-          type="button"
-          className="secondary"
-          onClick={() => setConfirming(true)}
-          aria-label={`Revoke key ${k.name}`}
-          data-testid="key-revoke"
-        >
-          Revoke
-        </button>
-      )}
-      {error && <ErrorMessage>{error}</ErrorMessage>}
-    </span>
-  );
-}
-
 function KeyTable({ keys, token, onChange }: { keys: Key[]; token: string; onChange: () => void }) {
   if (keys.length === 0) return <p className="muted">No keys yet.</p>;
   return (
@@ -225,7 +169,21 @@ function KeyTable({ keys, token, onChange }: { keys: Key[]; token: string; onCha
                 {k.revokedAt ? (
                   <span className="tag">revoked {formatTime(k.revokedAt)}</span>
                 ) : (
-                  <RevokeButton k={k} token={token} onDone={onChange} />
+                  <ConfirmAction
+                    label="Revoke"
+                    ariaLabel={`Revoke key ${k.name}`}
+                    testid="key-revoke"
+                    question="Revoke?"
+                    confirmLabel="Yes, revoke"
+                    confirmTestid="key-revoke-confirm"
+                    action={() =>
+                      request<RevokedKey>(`/api/keys/${encodeURIComponent(k.id)}`, {
+                        method: 'DELETE',
+                        token,
+                      })
+                    }
+                    onDone={onChange}
+                  />
                 )}
               </td>
             </tr>

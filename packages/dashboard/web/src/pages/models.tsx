@@ -5,9 +5,11 @@
 import { type FormEvent, useId, useState } from 'react';
 import type { LoadedModel, LoadModelBody, Models, Nodes, UnloadedModel } from '../../../src/api';
 import { useAuth } from '../auth';
-import { errorMessage, request } from '../client';
+import { request } from '../client';
 import { ErrorMessage, Loading, PageTitle } from '../components/common';
+import { ConfirmAction } from '../components/confirmAction';
 import { useLive } from '../live';
+import { useAction } from '../useAction';
 import { useApi } from '../useApi';
 
 type Node = Nodes['nodes'][number];
@@ -19,8 +21,7 @@ function LoadForm({ node, token, onDone }: { node: Node; token: string; onDone: 
   const [path, setPath] = useState('');
   const [baseUrl, setBaseUrl] = useState('');
   const [model, setModel] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const uid = useId();
 
   const submit = async (event: FormEvent) => {
@@ -29,9 +30,7 @@ function LoadForm({ node, token, onDone }: { node: Node; token: string; onDone: 
     if (path.trim()) body.path = path.trim();
     if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
     if (model.trim()) body.model = model.trim();
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await request<LoadedModel>(`/api/nodes/${encodeURIComponent(node.name)}/models`, {
         method: 'POST',
         body,
@@ -42,11 +41,7 @@ function LoadForm({ node, token, onDone }: { node: Node; token: string; onDone: 
       setBaseUrl('');
       setModel('');
       onDone();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -110,75 +105,6 @@ function LoadForm({ node, token, onDone }: { node: Node; token: string; onDone: 
   );
 }
 
-function UnloadButton({
-  node,
-  modelId,
-  token,
-  onDone,
-}: {
-  node: Node;
-  modelId: string;
-  token: string;
-  onDone: () => void;
-}) {
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const unload = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await request<UnloadedModel>(
-        `/api/nodes/${encodeURIComponent(node.name)}/models/${encodeURIComponent(modelId)}`,
-        {
-          method: 'DELETE',
-          token,
-        },
-      );
-      setConfirming(false);
-      onDone();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  return (
-    <span className="inline-actions">
-      {confirming ? (
-        <>
-          <span>Unload {modelId}?</span>
-          <button
-            type="button"
-            className="danger"
-            disabled={busy}
-            onClick={unload}
-            data-testid="model-unload-confirm"
-          >
-            Yes, unload
-          </button>
-          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-        </>
-      ) : (
-        <button
-          type="button"
-          className="secondary"
-          onClick={() => setConfirming(true)}
-          aria-label={`Unload ${modelId} from ${node.name}`}
-          data-testid="model-unload"
-        >
-          Unload
-        </button>
-      )}
-      {error && <ErrorMessage>{error}</ErrorMessage>}
-    </span>
-  );
-}
-
 function ManagedNodes({ token }: { token: string }) {
   const nodes = useApi<Nodes>('/api/nodes', null, token);
   if (nodes.error) return <ErrorMessage>{nodes.error}</ErrorMessage>;
@@ -203,7 +129,21 @@ function ManagedNodes({ token }: { token: string }) {
               {node.models.map((m) => (
                 <li key={m.id}>
                   <code>{m.id}</code> <span className="muted">({m.backend})</span>
-                  <UnloadButton node={node} modelId={m.id} token={token} onDone={nodes.reload} />
+                  <ConfirmAction
+                    label="Unload"
+                    ariaLabel={`Unload ${m.id} from ${node.name}`}
+                    testid="model-unload"
+                    question={<>Unload {m.id}?</>}
+                    confirmLabel="Yes, unload"
+                    confirmTestid="model-unload-confirm"
+                    action={() =>
+                      request<UnloadedModel>(
+                        `/api/nodes/${encodeURIComponent(node.name)}/models/${encodeURIComponent(m.id)}`,
+                        { method: 'DELETE', token },
+                      )
+                    }
+                    onDone={nodes.reload}
+                  />
                 </li>
               ))}
             </ul>
