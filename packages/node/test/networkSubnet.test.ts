@@ -458,14 +458,27 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
       { timeoutMs: 45_000, intervalMs: 250, what: 'the validator reconnected to the restarted miner' },
     );
     assert.ok(peers.length > 0);
-    const events: { type: string }[] = [];
-    for await (const ev of await get('validator1').client.stream('network_sendSynapseV1', {
-      uid: uidOf(`miner${MINERS}`),
-      kind: 'capabilities',
-      params: {},
-    })) {
-      events.push(ev);
-    }
+    // A connection listed a moment before the restarted node has read its metagraph can still be refused by
+    // its gate (fail-closed until then): the synapse answers once the miner is fully back.
+    const events = await waitFor(
+      async () => {
+        const got: { type: string }[] = [];
+        try {
+          for await (const ev of await get('validator1').client.stream('network_sendSynapseV1', {
+            uid: uidOf(`miner${MINERS}`),
+            kind: 'capabilities',
+            params: {},
+          })) {
+            got.push(ev);
+          }
+        } catch (e) {
+          if (e instanceof EngineError && e.code === 'DIAL_FAILED') return undefined;
+          throw e;
+        }
+        return got;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'a synapse to the restarted miner' },
+    );
     assert.equal(events.at(-1)?.type, 'done');
   });
 });
