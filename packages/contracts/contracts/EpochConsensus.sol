@@ -21,7 +21,9 @@ import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
 ///      per subnet is ever under attestation: that one lives in a per-subnet `Round` whose slots each new
 ///      proposal overwrites (cheap non-zero writes); per epoch only the root and the settlement (total,
 ///      claimed, finalised) stay. The round of the previous proposal is therefore readable until the next one;
-///      older proposers, result hashes and stakes are in the events.
+///      older proposers, result hashes and stakes are in the events. So a final epoch's results can be
+///      recorded in the neuron registry (`recordResults`: each UID's amount as its pruning score) only until the
+///      subnet's next proposal; a per-epoch results hash would cost every proposal a fresh slot (~20k gas).
 ///      The validator set, their stakes and the permits are snapshotted at the proposal (one slot per
 ///      validator and subnet): attesters are the validators permitted then, each counted with its stake then.
 ///      An expired proposal is recorded lazily, at the next proposal on the subnet or by anyone through
@@ -186,7 +188,7 @@ contract EpochConsensus is Ownable {
     error WrongRoot(bytes32 root, bytes32 resultsHash);
     /// @notice The epoch's proposal is final, already recorded as expired, or still within its deadline.
     error NotExpired(uint16 netuid, uint64 epoch);
-    /// @notice The epoch is not final; nothing can be claimed.
+    /// @notice The epoch is not final; nothing can be claimed or recorded.
     error EpochNotFinalised(uint16 netuid, uint64 epoch);
     /// @notice This leaf was already claimed.
     error AlreadyClaimed(uint16 netuid, uint64 epoch, uint16 uid);
@@ -200,6 +202,11 @@ contract EpochConsensus is Ownable {
     error NotHotkeyOrColdkey(address caller);
     /// @notice The owner leaf has no hotkey to stake to.
     error OwnerLeafCannotStake();
+    /// @notice The results do not hash to the epoch's proposal's `resultsHash`.
+    error WrongResults(bytes32 resultsHash, bytes32 given);
+    /// @notice The epoch's results hash is no longer stored (a later epoch of the subnet was proposed since):
+    ///         its results can no longer be recorded.
+    error ResultsUnavailable(uint16 netuid, uint64 epoch);
     /// @notice Finalising would take all emission over the cap (another subnet's epoch was final first); the
     ///         epoch expires and its emission, capped anew, rolls over.
     error EmissionCapExceeded(uint256 totalEmitted, uint256 total, uint256 cap);
@@ -237,6 +244,9 @@ contract EpochConsensus is Ownable {
         uint256 amount,
         bool toStake
     );
+    /// @notice The results of final epoch `epoch` were recorded in the neuron registry: `recorded` UIDs got
+    ///         their amount as their emission, `skipped` were not registered or held by a newer neuron.
+    event ResultsRecorded(uint16 indexed netuid, uint64 indexed epoch, uint256 recorded, uint256 skipped);
     /// @notice The subnet owner set the Yuma version.
     event YumaVersionSet(uint16 indexed netuid, uint8 version);
 
@@ -409,6 +419,37 @@ contract EpochConsensus is Ownable {
         } else {
             token.mint(recipient, amount);
         }
+    }
+
+    /// @notice Records final epoch `epoch`'s results in the neuron registry: each entry's amount becomes its
+    ///         UID's `emission` (the pruning score), skipping a UID no neuron holds and one whose neuron
+    ///         registered at or after `S(epoch + 1)` (not the neuron the epoch paid). Anyone may call it, until
+    ///         the subnet's next proposal (only the latest proposal's results hash is stored; the results are in
+    ///         its `EpochProposed` event). Recording twice writes the same values.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch (final, and the subnet's latest proposal).
+    /// @param results The proposal's 22-byte result entries (`keccak256(results)` = its results hash).
+    function recordResults(uint16 netuid, uint64 epoch, bytes calldata results) external {
+        if (!_settlements[netuid][epoch].finalised) revert EpochNotFinalised(netuid, epoch);
+        Round storage round = _rounds[netuid];
+        if (round.epoch != epoch) revert ResultsUnavailable(netuid, epoch);
+        bytes32 expected = round.resultsHash;
+        bytes32 given = keccak256(results);
+        if (given != expected) revert WrongResults(expected, given);
+        uint256 count = results.length / RESULT_ENTRY_BYTES; // whole entries: the proposal checked the length
+        uint16[] memory uids = new uint16[](count);
+        uint256[] memory amounts = new uint256[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 word;
+            uint256 offset = i * RESULT_ENTRY_BYTES;
+            assembly ("memory-safe") {
+                word := calldataload(add(results.offset, offset))
+            }
+            uids[i] = uint16(word >> 240);
+            amounts[i] = (word >> 80) & type(uint96).max;
+        }
+        uint256 recorded = neuronRegistry.recordEpochEmissions(netuid, round.endBlock, uids, amounts);
+        emit ResultsRecorded(netuid, epoch, recorded, count - recorded);
     }
 
     /// @notice The subnet's Yuma version (2 or 3; 3 until its owner sets one).

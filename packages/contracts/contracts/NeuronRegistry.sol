@@ -21,8 +21,8 @@ import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
 ///      each), so a registration into a full subnet costs ~2.2k gas more per UID.
 ///      A hotkey is bound for good to the first coldkey that registers it, on any subnet; the neuron's
 ///      `coldkey` is always that binding.
-///      `emission` is the neuron's emission in the last epoch the emission manager recorded: the pruning
-///      score. `lastUpdate` is the registration block until the weights contract marks a weight reveal.
+///      `emission` is the neuron's emission in the last epoch the emission manager recorded (EpochConsensus,
+///      from a final epoch's results: `recordResults`): the pruning score. `lastUpdate` is the registration block until the weights contract marks a weight reveal.
 contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     using SafeCast for uint256;
 
@@ -150,7 +150,8 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     event ServiceInfoUpdated(
         uint16 indexed netuid, uint16 indexed uid, string peerId, string multiaddrs, string metadata
     );
-    /// @notice The emission manager recorded the last epoch's emissions.
+    /// @notice The emission manager recorded the last epoch's emissions (`recordEpochEmissions`: the UIDs it
+    ///         recorded, not those it skipped).
     event EmissionsRecorded(uint16 indexed netuid, uint16[] uids, uint256[] amounts);
     /// @notice The weights contract marked a weight update.
     event NeuronUpdated(uint16 indexed netuid, uint16 indexed uid, uint64 blockNumber);
@@ -258,7 +259,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Records each listed neuron's emission in the last epoch (its pruning score); only the
-    ///         emission manager.
+    ///         emission manager. Reverts on a UID no neuron holds (`recordEpochEmissions` skips it instead).
     /// @param netuid The subnet.
     /// @param uids Registered UIDs.
     /// @param amounts Their emissions (token units, < 2^128), same length as `uids`.
@@ -272,6 +273,33 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
             record.emission = amounts[i].toUint128();
         }
         emit EmissionsRecorded(netuid, uids, amounts);
+    }
+
+    /// @inheritdoc INeuronRegistry
+    function recordEpochEmissions(
+        uint16 netuid,
+        uint256 registeredBefore,
+        uint16[] calldata uids,
+        uint256[] calldata amounts
+    ) external returns (uint256 recorded) {
+        if (msg.sender != emissionManager) revert NotEmissionManager(msg.sender);
+        if (uids.length != amounts.length) revert LengthMismatch(uids.length, amounts.length);
+        mapping(uint16 uid => NeuronRecord) storage neurons = _neurons[netuid];
+        uint16[] memory recordedUids = new uint16[](uids.length);
+        uint256[] memory recordedAmounts = new uint256[](uids.length);
+        for (uint256 i = 0; i < uids.length; ++i) {
+            NeuronRecord storage record = neurons[uids[i]];
+            if (record.hotkey == address(0) || record.registeredAt >= registeredBefore) continue;
+            record.emission = amounts[i].toUint128();
+            recordedUids[recorded] = uids[i];
+            recordedAmounts[recorded] = amounts[i];
+            ++recorded;
+        }
+        assembly ("memory-safe") {
+            mstore(recordedUids, recorded)
+            mstore(recordedAmounts, recorded)
+        }
+        emit EmissionsRecorded(netuid, recordedUids, recordedAmounts);
     }
 
     /// @inheritdoc INeuronRegistry

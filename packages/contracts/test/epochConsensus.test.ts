@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Hex, keccak256, parseEventLogs, toHex, zeroHash } from 'viem';
+import { getAddress, type Hex, keccak256, parseEventLogs, toHex, zeroHash } from 'viem';
 import {
   buildEpochTree,
   decodeResults,
@@ -9,17 +9,18 @@ import {
   OWNER_UID,
   resultsHash,
 } from '../src/epoch.js';
-import { epochConsensusAbi } from '../src/generated/index.js';
+import { epochConsensusAbi, neuronRegistryAbi } from '../src/generated/index.js';
 import {
   attesters,
   buildPayout,
   type EpochNet,
   epochHyperparams,
   goToProposal,
+  minerHotkey,
   proposeEpoch,
   setUpEpochNet,
 } from './epochNet.js';
-import { expectRevert, type Fixture, SUB, useFixture } from './fixture.js';
+import { expectRevert, type Fixture, MULTIADDR, PEER_ID, SUB, useFixture } from './fixture.js';
 
 const STATUS = { Open: 0, Awaiting: 1, Proposed: 2, Finalised: 3, Expired: 4 } as const;
 
@@ -587,6 +588,184 @@ describe('EpochConsensus', () => {
     const before = await f.token.read.balanceOf([cold.address]);
     await f.mined(ec.write.claim([1, epoch, 0, v.address, total, [], false], { account: f.erin }));
     assert.equal(await f.token.read.balanceOf([cold.address]), before + total);
+  });
+});
+
+/** Every neuron's recorded emission (the pruning score), by uid; null for a uid no neuron holds. */
+async function recordedEmissions(f: Fixture, count: number): Promise<(bigint | null)[]> {
+  const neurons = await f.neurons.read.getSubnetNeurons([1]);
+  const byUid = new Map(neurons.map((n) => [n.uid, n.emission]));
+  return Array.from({ length: count }, (_, uid) => byUid.get(uid) ?? null);
+}
+
+describe('EpochConsensus results recording', () => {
+  const fx = useFixture({ subnet: epochHyperparams });
+
+  it('records a final epoch’s amounts as the neurons’ emissions, skipping uids re-registered since', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const net = await setUpEpochNet(f); // validators 0..2, miners 3..6
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    const p = await proposeEpoch(f, net, epoch);
+    const amounts = decodeResults(p.results).map((r) => r.amount);
+    assert.equal(amounts.length, 7);
+    assert.ok(amounts.every((a) => a > 0n));
+    const zeros = [0n, 0n, 0n, 0n, 0n, 0n, 0n];
+    // Proposed, not final yet: nothing to record.
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.recordResults([1, epoch, p.results], { account: f.erin }),
+      'EpochNotFinalised',
+      [1, epoch],
+    );
+    assert.deepEqual(await recordedEmissions(f, 7), zeros);
+
+    // After the epoch ended: uid 5 leaves, uid 6's miner is replaced by a newcomer (same uid).
+    await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
+    await f.mined(f.neurons.write.deregisterNeuron([1, 6], { account: f.dave }));
+    await f.mined(
+      f.neurons.write.registerNeuron([1, minerHotkey(99), false, PEER_ID, MULTIADDR, ''], {
+        account: f.dave,
+      }),
+    );
+    assert.equal(await f.neurons.read.uidOf([1, minerHotkey(99)]), 5);
+    await f.mined(
+      f.neurons.write.registerNeuron([1, minerHotkey(98), false, PEER_ID, MULTIADDR, ''], {
+        account: f.dave,
+      }),
+    );
+    assert.equal(await f.neurons.read.uidOf([1, minerHotkey(98)]), 6);
+    await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
+
+    const [a] = attesters(net, p.proposer);
+    assert.ok(a !== undefined);
+    await f.mined(ec.write.attest([1, epoch, p.tree.root, p.resultsHash], { account: a }));
+    assert.equal((await ec.read.getEpoch([1, epoch])).status, STATUS.Finalised);
+
+    // Results that do not hash to the proposal's are refused by name; nothing is written.
+    const wrong = encodeResults(decodeResults(p.results).map((r) => ({ ...r, amount: r.amount + 1n })));
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.recordResults([1, epoch, wrong], { account: f.erin }),
+      'WrongResults',
+      [p.resultsHash, keccak256(wrong)],
+    );
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.recordResults([1, epoch, '0x'], { account: f.erin }),
+      'WrongResults',
+    );
+    assert.deepEqual(await recordedEmissions(f, 7), [0n, 0n, 0n, 0n, 0n, null, 0n]);
+
+    // Anyone records the right results: uids 0..4 get their amount, 5 (free) and 6 (newer holder) are skipped.
+    const receipt = await f.mined(ec.write.recordResults([1, epoch, p.results], { account: f.erin }));
+    const expected = [...amounts.slice(0, 5), null, 0n];
+    assert.deepEqual(await recordedEmissions(f, 7), expected);
+    const [recorded] = parseEventLogs({
+      abi: epochConsensusAbi,
+      logs: receipt.logs,
+      eventName: 'ResultsRecorded',
+    });
+    assert.deepEqual(recorded?.args, { netuid: 1, epoch, recorded: 5n, skipped: 2n });
+    const [inRegistry] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'EmissionsRecorded',
+    });
+    assert.deepEqual(inRegistry?.args, { netuid: 1, uids: [0, 1, 2, 3, 4], amounts: amounts.slice(0, 5) });
+    console.log(`gas recordResults (7 entries, 5 recorded): ${receipt.gasUsed}`);
+
+    // Recording again writes the same values.
+    await f.mined(ec.write.recordResults([1, epoch, p.results], { account: f.bob }));
+    assert.deepEqual(await recordedEmissions(f, 7), expected);
+
+    // Once the next epoch is proposed the results hash is gone: ResultsUnavailable.
+    await proposeEpoch(f, net, epoch + 1n);
+    await expectRevert(
+      ec.write.recordResults([1, epoch, p.results], { account: f.erin }),
+      'ResultsUnavailable',
+      [1, epoch],
+    );
+    assert.deepEqual(await recordedEmissions(f, 7), expected);
+  });
+
+  it('only the emission manager may call NeuronRegistry.recordEpochEmissions', async () => {
+    const f = fx();
+    await setUpEpochNet(f);
+    await expectRevert(
+      f.neurons.write.recordEpochEmissions([1, 10n ** 9n, [3], [1n]], { account: f.erin }),
+      'NotEmissionManager',
+      [f.erin.address],
+    );
+  });
+});
+
+describe('pruning after a recorded epoch', () => {
+  // 8 uids: three validators and five miners fill the subnet.
+  const fx = useFixture({ subnet: { ...epochHyperparams, maxAllowedUids: 8 } });
+
+  it('prunes the miner with the lowest recorded emission, not the oldest registration', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const net = await setUpEpochNet(f, { minerCount: 5 });
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    await goToProposal(f, epoch);
+    const total = await ec.read.epochEmission([1, epoch]);
+    // Per uid, in 1/1000 of the total: validators 100 each, miners 3..7 as below (uid 6 the weakest).
+    const shares = [100n, 100n, 100n, 200n, 150n, 120n, 5n, 90n];
+    const entries = net.neurons.map((n) => ({
+      uid: n.uid,
+      incentive: 0,
+      dividends: 0,
+      trust: 0,
+      consensus: 0,
+      amount: (total * (shares[n.uid] as bigint)) / 1000n,
+    }));
+    const leaves = net.neurons.map((n, i) => ({
+      uid: n.uid,
+      account: n.hotkey,
+      amount: entries[i]?.amount ?? 0n,
+    }));
+    const paid = leaves.reduce((sum, l) => sum + l.amount, 0n);
+    leaves.push({ uid: OWNER_UID, account: f.owner.address, amount: total - paid });
+    const tree = buildEpochTree(1, epoch, leaves);
+    const results = encodeResults(entries);
+    const proposer = net.signer(await ec.read.proposerOf([1, epoch]));
+    await f.mined(
+      ec.write.propose([1, epoch, tree.root, resultsHash(results), total, results], { account: proposer }),
+    );
+    const [a] = attesters(net, proposer);
+    assert.ok(a !== undefined);
+    await f.mined(ec.write.attest([1, epoch, tree.root, resultsHash(results)], { account: a }));
+    await f.mined(ec.write.recordResults([1, epoch, results], { account: f.erin }));
+    assert.equal((await f.neurons.read.getNeuronInfo([1, 6])).emission, entries[6]?.amount);
+
+    // Everyone is past immunity (5 blocks); the subnet is full, so a newcomer prunes uid 6.
+    await f.mine(5);
+    assert.equal(await f.neurons.read.getNeuronCount([1]), 8);
+    const receipt = await f.mined(
+      f.neurons.write.registerNeuron([1, minerHotkey(50), false, PEER_ID, MULTIADDR, ''], {
+        account: f.dave,
+      }),
+    );
+    const [pruned] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'NeuronPruned',
+    });
+    assert.deepEqual(pruned?.args, {
+      netuid: 1,
+      uid: 6,
+      hotkey: getAddress(net.neurons[6]?.hotkey ?? '0x'),
+      emission: entries[6]?.amount,
+    });
+    assert.equal(await f.neurons.read.uidOf([1, minerHotkey(50)]), 6);
   });
 });
 

@@ -421,6 +421,39 @@ describe('NeuronRegistry', () => {
     assert.equal((await neurons.read.getNeuronInfo([1, 1])).emission, 7n * SUB);
   });
 
+  it('records an epoch’s emissions skipping free uids and neurons registered at or after its end', async () => {
+    const f = fx();
+    const { neurons, mined, deployer, alice } = f;
+    await mined(neurons.write.setEmissionManager([alice.address], { account: deployer }));
+    await register(f, alice, hotkey(0));
+    await register(f, alice, hotkey(1));
+    const end = (await f.blockNumber()) + 1n; // uid 2 registers at `end`: after the epoch
+    await register(f, alice, hotkey(2));
+    await expectRevert(
+      neurons.write.recordEpochEmissions([1, end, [0], [1n]], { account: deployer }),
+      'NotEmissionManager',
+      [deployer.address],
+    );
+    await expectRevert(
+      neurons.write.recordEpochEmissions([1, end, [0, 1], [1n]], { account: alice }),
+      'LengthMismatch',
+      [2n, 1n],
+    );
+    const receipt = await mined(
+      neurons.write.recordEpochEmissions([1, end, [0, 5, 2, 1], [3n, 4n, 5n, 6n]], { account: alice }),
+    );
+    const [event] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'EmissionsRecorded',
+    });
+    assert.deepEqual(event?.args, { netuid: 1, uids: [0, 1], amounts: [3n, 6n] });
+    assert.deepEqual(
+      (await neurons.read.getSubnetNeurons([1])).map((n) => n.emission),
+      [3n, 6n, 0n],
+    );
+  });
+
   it('accepts weight updates only from the weights contract, which is set once', async () => {
     const f = fx();
     const { neurons, deployer, alice, addresses } = f;

@@ -28,6 +28,21 @@ interface INeuronRegistry {
     /// @param uid The UID.
     function markUpdated(uint16 netuid, uint16 uid) external;
 
+    /// @notice Records each listed neuron's emission in an epoch (its pruning score), skipping a UID no neuron
+    ///         holds and one whose neuron registered at or after `registeredBefore` (a newer holder than the
+    ///         epoch's); only the emission manager. Emits `EmissionsRecorded` with the UIDs recorded.
+    /// @param netuid The subnet.
+    /// @param registeredBefore The block the epoch ended at, `S(epoch + 1)`.
+    /// @param uids UIDs.
+    /// @param amounts Their emissions (token units, < 2^128), same length as `uids`.
+    /// @return recorded How many UIDs were recorded (the others were skipped).
+    function recordEpochEmissions(
+        uint16 netuid,
+        uint256 registeredBefore,
+        uint16[] calldata uids,
+        uint256[] calldata amounts
+    ) external returns (uint256 recorded);
+
     /// @notice The validators of a subnet that hold a permit now (see `hasValidatorPermit`), by ascending UID,
     ///         each with `Staking.hotkeyStake(netuid, hotkey)`. One hyperparameter read and one stake read per
     ///         validator-role neuron.
