@@ -197,6 +197,15 @@ export function chainHandlers(
         });
         return { txHash: tx.hash, gasUsed: Number(tx.gasUsed) };
       }),
+    chain_recordEpochResultsV1: ({ netuid, epoch, results }) =>
+      guard(async () => {
+        const tx = await needSigner().recordEpochResults({
+          netuid,
+          epoch,
+          ...(results === undefined ? {} : { results: results as Hex }),
+        });
+        return { txHash: tx.hash, gasUsed: Number(tx.gasUsed) };
+      }),
     // A full buffer drops a block or snapshot: the next one supersedes it.
     chain_watchBlocksV1: (_p, ctx) =>
       fromPush(ctx.signal, (push, fail, signal) => {

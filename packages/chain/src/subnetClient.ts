@@ -31,6 +31,7 @@ import { getSubnets } from './actions/getSubnets.js';
 import { getSubnetValidators } from './actions/getSubnetValidators.js';
 import { getTokenBalance } from './actions/getTokenBalance.js';
 import { proposeEpoch } from './actions/proposeEpoch.js';
+import { recordEpochResults } from './actions/recordEpochResults.js';
 import { registerNeuron } from './actions/registerNeuron.js';
 import { registerSubnet } from './actions/registerSubnet.js';
 import { removeStake } from './actions/removeStake.js';
@@ -87,6 +88,7 @@ function bind(chain: ChainClient) {
     proposeEpoch: b(proposeEpoch),
     attestEpoch: b(attestEpoch),
     claimEmission: b(claimEmission),
+    recordEpochResults: b(recordEpochResults),
     /** The same SDK signing with `account`. */
     withAccount: (account: Account) => bind(chain.withAccount(account)),
   };

@@ -10,7 +10,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildEpochTree, encodeResults, OWNER_UID, resultsHash, subnetRegistryAbi } from '@subnet/contracts';
+import {
+  buildEpochTree,
+  encodeResults,
+  neuronRegistryAbi,
+  OWNER_UID,
+  resultsHash,
+  subnetRegistryAbi,
+} from '@subnet/contracts';
 import {
   createEngineClient,
   createEngineServer,
@@ -271,6 +278,33 @@ describe('an epoch on chain', () => {
     assert.deepEqual(final.proposal?.attestations, [
       { hotkey: acct(attesterName).hotkey.address, stake: (1000n * SUB).toString(), block: attestBlock },
     ]);
+
+    // Recording the results in the neuron registry (the pruning score): wrong bytes are refused by name; left
+    // out, the chain stack reads them from the EpochProposed event; recording again changes nothing.
+    const registryEmission = async (uid: number) =>
+      (
+        await sdk.chain.public.readContract({
+          address: devnet.network.contracts.neuronRegistry,
+          abi: neuronRegistryAbi,
+          functionName: 'getNeuronInfo',
+          args: [1, uid],
+        })
+      ).emission;
+    assert.deepEqual(await Promise.all([0, 2].map(registryEmission)), [0n, 0n]);
+    await expectEngineError(
+      client(attesterName).call('chain_recordEpochResultsV1', {
+        netuid: 1,
+        epoch: e,
+        results: encodeResults([{ uid: 2, incentive: 0, dividends: 0, trust: 0, consensus: 0, amount: 1n }]),
+      }),
+      'REVERTED',
+      'WrongResults',
+    );
+    const recorded = await client(attesterName).call('chain_recordEpochResultsV1', { netuid: 1, epoch: e });
+    assert.ok(recorded.gasUsed > 0);
+    assert.deepEqual(await Promise.all([0, 1, 2, 3].map(registryEmission)), [toValidator, 0n, toMiner, 0n]);
+    await client(proposerName).call('chain_recordEpochResultsV1', { netuid: 1, epoch: e, results });
+    assert.deepEqual(await Promise.all([0, 1, 2, 3].map(registryEmission)), [toValidator, 0n, toMiner, 0n]);
 
     // The metagraph and the results show the finalised epoch.
     const m = await client('validator1').call('chain_getMetagraphV1', { netuid: 1 });

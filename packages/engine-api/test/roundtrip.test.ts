@@ -320,6 +320,10 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     },
     result: { txHash: `0x${'07'.repeat(32)}`, gasUsed: 70_000 },
   },
+  chain_recordEpochResultsV1: {
+    params: { netuid: 1, epoch: 4, results: `0x${'00'.repeat(44)}` },
+    result: { txHash: `0x${'08'.repeat(32)}`, gasUsed: 90_000 },
+  },
   chain_watchBlocksV1: {
     params: {},
     events: [

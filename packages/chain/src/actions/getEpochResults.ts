@@ -56,22 +56,7 @@ export async function getEpochResults(
     if (info.status !== 3) {
       throw new ChainError(ChainErrorCode.NOT_FOUND, `epoch ${epoch} of subnet ${netuid} is not finalised`);
     }
-    const events = await client.public.getContractEvents({
-      address: client.contracts.epochConsensus,
-      abi: epochConsensusAbi,
-      eventName: 'EpochProposed',
-      args: { netuid, epoch },
-      fromBlock: info.endBlock,
-      toBlock: info.deadline < at ? info.deadline : at,
-      strict: true,
-    });
-    const event = events.find((e) => e.args.root === info.root);
-    if (event === undefined) {
-      throw new ChainError(
-        ChainErrorCode.NOT_FOUND,
-        `no EpochProposed event for epoch ${epoch} of subnet ${netuid}`,
-      );
-    }
+    const event = await proposedEvent(client, netuid, epoch, info, at);
     return {
       netuid,
       epoch,
@@ -91,6 +76,37 @@ export async function getEpochResults(
   } catch (err) {
     throw toChainError(err, `getEpochResults(${netuid})`);
   }
+}
+
+/**
+ * The `EpochProposed` event of epoch `epoch`'s proposal (the one with root `info.root`), searched between the
+ * epoch's end and its deadline (or block `at` when earlier); NOT_FOUND when there is none. Throws raw viem
+ * errors: callers wrap them.
+ */
+export async function proposedEvent(
+  client: ChainClient,
+  netuid: number,
+  epoch: bigint,
+  info: { root: Hash; endBlock: bigint; deadline: bigint },
+  at: bigint,
+) {
+  const events = await client.public.getContractEvents({
+    address: client.contracts.epochConsensus,
+    abi: epochConsensusAbi,
+    eventName: 'EpochProposed',
+    args: { netuid, epoch },
+    fromBlock: info.endBlock,
+    toBlock: info.deadline < at ? info.deadline : at,
+    strict: true,
+  });
+  const event = events.find((e) => e.args.root === info.root);
+  if (event === undefined) {
+    throw new ChainError(
+      ChainErrorCode.NOT_FOUND,
+      `no EpochProposed event for epoch ${epoch} of subnet ${netuid}`,
+    );
+  }
+  return event;
 }
 
 /** The latest finalised epoch's results by uid (empty before any), for the metagraph's neurons. */

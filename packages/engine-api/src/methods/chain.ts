@@ -315,6 +315,22 @@ export const chain_claimEmissionV1 = unary('chain_claimEmissionV1', {
   errors: [chainErrors.REVERTED, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
 });
 
+export const chain_recordEpochResultsV1 = unary('chain_recordEpochResultsV1', {
+  summary:
+    "Records a finalised epoch's results in the neuron registry (each uid's amount becomes its recorded emission, the pruning score); sent by this node's hotkey.",
+  params: z
+    .object({
+      netuid: Netuid,
+      epoch: Epoch,
+      results: HexSchema.optional().describe(
+        "The proposal's packed results (22 bytes per uid); read from its EpochProposed event when left out",
+      ),
+    })
+    .strict(),
+  result: TxResult,
+  errors: [chainErrors.REVERTED, chainErrors.NOT_FOUND, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
 export const chain_watchBlocksV1 = stream('chain_watchBlocksV1', {
   summary: 'Streams each new block number and hash.',
   params: z.object({}).strict(),
@@ -344,6 +360,7 @@ export const chainMethods = [
   chain_proposeEpochV1,
   chain_attestEpochV1,
   chain_claimEmissionV1,
+  chain_recordEpochResultsV1,
   chain_watchBlocksV1,
   chain_watchMetagraphV1,
 ] as const;
