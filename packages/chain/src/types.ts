@@ -37,6 +37,11 @@ export interface EpochResult {
  */
 export interface NeuronInfo extends NeuronRecord {
   netuid: number;
+  /**
+   * `NeuronRegistry`'s own `emission` (the pruning score): the amount of the latest epoch whose results were
+   * recorded (`EpochConsensus.recordResults`); 0 until one is. SDK only: not in the Engine API's JSON.
+   */
+  recordedEmission: bigint;
   stake: bigint;
   validatorPermit: boolean;
   incentive: number;

@@ -303,6 +303,7 @@ describe('an epoch on chain', () => {
     const recorded = await client(attesterName).call('chain_recordEpochResultsV1', { netuid: 1, epoch: e });
     assert.ok(recorded.gasUsed > 0);
     assert.deepEqual(await Promise.all([0, 1, 2, 3].map(registryEmission)), [toValidator, 0n, toMiner, 0n]);
+    assert.equal((await sdk.getNeuronInfo(1, 2)).recordedEmission, toMiner);
     await client(proposerName).call('chain_recordEpochResultsV1', { netuid: 1, epoch: e, results });
     assert.deepEqual(await Promise.all([0, 1, 2, 3].map(registryEmission)), [toValidator, 0n, toMiner, 0n]);
 

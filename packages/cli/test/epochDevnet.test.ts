@@ -5,7 +5,8 @@
  * a cheaper model under the advertised id. Within a few short epochs its share of the miners' emission falls
  * below 5 % while the honest miners hold at least 95 %, and every leaf is claimed. A fourth validator with
  * under 1/3 of the stake, registered by the test through the CLI, reports skewed weights (everything on the
- * cheat): it earns far lower dividends per stake than the honest validators.
+ * cheat): it earns far lower dividends per stake than the honest validators. Each epoch's proposer records its
+ * results in NeuronRegistry, so the honest miners' pruning score is non-zero and the cheat's zero.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { createSubnetClient, loadNetwork } from '@subnet/chain';
 import {
   createEngineClient,
   createHttpTransport,
@@ -274,6 +276,30 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
       assert.ok(
         Date.now() < claimDeadline,
         `epoch ${third.epoch}: claimed ${view.claimed} of ${view.proposal?.total}`,
+      );
+      await sleep(1000);
+    }
+    // Each finalised epoch's proposer records its results in NeuronRegistry (the pruning score): once the latest
+    // finalised epoch is recorded, the honest miners' recorded emission is > 0 and the cheat's is 0.
+    const network = await loadNetwork(join(dir, '.subnet', 'devnet.json'));
+    const sdk = createSubnetClient({ rpcUrl, chainId: network.chainId, contracts: network.contracts });
+    const recordDeadline = Date.now() + 60_000;
+    for (;;) {
+      const latest = await engine.call('chain_getEpochResultsV1', { netuid: 1 });
+      const recorded = new Map((await sdk.getSubnetNeurons(1)).map((n) => [n.uid, n.recordedEmission]));
+      if (latest.results.every((r) => recorded.get(r.uid) === BigInt(r.emission))) {
+        for (const uid of honest) {
+          assert.ok(
+            (recorded.get(uid) ?? 0n) > 0n,
+            `epoch ${latest.epoch}: honest uid ${uid} recorded ${recorded.get(uid)}`,
+          );
+        }
+        assert.equal(recorded.get(cheat), 0n, `epoch ${latest.epoch}: the cheat's recorded emission`);
+        break;
+      }
+      assert.ok(
+        Date.now() < recordDeadline,
+        `epoch ${latest.epoch}'s results are not recorded: ${[...recorded]} vs ${latest.results.map((r) => `${r.uid}:${r.emission}`)}`,
       );
       await sleep(1000);
     }

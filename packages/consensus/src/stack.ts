@@ -85,6 +85,7 @@ export default defineStack({
             attested: status?.attested ?? 0,
             mismatches: status?.mismatches ?? 0,
             claimed: status?.claimed ?? 0,
+            recorded: status?.recorded ?? 0,
             lastError: status?.lastError ?? null,
           },
           settlement:

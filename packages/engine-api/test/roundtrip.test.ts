@@ -555,6 +555,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
         attested: 2,
         mismatches: 0,
         claimed: 5,
+        recorded: 1,
         lastError: null,
       },
       settlement: {

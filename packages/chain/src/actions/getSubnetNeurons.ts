@@ -43,6 +43,7 @@ export async function enrichNeurons(
         netuid,
         stake,
         validatorPermit,
+        recordedEmission: r.emission,
         emission: line?.amount ?? 0n,
         incentive: line?.incentive ?? 0,
         dividends: line?.dividends ?? 0,

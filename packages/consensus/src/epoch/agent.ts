@@ -1,9 +1,10 @@
 /**
  * The validator's epoch agent (docs/epoch.md): once an epoch has ended it settles it from chain inputs
  * ({@link settleEpoch}), builds the Merkle tree, and then — by the epoch's status — proposes (when drawn, or
- * anyone once the exclusive window has passed), attests a proposal equal to its own, or claims finalised
- * leaves (its own, or every leaf when it was the proposer and `claim` is `all`). Every chain action goes
- * through {@link EpochChainPort}, which the stack backs with the chain stack's Engine API.
+ * anyone once the exclusive window has passed), attests a proposal equal to its own, records the results of a
+ * finalised epoch it proposed (the neurons' pruning score), or claims finalised leaves (its own, or every leaf
+ * when it was the proposer and `claim` is `all`). Every chain action goes through {@link EpochChainPort},
+ * which the stack backs with the chain stack's Engine API.
  */
 import type { Logger } from '@subnet/utils';
 import { errorMessage } from '@subnet/utils';
@@ -58,6 +59,11 @@ export interface EpochChainPort {
     p: { netuid: number; epoch: number; root: string; resultsHash: string },
     signal: AbortSignal,
   ): Promise<{ txHash: string }>;
+  /** Records a finalised epoch's results in the neuron registry (the pruning score). */
+  recordResults(
+    p: { netuid: number; epoch: number; results: string },
+    signal: AbortSignal,
+  ): Promise<{ txHash: string }>;
   claim(
     p: {
       netuid: number;
@@ -95,6 +101,8 @@ export interface EpochAgentStatus {
   attested: number;
   mismatches: number;
   claimed: number;
+  /** Epochs whose results this validator, their proposer, recorded in the neuron registry. */
+  recorded: number;
   lastError: string | null;
 }
 
@@ -122,6 +130,8 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
   /** Finalised epochs' leaves still to claim, by epoch (insertion order = oldest first). */
   const claimQueue = new Map<number, { settled: SettledEpoch; leaves: EpochLeaf[] }>();
   const claimsQueued = new Set<number>();
+  /** Finalised epochs this validator proposed whose results are recorded (or need no recording any more). */
+  const resultsRecorded = new Set<number>();
   const warned = new Set<string>();
   const st: EpochAgentStatus = {
     hotkey: null,
@@ -131,6 +141,7 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     attested: 0,
     mismatches: 0,
     claimed: 0,
+    recorded: 0,
     lastError: null,
   };
 
@@ -210,6 +221,20 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     }
   }
 
+  async function recordResults(epoch: number, s: SettledEpoch, signal: AbortSignal): Promise<void> {
+    try {
+      await chain.recordResults({ netuid: opts.netuid, epoch, results: s.resultsHex }, signal);
+      st.recorded++;
+      log.info({ epoch }, 'recorded epoch results');
+    } catch (err) {
+      // The subnet's next proposal came first: the results can no longer be recorded, and need not be.
+      if (revertName(err) !== 'ResultsUnavailable') throw err;
+      log.debug({ epoch }, 'epoch results no longer recordable');
+    }
+    resultsRecorded.add(epoch);
+    for (const e of resultsRecorded) if (e < epoch - 64) resultsRecorded.delete(e);
+  }
+
   async function tick(signal: AbortSignal): Promise<void> {
     try {
       st.hotkey ??= await chain.hotkey(signal);
@@ -255,6 +280,16 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       const proposal = view.proposal;
       if (view.status === 'finalised' && proposal !== null && same(proposal.root, s.root)) {
         enqueueClaims(view, s, me);
+        // The proposer records the results (the neurons' pruning score) once, before the subnet's next
+        // proposal overwrites the results hash the contract checks them against; claims can wait.
+        if (
+          same(proposal.proposer, me) &&
+          same(proposal.resultsHash, s.resultsHash) &&
+          !resultsRecorded.has(view.epoch)
+        ) {
+          await recordResults(view.epoch, s, signal);
+          return;
+        }
       }
       const attested =
         proposal !== null && (same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me)));

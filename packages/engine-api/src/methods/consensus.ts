@@ -142,6 +142,11 @@ export const consensus_getEpochV1 = unary('consensus_getEpochV1', {
         .min(0)
         .describe("Proposals that differed from this validator's settlement"),
       claimed: z.number().int().min(0),
+      recorded: z
+        .number()
+        .int()
+        .min(0)
+        .describe('Epochs it proposed whose results it recorded in the neuron registry (the pruning score)'),
       lastError: z.string().nullable(),
     }),
     settlement: z
