@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import { type EpochInputs, type EpochNeuron, OWNER_UID, settleEpoch } from '../src/epoch/settle.js';
 
 const SUB = 10n ** 18n;
-const OWNER = '0x00000000000000000000000000000000000000aa';
-const hk = (uid: number) => `0x${uid.toString(16).padStart(40, '0')}`;
+const OWNER = '0x00000000000000000000000000000000000000aa' as const;
+const hk = (uid: number): `0x${string}` => `0x${uid.toString(16).padStart(40, '0')}`;
 const validator = (uid: number, stake: bigint, extra: Partial<EpochNeuron> = {}): EpochNeuron => ({
   uid,
   hotkey: hk(uid),

@@ -6,15 +6,10 @@
  * when it was the proposer and `claim` is `all`). Every chain action goes through {@link EpochChainPort},
  * which the stack backs with the chain stack's Engine API.
  */
+import type { EpochLeaf } from '@subnet/contracts';
 import type { Logger } from '@subnet/utils';
 import { errorMessage } from '@subnet/utils';
-import {
-  type EpochInputs,
-  type EpochLeaf,
-  type EpochResult,
-  type Settlement,
-  settleEpoch,
-} from './settle.js';
+import { type EpochInputs, type Settlement, settleEpoch } from './settle.js';
 
 /** Bonds are replayed over at most this many epochs (docs/epoch.md). */
 export const BOND_WINDOW = 8;
@@ -123,13 +118,17 @@ function revertName(err: unknown): string | undefined {
 const same = (a: string | null | undefined, b: string | null | undefined) =>
   a !== null && a !== undefined && b !== null && b !== undefined && a.toLowerCase() === b.toLowerCase();
 
+/** Drops the entries of an epoch-keyed map or set older than `before` (the caches below are bounded so). */
+function forgetBefore(m: { keys(): Iterable<number>; delete(epoch: number): unknown }, before: number): void {
+  for (const e of m.keys()) if (e < before) m.delete(e);
+}
+
 export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModules): EpochAgent {
   const { chain, log } = modules;
   const inputsCache = new Map<number, EpochInputs>();
   const settledCache = new Map<number, SettledEpoch>();
-  /** Finalised epochs' leaves still to claim, by epoch (insertion order = oldest first). */
+  /** Finalised epochs' leaves still to claim, by epoch (insertion order = oldest first; kept once empty). */
   const claimQueue = new Map<number, { settled: SettledEpoch; leaves: EpochLeaf[] }>();
-  const claimsQueued = new Set<number>();
   /** Finalised epochs this validator proposed whose results are recorded (or need no recording any more). */
   const resultsRecorded = new Set<number>();
   const warned = new Set<string>();
@@ -151,7 +150,7 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     // Inputs are read at the epoch's last block, so once read they never change.
     const read = await chain.inputs(opts.netuid, epoch, signal);
     inputsCache.set(epoch, read);
-    for (const e of inputsCache.keys()) if (e < epoch - 2 * BOND_WINDOW) inputsCache.delete(e);
+    forgetBefore(inputsCache, epoch - 2 * BOND_WINDOW);
     return read;
   }
 
@@ -170,7 +169,7 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       proof: tree.proof,
     };
     settledCache.set(epoch, settled);
-    for (const e of settledCache.keys()) if (e < epoch - 16) settledCache.delete(e);
+    forgetBefore(settledCache, epoch - 16);
     return settled;
   }
 
@@ -182,12 +181,10 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
 
   /** Queues the leaves of a finalised epoch this validator should claim (once per epoch). */
   function enqueueClaims(view: EpochView, s: SettledEpoch, me: string): void {
-    if (opts.claim === 'none' || view.proposal === null || claimsQueued.has(view.epoch)) return;
-    claimsQueued.add(view.epoch);
-    for (const e of claimsQueued) if (e < view.epoch - 64) claimsQueued.delete(e);
+    if (opts.claim === 'none' || view.proposal === null || claimQueue.has(view.epoch)) return;
     const all = opts.claim === 'all' && same(view.proposal.proposer, me);
-    const leaves = s.leaves.filter((l) => all || same(l.account, me));
-    if (leaves.length > 0) claimQueue.set(view.epoch, { settled: s, leaves });
+    claimQueue.set(view.epoch, { settled: s, leaves: s.leaves.filter((l) => all || same(l.account, me)) });
+    forgetBefore(claimQueue, view.epoch - 64);
   }
 
   /**
@@ -197,7 +194,6 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
   async function claimNext(me: string, signal: AbortSignal): Promise<void> {
     for (const [epoch, q] of claimQueue) {
       const leaf = q.leaves.shift();
-      if (q.leaves.length === 0) claimQueue.delete(epoch);
       if (leaf === undefined) continue;
       try {
         await chain.claim(
@@ -232,7 +228,87 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       log.debug({ epoch }, 'epoch results no longer recordable');
     }
     resultsRecorded.add(epoch);
-    for (const e of resultsRecorded) if (e < epoch - 64) resultsRecorded.delete(e);
+    forgetBefore(resultsRecorded, epoch - 64);
+  }
+
+  /** Proposes `s` when this validator is the drawn proposer, or anyone may (the exclusive window is over). */
+  async function propose(view: EpochView, s: SettledEpoch, me: string, signal: AbortSignal): Promise<void> {
+    const tempo = view.endBlock - view.startBlock + 1;
+    const openToAll = view.currentBlock >= view.endBlock + 1 + Math.max(1, Math.floor(tempo / 4));
+    if (!same(view.proposer, me) && !openToAll) return;
+    try {
+      await chain.propose(
+        {
+          netuid: opts.netuid,
+          epoch: view.epoch,
+          root: s.root,
+          resultsHash: s.resultsHash,
+          total: s.total,
+          results: s.resultsHex,
+        },
+        signal,
+      );
+      st.proposed++;
+      log.info(
+        { epoch: view.epoch, root: s.root, total: s.total.toString(), leaves: s.leaves.length },
+        'proposed epoch',
+      );
+    } catch (err) {
+      // Another validator's proposal landed first: it is attested on the next tick.
+      if (revertName(err) !== 'AlreadyProposed') throw err;
+    }
+  }
+
+  /** Attests a proposal equal to `s`, once; returns whether it sent a transaction. */
+  async function attest(view: EpochView, s: SettledEpoch, me: string, signal: AbortSignal): Promise<boolean> {
+    const proposal = view.proposal;
+    if (proposal === null || same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me))) {
+      return false;
+    }
+    if (!same(proposal.root, s.root) || !same(proposal.resultsHash, s.resultsHash)) {
+      st.mismatches++;
+      warnOnce(
+        `mismatch:${view.epoch}`,
+        'the proposal differs from this validator’s settlement; not attesting',
+        {
+          epoch: view.epoch,
+          proposed: proposal.root,
+          mine: s.root,
+        },
+      );
+      return false;
+    }
+    try {
+      await chain.attest(
+        { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash },
+        signal,
+      );
+      st.attested++;
+      log.info({ epoch: view.epoch, root: s.root }, 'attested epoch');
+    } catch (err) {
+      if (revertName(err) !== 'AlreadyAttested') throw err;
+    }
+    return true;
+  }
+
+  /**
+   * A finalised epoch equal to `s`: queues its claims and, as its proposer, records its results (the
+   * neurons' pruning score) once, before the subnet's next proposal overwrites the results hash the
+   * contract checks them against. Returns whether it sent a transaction.
+   */
+  async function finalised(
+    view: EpochView,
+    s: SettledEpoch,
+    me: string,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const proposal = view.proposal;
+    if (proposal === null || !same(proposal.root, s.root)) return false;
+    enqueueClaims(view, s, me);
+    if (!same(proposal.proposer, me) || !same(proposal.resultsHash, s.resultsHash)) return false;
+    if (resultsRecorded.has(view.epoch)) return false;
+    await recordResults(view.epoch, s, signal);
+    return true;
   }
 
   async function tick(signal: AbortSignal): Promise<void> {
@@ -243,83 +319,18 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       const view = await chain.epoch(opts.netuid, signal);
       st.lastEpoch = view.epoch;
       st.lastStatus = view.status;
-      if (view.status === 'open' || view.status === 'expired') {
-        await claimNext(me, signal);
+      // One transaction per step: the epoch's own step (which has a deadline) first, else a queued claim.
+      if (view.status === 'awaiting')
+        return await propose(view, await settle(view.epoch, signal), me, signal);
+      if (view.status === 'proposed' && (await attest(view, await settle(view.epoch, signal), me, signal)))
+        return;
+      if (
+        view.status === 'finalised' &&
+        (await finalised(view, await settle(view.epoch, signal), me, signal))
+      ) {
         return;
       }
-      const s = await settle(view.epoch, signal);
-
-      if (view.status === 'awaiting') {
-        const tempo = view.endBlock - view.startBlock + 1;
-        const openToAll = view.currentBlock >= view.endBlock + 1 + Math.max(1, Math.floor(tempo / 4));
-        if (!same(view.proposer, me) && !openToAll) return;
-        try {
-          await chain.propose(
-            {
-              netuid: opts.netuid,
-              epoch: view.epoch,
-              root: s.root,
-              resultsHash: s.resultsHash,
-              total: s.total,
-              results: s.resultsHex,
-            },
-            signal,
-          );
-          st.proposed++;
-          log.info(
-            { epoch: view.epoch, root: s.root, total: s.total.toString(), leaves: s.leaves.length },
-            'proposed epoch',
-          );
-        } catch (err) {
-          // Another validator's proposal landed first: it is attested on the next tick.
-          if (revertName(err) !== 'AlreadyProposed') throw err;
-        }
-        return;
-      }
-
-      const proposal = view.proposal;
-      if (view.status === 'finalised' && proposal !== null && same(proposal.root, s.root)) {
-        enqueueClaims(view, s, me);
-        // The proposer records the results (the neurons' pruning score) once, before the subnet's next
-        // proposal overwrites the results hash the contract checks them against; claims can wait.
-        if (
-          same(proposal.proposer, me) &&
-          same(proposal.resultsHash, s.resultsHash) &&
-          !resultsRecorded.has(view.epoch)
-        ) {
-          await recordResults(view.epoch, s, signal);
-          return;
-        }
-      }
-      const attested =
-        proposal !== null && (same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me)));
-      if (proposal === null || view.status !== 'proposed' || attested) {
-        await claimNext(me, signal);
-        return;
-      }
-      if (!same(proposal.root, s.root) || !same(proposal.resultsHash, s.resultsHash)) {
-        st.mismatches++;
-        warnOnce(
-          `mismatch:${view.epoch}`,
-          'the proposal differs from this validator’s settlement; not attesting',
-          {
-            epoch: view.epoch,
-            proposed: proposal.root,
-            mine: s.root,
-          },
-        );
-        return;
-      }
-      try {
-        await chain.attest(
-          { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash },
-          signal,
-        );
-        st.attested++;
-        log.info({ epoch: view.epoch, root: s.root }, 'attested epoch');
-      } catch (err) {
-        if (revertName(err) !== 'AlreadyAttested') throw err;
-      }
+      await claimNext(me, signal);
     } catch (err) {
       if (signal.aborted) return;
       st.lastError = errorMessage(err);
@@ -336,5 +347,3 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     settled: (epoch) => settledCache.get(epoch),
   };
 }
-
-export type { EpochLeaf, EpochResult };

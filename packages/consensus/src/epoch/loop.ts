@@ -4,7 +4,7 @@
  * block (never two at once; a block that arrives during a step is folded into the next). A reverted call is
  * the chain stack's REVERTED error, whose `data.errorName` the agent reads.
  */
-import { buildEpochTree, encodeResults, resultsHash } from '@subnet/contracts';
+import { buildEpochTree, type EpochLeaf, encodeResults, resultsHash } from '@subnet/contracts';
 import type { EngineApi, EngineClient } from '@subnet/engine-api';
 import type { Logger } from '@subnet/utils';
 import type { ChainView } from '../chainView.js';
@@ -13,6 +13,7 @@ import { createEpochAgent, type EpochAgent, type EpochChainPort, type EpochTreeB
 import type { EpochInputs } from './settle.js';
 
 const CALL_TIMEOUT_MS = 30_000;
+type Address = EpochLeaf['account'];
 
 /** The agent's chain port over the Engine API. */
 export function engineEpochPort(engine: EngineClient<EngineApi>): EpochChainPort {
@@ -34,11 +35,12 @@ export function engineEpochPort(engine: EngineClient<EngineApi>): EpochChainPort
       return {
         epoch: x.epoch,
         startBlock: x.startBlock,
-        owner: x.owner,
+        // The schema has checked these are 0x-prefixed 20-byte addresses.
+        owner: x.owner as Address,
         emission: BigInt(x.emission),
         yumaVersion: x.yumaVersion === 2 ? 2 : 3,
         params: x.params,
-        neurons: x.neurons.map((n) => ({ ...n, stake: BigInt(n.stake) })),
+        neurons: x.neurons.map((n) => ({ ...n, hotkey: n.hotkey as Address, stake: BigInt(n.stake) })),
         reveals: x.reveals,
       };
     },
@@ -53,11 +55,7 @@ export function engineEpochPort(engine: EngineClient<EngineApi>): EpochChainPort
 
 /** The tree and results encoding of docs/epoch.md, from `@subnet/contracts`. */
 export const contractsTree: EpochTreeBuilder = (netuid, s) => {
-  const tree = buildEpochTree(
-    netuid,
-    BigInt(s.epoch),
-    s.leaves.map((l) => ({ ...l, account: l.account as `0x${string}` })),
-  );
+  const tree = buildEpochTree(netuid, BigInt(s.epoch), s.leaves);
   const results = encodeResults(s.results);
   return { root: tree.root, resultsHash: resultsHash(results), results, proof: (uid) => tree.proof(uid) };
 };

@@ -4,11 +4,14 @@
  * and validator amounts, and the per-uid results the metagraph shows. Pure and deterministic: every validator
  * that reads the same blocks computes the same leaves and results, hence the same root.
  */
+import { type EpochLeaf, OWNER_UID, type ResultEntry } from '@subnet/contracts';
 import { ConsensusError, ConsensusErrorCode } from '../errors.js';
 import { type YumaOutput, yuma } from '../yuma.js';
 
-/** The uid of the owner's leaf. */
-export const OWNER_UID = 65_535;
+export { OWNER_UID };
+
+/** An account as the leaves hash it (a 0x-prefixed 20-byte address). */
+type Account = EpochLeaf['account'];
 const SPLIT_TOTAL = 10_000n;
 const U16_MAX = 65_535;
 const ONE = 2 ** 32;
@@ -17,7 +20,7 @@ const U96_MAX = (1n << 96n) - 1n;
 /** One neuron as of the epoch's last block. */
 export interface EpochNeuron {
   uid: number;
-  hotkey: string;
+  hotkey: Account;
   role: 'validator' | 'miner';
   stake: bigint;
   validatorPermit: boolean;
@@ -36,7 +39,7 @@ export interface EpochReveal {
 export interface EpochInputs {
   epoch: number;
   startBlock: number;
-  owner: string;
+  owner: Account;
   /** A(e): the amount to distribute (only the settled, last epoch of a window uses it). */
   emission: bigint;
   yumaVersion: 2 | 3;
@@ -51,28 +54,13 @@ export interface EpochInputs {
   reveals: readonly EpochReveal[];
 }
 
-/** A Merkle leaf: `account` is paid `amount` (the owner's leaf has uid {@link OWNER_UID}). */
-export interface EpochLeaf {
-  uid: number;
-  account: string;
-  amount: bigint;
-}
-
-/** What the metagraph shows per uid: u16 fractions (value / 65535) and the amount. */
-export interface EpochResult {
-  uid: number;
-  incentive: number;
-  dividends: number;
-  trust: number;
-  consensus: number;
-  amount: bigint;
-}
-
 export interface Settlement {
   epoch: number;
   total: bigint;
+  /** The Merkle leaves (`@subnet/contracts` hashes them; the owner's leaf has uid {@link OWNER_UID}). */
   leaves: EpochLeaf[];
-  results: EpochResult[];
+  /** What the metagraph shows per uid: u16 fractions (value / 65535) and the amount. */
+  results: ResultEntry[];
   /** The Yuma output of the settled epoch, in the order of `validators` × `miners`. */
   yuma: YumaOutput;
   validators: number[];
@@ -176,7 +164,7 @@ export function settleEpoch(window: readonly EpochInputs[]): Settlement {
   // The owner's pool plus whatever nobody earned (rounding, or a pool without incentive/dividends).
   const ownerAmount = total - paid;
 
-  const results: EpochResult[] = [];
+  const results: ResultEntry[] = [];
   miners.forEach((uid, j) => {
     results.push({
       uid,
