@@ -3,6 +3,7 @@ import { type Address, type Hash, zeroAddress, zeroHash } from 'viem';
 import type { ChainClient } from '../client.js';
 import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
 import { checkEpoch, checkNetuid } from '../validate.js';
+import { requireSubnet } from './getSubnetInfo.js';
 
 /** Where an epoch's settlement stands (docs/epoch.md); the order of `EpochConsensus.EpochStatus`. */
 export const EPOCH_STATUSES = ['open', 'awaiting', 'proposed', 'finalised', 'expired'] as const;
@@ -66,16 +67,10 @@ export async function getEpoch(
   const netuid = checkNetuid(params.netuid);
   const address = client.contracts.epochConsensus;
   try {
-    const [exists, currentBlock] = await Promise.all([
-      client.public.readContract({
-        address: client.contracts.subnetRegistry,
-        abi: subnetRegistryAbi,
-        functionName: 'subnetExists',
-        args: [netuid],
-      }),
+    const [, currentBlock] = await Promise.all([
+      requireSubnet(client, netuid),
       client.public.getBlockNumber({ cacheTime: 0 }),
     ]);
-    if (!exists) throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} does not exist`);
     const now = { blockNumber: currentBlock } as const;
     const currentEpoch = await client.public.readContract({
       address: client.contracts.subnetRegistry,

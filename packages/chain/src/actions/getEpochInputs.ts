@@ -11,7 +11,7 @@ import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
 import type { Hyperparams } from '../types.js';
 import { checkEpoch, checkNetuid } from '../validate.js';
 import { getEpochBlocks } from './getEpochBlocks.js';
-import { readSubnet } from './getSubnetInfo.js';
+import { readSubnet, requireSubnet } from './getSubnetInfo.js';
 import { enrichNeurons } from './getSubnetNeurons.js';
 
 /** A neuron as of an epoch's last block. */
@@ -105,16 +105,10 @@ export async function getEpochInputs(
   const netuid = checkNetuid(params.netuid);
   const epoch = checkEpoch(params.epoch);
   try {
-    const [exists, latest] = await Promise.all([
-      client.public.readContract({
-        address: client.contracts.subnetRegistry,
-        abi: subnetRegistryAbi,
-        functionName: 'subnetExists',
-        args: [netuid],
-      }),
+    const [, latest] = await Promise.all([
+      requireSubnet(client, netuid),
       client.public.getBlockNumber({ cacheTime: 0 }),
     ]);
-    if (!exists) throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} does not exist`);
     const from = epoch >= REVEAL_LOOKBACK ? epoch - REVEAL_LOOKBACK : 0n;
     const [blocks, windowStart] = await Promise.all([
       getEpochBlocks(client, { netuid, epoch }),

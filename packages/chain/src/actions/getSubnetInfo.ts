@@ -26,17 +26,25 @@ export async function readSubnet(
   return { ...info, netuid, params };
 }
 
-/** A subnet and its hyperparameters (`SubnetRegistry.subnetExists`, then {@link readSubnet}); NOT_FOUND if absent. */
+/**
+ * `SubnetRegistry.subnetExists`: NOT_FOUND when the subnet does not exist. Throws raw viem errors: callers
+ * wrap them.
+ */
+export async function requireSubnet(client: ChainClient, netuid: number): Promise<void> {
+  const exists = await client.public.readContract({
+    address: client.contracts.subnetRegistry,
+    abi: subnetRegistryAbi,
+    functionName: 'subnetExists',
+    args: [netuid],
+  });
+  if (!exists) throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} does not exist`);
+}
+
+/** A subnet and its hyperparameters ({@link requireSubnet}, then {@link readSubnet}); NOT_FOUND if absent. */
 export async function getSubnetInfo(client: ChainClient, params: { netuid: number }): Promise<SubnetInfo> {
   const netuid = checkNetuid(params.netuid);
   try {
-    const exists = await client.public.readContract({
-      address: client.contracts.subnetRegistry,
-      abi: subnetRegistryAbi,
-      functionName: 'subnetExists',
-      args: [netuid],
-    });
-    if (!exists) throw new ChainError(ChainErrorCode.NOT_FOUND, `subnet ${netuid} does not exist`);
+    await requireSubnet(client, netuid);
     return await readSubnet(client, netuid);
   } catch (err) {
     throw toChainError(err, `getSubnetInfo(${netuid})`);
