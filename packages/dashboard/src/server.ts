@@ -6,10 +6,9 @@
  * `app_*`), never by importing a stack. It must never answer a state-changing request without a valid
  * admin token, read more than 64 KiB of a body, or serve a file outside the web app's build directory.
  */
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import type { EngineApi, EngineClient } from '@subnet/engine-api';
+import { type EngineApi, type EngineClient, loadOrCreateJwtSecret } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
 import { z } from 'zod';
 import { isAdmin, loadOrCreateAdminToken } from './adminToken.js';
@@ -108,11 +107,10 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
   }
   const token = adminToken;
   const nodeList = opts.nodes ?? [];
-  let secret: Uint8Array | undefined;
-  if (nodeList.length > 0 && opts.jwtSecretFile !== undefined) {
-    const hex = (await readFile(opts.jwtSecretFile, 'utf8')).trim();
-    secret = new Uint8Array(Buffer.from(hex, 'hex'));
-  }
+  const secret =
+    nodeList.length > 0 && opts.jwtSecretFile !== undefined
+      ? await loadOrCreateJwtSecret(opts.jwtSecretFile)
+      : undefined;
   const collector = createCollector({ netuid: opts.netuid }, { engine, logger });
   const nodes = createNodeManager(nodeList, secret, (hotkey) => collector.uidOf(hotkey));
   const serveStatic = createStaticHandler(opts.staticDir ?? DEFAULT_STATIC_DIR);
