@@ -320,11 +320,30 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     ring.push({ ok: o.ok, latencyMs: o.latencyMs });
   }
 
-  function row(n: Metagraph['neurons'][number]): NeuronRow {
-    const score = n.role === 'miner' ? (consensus?.miners.find((m) => m.uid === n.uid)?.score ?? null) : null;
+  /**
+   * The neurons' rows. The consensus scores and the peers are indexed once per call, not searched per
+   * neuron: a snapshot (every block, every request) builds all of them.
+   */
+  function rows(neurons: readonly Metagraph['neurons'][number][]): NeuronRow[] {
+    const scores = new Map(consensus?.miners.map((m) => [m.uid, m.score]));
+    const peerByUid = new Map<number, Peer>();
+    const peerById = new Map<string, Peer>();
+    for (const p of peers) {
+      if (p.uid !== null && !peerByUid.has(p.uid)) peerByUid.set(p.uid, p);
+      if (!peerById.has(p.peerId)) peerById.set(p.peerId, p);
+    }
+    return neurons.map((n) =>
+      row(
+        n,
+        n.role === 'miner' ? (scores.get(n.uid) ?? null) : null,
+        peerByUid.get(n.uid) ?? peerById.get(n.peerId),
+      ),
+    );
+  }
+
+  function row(n: Metagraph['neurons'][number], score: number | null, peer: Peer | undefined): NeuronRow {
     const seen = outcomes.get(n.uid)?.toArray() ?? [];
     const ok = seen.filter((o) => o.ok);
-    const peer = peers.find((p) => p.uid === n.uid) ?? peers.find((p) => p.peerId === n.peerId);
     return {
       uid: n.uid,
       hotkey: n.hotkey,
@@ -396,7 +415,7 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     },
 
     snapshot() {
-      const neurons = (metagraph?.neurons ?? []).map(row);
+      const neurons = rows(metagraph?.neurons ?? []);
       return {
         at: now(),
         subnet:
@@ -446,7 +465,8 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
       const emissions = [...epochs.values()]
         .sort((a, b) => a.epoch - b.epoch)
         .map((e) => ({ epoch: e.epoch, amount: e.amounts.get(uid) ?? '0' }));
-      return { neuron: row(n), history: history.get(uid)?.toArray() ?? [], emissions, verifications };
+      const [neuron] = rows([n]) as [NeuronRow];
+      return { neuron, history: history.get(uid)?.toArray() ?? [], emissions, verifications };
     },
 
     emissions() {
