@@ -1,8 +1,9 @@
 import { epochConsensusAbi, subnetRegistryAbi } from '@subnet/contracts';
 import { type Address, type Hash, zeroAddress, zeroHash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
+import { toChainError } from '../errors.js';
 import { checkEpoch, checkNetuid } from '../validate.js';
+import { proposedEvent } from './getEpochResults.js';
 import { requireSubnet } from './getSubnetInfo.js';
 
 /** Where an epoch's settlement stands (docs/epoch.md); the order of `EpochConsensus.EpochStatus`. */
@@ -144,25 +145,15 @@ async function readProposal(
   currentBlock: bigint,
 ): Promise<EpochProposal> {
   const address = client.contracts.epochConsensus;
-  const range = {
-    fromBlock: info.endBlock,
-    toBlock: info.deadline < currentBlock ? info.deadline : currentBlock,
-  } as const;
-  const [proposed, attested, round] = await Promise.all([
-    client.public.getContractEvents({
-      address,
-      abi: epochConsensusAbi,
-      eventName: 'EpochProposed',
-      args: { netuid, epoch },
-      ...range,
-      strict: true,
-    }),
+  const [event, attested, round] = await Promise.all([
+    proposedEvent(client, netuid, epoch, info, currentBlock),
     client.public.getContractEvents({
       address,
       abi: epochConsensusAbi,
       eventName: 'EpochAttested',
       args: { netuid, epoch },
-      ...range,
+      fromBlock: info.endBlock,
+      toBlock: info.deadline < currentBlock ? info.deadline : currentBlock,
       strict: true,
     }),
     // The contract keeps the proposer and stakes only while this is the subnet's latest proposal; at the
@@ -177,13 +168,6 @@ async function readProposal(
         })
       : Promise.resolve(info),
   ]);
-  const event = proposed.find((e) => e.args.root === info.root) ?? proposed.at(-1);
-  if (event === undefined) {
-    throw new ChainError(
-      ChainErrorCode.NOT_FOUND,
-      `no EpochProposed event for epoch ${epoch} of subnet ${netuid}`,
-    );
-  }
   return {
     proposer: event.args.proposer,
     root: info.root,
