@@ -7,17 +7,15 @@
  * of the leaderboard on a phone-sized screen) is saved under `artifacts/dashboard/`.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { firstLine } from './firstLine.js';
+import { firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
-const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../../artifacts/dashboard/', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -55,16 +53,11 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
     );
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'subnet-dashboard-'));
-    proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SUBNET_DEVNET__GATEWAY_PORT: '0',
-        SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
-        SUBNET_DEVNET__VALIDATORS: '1',
-        SUBNET_DEVNET__TEMPO: '10',
-      },
+    proc = spawnDevnet(dir, {
+      SUBNET_DEVNET__GATEWAY_PORT: '0',
+      SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      SUBNET_DEVNET__VALIDATORS: '1',
+      SUBNET_DEVNET__TEMPO: '10',
     });
     info = JSON.parse(await firstLine(proc)) as DevnetInfo;
     browser = await chromium.launch({
@@ -84,10 +77,7 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
   });
   after(async () => {
     await browser?.close();
-    if (proc !== undefined && proc.exitCode === null) {
-      proc.kill('SIGINT');
-      await once(proc, 'exit');
-    }
+    if (proc !== undefined) await stopDevnet(proc);
     rmSync(dir, { recursive: true, force: true });
   });
 

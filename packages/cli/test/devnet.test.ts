@@ -8,8 +8,7 @@
  * no miner at all is a 503, Ctrl-C leaves no process behind, and a second start reuses the API key.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,7 @@ import {
 } from '@subnet/engine-api';
 import OpenAI from 'openai';
 
-import { firstLine } from './firstLine.js';
+import { firstLine, spawnDevnet, stopDevnet as stop } from './devnetProcess.js';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -48,22 +47,13 @@ function cli(args: string[], env: Record<string, string>, cwd: string): Promise<
 
 async function startDevnet(cwd: string): Promise<{ proc: ChildProcess; rpcUrl: string; resumed: boolean }> {
   // Blocks only on transactions (and a minute apart), so epochs move only when the test mines them.
-  const proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--no-nodes', '--port', '0'], {
-    cwd,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // One validator: this file is about the chain commands and the front door; epochDevnet.test.ts runs the
-    // default three validators settling epochs.
-    env: { ...process.env, SUBNET_DEVNET__BLOCK_TIME_S: '60', SUBNET_DEVNET__VALIDATORS: '1' },
-  });
+  // One validator: this file is about the chain commands and the front door; epochDevnet.test.ts runs the
+  // default three validators settling epochs.
+  const proc = spawnDevnet(cwd, { SUBNET_DEVNET__BLOCK_TIME_S: '60', SUBNET_DEVNET__VALIDATORS: '1' }, [
+    '--no-nodes',
+  ]);
   const info = JSON.parse(await firstLine(proc)) as { rpcUrl: string; resumed: boolean };
   return { proc, rpcUrl: info.rpcUrl, resumed: info.resumed };
-}
-
-async function stop(proc: ChildProcess): Promise<number | null> {
-  if (proc.exitCode !== null) return proc.exitCode;
-  proc.kill('SIGINT');
-  const [code] = (await once(proc, 'exit')) as [number | null];
-  return code;
 }
 
 describe('subnet devnet and the chain commands', () => {
@@ -353,15 +343,10 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
   const p2pBasePort = 20_000 + Math.floor(Math.random() * 2000) * 10;
   const start = async (): Promise<void> => {
     stderr = '';
-    proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SUBNET_DEVNET__GATEWAY_PORT: '0',
-        SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
-        SUBNET_DEVNET__VALIDATORS: '1',
-      },
+    proc = spawnDevnet(dir, {
+      SUBNET_DEVNET__GATEWAY_PORT: '0',
+      SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      SUBNET_DEVNET__VALIDATORS: '1',
     });
     proc.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();

@@ -1,10 +1,22 @@
 /**
- * Test helper: the first line a `subnet devnet --json` process prints (its ready line), or its stderr if it
- * exits first.
+ * Test helpers for the `subnet devnet` process the CLI tests run: spawn it (`--json`, anvil on a free port,
+ * extra `SUBNET_*` settings in `env`), read its ready line, stop it as Ctrl-C would.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
+
+/** `subnet --json devnet --port 0 [...args]` in `cwd`, with `env` on top of this process's environment. */
+export function spawnDevnet(cwd: string, env: Record<string, string>, args: string[] = []): ChildProcess {
+  return spawn(process.execPath, [BIN, '--json', 'devnet', ...args, '--port', '0'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+}
 
 /** The first line `proc` writes on stdout (or its stderr, if it exits first). */
 export async function firstLine(proc: ChildProcess): Promise<string> {
@@ -21,4 +33,12 @@ export async function firstLine(proc: ChildProcess): Promise<string> {
   } finally {
     lines.close();
   }
+}
+
+/** Stops `proc` with SIGINT (Ctrl-C) and resolves with its exit code (at once when it already exited). */
+export async function stopDevnet(proc: ChildProcess): Promise<number | null> {
+  if (proc.exitCode !== null) return proc.exitCode;
+  proc.kill('SIGINT');
+  const [code] = (await once(proc, 'exit')) as [number | null];
+  return code;
 }

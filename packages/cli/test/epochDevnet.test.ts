@@ -9,8 +9,7 @@
  * results in NeuronRegistry, so the honest miners' pruning score is non-zero and the cheat's zero.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,7 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 
-import { firstLine } from './firstLine.js';
+import { firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 const TEMPO = 10;
@@ -81,16 +80,11 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'subnet-epoch-devnet-'));
-    proc = spawn(process.execPath, [BIN, '--json', 'devnet', '--port', '0'], {
-      cwd: dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        SUBNET_DEVNET__GATEWAY_PORT: '0',
-        SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
-        SUBNET_DEVNET__DISHONEST_MINERS: '1',
-        SUBNET_DEVNET__TEMPO: String(TEMPO),
-      },
+    proc = spawnDevnet(dir, {
+      SUBNET_DEVNET__GATEWAY_PORT: '0',
+      SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      SUBNET_DEVNET__DISHONEST_MINERS: '1',
+      SUBNET_DEVNET__TEMPO: String(TEMPO),
     });
     info = JSON.parse(await firstLine(proc)) as NodesInfo;
     const validator = info.nodes.find((n) => n.wallet === 'validator2');
@@ -106,10 +100,7 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
   });
   after(async () => {
     await engine?.close();
-    if (proc !== undefined && proc.exitCode === null) {
-      proc.kill('SIGINT');
-      await once(proc, 'exit');
-    }
+    if (proc !== undefined) await stopDevnet(proc);
     rmSync(dir, { recursive: true, force: true });
   });
 
