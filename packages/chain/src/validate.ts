@@ -2,7 +2,8 @@
  * Input checks run before anything is sent, so a bad address, amount or parameter is refused with a
  * message that says what to fix instead of a revert (or a wasted fee).
  */
-import { type Address, getAddress, isAddress, isHex, parseUnits } from 'viem';
+import { RESULT_ENTRY_BYTES } from '@subnet/contracts';
+import { type Address, getAddress, type Hex, isAddress, isHex, parseUnits } from 'viem';
 import { invalidInput } from './errors.js';
 
 export function checkNetuid(netuid: number): number {
@@ -52,6 +53,17 @@ export function parseSub(text: string, what = 'amount'): bigint {
 export function checkBytes32(value: string, what: string): `0x${string}` {
   if (!isHex(value) || value.length !== 66) throw invalidInput(`${what} must be 32 bytes of 0x-prefixed hex`);
   return value;
+}
+
+/**
+ * An epoch's packed results (`EpochConsensus.propose`, `recordResults`): whole {@link RESULT_ENTRY_BYTES}-byte
+ * entries.
+ */
+export function checkResults(results: Hex): Hex {
+  if ((results.length - 2) % (2 * RESULT_ENTRY_BYTES) !== 0) {
+    throw invalidInput(`results must be whole ${RESULT_ENTRY_BYTES}-byte entries`);
+  }
+  return results;
 }
 
 /** Weight vectors: same length, 1..4096 entries, uids and weights within uint16, no duplicate uid. */

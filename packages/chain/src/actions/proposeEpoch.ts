@@ -3,10 +3,7 @@ import type { Hash, Hex } from 'viem';
 import type { ChainClient } from '../client.js';
 import { invalidInput } from '../errors.js';
 import { sendContractTx } from '../tx.js';
-import { checkBytes32, checkEpoch, checkNetuid } from '../validate.js';
-
-/** Bytes per entry of an epoch's results (`uid | incentive | dividends | trust | consensus | amount u96`). */
-const RESULT_ENTRY_BYTES = 22;
+import { checkBytes32, checkEpoch, checkNetuid, checkResults } from '../validate.js';
 
 /**
  * Proposes epoch `epoch` (`EpochConsensus.propose`): its Merkle root, `keccak256(results)`, its total `A(e)` and
@@ -29,14 +26,12 @@ export async function proposeEpoch(
   const root = checkBytes32(params.root, 'root');
   const resultsHash = checkBytes32(params.resultsHash, 'resultsHash');
   if (params.total < 0n || params.total >= 2n ** 128n) throw invalidInput('total must be 0..2^128-1');
-  if ((params.results.length - 2) % (2 * RESULT_ENTRY_BYTES) !== 0) {
-    throw invalidInput(`results must be whole ${RESULT_ENTRY_BYTES}-byte entries`);
-  }
+  const results = checkResults(params.results);
   const tx = await sendContractTx(client, {
     address: client.contracts.epochConsensus,
     abi: epochConsensusAbi,
     functionName: 'propose',
-    args: [netuid, epoch, root, resultsHash, params.total, params.results],
+    args: [netuid, epoch, root, resultsHash, params.total, results],
   });
   return { hash: tx.hash, gasUsed: tx.receipt.gasUsed };
 }

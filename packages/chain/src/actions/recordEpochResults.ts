@@ -1,13 +1,10 @@
 import { epochConsensusAbi } from '@subnet/contracts';
-import type { Hash, Hex } from 'viem';
+import { type Hash, type Hex, zeroHash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { ChainError, ChainErrorCode, invalidInput, toChainError } from '../errors.js';
+import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
 import { sendContractTx } from '../tx.js';
-import { checkEpoch, checkNetuid } from '../validate.js';
+import { checkEpoch, checkNetuid, checkResults } from '../validate.js';
 import { proposedEvent } from './getEpochResults.js';
-
-/** Bytes per entry of an epoch's results (`uid | incentive | dividends | trust | consensus | amount u96`). */
-const RESULT_ENTRY_BYTES = 22;
 
 /**
  * Records finalised epoch `epoch`'s results in the neuron registry (`EpochConsensus.recordResults`): each
@@ -22,10 +19,7 @@ export async function recordEpochResults(
 ): Promise<{ hash: Hash; gasUsed: bigint }> {
   const netuid = checkNetuid(params.netuid);
   const epoch = checkEpoch(params.epoch);
-  let results = params.results;
-  if (results !== undefined && (results.length - 2) % (2 * RESULT_ENTRY_BYTES) !== 0) {
-    throw invalidInput(`results must be whole ${RESULT_ENTRY_BYTES}-byte entries`);
-  }
+  let results = params.results === undefined ? undefined : checkResults(params.results);
   if (results === undefined) {
     try {
       const info = await client.public.readContract({
@@ -34,7 +28,7 @@ export async function recordEpochResults(
         functionName: 'getEpoch',
         args: [netuid, epoch],
       });
-      if (/^0x0*$/.test(info.root)) {
+      if (info.root === zeroHash) {
         throw new ChainError(ChainErrorCode.NOT_FOUND, `epoch ${epoch} of subnet ${netuid} has no proposal`);
       }
       const at = await client.public.getBlockNumber({ cacheTime: 0 });
