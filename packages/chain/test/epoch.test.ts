@@ -334,8 +334,7 @@ describe('an epoch on chain', () => {
     );
 
     // Claims: the miner's leaf is minted to its coldkey, the validator's own leaf goes to its stake.
-    const balance = await sdk.getTokenBalance(acct('miner1').coldkey.address);
-    await client('validator1').call('chain_claimEmissionV1', {
+    const minerClaim = {
       netuid: 1,
       epoch: e,
       uid: 2,
@@ -343,7 +342,9 @@ describe('an epoch on chain', () => {
       amount: toMiner.toString(),
       proof: tree.proof(2),
       toStake: false,
-    });
+    };
+    const balance = await sdk.getTokenBalance(acct('miner1').coldkey.address);
+    await client('validator1').call('chain_claimEmissionV1', minerClaim);
     assert.equal(await sdk.getTokenBalance(acct('miner1').coldkey.address), balance + toMiner);
     await client('validator1').call('chain_claimEmissionV1', {
       netuid: 1,
@@ -356,15 +357,7 @@ describe('an epoch on chain', () => {
     });
     assert.equal((await sdk.getNeuronInfo(1, 0)).stake, 1000n * SUB + toValidator);
     await expectEngineError(
-      client('validator1').call('chain_claimEmissionV1', {
-        netuid: 1,
-        epoch: e,
-        uid: 2,
-        account: acct('miner1').hotkey.address,
-        amount: toMiner.toString(),
-        proof: tree.proof(2),
-        toStake: false,
-      }),
+      client('validator1').call('chain_claimEmissionV1', minerClaim),
       'REVERTED',
       'AlreadyClaimed',
     );
