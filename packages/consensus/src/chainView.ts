@@ -50,25 +50,19 @@ export interface ChainView {
   stop(): Promise<void>;
 }
 
-/** Runs `open` until `signal` aborts, reopening it with backoff (250 ms doubling to 10 s) when it ends or fails. */
-async function follow(
+/** Follows a stream with {@link reopen}: reopened with backoff when it ends or fails, failures logged. */
+function follow(
   what: string,
-  open: (signal: AbortSignal) => Promise<void>,
+  open: (run: { signal: AbortSignal; healthy: () => void }) => Promise<void>,
   ctx: { signal: AbortSignal; logger: Logger },
 ): Promise<void> {
-  let delayMs = 250;
-  while (!ctx.signal.aborted) {
-    const started = Date.now();
-    try {
-      await open(ctx.signal);
-    } catch (err) {
-      if (ctx.signal.aborted) return;
-      ctx.logger.warn({ err: errorMessage(err), retryInMs: delayMs }, `${what} stream failed; retrying`);
-    }
-    if (Date.now() - started > 30_000) delayMs = 250;
-    await sleep(delayMs, { signal: ctx.signal }).catch(() => {});
-    delayMs = Math.min(delayMs * 2, 10_000);
-  }
+  return reopen(open, {
+    signal: ctx.signal,
+    onError: (err, retryInMs) => {
+      ctx.logger.warn({ err: errorMessage(err), retryInMs }, `${what} stream failed; retrying`);
+      return undefined;
+    },
+  });
 }
 
 export function createChainView(opts: ChainViewOpts, modules: ChainViewModules): ChainView {
@@ -155,13 +149,14 @@ export function createChainView(opts: ChainViewOpts, modules: ChainViewModules):
         readHotkey(),
         follow(
           'metagraph',
-          async (s) => {
+          async ({ signal: s, healthy }) => {
             const stream = await engine.stream(
               'chain_watchMetagraphV1',
               { netuid: opts.netuid },
               { signal: s },
             );
             for await (const m of stream) {
+              healthy();
               metagraph = m;
               emit(metagraphFns, m);
             }
@@ -170,9 +165,10 @@ export function createChainView(opts: ChainViewOpts, modules: ChainViewModules):
         ),
         follow(
           'blocks',
-          async (s) => {
+          async ({ signal: s, healthy }) => {
             const stream = await engine.stream('chain_watchBlocksV1', {}, { signal: s });
             for await (const b of stream) {
+              healthy();
               if (block !== undefined && b.number <= block.number) continue;
               block = b;
               // The hyperparameters are re-read once per epoch (and until the first read succeeds).

@@ -8,7 +8,7 @@
  * `MAX_EPOCHS` epochs of results. It never writes to the chain or to any stack.
  */
 import type { EngineApi, EngineClient, EventOf, ResultOf } from '@subnet/engine-api';
-import { errorMessage, hasCode, type Logger, sleep } from '@subnet/utils';
+import { errorMessage, hasCode, type Logger, reopen } from '@subnet/utils';
 import type { Emissions, Models, NeuronDetail, NeuronRow, Snapshot, Verification } from './api.js';
 import { DashboardError, DashboardErrorCode } from './errors.js';
 import { emissionSplit, median, msPerBlock, nextEpochStart, Ring, requestsPerSecond } from './stats.js';
@@ -133,28 +133,25 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     }
   }
 
-  /** Runs `open` until the collector closes, reopening it with backoff (250 ms doubling to 10 s). */
-  async function follow(what: string, open: () => Promise<void>): Promise<void> {
-    let delayMs = 250;
-    while (!signal.aborted) {
-      const started = now();
-      let waitMs = delayMs;
-      try {
-        await open();
-      } catch (err) {
-        if (signal.aborted) return;
-        if (isCode(err, 'METHOD_NOT_FOUND')) waitMs = ABSENT_RETRY_MS;
-        else warnOnce(what, err);
-      }
-      if (now() - started > 30_000) delayMs = waitMs = 250;
-      await sleep(waitMs, { signal }).catch(() => {});
-      delayMs = Math.min(delayMs * 2, 10_000);
-    }
+  /**
+   * Runs `open` until the collector closes, reopening it with backoff ({@link reopen}); a stack the node does
+   * not run is asked again a minute later.
+   */
+  function follow(what: string, open: (healthy: () => void) => Promise<void>): Promise<void> {
+    return reopen(({ healthy }) => open(healthy), {
+      signal,
+      onError: (err) => {
+        if (isCode(err, 'METHOD_NOT_FOUND')) return ABSENT_RETRY_MS;
+        warnOnce(what, err);
+        return undefined;
+      },
+    });
   }
 
-  async function followBlocks(): Promise<void> {
+  async function followBlocks(healthy: () => void): Promise<void> {
     const s = await engine.stream('chain_watchBlocksV1', {}, { signal });
     for await (const b of s) {
+      healthy();
       if (block !== undefined && b.number <= block.number) continue;
       const timestamp = b.timestamp < 1e12 ? b.timestamp * 1000 : b.timestamp;
       block = { number: b.number, timestamp };
@@ -165,9 +162,10 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     }
   }
 
-  async function followMetagraph(): Promise<void> {
+  async function followMetagraph(healthy: () => void): Promise<void> {
     const s = await engine.stream('chain_watchMetagraphV1', { netuid }, { signal });
     for await (const m of s) {
+      healthy();
       const first = metagraph === undefined;
       metagraph = m;
       warned.delete('metagraph stream');
@@ -300,9 +298,12 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     }
   }
 
-  async function followOutcomes(): Promise<void> {
+  async function followOutcomes(healthy: () => void): Promise<void> {
     const s = await engine.stream('gateway_watchOutcomesV1', {}, { signal });
-    for await (const o of s) record(o);
+    for await (const o of s) {
+      healthy();
+      record(o);
+    }
   }
 
   function record(o: Outcome): void {

@@ -17,7 +17,7 @@ import {
   networkErrors,
   networkMethods,
 } from '@subnet/engine-api';
-import { errorMessage, type Logger, sleep } from '@subnet/utils';
+import { errorMessage, type Logger, reopen } from '@subnet/utils';
 import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
 import { privateKeyToAccount } from 'viem/accounts';
 import { NetworkError, NetworkErrorCode } from './errors.js';
@@ -82,21 +82,22 @@ export async function followMetagraph(
   membership: Membership,
   ctx: { signal: AbortSignal; logger: Logger },
 ): Promise<void> {
-  let delayMs = 250;
-  while (!ctx.signal.aborted) {
-    try {
-      const stream = await engine.stream('chain_watchMetagraphV1', { netuid }, { signal: ctx.signal });
+  await reopen(
+    async ({ signal, healthy }) => {
+      const stream = await engine.stream('chain_watchMetagraphV1', { netuid }, { signal });
       for await (const snapshot of stream) {
         membership.update(snapshot);
-        delayMs = 250;
+        healthy();
       }
-    } catch (err) {
-      if (ctx.signal.aborted) return;
-      ctx.logger.warn({ err: errorMessage(err), retryInMs: delayMs }, 'metagraph stream failed; retrying');
-    }
-    await sleep(delayMs, { signal: ctx.signal }).catch(() => {});
-    delayMs = Math.min(delayMs * 2, 10_000);
-  }
+    },
+    {
+      signal: ctx.signal,
+      onError: (err, retryInMs) => {
+        ctx.logger.warn({ err: errorMessage(err), retryInMs }, 'metagraph stream failed; retrying');
+        return undefined;
+      },
+    },
+  );
 }
 
 /** The synapse handler of a miner: each kind answered by the app stack through the Engine API. */

@@ -2,5 +2,5 @@ export { BoundedQueue, type BoundedQueueOpts } from './boundedQueue.js';
 export { errorMessage, hasCode, SubnetError, type SubnetErrorOptions } from './errors.js';
 export { type FromPushOpts, fromPush } from './fromPush.js';
 export { createLogger, type Logger, type LoggerOpts, type LogLevel, silentLogger } from './logger.js';
-export { sleep, waitFor, withTimeout } from './signal.js';
+export { type ReopenOpts, reopen, sleep, waitFor, withTimeout } from './signal.js';
 export { VERSION } from './version.js';

@@ -49,3 +49,45 @@ export async function waitFor<T>(
     await sleep(opts.intervalMs ?? 25, { signal: opts.signal });
   }
 }
+
+/** Options of {@link reopen}. */
+export interface ReopenOpts {
+  signal: AbortSignal;
+  /**
+   * Told of each failure (not of a clean end) with the wait that follows; may return another wait (e.g. a long
+   * one when the other side is absent for good).
+   */
+  onError?: (err: unknown, retryInMs: number) => number | undefined;
+  /** First wait, doubled after each try up to `maxDelayMs` (defaults 250 and 10,000 ms). */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * Runs `open` (typically: open a stream and consume it) until `signal` aborts, opening it again each time it
+ * ends or fails, with exponential backoff. The backoff starts over once a run calls `healthy()` (say, on an
+ * event), so a stream that worked and then dropped is reopened promptly. Never throws; resolves on abort.
+ */
+export async function reopen(
+  open: (run: { signal: AbortSignal; healthy: () => void }) => Promise<void>,
+  opts: ReopenOpts,
+): Promise<void> {
+  const { signal } = opts;
+  const initial = opts.initialDelayMs ?? 250;
+  const max = opts.maxDelayMs ?? 10_000;
+  let delayMs = initial;
+  const healthy = () => {
+    delayMs = initial;
+  };
+  while (!signal.aborted) {
+    let waitMs: number | undefined;
+    try {
+      await open({ signal, healthy });
+    } catch (err) {
+      if (signal.aborted) return;
+      waitMs = opts.onError?.(err, delayMs);
+    }
+    await sleep(waitMs ?? delayMs, { signal }).catch(() => {});
+    delayMs = Math.min(delayMs * 2, max);
+  }
+}

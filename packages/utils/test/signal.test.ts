@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { errorMessage, hasCode, SubnetError, sleep, waitFor, withTimeout } from '../src/index.js';
+import { errorMessage, hasCode, reopen, SubnetError, sleep, waitFor, withTimeout } from '../src/index.js';
 
 describe('signal helpers', () => {
   it('sleep resolves after the delay and rejects when aborted', async () => {
@@ -41,6 +41,57 @@ describe('signal helpers', () => {
         return true;
       },
     );
+  });
+});
+
+describe('reopen', () => {
+  it('reopens after an end or a failure with doubling waits, starts over after healthy(), stops on abort', async () => {
+    const abort = new AbortController();
+    const starts: number[] = [];
+    const waits: number[] = [];
+    const t0 = Date.now();
+    await reopen(
+      async ({ healthy }) => {
+        starts.push(Date.now() - t0);
+        const run = starts.length;
+        if (run === 3) healthy();
+        if (run === 5) abort.abort();
+        if (run % 2 === 0) throw new Error(`run ${run} failed`);
+      },
+      {
+        signal: abort.signal,
+        initialDelayMs: 20,
+        maxDelayMs: 1000,
+        onError: (_err, retryInMs) => {
+          waits.push(retryInMs);
+          return undefined;
+        },
+      },
+    );
+    assert.equal(starts.length, 5, 'resolved on abort, not after a sixth run');
+    // Waits 20, 40, then healthy() in run 3 starts over at 20 (80 without it), then 40; failures report theirs.
+    assert.deepEqual(waits, [40, 40]);
+    const gaps = starts.slice(1).map((s, i) => s - (starts[i] as number));
+    assert.ok(
+      (gaps[0] as number) >= 18 && (gaps[1] as number) >= 38 && (gaps[3] as number) >= 38,
+      `gaps ${gaps}`,
+    );
+    assert.ok((gaps[2] as number) < 60, `after healthy() the wait starts over: ${gaps}`);
+  });
+
+  it('uses the wait onError returns', async () => {
+    const abort = new AbortController();
+    const starts: number[] = [];
+    const t0 = Date.now();
+    await reopen(
+      async () => {
+        starts.push(Date.now() - t0);
+        if (starts.length === 2) abort.abort();
+        throw new Error('absent');
+      },
+      { signal: abort.signal, initialDelayMs: 1, onError: () => 120 },
+    );
+    assert.ok((starts[1] as number) - (starts[0] as number) >= 110);
   });
 });
 

@@ -4,7 +4,7 @@
  * (METHOD_NOT_FOUND) it checks again only rarely; a stream that ends or fails is reopened with backoff.
  */
 import type { EngineApi, EngineClient, EngineError, OutcomeSchema } from '@subnet/engine-api';
-import { errorMessage, type Logger, sleep } from '@subnet/utils';
+import { errorMessage, type Logger, reopen } from '@subnet/utils';
 import type { z } from 'zod';
 
 export type Outcome = z.output<typeof OutcomeSchema>;
@@ -21,28 +21,24 @@ export async function followOutcomes(
   onOutcome: (o: Outcome) => void,
 ): Promise<void> {
   const { engine, logger, signal } = modules;
-  let delayMs = 250;
-  while (!signal.aborted) {
-    let wait = delayMs;
-    try {
-      const stream = await engine.stream('gateway_watchOutcomesV1', {}, { signal });
+  await reopen(
+    async ({ signal: s, healthy }) => {
+      const stream = await engine.stream('gateway_watchOutcomesV1', {}, { signal: s });
       for await (const o of stream) {
-        delayMs = 250;
+        healthy();
         onOutcome(o);
       }
-    } catch (err) {
-      if (signal.aborted) return;
-      if ((err as Partial<EngineError>).code === 'METHOD_NOT_FOUND') {
-        wait = opts.absentRetryMs;
-        logger.debug('no gateway stack on this node: organic outcomes are not scored');
-      } else {
-        logger.warn(
-          { err: errorMessage(err), retryInMs: delayMs },
-          'gateway outcome stream failed; retrying',
-        );
-      }
-    }
-    await sleep(wait, { signal }).catch(() => {});
-    delayMs = Math.min(delayMs * 2, 10_000);
-  }
+    },
+    {
+      signal,
+      onError: (err, retryInMs) => {
+        if ((err as Partial<EngineError>).code === 'METHOD_NOT_FOUND') {
+          logger.debug('no gateway stack on this node: organic outcomes are not scored');
+          return opts.absentRetryMs;
+        }
+        logger.warn({ err: errorMessage(err), retryInMs }, 'gateway outcome stream failed; retrying');
+        return undefined;
+      },
+    },
+  );
 }
