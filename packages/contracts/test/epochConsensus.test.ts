@@ -13,6 +13,7 @@ import { epochConsensusAbi, neuronRegistryAbi } from '../src/generated/index.js'
 import {
   attesters,
   buildPayout,
+  claimArgs,
   type EpochNet,
   epochHyperparams,
   goToProposal,
@@ -109,10 +110,7 @@ describe('EpochConsensus', () => {
       f,
       net,
       epoch,
-      () =>
-        ec.write.claim([1, epoch, leaf.uid, leaf.account, leaf.amount, p.tree.proof(leaf.uid), false], {
-          account: f.erin,
-        }),
+      () => ec.write.claim(claimArgs(p.tree, epoch, leaf.uid), { account: f.erin }),
       'EpochNotFinalised',
     );
 
@@ -143,11 +141,7 @@ describe('EpochConsensus', () => {
     assert.ok(miner !== undefined);
     const dave0 = await f.token.read.balanceOf([f.dave.address]);
     const supply0 = await f.token.read.totalSupply();
-    const claim = await f.mined(
-      ec.write.claim([1, epoch, miner.uid, miner.account, miner.amount, p.tree.proof(miner.uid), false], {
-        account: f.erin,
-      }),
-    );
+    const claim = await f.mined(ec.write.claim(claimArgs(p.tree, epoch, miner.uid), { account: f.erin }));
     const [claimed] = parseEventLogs({
       abi: epochConsensusAbi,
       logs: claim.logs,
@@ -164,10 +158,7 @@ describe('EpochConsensus', () => {
       f,
       net,
       epoch,
-      () =>
-        ec.write.claim([1, epoch, miner.uid, miner.account, miner.amount, p.tree.proof(miner.uid), false], {
-          account: f.erin,
-        }),
+      () => ec.write.claim(claimArgs(p.tree, epoch, miner.uid), { account: f.erin }),
       'AlreadyClaimed',
       [1, epoch, miner.uid],
     );
@@ -203,15 +194,7 @@ describe('EpochConsensus', () => {
     const vHot = net.validators[0];
     const vCold = net.coldkeys[0];
     assert.ok(vHot !== undefined && vCold !== undefined);
-    const stakeClaim = [
-      1,
-      epoch,
-      vLeaf.uid,
-      vLeaf.account,
-      vLeaf.amount,
-      p.tree.proof(vLeaf.uid),
-      true,
-    ] as const;
+    const stakeClaim = claimArgs(p.tree, epoch, vLeaf.uid, true);
     await rejects(
       f,
       net,
@@ -237,33 +220,21 @@ describe('EpochConsensus', () => {
     // The owner leaf pays the owner and cannot go to stake.
     const ownerLeaf = p.tree.leaf(OWNER_UID);
     assert.ok(ownerLeaf !== undefined);
-    const ownerArgs = [
-      1,
-      epoch,
-      OWNER_UID,
-      ownerLeaf.account,
-      ownerLeaf.amount,
-      p.tree.proof(OWNER_UID),
-    ] as const;
     await rejects(
       f,
       net,
       epoch,
-      () => ec.write.claim([...ownerArgs, true], { account: f.owner }),
+      () => ec.write.claim(claimArgs(p.tree, epoch, OWNER_UID, true), { account: f.owner }),
       'OwnerLeafCannotStake',
     );
     const owner0 = await f.token.read.balanceOf([f.owner.address]);
-    await f.mined(ec.write.claim([...ownerArgs, false], { account: f.erin }));
+    await f.mined(ec.write.claim(claimArgs(p.tree, epoch, OWNER_UID), { account: f.erin }));
     assert.equal(await f.token.read.balanceOf([f.owner.address]), owner0 + ownerLeaf.amount);
 
     // Every leaf claimed: the whole total, no more.
     for (const l of p.tree.leaves) {
       if (await ec.read.isClaimed([1, epoch, l.uid])) continue;
-      await f.mined(
-        ec.write.claim([1, epoch, l.uid, l.account, l.amount, p.tree.proof(l.uid), false], {
-          account: f.erin,
-        }),
-      );
+      await f.mined(ec.write.claim(claimArgs(p.tree, epoch, l.uid), { account: f.erin }));
     }
     assert.equal((await ec.read.getEpoch([1, epoch])).claimed, p.total);
   });
@@ -468,10 +439,7 @@ describe('EpochConsensus', () => {
       f,
       net,
       epoch,
-      () =>
-        ec.write.claim([1, epoch, leaf.uid, leaf.account, leaf.amount, p.tree.proof(leaf.uid), false], {
-          account: f.erin,
-        }),
+      () => ec.write.claim(claimArgs(p.tree, epoch, leaf.uid), { account: f.erin }),
       'EpochNotFinalised',
     );
     // After finalising the next one, emission is settled from its end.

@@ -119,6 +119,18 @@ export function buildPayout(net: EpochNet, owner: Address, epoch: bigint, total:
   };
 }
 
+/** `EpochConsensus.claim`'s arguments for the leaf of `uid` in `tree` (subnet 1), with its proof. */
+export function claimArgs(
+  tree: EpochTree,
+  epoch: bigint,
+  uid: number,
+  toStake = false,
+): readonly [number, bigint, number, Address, bigint, Hex[], boolean] {
+  const leaf = tree.leaf(uid);
+  if (leaf === undefined) throw new Error(`no leaf for uid ${uid}`);
+  return [1, epoch, uid, leaf.account, leaf.amount, tree.proof(uid), toStake];
+}
+
 /** Mines to the block where the next transaction lands at `S(epoch + 1) + offset` (offset 1: the drawn
  *  proposer's window, with `blockhash(B(e))` already known to eth_call). */
 export async function goToProposal(f: Fixture, epoch: bigint, offset = 1n): Promise<bigint> {

@@ -6,6 +6,7 @@ import { packU16, weightsCommitHash } from '../src/weights.js';
 import {
   attesters,
   buildPayout,
+  claimArgs,
   epochHyperparams,
   goToProposal,
   proposeEpoch,
@@ -93,13 +94,7 @@ describe('epoch gas targets (3 validators, 4 miners)', () => {
       const [a] = attesters(net, p.proposer);
       if (a === undefined) throw new Error('no attester');
       const attest = await mined(ec.write.attest([1, epoch, p.tree.root, p.resultsHash], { account: a }));
-      const leaf = p.tree.leaves.find((l) => l.uid === 3);
-      if (leaf === undefined) throw new Error('no miner leaf');
-      const claim = await mined(
-        ec.write.claim([1, epoch, leaf.uid, leaf.account, leaf.amount, p.tree.proof(leaf.uid), false], {
-          account: erin,
-        }),
-      );
+      const claim = await mined(ec.write.claim(claimArgs(p.tree, epoch, 3), { account: erin }));
       gas[`propose${suffix}`] = p.receipt.gasUsed;
       gas[`attestFinalising${suffix}`] = attest.gasUsed;
       gas[`claim${suffix}`] = claim.gasUsed;
