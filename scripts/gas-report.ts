@@ -229,20 +229,13 @@ try {
   };
   const within = (limit: number, gas: bigint) => ({ limit, value: Number(gas), pass: gas <= BigInt(limit) });
   const targets = {
-    revealWeights256: {
-      limit: 250_000,
-      value: Number(ops.revealWeights256),
-      pass: ops.revealWeights256 <= 250_000n,
-    },
-    registerNeuron: {
-      limit: 300_000,
-      value: Number(
-        ops.registerNeuronMiner > ops.registerNeuronValidator
-          ? ops.registerNeuronMiner
-          : ops.registerNeuronValidator,
-      ),
-      pass: ops.registerNeuronMiner <= 300_000n && ops.registerNeuronValidator <= 300_000n,
-    },
+    revealWeights256: within(250_000, ops.revealWeights256),
+    registerNeuron: within(
+      300_000,
+      ops.registerNeuronMiner > ops.registerNeuronValidator
+        ? ops.registerNeuronMiner
+        : ops.registerNeuronValidator,
+    ),
     proposeEpoch: within(150_000, ops.proposeEpoch),
     attestEpochFinalising: within(80_000, ops.attestEpochFinalising),
     claimEmission: within(80_000, ops.claimEmission),
