@@ -42,6 +42,11 @@ export function subnetToJson(s: SubnetInfo) {
     registeredAt: Number(s.registeredAt),
     lockedAmount: s.lockedAmount.toString(),
     params: paramsToJson(s.params),
+    epochSchedule: s.epochSchedule.map((a) => ({
+      epoch: Number(a.epoch),
+      startBlock: Number(a.startBlock),
+      tempo: Number(a.tempo),
+    })),
   };
 }
 

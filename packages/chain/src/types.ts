@@ -9,6 +9,12 @@ import type { ContractFunctionReturnType } from 'viem';
 export type Hyperparams = ContractFunctionReturnType<typeof subnetRegistryAbi, 'view', 'getHyperparams'>;
 /** `SubnetRegistry.SubnetInfo`. */
 export type SubnetRecord = ContractFunctionReturnType<typeof subnetRegistryAbi, 'view', 'getSubnet'>;
+/** `SubnetRegistry.EpochAnchor`: from `startBlock` on, epoch `epoch + k` starts at `startBlock + k · tempo`. */
+export type EpochAnchor = ContractFunctionReturnType<
+  typeof subnetRegistryAbi,
+  'view',
+  'getEpochSchedule'
+>[number];
 /** `NeuronRegistry.Neuron`. */
 export type NeuronRecord = ContractFunctionReturnType<typeof neuronRegistryAbi, 'view', 'getNeuronInfo'>;
 
@@ -16,6 +22,8 @@ export type NeuronRecord = ContractFunctionReturnType<typeof neuronRegistryAbi, 
 export interface SubnetInfo extends SubnetRecord {
   netuid: number;
   params: Hyperparams;
+  /** The epoch schedule: one anchor at registration plus one per tempo change. */
+  epochSchedule: readonly EpochAnchor[];
 }
 
 /**

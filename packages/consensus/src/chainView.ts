@@ -6,7 +6,7 @@
  * API; never writes.
  */
 import type { EngineApi, EngineClient, MetagraphSchema, SubnetSchema } from '@subnet/engine-api';
-import { errorMessage, type Logger, sleep } from '@subnet/utils';
+import { errorMessage, type Logger, reopen, sleep } from '@subnet/utils';
 import type { z } from 'zod';
 
 export type Metagraph = z.output<typeof MetagraphSchema>;
@@ -36,8 +36,8 @@ export interface ChainView {
   /** This node's uid in the metagraph, or null. */
   uid(): number | null;
   /**
-   * The epoch of `block` as `SubnetRegistry.currentEpoch` counts it while the tempo never changed:
-   * `floor((block - registeredAt) / tempo)`. Undefined before the subnet is read.
+   * The epoch of `block` as `SubnetRegistry.currentEpoch` counts it, from the subnet's epoch schedule (exact
+   * across tempo changes the view has read). Undefined before the subnet is read.
    */
   epochOf(block: number): number | undefined;
   /** Called with every new block, after the view is updated. Returns an unsubscribe function. */
@@ -79,8 +79,11 @@ export function createChainView(opts: ChainViewOpts, modules: ChainViewModules):
   const running: Promise<void>[] = [];
 
   const epochOf = (n: number): number | undefined => {
-    if (subnet === undefined || subnet.params.tempo <= 0) return undefined;
-    return Math.floor(Math.max(0, n - subnet.registeredAt) / subnet.params.tempo);
+    // The chain's own schedule (SubnetRegistry.currentEpoch): the last anchor at or before n, then every tempo.
+    const anchors = subnet?.epochSchedule ?? [];
+    const anchor = anchors.findLast((a) => a.startBlock <= n) ?? anchors[0];
+    if (anchor === undefined || anchor.tempo <= 0) return undefined;
+    return anchor.epoch + Math.floor(Math.max(0, n - anchor.startBlock) / anchor.tempo);
   };
 
   async function refreshSubnet(o: { signal: AbortSignal }): Promise<Subnet | undefined> {

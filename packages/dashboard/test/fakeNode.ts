@@ -126,6 +126,7 @@ export function startFakeNode(): FakeNode {
         weightsVersionKey: 0,
         registrationAllowed: true,
       },
+      epochSchedule: [{ epoch: 0, startBlock: 0, tempo: TEMPO }],
     }),
     chain_watchBlocksV1: (_p, ctx) =>
       fromPush<Block>(ctx.signal, (push, _fail, done) => {

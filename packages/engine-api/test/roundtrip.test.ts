@@ -80,6 +80,10 @@ const subnet: z.output<typeof SubnetSchema> = {
     weightsVersionKey: 0,
     registrationAllowed: true,
   },
+  epochSchedule: [
+    { epoch: 0, startBlock: 7, tempo: 20 },
+    { epoch: 12, startBlock: 247, tempo: 10 },
+  ],
 };
 
 const neuron: z.output<typeof NeuronSchema> = {

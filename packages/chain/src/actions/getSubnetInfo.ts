@@ -5,7 +5,7 @@ import type { SubnetInfo } from '../types.js';
 import { checkNetuid } from '../validate.js';
 
 /**
- * Reads an existing subnet: `SubnetRegistry.getSubnet` + `SubnetRegistry.getHyperparams` (batched), at
+ * Reads an existing subnet: `SubnetRegistry.getSubnet`, `getHyperparams` and `getEpochSchedule` (batched), at
  * `blockNumber` when given.
  */
 export async function readSubnet(
@@ -19,11 +19,12 @@ export async function readSubnet(
     args: [netuid],
     ...(blockNumber === undefined ? {} : { blockNumber }),
   } as const;
-  const [info, params] = await Promise.all([
+  const [info, params, epochSchedule] = await Promise.all([
     client.public.readContract({ ...read, functionName: 'getSubnet' }),
     client.public.readContract({ ...read, functionName: 'getHyperparams' }),
+    client.public.readContract({ ...read, functionName: 'getEpochSchedule' }),
   ]);
-  return { ...info, netuid, params };
+  return { ...info, netuid, params, epochSchedule };
 }
 
 /**

@@ -69,7 +69,7 @@ export function createWeightSetter(
     lastReveal: null,
     pendingRevealEpoch: null,
   };
-  let pending: { commitEpoch: number; revealEpoch: number; block: number } | null = null;
+  let pending: { commitEpoch: number; revealEpoch: number } | null = null;
   let lastCommitEpoch: number | null = null;
   let lastCommitBlock: number | null = null;
   /** No transaction before this block (rate limit, backoff after a failure). */
@@ -149,7 +149,6 @@ export function createWeightSetter(
       pending = {
         commitEpoch: r.epoch,
         revealEpoch: r.epoch + subnet.params.commitRevealPeriod,
-        block: b.number,
       };
       st.pendingRevealEpoch = pending.revealEpoch;
       logger.info(
@@ -174,11 +173,7 @@ export function createWeightSetter(
     const epoch = chain.epochOf(b.number);
     if (subnet === undefined || epoch === undefined) return;
     if (pending !== null) {
-      // Also try when a tempo's worth of blocks passed per period, in case the epoch estimate lags the chain.
-      const blocks = b.number - pending.block;
-      if (epoch >= pending.revealEpoch || blocks >= subnet.params.tempo * subnet.params.commitRevealPeriod) {
-        await reveal(b);
-      }
+      if (epoch >= pending.revealEpoch) await reveal(b);
       return;
     }
     if (lastCommitEpoch !== null && epoch <= lastCommitEpoch) return;

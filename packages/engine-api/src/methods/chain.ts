@@ -57,6 +57,11 @@ export const SubnetSchema = z.object({
   registeredAt: z.number().int().describe('Block of registration'),
   lockedAmount: AmountSchema,
   params: HyperparamsSchema,
+  epochSchedule: z
+    .array(z.object({ epoch: z.number().int(), startBlock: z.number().int(), tempo: z.number().int() }))
+    .describe(
+      'SubnetRegistry.getEpochSchedule: from startBlock on, epoch `epoch + k` starts at `startBlock + k·tempo` (one anchor at registration, one per tempo change)',
+    ),
 });
 
 export const NeuronSchema = z.object({
