@@ -125,17 +125,16 @@ describe('scheduler', () => {
     const rec = newRecord();
     const a = [0, 1, 2].map((i) => s.run('a', fakeJob(30, i, rec), { priority: 'organic' }));
     assert.deepEqual(s.stats('a'), { ...s.stats('a'), running: 1, queued: 2 });
-    const t0 = performance.now();
     const err = await rejectsWith(
       s.run('a', fakeJob(1, 9, rec), { priority: 'organic' }),
       AppErrorCode.OVERLOADED,
     );
-    assert.ok(performance.now() - t0 < 50, 'rejection must not wait');
+    // Refused while the queue is still full (only microtasks ran): it did not wait for a free slot.
+    assert.equal(s.stats('a').completed, 0, 'rejection must not wait');
     assert.equal((err as { meta: { retryAfterMs: number } }).meta.retryAfterMs, 250, 'configured default');
     // Model b is independent of a's full queue.
-    const tb = performance.now();
     assert.equal(await s.run('b', fakeJob(1, 'b', rec), { priority: 'organic' }), 'b');
-    assert.ok(performance.now() - tb < 50, 'b must not wait behind a');
+    assert.ok(s.stats('a').completed < 3, 'b must not wait behind a');
     assert.deepEqual(await Promise.all(a), [0, 1, 2]);
     assert.equal(s.stats('a').rejected, 1);
     // Once jobs have finished, retryAfterMs is estimated from their durations.
@@ -169,13 +168,15 @@ describe('scheduler', () => {
   it('times out a job while queued (queue time counts) without starting it', async () => {
     const s = createScheduler(OPTS);
     const rec = newRecord();
-    const blocker = s.run('m', fakeJob(300, 'b', newRecord()), { priority: 'organic' });
-    const t0 = performance.now();
+    let blockerDone = false;
+    const blocker = s.run('m', fakeJob(300, 'b', newRecord()), { priority: 'organic' }).finally(() => {
+      blockerDone = true;
+    });
     await rejectsWith(
       s.run('m', fakeJob(1, 'q', rec), { priority: 'organic', deadlineMs: 20 }),
       'APP_DEADLINE_EXCEEDED',
     );
-    assert.ok(performance.now() - t0 < 200);
+    assert.equal(blockerDone, false, 'the queued job timed out while the blocker still ran');
     assert.equal(rec.started, 0);
     assert.equal(s.stats('m').queued, 0);
     assert.equal(s.stats('m').timedOut, 1);
@@ -185,12 +186,10 @@ describe('scheduler', () => {
   it('times out a running job, aborting its signal, and frees the slot', async () => {
     const s = createScheduler({ ...OPTS, defaultDeadlineMs: 20 });
     const rec = newRecord();
-    const t0 = performance.now();
     await rejectsWith(
       s.run('m', fakeJob(5_000, 'x', rec), { priority: 'organic' }),
       AppErrorCode.DEADLINE_EXCEEDED,
     );
-    assert.ok(performance.now() - t0 < 200);
     assert.equal(rec.started, 1);
     assert.equal(rec.aborted, 1);
     await sleep(1);
@@ -323,7 +322,6 @@ describe('scheduler', () => {
     };
     const models = ['a', 'b', 'c'];
     const total = 5_000;
-    const t0 = performance.now();
     for (let wave = 0; wave < total / 100; wave++) {
       const pending: Promise<unknown>[] = [];
       for (let i = 0; i < 100; i++) {
@@ -370,7 +368,6 @@ describe('scheduler', () => {
       assert.ok(st.completed > 0 && st.failed > 0 && st.timedOut > 0 && st.cancelled > 0, JSON.stringify(st));
     }
     assert.equal(outcomes, total, 'every job ends in exactly one outcome');
-    assert.ok(performance.now() - t0 < 6_000);
   });
 
   it('close() cancels queued and running jobs and refuses new ones', async () => {

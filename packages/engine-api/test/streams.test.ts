@@ -252,7 +252,6 @@ for (const [name, makeClient] of eachTransport(() => h)) {
       const ac = new AbortController();
       const s = await c.stream('test_tickV1', { tag, intervalMs: 2 }, { signal: ac.signal });
       let n = 0;
-      const started = Date.now();
       // The same outcome over every transport.
       await expectEngineError(
         (async () => {
@@ -262,7 +261,6 @@ for (const [name, makeClient] of eachTransport(() => h)) {
         EngineErrorCode.CANCELLED,
       );
       assert.ok(n >= 3 && n < 100, `the loop stopped soon after the abort (${n} events)`);
-      assert.ok(Date.now() - started < 2_000);
       await waitForNoStreams(h.server);
       assert.equal(signals.get(tag)?.aborted, true);
     });
@@ -470,10 +468,10 @@ describe('stream limits and shutdown', () => {
       for await (const ev of s) seen.push(ev.n);
     })();
     await waitFor(() => (seen.length >= 2 ? true : undefined), { timeoutMs: 2_000, what: 'two ticks' });
-    const started = Date.now();
     await h3.close();
-    assert.ok(Date.now() - started < 1_500, 'close did not wait for the force timeout');
-    await reading; // ends (reason "shutdown") without an error
+    // The stream ended cleanly (reason "shutdown"): close ended it instead of its force timeout cutting
+    // the connection, which would fail the read.
+    await reading;
     assert.equal(h3.server.openStreams, 0);
     assert.equal(signals.get(tag)?.reason, 'shutdown');
   });

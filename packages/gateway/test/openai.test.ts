@@ -852,9 +852,7 @@ describe('errors', () => {
       });
       const it = stream[Symbol.asyncIterator]();
       assert.equal((await it.next()).value?.choices[0]?.delta.role, 'assistant');
-      const started = Date.now();
       await other.close();
-      assert.ok(Date.now() - started < 1000, 'close did not wait for the stream');
       const err = await rejects(
         (async () => {
           for (;;) if ((await it.next()).done === true) return;

@@ -429,7 +429,6 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
     const victim = get(`miner${MINERS}`);
     const networkStack = victim.node.stacks().find((s) => s.name === 'network');
     assert.ok(networkStack?.pid !== undefined && networkStack.pid !== process.pid);
-    const started = Date.now();
     let tokens = 0;
     const err = await (async () => {
       try {
@@ -448,7 +447,6 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
     })();
     assert.ok(err instanceof EngineError, 'the stream ends with an error, not a hang or a clean end');
     assert.equal(err.code, 'PEER_GONE');
-    assert.ok(Date.now() - started < 10_000, `ended after ${Date.now() - started} ms`);
     // The supervisor restarts the network stack with the same key and ports; the validator reconnects.
     const { peers } = await waitFor(
       async () => {
