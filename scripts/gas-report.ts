@@ -20,7 +20,7 @@ import {
   resultsHash,
   subnetTokenAbi,
 } from '../packages/contracts/dist/src/index.js';
-import { createWalletStore } from '../packages/wallet/dist/src/index.js';
+import { createWalletStore, peerIdOfPublicKey } from '../packages/wallet/dist/src/index.js';
 
 const SUB = 10n ** 18n;
 const dataDir = mkdtempSync(join(tmpdir(), 'subnet-gas-'));
@@ -181,7 +181,7 @@ try {
   const sdk = read.withAccount(cold);
   const stake = await sdk.addStake(200n * SUB);
   const allocate = await sdk.allocateToSubnet(1, hot.address, 150n * SUB);
-  const peerId = '16Uiu2HAmGkQ1qvLJ6rwA7CXd7PrLhMQsZyV2HZC3ZS1GvRgL5CsY'; // 52 characters, like a secp256k1 peer id
+  const peerId = peerIdOfPublicKey(hot.publicKey); // the hotkey's own (53 characters): the registry checks it
   const multiaddr = `/ip4/203.0.113.7/tcp/30333/p2p/${peerId}`.slice(0, 60);
   const miner = await sdk.registerNeuron({
     netuid: subnet.netuid,

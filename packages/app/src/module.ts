@@ -70,16 +70,40 @@ export interface EmbedResult {
   usage: { promptTokens: number };
 }
 
-/** Teacher forcing: the model's log-probability of each token of `continuation` after `prompt`. */
-export interface ScoreRequest {
+/** What every teacher-forced scoring names: the model, the text scored and what to report. */
+interface ScoreFields {
   model: string;
-  prompt: string;
   continuation: string;
   topLogprobs?: number;
+  /** Also score the end of generation right after the continuation (`ScoreResult.eos`). */
+  eos?: boolean;
 }
+
+/**
+ * Teacher forcing: the model's log-probability of each token of `continuation` after exactly one of
+ * `prompt` (raw text, tokenized as a completion prompt) or `messages` (a chat, rendered with the model's
+ * chat template with the assistant turn open, exactly as a `chat` generation renders it).
+ */
+export type ScoreRequest = ScoreFields &
+  ({ prompt: string; messages?: undefined } | { messages: ChatMessage[]; prompt?: undefined });
 export interface ScoreResult {
   tokens: Array<TokenLogprob & { topLogprobs?: TokenLogprob[] }>;
   sumLogprob: number;
+  /**
+   * With `eos`: the log-probability that the model ends its answer right after the continuation (its
+   * end-of-generation tokens together, and for a chat the template's end-of-turn tokens) and the log-probability of the most likely token there; null when
+   * the model has no end-of-generation token.
+   */
+  eos?: { logprob: number; topLogprob: number } | null;
+}
+
+/** Token counts of texts with a model's own tokenizer (no BOS, no chat template). */
+export interface TokenizeRequest {
+  model: string;
+  texts: string[];
+}
+export interface TokenizeResult {
+  counts: number[];
 }
 
 /** What one model can do. */
@@ -113,6 +137,8 @@ export interface InferenceModule {
   embed(req: EmbedRequest, opts: CallOpts): Promise<EmbedResult>;
   /** Teacher-forced scoring (only backends with local weights). */
   score?(req: ScoreRequest, opts: CallOpts): Promise<ScoreResult>;
+  /** Token counts with the model's tokenizer (backends that hold one; others leave it out: UNSUPPORTED_TASK). */
+  tokenize?(req: TokenizeRequest, opts: CallOpts): Promise<TokenizeResult>;
   close(): Promise<void>;
 }
 

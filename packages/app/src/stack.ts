@@ -431,18 +431,51 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
         s.module.embed({ model: s.remote, input }, { signal }),
       ),
 
-    app_scoreV1: ({ model, prompt, continuation, topLogprobs, priority }, ctx) =>
-      unaryJob('app_scoreV1', model, priority, ctx.signal, (s, signal) => {
+    app_scoreV1: ({ model, prompt, messages, continuation, topLogprobs, eos, priority }, ctx) =>
+      unaryJob('app_scoreV1', model, priority, ctx.signal, async (s, signal) => {
         if (s.module.score === undefined)
           throw new AppError(
             AppErrorCode.UNSUPPORTED_TASK,
             `model ${model} (${s.info.backend}) cannot score: teacher forcing needs local weights (llama.cpp)`,
           );
-        return s.module.score(
-          { model: s.remote, prompt, continuation, ...(topLogprobs === undefined ? {} : { topLogprobs }) },
+        // The schema lets exactly one of them through: a chat goes through the model's template.
+        const input = messages === undefined ? { prompt: prompt ?? '' } : { messages };
+        const r = await s.module.score(
+          {
+            model: s.remote,
+            ...input,
+            continuation,
+            eos,
+            ...(topLogprobs === undefined ? {} : { topLogprobs }),
+          },
           { signal },
         );
+        // A backend that cannot score the end answers null, never leaves the caller without an answer.
+        return eos ? { ...r, eos: r.eos ?? null } : { tokens: r.tokens, sumLogprob: r.sumLogprob };
       }),
+
+    // Counting is cheap and never runs the model, so it does not queue behind generations.
+    app_tokenizeV1: async ({ model, texts }, ctx) => {
+      try {
+        const s = route(model);
+        if (s.module.tokenize === undefined)
+          throw new AppError(
+            AppErrorCode.UNSUPPORTED_TASK,
+            `model ${model} (${s.info.backend}) cannot count tokens: its tokenizer lives on the remote server`,
+          );
+        enter(s);
+        try {
+          return await s.module.tokenize(
+            { model: s.remote, texts },
+            { signal: AbortSignal.any([ctx.signal, s.controller.signal]) },
+          );
+        } finally {
+          leave(s);
+        }
+      } catch (err) {
+        throw fail(err);
+      }
+    },
 
     app_listModelsV1: () => ({ models: [...served.values()].map((s) => s.info) }),
 

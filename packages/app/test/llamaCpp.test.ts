@@ -177,6 +177,41 @@ describe('llama.cpp backend', { timeout: 60_000 }, () => {
     assert.ok(odd.sumLogprob < s.sumLogprob);
   });
 
+  it('scores the end of generation after the continuation (eos) against the best token there', async () => {
+    assert.ok(mod.score !== undefined);
+    // CORPUS: after 'n' comes ' ' 50 times; the bigram rows are add-one smoothed over the 260 tokens, so
+    // P(' ' | 'n') = 51/310 and P(</s> | 'n') = 1/310 (the corpus never ends a text).
+    const s = await mod.score(
+      { model: 'bigram', prompt: 'quick', continuation: '-brown', eos: true },
+      { signal },
+    );
+    assert.ok(s.eos !== undefined && s.eos !== null);
+    assert.ok(Math.abs(s.eos.logprob - Math.log(1 / 310)) < 1e-3, `eos ${s.eos.logprob}`);
+    assert.ok(Math.abs(s.eos.topLogprob - Math.log(51 / 310)) < 1e-3, `top ${s.eos.topLogprob}`);
+    // The tokens and their sum are the same with or without the end scored.
+    const plain = await mod.score({ model: 'bigram', prompt: 'quick', continuation: '-brown' }, { signal });
+    assert.equal(plain.eos, undefined);
+    assert.deepEqual(plain.tokens, s.tokens);
+    // The best token there is the one the continuation would go on with.
+    const longer = await mod.score({ model: 'bigram', prompt: 'quick', continuation: '-brown ' }, { signal });
+    assert.ok(Math.abs((longer.tokens.at(-1)?.logprob ?? 0) - s.eos.topLogprob) < 1e-3);
+  });
+
+  it('counts tokens with the model tokenizer, without BOS', async () => {
+    assert.ok(mod.tokenize !== undefined);
+    const texts = ['quick-brown', '', 'the quick brown fox', 'é ü'];
+    const { counts } = await mod.tokenize({ model: 'bigram', texts }, { signal });
+    // The generated vocabulary is one token per byte (a space is '▁').
+    assert.deepEqual(
+      counts,
+      texts.map((t) => Buffer.byteLength(t)),
+    );
+    await assert.rejects(
+      mod.tokenize({ model: 'nope', texts: ['x'] }, { signal }),
+      isCode(AppErrorCode.UNKNOWN_MODEL),
+    );
+  });
+
   it('embeds each input with the model dimension', async () => {
     const r = await mod.embed(
       { model: 'bigram', input: ['the quick brown fox', 'lazy dog', 'x'] },

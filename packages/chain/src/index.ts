@@ -4,7 +4,7 @@
  * The only package that talks to an EVM node.
  */
 
-export type { WeightsCommit } from './actions/commitWeights.js';
+export type { PreparedWeightsCommit, WeightsCommit } from './actions/commitWeights.js';
 export {
   EPOCH_STATUSES,
   type EpochAttestation,
@@ -20,6 +20,7 @@ export {
   type EpochReveal,
 } from './actions/getEpochInputs.js';
 export type { EpochResults } from './actions/getEpochResults.js';
+export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 export type { StakeInfo } from './actions/getStakeInfo.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';

@@ -1,10 +1,10 @@
 /**
  * The chain stack: serves `chain_*` over the Engine API. Reads go straight to the chain; writes (service
  * info, weights) are signed with this node's hotkey, unlocked from its wallet at start (read-only when
- * no password is configured). Weight commits are written to `<dataDir>/weights/` before they are
- * returned, so a restart between commit and reveal loses nothing.
+ * no password is configured). The salt and vector of a weight commit are written durably to
+ * `<dataDir>/weights/` before the commit is sent (`weightsStore.ts`), so a node killed at any point after the
+ * send still reveals; the reveal opens the record of the commit the chain holds.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '@subnet/config';
 import {
@@ -19,7 +19,6 @@ import { fromPush } from '@subnet/utils';
 import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import type { WeightsCommit } from './actions/commitWeights.js';
 import { ChainError, ChainErrorCode } from './errors.js';
 import {
   epochInputsToJson,
@@ -32,6 +31,7 @@ import {
 import { watchMetagraph } from './metagraph.js';
 import { loadNetwork } from './network.js';
 import { createSubnetClient, type SubnetClient } from './subnetClient.js';
+import { loadCommitRecord, pruneCommitRecords, saveCommitRecord } from './weightsStore.js';
 
 export const chainApi = defineApi(chainMethods);
 
@@ -93,8 +93,7 @@ export function chainHandlers(
     }
     return signer;
   };
-  const commitFile = (netuid: number, hotkey: string) =>
-    join(opts.dataDir, 'weights', `${netuid}-${hotkey.toLowerCase()}.json`);
+  const weightsDir = join(opts.dataDir, 'weights');
 
   return {
     chain_getStatusV1: () =>
@@ -124,30 +123,53 @@ export function chainHandlers(
     chain_commitWeightsV1: ({ netuid, uids, weights }) =>
       guard(async () => {
         const s = needSigner();
-        const c = await s.commitWeights({ netuid, uids, weights });
-        await mkdir(join(opts.dataDir, 'weights'), { recursive: true, mode: 0o700 });
-        await writeFile(
-          commitFile(netuid, s.address as string),
-          JSON.stringify({ ...c, epoch: c.epoch.toString() }),
-          {
-            mode: 0o600,
-          },
-        );
-        return { txHash: c.hash, epoch: Number(c.epoch), commitHash: c.commitHash };
+        const hotkey = s.address as Address;
+        try {
+          const c = await s.commitWeights({
+            netuid,
+            uids,
+            weights,
+            beforeSend: (prepared) => saveCommitRecord(weightsDir, hotkey, prepared),
+          });
+          // The chain now holds this commit: every other record of this hotkey is stale.
+          await pruneCommitRecords(weightsDir, netuid, hotkey, new Set([c.commitHash]));
+          return { txHash: c.hash, epoch: Number(c.epoch), commitHash: c.commitHash };
+        } catch (err) {
+          // Refused at simulation (nothing sent): drop the record unless the chain holds its hash.
+          if (err instanceof ChainError && err.code === ChainErrorCode.REVERTED) {
+            const pending = await s.getPendingWeightsCommit(netuid, hotkey).catch(() => undefined);
+            if (pending !== undefined) {
+              await pruneCommitRecords(
+                weightsDir,
+                netuid,
+                hotkey,
+                new Set(pending === null ? [] : [pending.commitHash]),
+              );
+            }
+          }
+          throw err;
+        }
       }),
     chain_revealWeightsV1: ({ netuid }) =>
       guard(async () => {
         const s = needSigner();
-        let c: WeightsCommit;
-        try {
-          c = JSON.parse(await readFile(commitFile(netuid, s.address as string), 'utf8')) as WeightsCommit;
-        } catch {
+        const hotkey = s.address as Address;
+        const pending = await s.getPendingWeightsCommit(netuid, hotkey);
+        if (pending === null) {
           throw new ChainError(
             ChainErrorCode.NO_COMMIT,
             `no pending weight commit in subnet ${netuid}; commit first`,
           );
         }
+        const c = await loadCommitRecord(weightsDir, netuid, hotkey, pending.commitHash);
+        if (c === undefined) {
+          throw new ChainError(
+            ChainErrorCode.NO_COMMIT,
+            `the pending commit ${pending.commitHash} of subnet ${netuid} has no salt saved under ${weightsDir}; commit again`,
+          );
+        }
         const { hash } = await s.revealWeights({ netuid, uids: c.uids, weights: c.weights, salt: c.salt });
+        await pruneCommitRecords(weightsDir, netuid, hotkey, new Set());
         return { txHash: hash, epoch: Number(c.epoch) };
       }),
     chain_getEpochInputsV1: ({ netuid, epoch }) =>

@@ -22,6 +22,7 @@ import { getEpoch } from './actions/getEpoch.js';
 import { getEpochInputs } from './actions/getEpochInputs.js';
 import { getEpochResults } from './actions/getEpochResults.js';
 import { getNeuronInfo } from './actions/getNeuronInfo.js';
+import { getPendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 import { getStakeInfo } from './actions/getStakeInfo.js';
 import { getSubnetInfo } from './actions/getSubnetInfo.js';
 import { getSubnetMiners } from './actions/getSubnetMiners.js';
@@ -79,6 +80,8 @@ function bind(chain: ChainClient) {
     commitWeights: b(commitWeights),
     revealWeights: (p: { netuid: number; uids: readonly number[]; weights: readonly number[]; salt: Hex }) =>
       revealWeights(chain, p),
+    getPendingWeightsCommit: (netuid: number, hotkey: Address) =>
+      getPendingWeightsCommit(chain, { netuid, hotkey }),
     faucet: () => faucet(chain),
     getEpoch: (netuid: number, epoch?: number | bigint) =>
       getEpoch(chain, epoch === undefined ? { netuid } : { netuid, epoch }),

@@ -310,7 +310,7 @@ describe('chain_* Engine API handlers', () => {
     await assert.rejects(client.call('chain_revealWeightsV1', { netuid: 1 }), { code: 'NO_COMMIT' });
     const info = await client.call('chain_updateServiceInfoV1', {
       netuid: 1,
-      peerId: '16Uiu2HAmTest',
+      peerId: peerIdOfPublicKey(acct('validator1').hotkey.publicKey),
       multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
       metadata: '',
     });

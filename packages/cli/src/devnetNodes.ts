@@ -1,10 +1,12 @@
 /**
  * The devnet's nodes: once the devnet chain is up, one `subnet node start` process per registered neuron,
  * each with its own config file (`<dataDir>/devnet/nodes/<wallet>.json`), log (`<dataDir>/devnet/logs/`)
- * and Engine API port. Validators run chain + app (the reference chat model) + network + consensus (+ gateway
- * on the first); miners run chain + app + network serving a generated bigram chat model and the packaged
- * sentence encoder (the last `dishonestMiners` serve a cheaper bigram, of a smaller corpus, under the same
- * id). It waits until every
+ * and Engine API port. Validators run chain + app (the reference chat model) + network + consensus + gateway
+ * (each its own port and key store, so clients may use any validator); miners run chain + app + network
+ * serving a generated bigram chat model and the packaged sentence encoder. The last `dishonestMiners` run the
+ * adversary app stack of examples/adversaries/challengeSpotter.mjs (the real model for what it guesses are
+ * challenges, a cheaper bigram of a smaller corpus for the rest, under the same id), and `appStacks` puts any
+ * other stack module in a miner's place: adversaries live in examples and tests, never here. It waits until every
  * node is ready and the validators find every miner, restarts a node that dies once, and stops them all
  * (SIGINT, then SIGKILL past a grace). It never touches the chain: `startDevnet` did that.
  */
@@ -26,7 +28,14 @@ export const DEVNET_CHAT_MODEL = 'devnet-chat';
 /** Id of the pretrained embedding model (Universal Sentence Encoder) every devnet miner serves. */
 export const DEVNET_EMBED_MODEL = 'use-embed';
 
+/** Id under which a dishonest miner loads the cheaper chat model (its adversary stack hides it). */
+export const DEVNET_CHEAP_CHAT_MODEL = `${DEVNET_CHAT_MODEL}-cheap`;
+
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
+/** The adversary app stack of `dishonestMiners` (repository root, from `packages/cli/dist/src/`). */
+export const CHALLENGE_SPOTTER_STACK = fileURLToPath(
+  new URL('../../../../examples/adversaries/challengeSpotter.mjs', import.meta.url),
+);
 
 /** Paths of the devnet nodes' files under `dataDir`. */
 export function devnetNodePaths(dataDir: string) {
@@ -36,7 +45,9 @@ export function devnetNodePaths(dataDir: string) {
     logs: join(dir, 'logs'),
     models: join(dir, 'models'),
     chatModel: join(dir, 'models', `${DEVNET_CHAT_MODEL}.gguf`),
-    cheapChatModel: join(dir, 'models', `${DEVNET_CHAT_MODEL}-cheap.gguf`),
+    cheapChatModel: join(dir, 'models', `${DEVNET_CHEAP_CHAT_MODEL}.gguf`),
+    /** Key stores of the gateways past the first (the first keeps `<dataDir>/gateway.sqlite`). */
+    gateways: join(dir, 'gateways'),
     password: join(dir, 'wallet-password'),
   };
 }
@@ -46,12 +57,20 @@ export interface DevnetNodesOpts {
   dataDir: string;
   /** The devnet's network file contents (rpcUrl, netuid, neurons with their multiaddrs). */
   network: Network;
-  /** Port of the first validator's OpenAI-compatible gateway (0 picks a free one). */
+  /**
+   * Port of the first validator's OpenAI-compatible gateway; validator i listens on this port + i (0: each
+   * picks a free one).
+   */
   gatewayPort: number;
-  /** Whether the first validator runs the gateway stack. */
+  /** Whether every validator runs the gateway stack. */
   gateway: boolean;
-  /** How many miners (the last ones) serve the cheaper model under the advertised id (default 0). */
+  /**
+   * How many miners (the last ones) run the challenge-spotting adversary stack: the real model for what it
+   * guesses are challenges, the cheaper one for organic traffic (default 0).
+   */
   dishonestMiners?: number;
+  /** Per miner wallet, the module of its app stack in place of `@subnet/app/stack` (`devnet.appStacks`). */
+  appStacks?: Readonly<Record<string, string>>;
   logLevel: string;
   /** Where the bigram corpus is looked for (README.md, docs/*.md); default: the working directory. */
   corpusDir?: string;
@@ -128,16 +147,19 @@ function nodeConfig(
   stacks: readonly string[],
   dishonest: boolean,
   managed: readonly { name: string; url: string }[],
+  /** Index of this validator among the validators (its gateway's port offset); 0 for miners. */
+  validatorIndex: number,
 ): ConfigInput {
   const paths = devnetNodePaths(opts.dataDir);
+  const appStack = dishonest ? CHALLENGE_SPOTTER_STACK : opts.appStacks?.[neuron.wallet];
   const modules: Record<string, string> = {
     chain: '@subnet/chain/stack',
     network: '@subnet/network/stack',
-    app: '@subnet/app/stack',
+    app: appStack ?? '@subnet/app/stack',
     gateway: '@subnet/gateway/stack',
     consensus: '@subnet/consensus/stack',
   };
-  const chatModel = dishonest ? paths.cheapChatModel : paths.chatModel;
+  const gatewayPort = opts.gatewayPort === 0 ? 0 : opts.gatewayPort + validatorIndex;
   return {
     dataDir: opts.dataDir,
     log: { level: opts.logLevel as 'info' },
@@ -159,11 +181,25 @@ function nodeConfig(
             models:
               neuron.role === 'miner'
                 ? [
-                    { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: chatModel },
+                    { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel },
+                    // The adversary stack serves this one under the advertised id and hides it.
+                    ...(dishonest
+                      ? [
+                          {
+                            id: DEVNET_CHEAP_CHAT_MODEL,
+                            backend: 'llama.cpp' as const,
+                            path: paths.cheapChatModel,
+                          },
+                        ]
+                      : []),
                     { id: DEVNET_EMBED_MODEL, backend: 'use' },
                   ]
-                : // A validator's app stack holds the reference model its logprob audits score against.
-                  [{ id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel }],
+                : // A validator's app stack holds the reference models its audits check against: the chat
+                  // model (teacher-forced logprobs) and the embedder (cosine similarity of the embeddings).
+                  [
+                    { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel },
+                    { id: DEVNET_EMBED_MODEL, backend: 'use' },
+                  ],
           },
         }
       : {}),
@@ -171,8 +207,16 @@ function nodeConfig(
     // miners see their emission without claiming themselves.
     ...(stacks.includes('consensus') ? { consensus: { challengeIntervalMs: 3000, claim: 'all' } } : {}),
     // The gateway's dashboard manages the miners' models through their Engine APIs (same data dir: same secret).
+    // Each gateway has its own key store: an API key is valid on the gateway that created it only.
     ...(stacks.includes('gateway')
-      ? { gateway: { host: '127.0.0.1', port: opts.gatewayPort, dashboard: { nodes: [...managed] } } }
+      ? {
+          gateway: {
+            host: '127.0.0.1',
+            port: gatewayPort,
+            ...(validatorIndex === 0 ? {} : { dbFile: join(paths.gateways, `${neuron.wallet}.sqlite`) }),
+            dashboard: { nodes: [...managed] },
+          },
+        }
       : {}),
   };
 }
@@ -210,7 +254,9 @@ export async function startDevnetNodes(
 ): Promise<DevnetNodes> {
   const paths = devnetNodePaths(opts.dataDir);
   await Promise.all(
-    [paths.nodes, paths.logs, paths.models].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
+    [paths.nodes, paths.logs, paths.models, paths.gateways].map((d) =>
+      mkdir(d, { recursive: true, mode: 0o700 }),
+    ),
   );
   const neurons = opts.network.neurons ?? [];
   const dishonestMiners = opts.dishonestMiners ?? 0;
@@ -219,7 +265,7 @@ export async function startDevnetNodes(
   if (dishonestMiners > 0) {
     await ensureChatModel(paths.cheapChatModel, BUILT_IN_CORPUS.split('\n').slice(0, 2).join('\n'));
   }
-  const firstValidator = neurons.find((n) => n.role === 'validator')?.wallet;
+  const validators = neurons.filter((n) => n.role === 'validator').map((n) => n.wallet);
   const miners = neurons.filter((n) => n.role === 'miner').map((n) => n.wallet);
   const cheats = new Set(dishonestMiners === 0 ? [] : miners.slice(-dishonestMiners));
 
@@ -235,21 +281,25 @@ export async function startDevnetNodes(
       neuron.role === 'miner'
         ? // The app stack before the network stack: the first heartbeat already lists the models.
           ['chain', 'app', 'network']
-        : [
-            'chain',
-            'app',
-            'network',
-            'consensus',
-            ...(opts.gateway && neuron.wallet === firstValidator ? ['gateway'] : []),
-          ];
+        : ['chain', 'app', 'network', 'consensus', ...(opts.gateway ? ['gateway'] : [])];
     const port = ports.get(neuron.wallet) as number;
     const configFile = join(paths.nodes, `${neuron.wallet}.json`);
     await writeFile(
       configFile,
-      `${JSON.stringify(nodeConfig(opts, neuron, port, stacks, cheats.has(neuron.wallet), managed), null, 2)}\n`,
-      {
-        mode: 0o600,
-      },
+      `${JSON.stringify(
+        nodeConfig(
+          opts,
+          neuron,
+          port,
+          stacks,
+          cheats.has(neuron.wallet),
+          managed,
+          Math.max(0, validators.indexOf(neuron.wallet)),
+        ),
+        null,
+        2,
+      )}\n`,
+      { mode: 0o600 },
     );
     procs.push({
       node: {

@@ -151,7 +151,9 @@ const DevnetConfigSchema = z.strictObject({
     .min(0)
     .max(65_535)
     .default(8080)
-    .describe("Port of the devnet validator's OpenAI-compatible gateway on 127.0.0.1 (0 picks a free port)."),
+    .describe(
+      "Port of the first devnet validator's OpenAI-compatible gateway on 127.0.0.1; validator i serves on this port + i (0: each picks a free port).",
+    ),
   port: z
     .number()
     .int()
@@ -174,7 +176,7 @@ const DevnetConfigSchema = z.strictObject({
     .max(16)
     .default(3)
     .describe(
-      'Validators the devnet registers and stakes in subnet 1 (each scores the miners and settles epochs; the first also serves the gateway).',
+      'Validators the devnet registers and stakes in subnet 1 (each scores the miners, settles epochs and serves a gateway).',
     ),
   tempo: z
     .number()
@@ -190,7 +192,13 @@ const DevnetConfigSchema = z.strictObject({
     .max(64)
     .default(0)
     .describe(
-      'How many of the devnet miners (the last ones) cheat: they serve a cheaper model, a bigram of a smaller corpus, under the advertised model id.',
+      'How many of the devnet miners (the last ones) cheat on organic traffic: an adversary app stack (examples/adversaries/challengeSpotter.mjs) serves the real model to what it guesses are challenges and a cheaper one (a bigram of a smaller corpus) to everything else, under the advertised model id.',
+    ),
+  appStacks: z
+    .record(z.string().min(1), z.string().min(1))
+    .optional()
+    .describe(
+      'Per devnet miner wallet (e.g. `miner3`), the module of its app stack in place of `@subnet/app/stack`: an absolute path or a path relative to the working directory whose default export is a stack definition. For trying adversary stacks (examples/adversaries/) on a devnet; JSON in the environment variable.',
     ),
   p2pBasePort: z
     .number()
@@ -271,9 +279,94 @@ const NetworkConfigSchema = z.strictObject({
         .max(65_536)
         .default(1024)
         .describe('A receipt batch is signed early once it holds this many responses.'),
+      maxTokenTextBytes: z
+        .number()
+        .int()
+        .min(16)
+        .max(1_048_576)
+        .default(1024)
+        .describe(
+          'Largest text (UTF-8 bytes) of one token event a validator accepts, also per top-logprob token; a miner over it is cut off.',
+        ),
+      tokenSlack: z
+        .number()
+        .int()
+        .min(0)
+        .max(1024)
+        .default(8)
+        .describe("Token events a generate answer may hold beyond the request's maxTokens."),
+      maxEmbeddingDims: z
+        .number()
+        .int()
+        .min(1)
+        .max(65_536)
+        .default(8192)
+        .describe('Most dimensions of one embedding vector a validator accepts.'),
+      maxStrayBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(256 * 1_048_576)
+        .default(1_048_576)
+        .describe(
+          'Bytes of frames for unknown or finished requests a miner may send on one stream before it is cut off.',
+        ),
+      maxBufferedBytes: z
+        .number()
+        .int()
+        .min(65_536)
+        .max(1024 * 1_048_576)
+        .default(64 * 1_048_576)
+        .describe(
+          'Bytes a validator holds of one miner: received and not yet consumed, or part of an incomplete frame; over it the miner is cut off.',
+        ),
+      maxPendingRequestBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(1024 * 1_048_576)
+        .default(8 * 1_048_576)
+        .describe(
+          "Bytes a miner holds of one validator's incomplete request frames, over all its streams; over it the stream is reset.",
+        ),
+      overLimitBanMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(86_400_000)
+        .default(60_000)
+        .describe('How long a validator sends no synapse to a miner that broke a limit.'),
+      maxStreamsPerConnection: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024)
+        .default(8)
+        .describe('Synapse streams one connection may hold open (a validator needs one).'),
     })
     .prefault({})
     .describe('The synapse protocol (validator to miner requests) limits.'),
+  gossip: z
+    .strictObject({
+      maxHeartbeatModels: z
+        .number()
+        .int()
+        .min(1)
+        .max(256)
+        .default(64)
+        .describe('Most models one heartbeat may list; a heartbeat with more is rejected (and penalised).'),
+      heartbeatsPerInterval: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(4)
+        .describe(
+          'Heartbeats of one origin accepted per heartbeat interval (a token bucket of that size); the rest are dropped before their signature is checked.',
+        ),
+    })
+    .prefault({})
+    .describe('Gossip limits (heartbeat validation).'),
 });
 
 const GatewayConfigSchema = z.strictObject({
@@ -330,6 +423,15 @@ const GatewayConfigSchema = z.strictObject({
     .max(600_000)
     .default(2000)
     .describe('How long the miners found for a model are reused before asking the network stack again.'),
+  routingPollMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(1000)
+    .describe(
+      "How often the router asks its node's consensus stack for routing advice (verified scores; miners failing verification get no organic traffic).",
+    ),
   adminTokenFile: z
     .string()
     .min(1)
@@ -369,28 +471,36 @@ const ConsensusConfigSchema = z.strictObject({
     .min(100)
     .max(3_600_000)
     .default(10_000)
-    .describe('How often the validator sends one synthetic challenge per model its miners advertise.'),
+    .describe(
+      'Mean gap between challenges of one model: challenges start at random (Poisson) times, each at an exponential gap of this mean divided among the models.',
+    ),
   redundancy: z
     .number()
     .int()
     .min(1)
     .max(16)
     .default(3)
-    .describe('Miners that get the same challenge at once; an answer 2/3 of them return stands.'),
+    .describe(
+      'Miners that get the same challenge, each at its own random time; their majority is recorded as evidence, never as a verdict (only the reference audit decides).',
+    ),
   maxTokens: z
     .number()
     .int()
     .min(1)
     .max(4096)
     .default(32)
-    .describe('Tokens a challenge asks for (greedy decoding: temperature 0, a fixed seed).'),
+    .describe(
+      'Middle maxTokens of the default prior that shapes challenges until organic traffic is seen (then maxTokens is drawn from the organic mix).',
+    ),
   challengeTimeoutMs: z
     .number()
     .int()
     .min(100)
     .max(600_000)
     .default(30_000)
-    .describe('Deadline of one challenge synapse; a miner that misses it counts as unavailable.'),
+    .describe(
+      "Deadline of each reference call (app_scoreV1, app_embedV1) of an audit; a challenge synapse's deadline is gateway.requestTimeoutMs, as for organic requests.",
+    ),
   auditFraction: z
     .number()
     .min(0)
@@ -413,6 +523,45 @@ const ConsensusConfigSchema = z.strictObject({
     .describe(
       'Fraction of audited tokens that must be the greedy choice (and of compared logprobs that must match) to pass.',
     ),
+  auditPlausibleRatio: z
+    .number()
+    .gt(0)
+    .max(1)
+    .default(1e-4)
+    .describe(
+      "Audit of sampled answers (temperature > 0): a token is a plausible draw when its tempered probability under the reference is at least this share of the best token's (and it lies in the top-p nucleus).",
+    ),
+  embedMinCosine: z
+    .number()
+    .min(-1)
+    .max(1)
+    .default(0.99)
+    .describe(
+      "Least cosine similarity of a miner's embedding to the validator's reference embedding of the same input.",
+    ),
+  organicSampleRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .describe(
+      'Share of successful organic requests whose params and answer the gateway hands to the validator (gateway_watchOutcomesV1 sampleRate): their shapes feed the organic mix challenges are drawn from.',
+    ),
+  organicAuditRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.03)
+    .describe(
+      'Share of successful organic requests audited after the fact against the reference model (at most organicSampleRate); verdicts count like challenge verdicts.',
+    ),
+  mixCapacity: z
+    .number()
+    .int()
+    .min(16)
+    .max(100_000)
+    .default(1024)
+    .describe('Organic request shapes kept per model (and over all models) to draw challenges from.'),
   ewmaAlpha: z
     .number()
     .gt(0)
@@ -443,7 +592,47 @@ const ConsensusConfigSchema = z.strictObject({
     .min(1)
     .max(100_000)
     .default(1000)
-    .describe('Verification records kept in memory (newest first; older ones are dropped).'),
+    .describe(
+      'Verification records kept in memory and in the state file (newest first; older ones are dropped).',
+    ),
+  maxVerificationTextBytes: z
+    .number()
+    .int()
+    .min(64)
+    .max(1_048_576)
+    .default(2048)
+    .describe(
+      'Largest prompt or answer text (UTF-8 bytes) a verification record keeps; longer ones are cut.',
+    ),
+  stateFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "SQLite file holding the validator's scores, verification records and pending claims across restarts (default: `<dataDir>/consensus/<netuid>-<wallet>-<hotkey>.sqlite`).",
+    ),
+  stateFlushIntervalMs: z
+    .number()
+    .int()
+    .min(10)
+    .max(60_000)
+    .default(1000)
+    .describe('How often changed scores and verification records are written to the state file.'),
+  routingRecoveryPasses: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(3)
+    .describe(
+      'Challenges in a row a miner must pass after a failed verdict before the gateway may route organic traffic to it again.',
+    ),
+  routingMinCorrectness: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .describe('Correctness average below which a miner gets no organic traffic (consensus_getRoutingV1).'),
   setWeights: z
     .boolean()
     .default(true)

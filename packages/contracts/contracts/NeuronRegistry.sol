@@ -9,6 +9,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {INeuronRegistry} from "./interfaces/INeuronRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
+import {hotkeyOfPeerId} from "./PeerId.sol";
 
 /// @title NeuronRegistry
 /// @notice Registers neurons (miners and validators) on subnets: each holds a UID below the subnet's
@@ -131,6 +132,9 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     error WeightsAlreadySet();
     /// @notice Array arguments differ in length.
     error LengthMismatch(uint256 a, uint256 b);
+    /// @notice The peer id is not the canonical secp256k1 libp2p peer id of the hotkey (another key's, an
+    ///         ed25519 one, or not a peer id at all).
+    error PeerIdNotHotkey(string peerId, address hotkey);
 
     /// @notice A neuron took `uid` on `netuid`.
     event NeuronRegistered(
@@ -180,7 +184,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     /// @param netuid The subnet (must exist, be active and allow registration).
     /// @param hotkey The neuron's hotkey (bound to the caller on first use).
     /// @param asValidator True to register as a validator, false as a miner.
-    /// @param peerId The libp2p peer id (<= 128 bytes).
+    /// @param peerId The hotkey's libp2p peer id, or empty.
     /// @param multiaddrs Comma-separated multiaddrs (<= 1024 bytes).
     /// @param metadata Free-form metadata (<= 1024 bytes).
     /// @return uid The UID taken.
@@ -195,6 +199,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         _checkServiceInfo(peerId, multiaddrs, metadata);
         uint256 burn;
         (uid, burn) = _register(netuid, hotkey, asValidator, _packServiceInfo(peerId, multiaddrs, metadata));
+        _checkPeerId(peerId, hotkey);
         emit NeuronRegistered(netuid, uid, hotkey, msg.sender, asValidator, peerId, multiaddrs);
         if (burn != 0) token.burnFrom(msg.sender, burn);
     }
@@ -222,7 +227,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice Replaces a neuron's service info; only its hotkey or coldkey.
     /// @param netuid The subnet.
     /// @param uid The neuron's UID.
-    /// @param peerId The libp2p peer id (<= 128 bytes).
+    /// @param peerId The hotkey's libp2p peer id, or empty.
     /// @param multiaddrs Comma-separated multiaddrs (<= 1024 bytes).
     /// @param metadata Free-form metadata (<= 1024 bytes).
     function updateServiceInfo(
@@ -237,6 +242,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         address hotkey = record.hotkey;
         if (hotkey == address(0)) revert UidNotRegistered(netuid, uid);
         if (msg.sender != hotkey && msg.sender != _hotkeyColdkey[hotkey]) revert NotHotkeyOrColdkey(msg.sender);
+        _checkPeerId(peerId, hotkey);
         record.serviceInfo = _packServiceInfo(peerId, multiaddrs, metadata);
         emit ServiceInfoUpdated(netuid, uid, peerId, multiaddrs, metadata);
     }
@@ -654,6 +660,11 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         if (bytes(metadata).length > MAX_METADATA_LENGTH) {
             revert FieldTooLong("metadata", bytes(metadata).length, MAX_METADATA_LENGTH);
         }
+    }
+
+    // An empty peer id, or the hotkey's own.
+    function _checkPeerId(string calldata peerId, address hotkey) private view {
+        if (bytes(peerId).length != 0 && hotkeyOfPeerId(peerId) != hotkey) revert PeerIdNotHotkey(peerId, hotkey);
     }
 
     // Index of the least significant set bit of a non-zero x.

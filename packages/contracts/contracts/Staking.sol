@@ -200,7 +200,8 @@ contract Staking is IStaking, Ownable, ReentrancyGuardTransient {
         emit StakeCredited(coldkey, netuid, hotkey, amount);
     }
 
-    /// @notice Sets the account allowed to `creditStake`; only the owner.
+    /// @notice Sets the account allowed to `creditStake`; only the owner. `deployContracts` calls it once and
+    ///         then hands ownership to the `AdminTimelock`, so any later change waits out the timelock's delay.
     /// @param rewarder_ The rewarder (the epoch consensus contract).
     function setRewarder(address rewarder_) external onlyOwner {
         if (rewarder_ == address(0)) revert ZeroAddress();

@@ -56,7 +56,9 @@ contract SubnetToken is ERC20, ERC20Burnable, Ownable {
         _mint(msg.sender, initialSupply);
     }
 
-    /// @notice Allows or disallows `minter` to mint new supply (e.g. the emission schedule).
+    /// @notice Allows or disallows `minter` to mint new supply (e.g. the emission schedule); only the owner.
+    ///         `deployContracts` calls it once and then hands ownership to the `AdminTimelock`, so a new minter
+    ///         waits out the timelock's delay.
     /// @param minter The account.
     /// @param allowed True to allow, false to revoke.
     function setMinter(address minter, bool allowed) external onlyOwner {

@@ -10,9 +10,13 @@ import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
 ///         in the `WeightsRevealed` event, so storage stays two slots per validator.
 /// @dev Packed vectors: `uids` and `weights` are big-endian uint16 arrays, 2 bytes per entry, entry `i` of
 ///      one matching entry `i` of the other. The commit hash is
-///      `keccak256(abi.encodePacked(uids, weights, salt, uint64(commitEpoch)))`, i.e. the raw bytes of
-///      `uids`, then of `weights`, then the 32-byte salt, then the commit epoch as 8 big-endian bytes
-///      (`weightsCommitHash` in `src/weights.ts` computes the same).
+///      `keccak256(abi.encode(block.chainid, address(this), netuid, committer, commitEpoch, uids, weights,
+///      salt))` with types (uint256, address, uint16, address, uint64, bytes, bytes, bytes32)
+///      (`weightsCommitHash` in `src/weights.ts` computes the same). Binding the chain, this contract, the
+///      subnet, the committing hotkey and the epoch means a commit hash is only good for the one reveal it was
+///      made for: a copier that commits another validator's public hash cannot open it with the victim's
+///      revealed vector (its own address goes into the hash), and no commit replays on another chain,
+///      deployment, subnet or epoch.
 ///      A reveal is valid when: `uids.length == weights.length`, both even; 1..maxAllowedUids entries; every
 ///      uid below `maxAllowedUids` and unique; at least `minAllowedWeights` non-zero weights; and no weight
 ///      above `maxWeightLimit / 65535` of the vector's sum (`weight * 65535 <= maxWeightLimit * sum`). Uids
@@ -61,7 +65,8 @@ contract Weights {
     error RevealTooLate(uint64 currentEpoch, uint64 revealEpoch);
     /// @notice The version key differs from the subnet's `weightsVersionKey`.
     error WeightsVersionMismatch(uint64 expected, uint64 given);
-    /// @notice The revealed data does not hash to the commit.
+    /// @notice The revealed data does not hash to the commit (with this chain, contract, subnet, caller and
+    ///         commit epoch): a wrong salt or vector, or a copied commit hash.
     error CommitHashMismatch();
     /// @notice `uids` and `weights` differ in length.
     error LengthMismatch(uint256 uidsLength, uint256 weightsLength);
@@ -96,7 +101,8 @@ contract Weights {
 
     /// @notice Commits the hash of a weight vector; the caller is a validator's hotkey holding a permit.
     /// @param netuid The subnet.
-    /// @param commitHash `keccak256(abi.encodePacked(uids, weights, salt, uint64(currentEpoch)))`.
+    /// @param commitHash `keccak256(abi.encode(block.chainid, address(this), netuid, msg.sender, currentEpoch,
+    ///        uids, weights, salt))`.
     /// @return epoch The commit epoch; reveal in `epoch + commitRevealPeriod`.
     function commitWeights(uint16 netuid, bytes32 commitHash) external returns (uint64 epoch) {
         if (commitHash == bytes32(0)) revert EmptyCommitHash();
@@ -136,7 +142,7 @@ contract Weights {
         if (epoch < revealEpoch) revert RevealTooEarly(epoch, revealEpoch);
         if (epoch > revealEpoch) revert RevealTooLate(epoch, revealEpoch);
         if (versionKey != hp.weightsVersionKey) revert WeightsVersionMismatch(hp.weightsVersionKey, versionKey);
-        if (keccak256(abi.encodePacked(uids, weights, salt, commit.epoch)) != commit.commitHash) {
+        if (commitHashOf(netuid, msg.sender, commit.epoch, uids, weights, salt) != commit.commitHash) {
             revert CommitHashMismatch();
         }
         _checkVector(uids, weights, hp.maxAllowedUids, hp.minAllowedWeights, hp.maxWeightLimit);
@@ -144,6 +150,25 @@ contract Weights {
         delete _commits[netuid][uid];
         emit WeightsRevealed(netuid, uid, commit.epoch, uids, weights);
         neuronRegistry.markUpdated(netuid, uid);
+    }
+
+    /// @notice The commit hash `committer` must commit in `epoch` to reveal this vector and salt later.
+    /// @param netuid The subnet.
+    /// @param committer The hotkey that commits and reveals.
+    /// @param epoch The subnet's epoch at commit time.
+    /// @param uids Packed big-endian uint16 uids.
+    /// @param weights Packed big-endian uint16 weights.
+    /// @param salt The secret salt.
+    /// @return The hash, bound to this chain and contract.
+    function commitHashOf(
+        uint16 netuid,
+        address committer,
+        uint64 epoch,
+        bytes calldata uids,
+        bytes calldata weights,
+        bytes32 salt
+    ) public view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), netuid, committer, epoch, uids, weights, salt));
     }
 
     /// @notice A UID's pending commit (all zero when none).

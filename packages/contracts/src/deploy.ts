@@ -1,9 +1,11 @@
 /**
  * Deploys the subnet contract suite (SubnetToken, Staking, SubnetRegistry, NeuronRegistry, Weights,
- * EpochConsensus) and wires it (NeuronRegistry.setWeights; EpochConsensus as token minter, staking rewarder and
- * emission manager; optional faucet and unbonding period). Used by the
- * devnet, the tests and the gas report. Transactions carry explicit nonces; every receipt is awaited and
- * checked, so a returned address always holds the deployed code. Never deploys test-only contracts.
+ * EpochConsensus, AdminTimelock) and wires it (NeuronRegistry.setWeights; EpochConsensus as token minter,
+ * staking rewarder and emission manager; optional faucet and unbonding period), then hands the ownership of
+ * every Ownable contract to the AdminTimelock: the admin roles are set once here, and any later change is
+ * scheduled in the open and acts only after the timelock's delay. Used by the devnet, the tests and the gas
+ * report. Transactions carry explicit nonces; every receipt is awaited and checked, so a returned address
+ * always holds the deployed code. Never deploys test-only contracts.
  */
 import { SubnetError } from '@subnet/utils';
 import {
@@ -15,7 +17,9 @@ import {
   type PublicClient,
   type Transport,
   type WalletClient,
+  zeroAddress,
 } from 'viem';
+import { adminTimelockAbi, adminTimelockBytecode } from './generated/AdminTimelock.js';
 import { epochConsensusAbi, epochConsensusBytecode } from './generated/EpochConsensus.js';
 import { neuronRegistryAbi, neuronRegistryBytecode } from './generated/NeuronRegistry.js';
 import { stakingAbi, stakingBytecode } from './generated/Staking.js';
@@ -28,6 +32,26 @@ export const DeployErrorCode = {
 } as const;
 
 const SUB = 10n ** 18n;
+
+/**
+ * The AdminTimelock delay {@link deployContracts} uses when none is given: 60 s, devnet-friendly. A
+ * deployment others rely on should pass days (e.g. `172_800n`, 2 days), longer than the staking unbonding
+ * period, so stakers can leave before an announced change acts.
+ */
+export const DEVNET_TIMELOCK_DELAY_S = 60n;
+
+/** Who holds the admin roles once {@link deployContracts} has wired them. */
+export type DeployAdmin =
+  | {
+      /** Seconds between scheduling a change and executing it (> 0). Default {@link DEVNET_TIMELOCK_DELAY_S}. */
+      timelockDelay?: bigint;
+      /** Accounts that may schedule and cancel changes. Default: the deployer. */
+      proposers?: readonly Address[];
+      /** Accounts that may execute a ready change. Default: anyone (`address(0)`). */
+      executors?: readonly Address[];
+    }
+  /** The deployer keeps ownership (unit tests of the admin functions only; never on a shared chain). */
+  | 'deployer';
 
 /** Options for {@link deployContracts}; every field has a devnet-friendly default. */
 export interface DeployContractsOpts {
@@ -53,6 +77,12 @@ export interface DeployContractsOpts {
    * capped at 21,000,000 SUB.
    */
   emission?: { ratePerBlock: bigint; halvingInterval: bigint; emissionCap: bigint };
+  /**
+   * Who holds the admin roles after wiring. Default: an AdminTimelock (OpenZeppelin TimelockController)
+   * with a {@link DEVNET_TIMELOCK_DELAY_S} delay, the deployer as its only proposer, open execution and no
+   * admin; it then owns SubnetToken, Staking, SubnetRegistry, NeuronRegistry and EpochConsensus.
+   */
+  admin?: DeployAdmin;
   /** Deadline for each receipt. Default 60 s. */
   timeoutMs?: number;
 }
@@ -71,8 +101,9 @@ export interface DeployedContracts {
 export type DeployWalletClient = WalletClient<Transport, Chain | undefined, Account>;
 
 /**
- * Deploys and wires the suite from `walletClient.account`, which becomes the owner of every contract.
- * The six deployments go out back to back (their constructors call nothing), then the wiring calls.
+ * Deploys and wires the suite from `walletClient.account`, then (unless `admin` is `'deployer'`) makes the
+ * AdminTimelock the owner of every contract; `owner()` of any of them names the timelock. The deployments go
+ * out back to back (their constructors call nothing), then the wiring calls, then the ownership transfers.
  */
 export async function deployContracts(
   walletClient: DeployWalletClient,
@@ -185,6 +216,26 @@ export async function deployContracts(
     }),
     contracts.epochConsensus,
   ]);
+  const admin = opts.admin ?? {};
+  const timelock = admin === 'deployer' ? undefined : at(6);
+  if (admin !== 'deployer' && timelock !== undefined) {
+    deployments.push([
+      'AdminTimelock',
+      await walletClient.deployContract({
+        abi: adminTimelockAbi,
+        bytecode: adminTimelockBytecode,
+        args: [
+          admin.timelockDelay ?? DEVNET_TIMELOCK_DELAY_S,
+          [...(admin.proposers ?? [account.address])],
+          [...(admin.executors ?? [zeroAddress])],
+        ],
+        account,
+        chain,
+        nonce: nonce++,
+      }),
+      timelock,
+    ]);
+  }
   for (const [name, hash, expected] of deployments) {
     const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
     if (receipt.status !== 'success' || receipt.contractAddress?.toLowerCase() !== expected.toLowerCase()) {
@@ -272,6 +323,30 @@ export async function deployContracts(
         nonce: nonce++,
       }),
     ]);
+  }
+  if (timelock !== undefined) {
+    // Last: once these land, the deployer holds no admin role and every change goes through the delay.
+    const owned = [
+      ['SubnetToken', contracts.token, subnetTokenAbi],
+      ['Staking', contracts.staking, stakingAbi],
+      ['SubnetRegistry', contracts.subnetRegistry, subnetRegistryAbi],
+      ['NeuronRegistry', contracts.neuronRegistry, neuronRegistryAbi],
+      ['EpochConsensus', contracts.epochConsensus, epochConsensusAbi],
+    ] as const;
+    for (const [name, address, abi] of owned) {
+      wiring.push([
+        `${name}.transferOwnership`,
+        await walletClient.writeContract({
+          address,
+          abi: abi as typeof stakingAbi,
+          functionName: 'transferOwnership',
+          args: [timelock],
+          account,
+          chain,
+          nonce: nonce++,
+        }),
+      ]);
+    }
   }
   for (const [name, hash] of wiring) {
     const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });

@@ -5,6 +5,8 @@
  */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
 export {
+  DEVNET_TIMELOCK_DELAY_S,
+  type DeployAdmin,
   type DeployContractsOpts,
   DeployErrorCode,
   type DeployedContracts,
@@ -26,4 +28,10 @@ export {
   resultsHash,
 } from './epoch.js';
 export * from './generated/index.js';
-export { packU16, unpackU16, WeightsErrorCode, weightsCommitHash } from './weights.js';
+export {
+  packU16,
+  unpackU16,
+  type WeightsCommitParameters,
+  WeightsErrorCode,
+  weightsCommitHash,
+} from './weights.js';

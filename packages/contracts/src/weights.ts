@@ -1,10 +1,10 @@
 /**
  * Weight vectors in the form the Weights contract takes them: packed big-endian uint16 arrays (2 bytes per
- * entry) and the commit hash `keccak256(abi.encodePacked(uids, weights, salt, uint64 epoch))`. Pure
- * functions; must stay byte-identical to `Weights.sol`.
+ * entry) and the commit hash `keccak256(abi.encode(chainId, weightsContract, netuid, committer, epoch, uids,
+ * weights, salt))`. Pure functions; must stay byte-identical to `Weights.sol`.
  */
 import { SubnetError } from '@subnet/utils';
-import { bytesToHex, encodePacked, type Hex, hexToBytes, keccak256 } from 'viem';
+import { type Address, bytesToHex, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from 'viem';
 
 export const WeightsErrorCode = {
   INVALID_UINT16: 'INVALID_UINT16',
@@ -43,18 +43,52 @@ export function unpackU16(packed: Hex): number[] {
   return out;
 }
 
+/** What a weights commit hash binds: the commit is good for this one reveal only. */
+export interface WeightsCommitParameters {
+  /** The chain's id (`block.chainid`). */
+  chainId: number | bigint;
+  /** The Weights contract's address (`address(this)`). */
+  contract: Address;
+  netuid: number;
+  /** The hotkey that commits and must reveal (`msg.sender`). */
+  committer: Address;
+  /** The subnet's current epoch at commit time. */
+  epoch: bigint;
+  uids: readonly number[];
+  weights: readonly number[];
+  /** 32 random bytes, kept secret until the reveal. */
+  salt: Hex;
+}
+
 /**
  * The commit hash `Weights.commitWeights` expects and `Weights.revealWeights` checks:
- * `keccak256(uids packed ‖ weights packed ‖ salt (32 bytes) ‖ epoch (uint64, 8 bytes big-endian))`, where
- * `epoch` is the subnet's current epoch at commit time.
+ * `keccak256(abi.encode(uint256 chainId, address contract, uint16 netuid, address committer, uint64 epoch,
+ * bytes uids, bytes weights, bytes32 salt))`, the vectors packed as by {@link packU16}. A copier that commits
+ * another hotkey's hash cannot reveal it: its own address would go into the hash.
  */
-export function weightsCommitHash(
-  uids: readonly number[],
-  weights: readonly number[],
-  salt: Hex,
-  epoch: bigint,
-): Hex {
+export function weightsCommitHash(p: WeightsCommitParameters): Hex {
   return keccak256(
-    encodePacked(['bytes', 'bytes', 'bytes32', 'uint64'], [packU16(uids), packU16(weights), salt, epoch]),
+    encodeAbiParameters(
+      [
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'uint16' },
+        { type: 'address' },
+        { type: 'uint64' },
+        { type: 'bytes' },
+        { type: 'bytes' },
+        { type: 'bytes32' },
+      ],
+      [
+        BigInt(p.chainId),
+        p.contract,
+        p.netuid,
+        p.committer,
+        p.epoch,
+        packU16(p.uids),
+        packU16(p.weights),
+        p.salt,
+      ],
+    ),
   );
 }

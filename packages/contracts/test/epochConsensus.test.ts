@@ -21,7 +21,7 @@ import {
   proposeEpoch,
   setUpEpochNet,
 } from './epochNet.js';
-import { expectRevert, type Fixture, MULTIADDR, PEER_ID, SUB, useFixture } from './fixture.js';
+import { expectRevert, type Fixture, MULTIADDR, peerIdOf, SUB, useFixture } from './fixture.js';
 
 const STATUS = { Open: 0, Awaiting: 1, Proposed: 2, Finalised: 3, Expired: 4 } as const;
 
@@ -594,13 +594,13 @@ describe('EpochConsensus results recording', () => {
     await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
     await f.mined(f.neurons.write.deregisterNeuron([1, 6], { account: f.dave }));
     await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(99), false, PEER_ID, MULTIADDR, ''], {
+      f.neurons.write.registerNeuron([1, minerHotkey(99), false, peerIdOf(minerHotkey(99)), MULTIADDR, ''], {
         account: f.dave,
       }),
     );
     assert.equal(await f.neurons.read.uidOf([1, minerHotkey(99)]), 5);
     await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(98), false, PEER_ID, MULTIADDR, ''], {
+      f.neurons.write.registerNeuron([1, minerHotkey(98), false, peerIdOf(minerHotkey(98)), MULTIADDR, ''], {
         account: f.dave,
       }),
     );
@@ -718,7 +718,7 @@ describe('pruning after a recorded epoch', () => {
     await f.mine(5);
     assert.equal(await f.neurons.read.getNeuronCount([1]), 8);
     const receipt = await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(50), false, PEER_ID, MULTIADDR, ''], {
+      f.neurons.write.registerNeuron([1, minerHotkey(50), false, peerIdOf(minerHotkey(50)), MULTIADDR, ''], {
         account: f.dave,
       }),
     );

@@ -3,7 +3,7 @@
  * equal stake, all permitted) and miners, plus helpers that build an epoch's payout tree and results the
  * way docs/epoch.md lays them out and propose it from the drawn proposer.
  */
-import { type Address, type Hex, keccak256, type TransactionReceipt, toHex } from 'viem';
+import type { Address, Hex, TransactionReceipt } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import {
   buildEpochTree,
@@ -14,14 +14,13 @@ import {
   type ResultEntry,
   resultsHash,
 } from '../src/epoch.js';
-import { defaultHyperparams, type Fixture, MULTIADDR, PEER_ID, SUB } from './fixture.js';
+import { defaultHyperparams, type Fixture, hotkeyAccount, MULTIADDR, peerIdOf, SUB } from './fixture.js';
 
 /** Hyperparameters of the test subnet: tempo 10 (so the drawn proposer alone has 2 blocks), 3 permits. */
 export const epochHyperparams = { ...defaultHyperparams, maxAllowedUids: 16, maxValidators: 3 };
 
-/** Miner hotkeys (addresses only: miners never sign here). */
-export const minerHotkey = (i: number): Address =>
-  `0x${keccak256(toHex(`epoch-miner-${i}`)).slice(26)}` as Address;
+/** Miner hotkeys (addresses only: miners never sign here; {@link peerIdOf} knows their peer ids). */
+export const minerHotkey = (i: number): Address => hotkeyAccount(`epoch-miner-${i}`).address;
 
 export interface EpochNet {
   /** Validator hotkeys (signing), uids 0.. by registration order. */
@@ -55,13 +54,15 @@ export async function setUpEpochNet(
     await mined(staking.write.stake([stake], { account: cold }));
     await mined(staking.write.allocate([1, hot.address, stake], { account: cold }));
     await mined(
-      neurons.write.registerNeuron([1, hot.address, true, PEER_ID, MULTIADDR, ''], { account: cold }),
+      neurons.write.registerNeuron([1, hot.address, true, peerIdOf(hot), MULTIADDR, ''], { account: cold }),
     );
     out.push({ uid: out.length, hotkey: hot.address, coldkey: cold.address });
   }
   const miners = Array.from({ length: minerCount }, (_, i) => minerHotkey(i));
   for (const hot of miners) {
-    await mined(neurons.write.registerNeuron([1, hot, false, PEER_ID, MULTIADDR, ''], { account: dave }));
+    await mined(
+      neurons.write.registerNeuron([1, hot, false, peerIdOf(hot), MULTIADDR, ''], { account: dave }),
+    );
     out.push({ uid: out.length, hotkey: hot, coldkey: dave.address });
   }
   const byHotkey = new Map(validators.map((v) => [v.address.toLowerCase(), v]));

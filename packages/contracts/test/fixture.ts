@@ -8,6 +8,7 @@ import { after, afterEach, before, beforeEach } from 'node:test';
 import {
   type Abi,
   type Account,
+  type Address,
   BaseError,
   type Chain,
   ContractFunctionRevertedError,
@@ -16,9 +17,11 @@ import {
   createWalletClient,
   decodeErrorResult,
   type GetContractReturnType,
+  getAddress,
   getContract,
   type Hash,
   type Hex,
+  hexToBytes,
   http,
   keccak256,
   type PublicClient,
@@ -33,6 +36,7 @@ import { foundry } from 'viem/chains';
 import { type Anvil, startAnvil } from '../src/anvil.js';
 import { type DeployContractsOpts, type DeployedContracts, deployContracts } from '../src/deploy.js';
 import {
+  adminTimelockAbi,
   epochConsensusAbi,
   neuronRegistryAbi,
   stakingAbi,
@@ -46,6 +50,7 @@ export const SUB = 10n ** 18n;
 
 /** Every error any suite contract can raise, for decoding reverts that bubbled up from another contract. */
 const allErrors = [
+  ...adminTimelockAbi,
   ...subnetTokenAbi,
   ...stakingAbi,
   ...subnetRegistryAbi,
@@ -76,8 +81,57 @@ export const defaultHyperparams = {
 };
 export type Hyperparams = typeof defaultHyperparams;
 
-export const PEER_ID = '16Uiu2HAmQ7vP2Yk4u1sQ3cVbV8u2kMcZr8fX4n9tKp6hYw5sJd3A'; // 53 chars
 export const MULTIADDR = '/ip4/127.0.0.1/tcp/40123/p2p/16Uiu2HAmQ7vP2Yk4u1sQ3cVbV8u2kM'; // 60 chars
+
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+/** Base58btc (the bitcoin alphabet; each leading zero byte is a '1'). */
+export function base58(bytes: Uint8Array): string {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  let out = '';
+  while (n > 0n) {
+    out = (BASE58[Number(n % 58n)] as string) + out;
+    n /= 58n;
+  }
+  for (const b of bytes) {
+    if (b !== 0) break;
+    out = `1${out}`;
+  }
+  return out;
+}
+
+/**
+ * The libp2p peer id of a secp256k1 public key (viem's uncompressed `0x04 ‖ x ‖ y`): base58btc of the
+ * identity multihash of the protobuf-encoded compressed key, what `peerIdFromPrivateKey` gives (the
+ * contracts must not depend on the network stack, so it is spelled out here).
+ */
+export function peerIdOfPublicKey(publicKey: Hex): string {
+  const raw = hexToBytes(publicKey);
+  if (raw.length !== 65 || raw[0] !== 4) throw new Error('expected an uncompressed secp256k1 public key');
+  const compressed = [(raw[64] as number) & 1 ? 3 : 2, ...raw.subarray(1, 33)];
+  return base58(Uint8Array.from([0x00, 0x25, 0x08, 0x02, 0x12, 0x21, ...compressed]));
+}
+
+const knownPeerIds = new Map<Address, string>();
+
+/** A hotkey derived from `label` (a signing account); {@link peerIdOf} knows its peer id. */
+export function hotkeyAccount(label: string): PrivateKeyAccount {
+  const account = privateKeyToAccount(keccak256(toHex(label)));
+  knownPeerIds.set(account.address, peerIdOfPublicKey(account.publicKey));
+  return account;
+}
+
+/**
+ * The peer id NeuronRegistry accepts for a hotkey: of an account, or of an address made by
+ * {@link hotkeyAccount} or a fixture account (throws for any other address: its key is unknown).
+ */
+export function peerIdOf(hotkey: Address | PrivateKeyAccount): string {
+  if (typeof hotkey !== 'string') return peerIdOfPublicKey(hotkey.publicKey);
+  const peerId = knownPeerIds.get(getAddress(hotkey));
+  if (peerId === undefined) throw new Error(`no key known for hotkey ${hotkey}: make it with hotkeyAccount`);
+  return peerId;
+}
 
 export interface FixtureOpts {
   deploy?: DeployContractsOpts;
@@ -139,9 +193,7 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
   const testClient = createTestClient({ chain, mode: 'anvil', transport });
   // Local accounts, so that a reverting write fails at gas estimation with its decoded custom error
   // (anvil would mine a reverting eth_sendTransaction from an unlocked account).
-  const accounts = Array.from({ length: 12 }, (_, i) =>
-    privateKeyToAccount(keccak256(toHex(`subnet-test-${i}`))),
-  );
+  const accounts = Array.from({ length: 12 }, (_, i) => hotkeyAccount(`subnet-test-${i}`));
   for (const account of accounts)
     await testClient.setBalance({ address: account.address, value: 10n ** 24n });
   const [deployer, owner, alice, bob, carol, dave, erin, frank] = accounts as [
@@ -155,7 +207,8 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
     PrivateKeyAccount,
   ];
   const walletClient = createWalletClient({ chain, transport, account: deployer });
-  const addresses = await deployContracts(walletClient, publicClient, opts.deploy ?? {});
+  // The deployer keeps the admin roles unless a test asks for the AdminTimelock (deploy.test.ts does).
+  const addresses = await deployContracts(walletClient, publicClient, { admin: 'deployer', ...opts.deploy });
   const client: Clients = { public: publicClient as PublicClient, wallet: walletClient };
   const token = getContract({ address: addresses.token, abi: subnetTokenAbi, client });
   const staking = getContract({ address: addresses.staking, abi: stakingAbi, client });

@@ -12,7 +12,7 @@ import {
   proposeEpoch,
   setUpEpochNet,
 } from './epochNet.js';
-import { defaultHyperparams, MULTIADDR, PEER_ID, SUB, useFixture } from './fixture.js';
+import { defaultHyperparams, hotkeyAccount, MULTIADDR, peerIdOf, SUB, useFixture } from './fixture.js';
 
 const REGISTER_NEURON_MAX_GAS = 300_000n;
 const REVEAL_256_MAX_GAS = 250_000n;
@@ -20,7 +20,7 @@ const PROPOSE_MAX_GAS = 150_000n;
 const ATTEST_MAX_GAS = 80_000n;
 const CLAIM_MAX_GAS = 80_000n;
 
-const hotkey = (i: number): Address => `0x${keccak256(toHex(`gas-hotkey-${i}`)).slice(26)}` as Address;
+const hotkey = (i: number): Address => hotkeyAccount(`gas-hotkey-${i}`).address;
 
 describe('gas targets', () => {
   const fx = useFixture({
@@ -32,7 +32,9 @@ describe('gas targets', () => {
     const register = async (key: Address, asValidator: boolean) =>
       (
         await mined(
-          neurons.write.registerNeuron([1, key, asValidator, PEER_ID, MULTIADDR, ''], { account: alice }),
+          neurons.write.registerNeuron([1, key, asValidator, peerIdOf(key), MULTIADDR, ''], {
+            account: alice,
+          }),
         )
       ).gasUsed;
     const first = await register(hotkey(0), false);
@@ -44,7 +46,7 @@ describe('gas targets', () => {
     const validator = await register(hotkey(3), true);
     console.log(
       `gas registerNeuron: miner ${typical} (first on the subnet ${first}), validator ${validator} ` +
-        `(first validator ${firstValidator}); peerId ${PEER_ID.length} B, multiaddr ${MULTIADDR.length} B`,
+        `(first validator ${firstValidator}); peerId ${peerIdOf(hotkey(0)).length} B, multiaddr ${MULTIADDR.length} B`,
     );
     assert.ok(typical <= REGISTER_NEURON_MAX_GAS, `miner registration ${typical}`);
     assert.ok(validator <= REGISTER_NEURON_MAX_GAS, `validator registration ${validator}`);
@@ -55,7 +57,7 @@ describe('gas targets', () => {
     await mined(staking.write.stake([1_000n * SUB], { account: alice }));
     await mined(staking.write.allocate([1, bob.address, 1_000n * SUB], { account: alice }));
     await mined(
-      neurons.write.registerNeuron([1, bob.address, true, PEER_ID, MULTIADDR, ''], { account: alice }),
+      neurons.write.registerNeuron([1, bob.address, true, peerIdOf(bob), MULTIADDR, ''], { account: alice }),
     );
     const uids = Array.from({ length: 256 }, (_, i) => i);
     let seed = 7;
@@ -66,7 +68,22 @@ describe('gas targets', () => {
     const salt = keccak256(toHex('salt'));
     const epoch = await subnets.read.currentEpoch([1]);
     const commit = await mined(
-      weights.write.commitWeights([1, weightsCommitHash(uids, values, salt, epoch)], { account: bob }),
+      weights.write.commitWeights(
+        [
+          1,
+          weightsCommitHash({
+            chainId: 31_337,
+            contract: weights.address,
+            netuid: 1,
+            committer: bob.address,
+            epoch,
+            uids,
+            weights: values,
+            salt,
+          }),
+        ],
+        { account: bob },
+      ),
     );
     const revealStart = await subnets.read.epochStartBlock([1, epoch + 1n]);
     await mine(Number(revealStart - (await blockNumber())));

@@ -1,21 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  type Address,
-  encodeDeployData,
-  getAddress,
-  keccak256,
-  parseEventLogs,
-  toHex,
-  zeroAddress,
-} from 'viem';
+import { type Address, encodeDeployData, hexToBytes, parseEventLogs, toHex, zeroAddress } from 'viem';
 import { neuronRegistryAbi, neuronRegistryBytecode } from '../src/generated/index.js';
 import {
+  base58,
   defaultHyperparams,
   expectRevert,
   type Fixture,
+  hotkeyAccount,
   MULTIADDR,
-  PEER_ID,
+  peerIdOf,
   prng,
   SUB,
   useFixture,
@@ -23,7 +17,7 @@ import {
 
 const hp = defaultHyperparams; // 8 UIDs, 2 validator permits, immunity 5 blocks, min stake 100 SUB, burn 1 SUB
 
-const hotkey = (i: number | string): Address => getAddress(`0x${keccak256(toHex(`hotkey-${i}`)).slice(26)}`);
+const hotkey = (i: number | string): Address => hotkeyAccount(`hotkey-${i}`).address;
 
 /** Registers `key` on subnet 1 for `coldkey` and returns the UID. */
 async function register(
@@ -34,7 +28,9 @@ async function register(
   netuid = 1,
 ): Promise<number> {
   const receipt = await f.mined(
-    f.neurons.write.registerNeuron([netuid, key, asValidator, PEER_ID, MULTIADDR, ''], { account: coldkey }),
+    f.neurons.write.registerNeuron([netuid, key, asValidator, peerIdOf(key), MULTIADDR, ''], {
+      account: coldkey,
+    }),
   );
   const [event] = parseEventLogs({
     abi: neuronRegistryAbi,
@@ -61,7 +57,9 @@ describe('NeuronRegistry', () => {
     const balance = await token.read.balanceOf([alice.address]);
     const key = hotkey(1);
     const receipt = await mined(
-      neurons.write.registerNeuron([1, key, false, PEER_ID, MULTIADDR, '{"model":"m"}'], { account: alice }),
+      neurons.write.registerNeuron([1, key, false, peerIdOf(key), MULTIADDR, '{"model":"m"}'], {
+        account: alice,
+      }),
     );
     const [event] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -74,7 +72,7 @@ describe('NeuronRegistry', () => {
       hotkey: key,
       coldkey: alice.address,
       isValidator: false,
-      peerId: PEER_ID,
+      peerId: peerIdOf(key),
       multiaddrs: MULTIADDR,
     });
     assert.equal(await token.read.totalSupply(), supply - SUB);
@@ -84,7 +82,7 @@ describe('NeuronRegistry', () => {
       hotkey: key,
       coldkey: alice.address,
       isValidator: false,
-      peerId: PEER_ID,
+      peerId: peerIdOf(key),
       multiaddrs: MULTIADDR,
       metadata: '{"model":"m"}',
       registeredAt: receipt.blockNumber,
@@ -111,7 +109,8 @@ describe('NeuronRegistry', () => {
     await mined(neurons.write.registerNeuron([1, hotkey(1), false, '', '', ''], { account: alice }));
     const info = await neurons.read.getNeuronInfo([1, 0]);
     assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['', '', '']);
-    const big = ['p'.repeat(128), `/ip4/1.2.3.4/tcp/1,${'m'.repeat(1005)}`, 'é'.repeat(512)] as const;
+    // A peer id is at most 53 bytes now (the hotkey's own); the other fields at their limits.
+    const big = [peerIdOf(hotkey(2)), `/ip4/1.2.3.4/tcp/1,${'m'.repeat(1005)}`, 'é'.repeat(512)] as const;
     await mined(neurons.write.registerNeuron([1, hotkey(2), false, ...big], { account: alice }));
     const info2 = await neurons.read.getNeuronInfo([1, 1]);
     assert.deepEqual([info2.peerId, info2.multiaddrs, info2.metadata], [...big]);
@@ -122,13 +121,13 @@ describe('NeuronRegistry', () => {
     const { neurons, alice } = f;
     const key = hotkey(1);
     await expectRevert(
-      neurons.write.registerNeuron([1, key, true, PEER_ID, MULTIADDR, ''], { account: alice }),
+      neurons.write.registerNeuron([1, key, true, peerIdOf(key), MULTIADDR, ''], { account: alice }),
       'InsufficientStake',
       [0n, 100n * SUB],
     );
     await back(f, alice, key, 99n * SUB);
     await expectRevert(
-      neurons.write.registerNeuron([1, key, true, PEER_ID, MULTIADDR, ''], { account: alice }),
+      neurons.write.registerNeuron([1, key, true, peerIdOf(key), MULTIADDR, ''], { account: alice }),
       'InsufficientStake',
       [99n * SUB, 100n * SUB],
     );
@@ -140,6 +139,78 @@ describe('NeuronRegistry', () => {
     assert.equal(await neurons.read.hasValidatorPermit([1, 0]), true);
   });
 
+  it('accepts only the hotkey’s own peer id: anything else is PeerIdNotHotkey', async () => {
+    const f = fx();
+    const { neurons, mined, alice } = f;
+    // A vector from @libp2p/peer-id (peerIdFromPrivateKey of this key): the test helper agrees with it.
+    const vector = hotkeyAccount('peer-id-vector');
+    assert.equal(vector.address, '0xD0741C446C74E369167A9b2E286Ff7C11c75f144');
+    assert.equal(peerIdOf(vector), '16Uiu2HAkvr6PijsmTydZ374YUYtYkkstKiGidbC2VCdMebwvDCHf');
+    const key = hotkey(1);
+    const own = peerIdOf(key);
+    const reg = (peerId: string) =>
+      neurons.write.registerNeuron([1, key, false, peerId, MULTIADDR, ''], { account: alice });
+    // The 38 bytes after the leading zero: 0x25 (length), protobuf 08 02 12 21, prefix, x.
+    const raw = (prefix: number, x: bigint) =>
+      base58(
+        Uint8Array.from([0, 0x25, 0x08, 0x02, 0x12, 0x21, prefix, ...hexToBytes(toHex(x, { size: 32 }))]),
+      );
+    const p = 2n ** 256n - 2n ** 32n - 977n;
+    const pow = (b: bigint, e: bigint): bigint => {
+      let r = 1n;
+      for (let x = b % p; e > 0n; e >>= 1n, x = (x * x) % p) if (e & 1n) r = (r * x) % p;
+      return r;
+    };
+    let offCurve = 1n; // the smallest x with no point on the curve
+    while (pow(offCurve ** 3n + 7n, (p - 1n) / 2n) === 1n) offCurve++;
+    const ownX = BigInt(`0x${vector.publicKey.slice(4, 68)}`);
+    const ownOdd = BigInt(vector.publicKey) & 1n;
+    const flip = (s: string, at: number) => {
+      const c = s[at] === 'a' ? 'b' : 'a';
+      return `${s.slice(0, at)}${c}${s.slice(at + 1)}`;
+    };
+    const refused: [string, string][] = [
+      ['another hotkey’s', peerIdOf(hotkey(2))],
+      ['ed25519', '12D3KooWPZ4SdjTGtgcAv4LbVTffk4TwdLM5gVbdbpaSppivnjDv'],
+      ['garbage', 'not a peer id'],
+      ['one character flipped', flip(own, 30)],
+      ['the last character flipped', flip(own, own.length - 1)],
+      ['non-base58 characters', `${own.slice(0, 20)}0OIl${own.slice(24)}`],
+      ['a second leading 1', `1${own.slice(0, -1)}`],
+      ['too long', `${own}1`],
+      ['too short', own.slice(0, -1)],
+      ['the other y of the same x', raw(ownOdd === 1n ? 2 : 3, ownX)],
+      ['a prefix of 04', raw(4, ownX)],
+      ['x off the curve', raw(2, offCurve)],
+      ['x of the field prime', raw(2, p)],
+      ['x of 2^256 - 1', raw(3, 2n ** 256n - 1n)],
+    ];
+    assert.equal(raw(ownOdd === 1n ? 3 : 2, ownX), peerIdOf(vector));
+    for (const [why, peerId] of refused) {
+      await expectRevert(reg(peerId), 'PeerIdNotHotkey', [peerId, key]).catch((err: unknown) => {
+        throw new Error(`${why}: ${(err as Error).message}`);
+      });
+    }
+    // A victim's peer id is refused for the attacker even after the victim registered with it.
+    await mined(
+      neurons.write.registerNeuron([1, hotkey(2), false, peerIdOf(hotkey(2)), MULTIADDR, ''], {
+        account: alice,
+      }),
+    );
+    await expectRevert(reg(peerIdOf(hotkey(2))), 'PeerIdNotHotkey', [peerIdOf(hotkey(2)), key]);
+    await mined(reg(own));
+    assert.equal((await neurons.read.getNeuronByHotkey([1, key])).peerId, own);
+    // Every fixture account's peer id is accepted for its own key.
+    for (const account of f.accounts.slice(0, 6)) {
+      assert.equal(await neurons.read.isRegistered([1, account.address]), false);
+      await mined(
+        neurons.write.registerNeuron([1, account.address, false, peerIdOf(account), '', ''], {
+          account: alice,
+        }),
+      );
+    }
+  });
+
   it('refuses registrations that break the subnet or hotkey rules', async () => {
     const f = fx();
     const { neurons, subnets, token, mined, owner, alice, bob, addresses } = f;
@@ -147,10 +218,14 @@ describe('NeuronRegistry', () => {
       netuid: number,
       key: Address,
       account = alice,
-      peerId = PEER_ID,
+      peerId?: string,
       addrs = MULTIADDR,
       meta = '',
-    ) => neurons.write.registerNeuron([netuid, key, false, peerId, addrs, meta], { account });
+    ) =>
+      neurons.write.registerNeuron(
+        [netuid, key, false, peerId ?? (key === zeroAddress ? '' : peerIdOf(key)), addrs, meta],
+        { account },
+      );
     await expectRevert(reg(1, zeroAddress), 'ZeroAddress');
     await expectRevert(reg(9, hotkey(1)), 'SubnetNotFound', [9]);
     await mined(subnets.write.registerSubnet(['two', '', hp], { account: owner }));
@@ -159,8 +234,8 @@ describe('NeuronRegistry', () => {
     await mined(subnets.write.setHyperparams([2, { ...hp, registrationAllowed: false }], { account: owner }));
     await expectRevert(reg(2, hotkey(1)), 'RegistrationDisabled', [2]);
     await expectRevert(reg(1, hotkey(1), alice, 'p'.repeat(129)), 'FieldTooLong', ['peerId', 129n, 128n]);
-    await expectRevert(reg(1, hotkey(1), alice, PEER_ID, 'm'.repeat(1025)), 'FieldTooLong', ['multiaddrs']);
-    await expectRevert(reg(1, hotkey(1), alice, PEER_ID, MULTIADDR, 'x'.repeat(1025)), 'FieldTooLong', [
+    await expectRevert(reg(1, hotkey(1), alice, undefined, 'm'.repeat(1025)), 'FieldTooLong', ['multiaddrs']);
+    await expectRevert(reg(1, hotkey(1), alice, undefined, MULTIADDR, 'x'.repeat(1025)), 'FieldTooLong', [
       'metadata',
     ]);
 
@@ -224,7 +299,9 @@ describe('NeuronRegistry', () => {
     }
     // All 8 are immune for 20 blocks after their registration.
     await expectRevert(
-      neurons.write.registerNeuron([1, hotkey(100), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+      neurons.write.registerNeuron([1, hotkey(100), false, peerIdOf(hotkey(100)), MULTIADDR, ''], {
+        account: bob,
+      }),
       'AllNeuronsImmune',
       [1],
     );
@@ -237,7 +314,9 @@ describe('NeuronRegistry', () => {
     // At registeredAt[3] + 20 uids 0..3 are no longer immune, uids 4.. are; uid 3 has the lowest emission.
     await nextTxAt((registeredAt[3] as bigint) + 20n);
     const receipt = await mined(
-      neurons.write.registerNeuron([1, hotkey(100), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+      neurons.write.registerNeuron([1, hotkey(100), false, peerIdOf(hotkey(100)), MULTIADDR, ''], {
+        account: bob,
+      }),
     );
     const [pruned] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -254,7 +333,9 @@ describe('NeuronRegistry', () => {
     // newcomer on uid 3 has emission 0 but is immune (until registeredAt[3] + 40).
     await nextTxAt((registeredAt[7] as bigint) + 20n);
     const second = await mined(
-      neurons.write.registerNeuron([1, hotkey(101), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+      neurons.write.registerNeuron([1, hotkey(101), false, peerIdOf(hotkey(101)), MULTIADDR, ''], {
+        account: bob,
+      }),
     );
     const [pruned2] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -263,14 +344,18 @@ describe('NeuronRegistry', () => {
     });
     assert.equal(pruned2?.args.uid, 5);
     const third = await mined(
-      neurons.write.registerNeuron([1, hotkey(102), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+      neurons.write.registerNeuron([1, hotkey(102), false, peerIdOf(hotkey(102)), MULTIADDR, ''], {
+        account: bob,
+      }),
     );
     const [pruned3] = parseEventLogs({ abi: neuronRegistryAbi, logs: third.logs, eventName: 'NeuronPruned' });
     assert.equal(pruned3?.args.uid, 6);
     // When the newcomer's immunity ends, its emission of 0 makes it the candidate.
     await nextTxAt((registeredAt[3] as bigint) + 40n);
     const fourth = await mined(
-      neurons.write.registerNeuron([1, hotkey(103), false, PEER_ID, MULTIADDR, ''], { account: bob }),
+      neurons.write.registerNeuron([1, hotkey(103), false, peerIdOf(hotkey(103)), MULTIADDR, ''], {
+        account: bob,
+      }),
     );
     const [pruned4] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -334,9 +419,9 @@ describe('NeuronRegistry', () => {
   it('updates service info by hotkey or coldkey', async () => {
     const f = fx();
     const { neurons, mined, alice, bob, erin } = f;
-    await register(f, alice, erin.address);
+    await mined(neurons.write.registerNeuron([1, erin.address, false, '', '', ''], { account: alice }));
     const receipt = await mined(
-      neurons.write.updateServiceInfo([1, 0, 'peer-2', '/ip4/1/tcp/2', 'meta'], { account: erin }),
+      neurons.write.updateServiceInfo([1, 0, peerIdOf(erin), '/ip4/1/tcp/2', 'meta'], { account: erin }),
     );
     const [event] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -346,15 +431,20 @@ describe('NeuronRegistry', () => {
     assert.deepEqual(event?.args, {
       netuid: 1,
       uid: 0,
-      peerId: 'peer-2',
+      peerId: peerIdOf(erin),
       multiaddrs: '/ip4/1/tcp/2',
       metadata: 'meta',
     });
     let info = await neurons.read.getNeuronInfo([1, 0]);
-    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['peer-2', '/ip4/1/tcp/2', 'meta']);
-    await mined(neurons.write.updateServiceInfo([1, 0, 'peer-3', '', ''], { account: alice }));
+    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], [peerIdOf(erin), '/ip4/1/tcp/2', 'meta']);
+    await mined(neurons.write.updateServiceInfo([1, 0, '', '', ''], { account: alice }));
     info = await neurons.read.getNeuronInfo([1, 0]);
-    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['peer-3', '', '']);
+    assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['', '', '']);
+    await expectRevert(
+      neurons.write.updateServiceInfo([1, 0, peerIdOf(bob), '', ''], { account: erin }),
+      'PeerIdNotHotkey',
+      [peerIdOf(bob), erin.address],
+    );
     await expectRevert(
       neurons.write.updateServiceInfo([1, 0, 'x', '', ''], { account: bob }),
       'NotHotkeyOrColdkey',
@@ -528,7 +618,9 @@ describe('NeuronRegistry', () => {
         const key = hotkey(`random-${serial++}`);
         const at = (await blockNumber()) + 1n;
         const want = expectedUid(at);
-        const call = neurons.write.registerNeuron([1, key, false, PEER_ID, '', ''], { account: coldkey });
+        const call = neurons.write.registerNeuron([1, key, false, peerIdOf(key), '', ''], {
+          account: coldkey,
+        });
         if (want === undefined) {
           await expectRevert(call, 'AllNeuronsImmune');
           immuneRefusals++;

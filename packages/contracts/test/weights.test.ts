@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  concat,
+  type Address,
+  encodeAbiParameters,
   encodeDeployData,
-  encodePacked,
   type Hex,
   keccak256,
-  numberToHex,
   parseEventLogs,
   toHex,
   zeroAddress,
@@ -19,7 +18,7 @@ import {
   expectRevert,
   type Fixture,
   MULTIADDR,
-  PEER_ID,
+  peerIdOf,
   SUB,
   useFixture,
 } from './fixture.js';
@@ -36,10 +35,37 @@ async function nextTxEpoch(f: Fixture): Promise<bigint> {
   return last.epoch + (block - last.startBlock) / last.tempo;
 }
 
+/** The commit hash as Weights.sol defines it, over raw packed vectors (which may be malformed). */
+function rawCommitHash(
+  f: Fixture,
+  committer: Address,
+  epoch: bigint,
+  uids: Hex,
+  weights: Hex,
+  salt: Hex,
+  netuid = 1,
+): Hex {
+  return keccak256(
+    encodeAbiParameters(
+      [
+        { type: 'uint256' },
+        { type: 'address' },
+        { type: 'uint16' },
+        { type: 'address' },
+        { type: 'uint64' },
+        { type: 'bytes' },
+        { type: 'bytes' },
+        { type: 'bytes32' },
+      ],
+      [BigInt(f.chain.id), f.addresses.weights, netuid, committer, epoch, uids, weights, salt],
+    ),
+  );
+}
+
 /** Commits raw packed vectors from `hotkey` and returns the commit epoch. */
 async function commitRaw(f: Fixture, hotkey: Fixture['erin'], uids: Hex, weights: Hex, salt: Hex = SALT) {
   const epoch = await nextTxEpoch(f);
-  const hash = keccak256(encodePacked(['bytes', 'bytes', 'bytes32', 'uint64'], [uids, weights, salt, epoch]));
+  const hash = rawCommitHash(f, hotkey.address, epoch, uids, weights, salt);
   await f.mined(f.weights.write.commitWeights([1, hash], { account: hotkey }));
   return epoch;
 }
@@ -54,7 +80,9 @@ async function validator(f: Fixture, hotkey: Fixture['erin']): Promise<number> {
   await f.mined(f.staking.write.stake([100n * SUB], { account: f.alice }));
   await f.mined(f.staking.write.allocate([1, hotkey.address, 100n * SUB], { account: f.alice }));
   await f.mined(
-    f.neurons.write.registerNeuron([1, hotkey.address, true, PEER_ID, MULTIADDR, ''], { account: f.alice }),
+    f.neurons.write.registerNeuron([1, hotkey.address, true, peerIdOf(hotkey), MULTIADDR, ''], {
+      account: f.alice,
+    }),
   );
   return f.neurons.read.uidOf([1, hotkey.address]);
 }
@@ -77,9 +105,44 @@ describe('weights helpers', () => {
     );
   });
 
-  it('hash uids ‖ weights ‖ salt ‖ uint64 epoch', () => {
-    const expected = keccak256(concat(['0x00010002', '0x7fff0001', SALT, numberToHex(5n, { size: 8 })]));
-    assert.equal(weightsCommitHash([1, 2], [32_767, 1], SALT, 5n), expected);
+  it('hash abi.encode(chainId, contract, netuid, committer, epoch, uids, weights, salt)', () => {
+    const contract: Address = '0x00000000000000000000000000000000000000c0';
+    const committer: Address = '0x00000000000000000000000000000000000000e1';
+    const base = {
+      chainId: 31_337,
+      contract,
+      netuid: 1,
+      committer,
+      epoch: 5n,
+      uids: [1, 2],
+      weights: [32_767, 1],
+    };
+    const expected = keccak256(
+      encodeAbiParameters(
+        [
+          { type: 'uint256' },
+          { type: 'address' },
+          { type: 'uint16' },
+          { type: 'address' },
+          { type: 'uint64' },
+          { type: 'bytes' },
+          { type: 'bytes' },
+          { type: 'bytes32' },
+        ],
+        [31_337n, contract, 1, committer, 5n, '0x00010002', '0x7fff0001', SALT],
+      ),
+    );
+    assert.equal(weightsCommitHash({ ...base, salt: SALT }), expected);
+    // Every bound field changes the hash.
+    const variants = [
+      { chainId: 1 },
+      { contract: '0x00000000000000000000000000000000000000c1' as Address },
+      { netuid: 2 },
+      { committer: '0x00000000000000000000000000000000000000e2' as Address },
+      { epoch: 6n },
+      { weights: [32_767, 2] },
+    ];
+    for (const v of variants) assert.notEqual(weightsCommitHash({ ...base, salt: SALT, ...v }), expected);
   });
 });
 
@@ -95,7 +158,21 @@ describe('Weights', () => {
     const uids = [0, 3, 5, 7];
     const values = [100, 0, 65_535, 7];
     const epoch = await nextTxEpoch(f);
-    const hash = weightsCommitHash(uids, values, SALT, epoch);
+    const hash = weightsCommitHash({
+      chainId: f.chain.id,
+      contract: addresses.weights,
+      netuid: 1,
+      committer: erin.address,
+      epoch,
+      uids,
+      weights: values,
+      salt: SALT,
+    });
+    // The contract computes the same hash.
+    assert.equal(
+      await weights.read.commitHashOf([1, erin.address, epoch, packU16(uids), packU16(values), SALT]),
+      hash,
+    );
     const committed = await mined(weights.write.commitWeights([1, hash], { account: erin }));
     const [commitEvent] = parseEventLogs({
       abi: weightsAbi,
@@ -150,7 +227,9 @@ describe('Weights', () => {
       1,
       bob.address,
     ]);
-    await mined(neurons.write.registerNeuron([1, frank.address, false, PEER_ID, '', ''], { account: alice }));
+    await mined(
+      neurons.write.registerNeuron([1, frank.address, false, peerIdOf(frank), '', ''], { account: alice }),
+    );
     await expectRevert(
       weights.write.commitWeights([1, hash], { account: frank }),
       'NoValidatorPermit',
@@ -236,6 +315,55 @@ describe('Weights', () => {
     await toEpoch(f, epoch + 1n);
     await mined(
       weights.write.revealWeights([1, packU16([4, 2]), packU16([1, 1]), SALT, 1n], { account: erin }),
+    );
+  });
+
+  it("refuses a copier that commits the victim's hash and replays its reveal", async () => {
+    const f = fx();
+    const { weights, mined, erin, frank } = f;
+    await validator(f, erin); // the victim
+    const copier = await validator(f, frank);
+    const { lastUpdate } = await f.neurons.read.getNeuronInfo([1, copier]);
+    const uids = packU16([1, 2, 3]);
+    const values = packU16([300, 200, 100]);
+    // The victim commits; its hash is public in the WeightsCommitted event. The copier commits the same hash
+    // in the same epoch.
+    const epoch = await commitRaw(f, erin, uids, values);
+    const victim = await weights.read.getCommit([1, await f.neurons.read.uidOf([1, erin.address])]);
+    await mined(weights.write.commitWeights([1, victim.commitHash], { account: frank }));
+    assert.equal((await weights.read.getCommit([1, copier])).commitHash, victim.commitHash);
+    // The victim reveals; the copier replays the revealed vector and salt from the event.
+    await toEpoch(f, epoch + 1n);
+    const revealed = await mined(weights.write.revealWeights([1, uids, values, SALT, 1n], { account: erin }));
+    const [event] = parseEventLogs({ abi: weightsAbi, logs: revealed.logs, eventName: 'WeightsRevealed' });
+    assert.equal(event?.args.uids, uids);
+    await expectRevert(
+      weights.write.revealWeights([1, event?.args.uids ?? '0x', event?.args.weights ?? '0x', SALT, 1n], {
+        account: frank,
+      }),
+      'CommitHashMismatch',
+    );
+    // The copier got nothing out of it: its commit still waits, and its neuron was never marked updated.
+    assert.equal((await weights.read.getCommit([1, copier])).commitHash, victim.commitHash);
+    assert.equal((await f.neurons.read.getNeuronInfo([1, copier])).lastUpdate, lastUpdate);
+  });
+
+  it("binds the hash to the subnet: a commit does not reveal with another netuid's hash", async () => {
+    const f = fx();
+    const { weights, mined, erin } = f;
+    await validator(f, erin);
+    const uids = packU16([1]);
+    const values = packU16([1]);
+    const epoch = await nextTxEpoch(f);
+    await mined(
+      weights.write.commitWeights([1, rawCommitHash(f, erin.address, epoch, uids, values, SALT, 2)], {
+        account: erin,
+      }),
+    );
+    await toEpoch(f, epoch + 1n);
+    await expectRevert(
+      weights.write.revealWeights([1, uids, values, SALT, 1n], { account: erin }),
+      'CommitHashMismatch',
     );
   });
 

@@ -4,7 +4,10 @@
  * types only (`import type`), so no schema code reaches the browser bundle. Amounts are decimal strings of
  * the token's smallest unit (18 decimals); fractions are numbers in [0, 1]; times are Unix milliseconds.
  *
- * Public (no login): GET /api/snapshot, /api/events, /api/neurons/:uid, /api/emissions, /api/models.
+ * Public (no login): GET /api/snapshot, /api/events, /api/neurons/:uid, /api/emissions, /api/models. The
+ * first three answer the public without this validator's live consensus view (scores null, neuron history
+ * and verifications empty: weights follow from scores and would be copied before their reveal) and answer
+ * with it when the admin token is sent.
  * Admin (`Authorization: Bearer <admin token>`): GET /api/admin, /api/keys, /api/nodes; POST /api/keys,
  * DELETE /api/keys/:id, POST /api/nodes/:name/models, DELETE /api/nodes/:name/models/:id.
  * Errors: `{ error: { code, message } }` with 400 (bad input, naming the field), 401 (no or wrong admin
@@ -23,7 +26,10 @@ export const NeuronRowSchema = z.object({
   role: z.enum(['validator', 'miner']),
   stake: Amount,
   validatorPermit: z.boolean(),
-  /** The consensus stack's score of a miner (null for validators and before the first challenge). */
+  /**
+   * The consensus stack's score of a miner (null for validators, before the first challenge, and for anyone
+   * without the admin token).
+   */
   score: Fraction.nullable(),
   incentive: Fraction,
   dividends: Fraction,
@@ -97,7 +103,7 @@ export type Verification = z.infer<typeof VerificationSchema>;
 
 export const NeuronDetailSchema = z.object({
   neuron: NeuronRowSchema,
-  /** Samples over time (newest last): score and latency EWMA from the consensus stack. */
+  /** Samples over time (newest last): score and latency EWMA from the consensus stack (admin only: empty for the public). */
   history: z.array(
     z.object({
       at: z.number(),
@@ -108,6 +114,7 @@ export const NeuronDetailSchema = z.object({
   ),
   /** Emission per finalised epoch (oldest first). */
   emissions: z.array(z.object({ epoch: z.number().int(), amount: Amount })),
+  /** This validator's recent verdicts on the miner (admin only: empty for the public). */
   verifications: z.array(VerificationSchema),
 });
 export type NeuronDetail = z.infer<typeof NeuronDetailSchema>;

@@ -1,7 +1,9 @@
 /**
  * The dashboard's HTTP handler, mounted by the gateway on its port: the JSON API under `/api/` (defined in
  * `api.ts`), live snapshots over server-sent events, and the built web app at `/`. Read-only routes are
- * public; the key and node routes need `Authorization: Bearer <admin token>`. It reaches the subnet only
+ * public, but answer the public without this validator's live scores and verdicts (`redact.ts`: they give
+ * its weights away before the reveal) and the operator (admin token) with them; the key and node routes
+ * need `Authorization: Bearer <admin token>`. It reaches the subnet only
  * through the Engine API (the collector, the gateway's `gateway_*Key*` methods, the managed nodes'
  * `app_*`), never by importing a stack. It must never answer a state-changing request without a valid
  * admin token, read more than 64 KiB of a body, or serve a file outside the web app's build directory.
@@ -17,6 +19,7 @@ import { createCollector } from './collector.js';
 import { DashboardError, DashboardErrorCode } from './errors.js';
 import { parseBody, readBody, sendFailure, sendJson } from './http.js';
 import { createNodeManager, type ManagedNode } from './nodes.js';
+import { publicNeuronDetail, publicSnapshot } from './redact.js';
 import { createStaticHandler } from './static.js';
 
 /** Where the built web app lies: `packages/dashboard/dist/web`, next to this file's `dist/src`. */
@@ -116,13 +119,14 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
   const serveStatic = createStaticHandler(opts.staticDir ?? DEFAULT_STATIC_DIR);
   const eventIntervalMs = opts.eventIntervalMs ?? 1000;
 
-  // Server-sent events: one snapshot per change, at most one per eventIntervalMs, built once for all.
-  const clients = new Set<ServerResponse>();
+  // Server-sent events: one snapshot per change, at most one per eventIntervalMs, built once per view
+  // (admin, public). Each client is marked admin or not when it connects.
+  const clients = new Map<ServerResponse, boolean>();
   let lastSentAt = 0;
   let pending: NodeJS.Timeout | undefined;
   let closed = false;
   const keepalive = setInterval(() => {
-    for (const res of clients) if (!res.writableNeedDrain) res.write(': keepalive\n\n');
+    for (const res of clients.keys()) if (!res.writableNeedDrain) res.write(': keepalive\n\n');
   }, SSE_KEEPALIVE_MS);
   keepalive.unref();
 
@@ -134,10 +138,17 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
     pending = undefined;
     if (clients.size === 0 || closed) return;
     lastSentAt = Date.now();
-    const data = frame(collector.snapshot());
-    for (const res of clients) {
+    const full = collector.snapshot();
+    const frames = new Map<boolean, string>();
+    for (const [res, isAdminClient] of clients) {
       // A reader that has not taken the last snapshot skips this one rather than piling them up.
-      if (!res.writableNeedDrain) res.write(data);
+      if (res.writableNeedDrain) continue;
+      let data = frames.get(isAdminClient);
+      if (data === undefined) {
+        data = frame(isAdminClient ? full : publicSnapshot(full));
+        frames.set(isAdminClient, data);
+      }
+      res.write(data);
     }
   }
 
@@ -147,6 +158,13 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
     pending = setTimeout(broadcast, wait);
   });
   collector.start();
+
+  /** Whether the request carries the admin token (public routes answer the operator with more). */
+  const asAdmin = (x: Exchange): boolean => isAdmin(x.req.headers.authorization, token);
+  const snapshotFor = (admin: boolean): Snapshot => {
+    const full = collector.snapshot();
+    return admin ? full : publicSnapshot(full);
+  };
 
   function events(x: Exchange): void {
     if (clients.size >= MAX_EVENT_CLIENTS)
@@ -160,8 +178,9 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
       'x-accel-buffering': 'no',
       connection: 'keep-alive',
     });
-    res.write(`retry: 2000\n\n${frame(collector.snapshot())}`);
-    clients.add(res);
+    const admin = asAdmin(x);
+    res.write(`retry: 2000\n\n${frame(snapshotFor(admin))}`);
+    clients.set(res, admin);
     res.once('close', () => clients.delete(res));
   }
 
@@ -180,15 +199,17 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
     {
       pattern: /^\/api\/snapshot$/,
       admin: false,
-      methods: { GET: (x) => sendJson(x.res, 200, collector.snapshot()) },
+      methods: { GET: (x) => sendJson(x.res, 200, snapshotFor(asAdmin(x))) },
     },
     { pattern: /^\/api\/events$/, admin: false, methods: { GET: events } },
     {
       pattern: /^\/api\/neurons\/([^/]+)$/,
       admin: false,
       methods: {
-        GET: async (x, [uid]) =>
-          sendJson(x.res, 200, await collector.neuron(param(UidSchema, uid ?? '', 'uid'), x.signal)),
+        GET: async (x, [uid]) => {
+          const detail = await collector.neuron(param(UidSchema, uid ?? '', 'uid'), x.signal);
+          sendJson(x.res, 200, asAdmin(x) ? detail : publicNeuronDetail(detail));
+        },
       },
     },
     {
@@ -334,7 +355,7 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
       closed = true;
       clearInterval(keepalive);
       clearTimeout(pending);
-      for (const res of clients) res.end();
+      for (const res of clients.keys()) res.end();
       clients.clear();
       await collector.close();
       await nodes.close();

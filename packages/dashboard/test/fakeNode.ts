@@ -310,6 +310,7 @@ export function startFakeNode(): FakeNode {
         model: 'devnet-chat',
         kind: 'chat',
         peerId: `peer-${o.uid}`,
+        sample: null,
         errorCode: o.ok ? null : 'UPSTREAM_FAILED',
         firstEventMs: null,
         promptTokens: 1,

@@ -75,10 +75,11 @@ async function snapshots(
   count: number,
   onFirst?: () => void,
   timeoutMs = 10_000,
+  headers: Record<string, string> = {},
 ): Promise<unknown[]> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
-  const res = await fetch(url, { signal: ac.signal });
+  const res = await fetch(url, { signal: ac.signal, headers });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
   const out: unknown[] = [];
@@ -180,7 +181,9 @@ describe('dashboard server', () => {
     fake.block(25);
     // Wait until the collector read the chain once.
     for (let i = 0; i < 100; i++) {
-      const s = SnapshotSchema.parse(await (await fetch(`${http.url}/api/snapshot`)).json());
+      const s = SnapshotSchema.parse(
+        await (await fetch(`${http.url}/api/snapshot`, { headers: admin })).json(),
+      );
       if (s.epoch !== null && s.neurons.length === 4 && s.subnet !== null && s.neurons[1]?.score !== null)
         break;
       await new Promise((r) => setTimeout(r, 50));
@@ -271,7 +274,7 @@ describe('dashboard server', () => {
       fake.outcome({ uid: 1, ok: false, latencyMs: 5 });
       fake.outcome({ uid: 2, ok: false, latencyMs: 5, errorCode: 'CANCELLED' });
       await new Promise((r) => setTimeout(r, 50));
-      const res = await fetch(`${http.url}/api/snapshot`);
+      const res = await fetch(`${http.url}/api/snapshot`, { headers: admin });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('cache-control'), 'no-store');
       const s = SnapshotSchema.parse(await res.json());
@@ -298,6 +301,47 @@ describe('dashboard server', () => {
       assert.equal(s.neurons.find((n) => n.uid === 0)?.score, null, 'validators have no score');
     });
 
+    it('the public sees no live scores, score history or verdicts; the operator (admin token) does', async () => {
+      const pub = SnapshotSchema.parse(await (await fetch(`${http.url}/api/snapshot`)).json());
+      const op = SnapshotSchema.parse(
+        await (await fetch(`${http.url}/api/snapshot`, { headers: admin })).json(),
+      );
+      assert.equal(pub.neurons.length, 4);
+      assert.deepEqual(
+        pub.neurons.map((n) => n.score),
+        [null, null, null, null],
+      );
+      assert.equal(op.neurons.find((n) => n.uid === 1)?.score, 0.1);
+      // Everything else is public.
+      assert.deepEqual(
+        pub.neurons.map(({ score: _, ...rest }) => rest),
+        op.neurons.map(({ score: _, ...rest }) => rest),
+      );
+      const wrong = SnapshotSchema.parse(
+        await (
+          await fetch(`${http.url}/api/snapshot`, { headers: { authorization: 'Bearer wrong' } })
+        ).json(),
+      );
+      assert.equal(wrong.neurons.find((n) => n.uid === 1)?.score, null, 'a wrong token is the public');
+
+      const [pubEvent] = await snapshots(`${http.url}/api/events`, 1);
+      const [opEvent] = await snapshots(`${http.url}/api/events`, 1, undefined, 10_000, admin);
+      assert.equal(SnapshotSchema.parse(pubEvent).neurons.find((n) => n.uid === 1)?.score, null);
+      assert.equal(SnapshotSchema.parse(opEvent).neurons.find((n) => n.uid === 1)?.score, 0.1);
+
+      const pubDetail = NeuronDetailSchema.parse(await (await fetch(`${http.url}/api/neurons/2`)).json());
+      assert.equal(pubDetail.neuron.score, null);
+      assert.deepEqual(pubDetail.history, []);
+      assert.deepEqual(pubDetail.verifications, []);
+      assert.equal(pubDetail.emissions.length, 2, 'emissions are on chain: public');
+      const opDetail = NeuronDetailSchema.parse(
+        await (await fetch(`${http.url}/api/neurons/2`, { headers: admin })).json(),
+      );
+      assert.equal(opDetail.neuron.score, 0.2);
+      assert.ok(opDetail.history.length >= 1);
+      assert.equal(opDetail.verifications.length, 1);
+    });
+
     it('/api/events: a snapshot at once, then one per new block', async () => {
       const got = await snapshots(`${http.url}/api/events`, 2, () => fake.block(26));
       const [first, second] = got.map((s) => SnapshotSchema.parse(s));
@@ -305,8 +349,19 @@ describe('dashboard server', () => {
       assert.equal(second?.block?.number, 26);
     });
 
+    it('/api/events keeps each stream on its own view as snapshots follow', async () => {
+      const [pubStream, opStream] = await Promise.all([
+        snapshots(`${http.url}/api/events`, 2, () => fake.block(27)),
+        snapshots(`${http.url}/api/events`, 2, () => fake.block(28), 10_000, admin),
+      ]);
+      for (const s of pubStream.map((x) => SnapshotSchema.parse(x)))
+        assert.ok(s.neurons.every((n) => n.score === null));
+      const last = SnapshotSchema.parse(opStream[1]);
+      assert.equal(last.neurons.find((n) => n.uid === 1)?.score, 0.1);
+    });
+
     it('/api/neurons/:uid: history, emissions per epoch and verifications', async () => {
-      const res = await fetch(`${http.url}/api/neurons/2`);
+      const res = await fetch(`${http.url}/api/neurons/2`, { headers: admin });
       assert.equal(res.status, 200);
       const d = NeuronDetailSchema.parse(await res.json());
       assert.equal(d.neuron.uid, 2);

@@ -365,14 +365,25 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     },
   },
   app_scoreV1: {
-    params: { model: 'bigram', prompt: 'quick', continuation: '-b', topLogprobs: 1 },
+    params: {
+      model: 'bigram',
+      messages: [{ role: 'user', content: 'quick' }],
+      continuation: '-b',
+      topLogprobs: 1,
+      eos: true,
+    },
     result: {
       tokens: [
         { token: '-', logprob: -0.1 },
         { token: 'b', logprob: -0.2, topLogprobs: [{ token: 'b', logprob: -0.2 }] },
       ],
       sumLogprob: -0.3,
+      eos: { logprob: -2.5, topLogprob: -0.4 },
     },
+  },
+  app_tokenizeV1: {
+    params: { model: 'bigram', texts: ['the quick', ''] },
+    result: { counts: [3, 0] },
   },
   app_listModelsV1: { params: {}, result: { models: [model] } },
   app_loadModelV1: {
@@ -461,7 +472,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     },
   },
   gateway_watchOutcomesV1: {
-    params: {},
+    params: { sampleRate: 0.5 },
     events: [
       {
         requestId: 'req_1',
@@ -476,6 +487,30 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
         promptTokens: 5,
         completionTokens: 8,
         at: 1_760_000_000_000,
+        sample: null,
+      },
+      {
+        requestId: 'req_2',
+        model: 'bigram',
+        kind: 'completion',
+        uid: 3,
+        peerId: peer.peerId,
+        ok: true,
+        errorCode: null,
+        latencyMs: 10,
+        firstEventMs: 2,
+        promptTokens: 2,
+        completionTokens: 2,
+        at: 1_760_000_000_001,
+        sample: {
+          kind: 'generate',
+          params: { model: 'bigram', kind: 'completion', prompt: 'the', seed: 7, logprobs: true },
+          tokens: [
+            { text: ' quick', logprob: -0.1 },
+            { text: ' brown', logprob: null },
+          ],
+          finishReason: 'length',
+        },
       },
     ],
   },
@@ -497,6 +532,28 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
         pendingRevealEpoch: 6,
       },
       challenges: { rounds: 4, sent: 12, passed: 10, failed: 1, errors: 1, audits: 11, auditFailures: 1 },
+    },
+  },
+  consensus_getRoutingV1: {
+    params: {},
+    result: {
+      miners: [
+        {
+          uid: 3,
+          hotkey: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+          score: 0.9,
+          routable: true,
+          reason: null,
+        },
+        {
+          uid: 4,
+          hotkey: '0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc',
+          score: 0.2,
+          routable: false,
+          reason: 'failed verification (audit): routable again after 3 more passed challenges in a row',
+        },
+      ],
+      at: 1_760_000_000_000,
     },
   },
   consensus_listVerificationsV1: {

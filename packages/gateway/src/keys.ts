@@ -125,6 +125,14 @@ interface PendingUsage {
 
 const hashSecret = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
+/**
+ * One request's count as the store takes it: a non-negative integer ≤ 2^26 (far above any request the
+ * gateway admits), so no caller can overflow a total or break the flush for every key with one value.
+ */
+const boundedCount = (n: number): number =>
+  Number.isFinite(n) ? Math.min(Math.max(0, Math.trunc(n)), MAX_RECORDED_COUNT) : 0;
+const MAX_RECORDED_COUNT = 1 << 26;
+
 const recordOf = (r: KeyRow): KeyRecord =>
   Object.freeze({
     id: r.id,
@@ -312,8 +320,8 @@ export function createKeyStore(opts: KeyStoreOpts, modules: KeyStoreModules = {}
       const p = pendingOf(keyId);
       p.requests += 1;
       if (!usage.ok) p.failed += 1;
-      p.promptTokens += Math.max(0, Math.trunc(usage.promptTokens));
-      p.completionTokens += Math.max(0, Math.trunc(usage.completionTokens));
+      p.promptTokens += boundedCount(usage.promptTokens);
+      p.completionTokens += boundedCount(usage.completionTokens);
       p.lastUsedAt = now();
     },
 

@@ -32,6 +32,8 @@ interface Buckets {
 }
 
 const MINUTE_MS = 60_000;
+/** Most tokens one request settles (the router counts far fewer; this bounds any caller). */
+const MAX_SETTLED_TOKENS = 1 << 26;
 
 /** Creates a limiter; state is per `KeyRecord.id`, limits are read from the record on each call. */
 export function createLimiter(opts: LimiterOpts = {}, modules: LimiterModules = {}): KeyLimiter {
@@ -84,6 +86,9 @@ export function createLimiter(opts: LimiterOpts = {}, modules: LimiterModules = 
   const waitS = (level: number, need: number, perMinute: number) =>
     Math.max(1, Math.ceil(((need - level) * MINUTE_MS) / perMinute / 1000 - 1e-6));
 
+  /** A token count as the buckets take it: finite, ≥ 0 and ≤ 2^26, whatever the caller passes. */
+  const sane = (n: number) => (Number.isFinite(n) ? Math.min(Math.max(0, n), MAX_SETTLED_TOKENS) : 0);
+
   return {
     admit(key, tokens) {
       const t = now();
@@ -106,7 +111,7 @@ export function createLimiter(opts: LimiterOpts = {}, modules: LimiterModules = 
 
     settle(key, estimated, actual) {
       const b = bucketsOf(key, now());
-      b.tokens = Math.min(b.tokensPerMinute, b.tokens - (Math.max(0, actual) - Math.max(0, estimated)));
+      b.tokens = Math.min(b.tokensPerMinute, b.tokens - (sane(actual) - sane(estimated)));
     },
 
     size: () => buckets.size,

@@ -1,13 +1,17 @@
 /**
  * The router: which miner serves a request, and what happens when it fails. Candidates are the connected
  * miners whose latest heartbeat lists the model (the network stack's peer table, fetched again once older
- * than `providerRefreshMs`; the DHT is asked when the table knows no miner for it). Among them the router picks
- * by power of two choices on an expected cost: time to first event (moving average) × (1 + requests in
- * flight here + the miner's reported load) ÷ success rate (moving average). A miner that fails before the
- * first event is replaced by another (up to `maxAttempts`); one that fails after it ends the response with
- * UPSTREAM_FAILED. Every attempt's outcome goes to the listeners (the validator's scoring).
+ * than `providerRefreshMs`; the DHT is asked when the table knows no miner for it). The validator's routing
+ * advice (`consensus_getRoutingV1`, polled every `routingPollMs`) keeps miners failing verification out while
+ * a routable one serves the model, and its verified score enters the cost; the policy itself (eligibility,
+ * cost, power-of-two-choices pick, moving averages, failure classification) is `policy.ts`. A miner that
+ * fails before the first event is replaced by another (up to `maxAttempts`); one that fails after it ends
+ * the response with UPSTREAM_FAILED. What goes on the wire is `wire.ts` (seed fixed, logprobs always on);
+ * usage is counted here (`usage.ts`), never taken from the miner. Every attempt's outcome goes to the
+ * listeners (the validator's scoring), with the request and answer for the share they asked to audit.
  */
 import {
+  type consensus_getRoutingV1,
   type EngineApi,
   type EngineClient,
   EngineError,
@@ -18,6 +22,17 @@ import {
 import { errorMessage, type Logger } from '@subnet/utils';
 import type { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from './errors.js';
+import {
+  type Advice,
+  type Candidate,
+  classify,
+  costOf,
+  eligible,
+  type MinerAdvice,
+  type MinerStat,
+  pickOf,
+  update,
+} from './policy.js';
 import type {
   EmbedParams,
   EmbedResult,
@@ -26,10 +41,21 @@ import type {
   RouteContext,
   Router,
 } from './types.js';
+import { COMPLETION_SLACK, createUsageCounter, type GenerationUsage } from './usage.js';
+import {
+  embedWire,
+  generateWire,
+  MAX_SAMPLE_TOKENS,
+  type OutcomeSample,
+  promptTexts,
+  type SynapseGenerateParams,
+  secureRandom,
+} from './wire.js';
 
 type Peer = z.output<typeof NetworkPeerSchema>;
 export type Outcome = z.output<typeof OutcomeSchema>;
 export type MinerStats = z.output<typeof MinerStatsSchema>;
+type Routing = z.output<typeof consensus_getRoutingV1.result>;
 
 export interface RouterOpts {
   /** Deadline of one attempt on a miner (the request's own signal still applies). */
@@ -38,6 +64,8 @@ export interface RouterOpts {
   maxAttempts: number;
   /** How long the peer table is reused. */
   providerRefreshMs: number;
+  /** How often the validator's routing advice is asked for. */
+  routingPollMs: number;
 }
 
 export interface RouterModules {
@@ -45,47 +73,88 @@ export interface RouterModules {
   logger: Logger;
 }
 
+/** What a subscriber of outcomes asks for. */
+export interface OutcomeSubscription {
+  /** Share of successful attempts whose outcome carries `sample` (the request and answer), in [0, 1]. */
+  sampleRate: number;
+}
+
 export interface GatewayRouter extends Router {
   /** Routing statistics per miner seen. */
   stats(): MinerStats[];
   /** Calls `listener` with each attempt's outcome; returns the unsubscriber. */
-  onOutcome(listener: (o: Outcome) => void): () => void;
+  onOutcome(listener: (o: Outcome) => void, sub?: OutcomeSubscription): () => void;
   /** Attempts routed so far. */
   readonly requests: number;
+  /** Starts polling the routing advice. Idempotent. */
+  start(): void;
+  /** Stops polling. Idempotent. */
+  stop(): void;
 }
 
-interface Stat {
-  peerId: string;
-  uid: number | null;
-  models: string[];
-  inFlight: number;
-  requests: number;
-  failures: number;
-  ttftEwmaMs: number | null;
-  successEwma: number;
+/** Advice older than this many polls is dropped when the consensus stack stops answering. */
+const STALE_POLLS = 10;
+
+/** The `consensus_getRoutingV1` call (typed by its definition until the method is in every node's API). */
+type RoutingClient = EngineClient<{ consensus_getRoutingV1: typeof consensus_getRoutingV1 }>;
+
+interface Subscriber {
+  listener: (o: Outcome) => void;
+  sampleRate: number;
 }
 
-const EWMA = 0.2;
-const DEFAULT_TTFT_MS = 50;
-/** Miner-side errors that are the request's fault: no other miner would do better. */
-const CLIENT_ERRORS = new Set(['CONTEXT_OVERFLOW', 'INVALID_PARAMS', 'UNSUPPORTED_TASK']);
-
-/** The miner's error code carried by a network error, if any. */
-function remoteCode(err: unknown): string | undefined {
-  if (!(err instanceof EngineError)) return undefined;
-  const data = err.data as { remoteCode?: string; reason?: string } | undefined;
-  if (err.code === 'REMOTE_ERROR') return data?.remoteCode;
-  if (err.code === 'REFUSED' && data?.reason === 'malformed') return 'INVALID_PARAMS';
-  return undefined;
+/** What one attempt produced for its outcome record. */
+interface AttemptRecord {
+  usage: GenerationUsage;
+  /** Whether some subscriber wants this attempt's sample (then the job builds it). */
+  capture: boolean;
+  sample: OutcomeSample | null;
 }
+
+const candidateOf = (p: Peer): Candidate => ({
+  peerId: p.peerId,
+  uid: p.uid,
+  hotkey: p.hotkey,
+  load: p.load === null ? 0 : p.load.running + p.load.queued,
+});
 
 export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayRouter {
   const { engine, logger } = modules;
-  const stats = new Map<string, Stat>();
-  const listeners = new Set<(o: Outcome) => void>();
+  const counter = createUsageCounter({ engine, logger });
+  const stats = new Map<string, MinerStat>();
+  const subscribers = new Set<Subscriber>();
   let requests = 0;
   let table: { at: number; peers: Peer[] } | undefined;
   let refreshing: Promise<Peer[]> | undefined;
+  let advice: Advice;
+  let adviceAt = 0;
+  let poller: { controller: AbortController; timer: NodeJS.Timeout | undefined } | undefined;
+
+  /** Asks the node's consensus stack for routing advice; METHOD_NOT_FOUND (none here) means no advice. */
+  const pollAdvice = async (signal: AbortSignal): Promise<void> => {
+    try {
+      const r: Routing = await (engine as unknown as RoutingClient).call(
+        'consensus_getRoutingV1',
+        {},
+        { signal, timeoutMs: Math.max(1000, opts.routingPollMs) },
+      );
+      const next = new Map<number, MinerAdvice>();
+      for (const m of r.miners)
+        next.set(m.uid, {
+          uid: m.uid,
+          hotkey: m.hotkey.toLowerCase(),
+          score: m.score,
+          routable: m.routable,
+        });
+      advice = next;
+      adviceAt = Date.now();
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err instanceof EngineError && err.code === 'METHOD_NOT_FOUND') advice = undefined;
+      else if (Date.now() - adviceAt > STALE_POLLS * opts.routingPollMs) advice = undefined;
+      logger.debug({ err: errorMessage(err) }, 'no routing advice now');
+    }
+  };
 
   const refresh = (): Promise<Peer[]> => {
     refreshing ??= engine
@@ -128,7 +197,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     return found;
   };
 
-  const statOf = (p: Peer): Stat => {
+  const statOf = (p: Peer): MinerStat => {
     let s = stats.get(p.peerId);
     if (s === undefined) {
       s = {
@@ -148,13 +217,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     return s;
   };
 
-  const cost = (p: Peer): number => {
-    const s = statOf(p);
-    const load = p.load === null ? 0 : p.load.running + p.load.queued;
-    return ((s.ttftEwmaMs ?? DEFAULT_TTFT_MS) * (1 + s.inFlight + load)) / Math.max(s.successEwma, 0.05);
-  };
-
-  /** Power of two choices among the untried candidates. */
+  /** Power of two choices among the untried candidates the advice allows. */
   const pick = async (model: string, tried: Set<string>, signal: AbortSignal): Promise<Peer> => {
     const all = await candidates(model, signal).catch((err: unknown) => {
       throw new GatewayError(
@@ -173,55 +236,40 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
             meta: { param: 'model' },
           });
     }
-    const open = all.filter((p) => !tried.has(p.peerId));
-    if (open.length === 0) {
+    const open = all.filter((p) => !tried.has(p.peerId)).map((p) => ({ peer: p, c: candidateOf(p) }));
+    const allowed = eligible(
+      open.map((o) => ({ ...o.c, o })),
+      advice,
+    );
+    const chosen = pickOf(allowed, (x) => costOf(stats.get(x.peerId), x, advice), Math.random);
+    if (chosen === undefined) {
       throw new GatewayError(
         GatewayErrorCode.NO_MINER,
         `every miner serving ${model} failed this request (${tried.size} tried); retry shortly`,
       );
     }
-    const a = open[Math.floor(Math.random() * open.length)] as Peer;
-    const b = open[Math.floor(Math.random() * open.length)] as Peer;
-    return cost(a) <= cost(b) ? a : b;
+    return chosen.o.peer;
+  };
+
+  /** The subscribers that get this attempt's sample (decided per subscriber with crypto randomness). */
+  const drawSamples = (): Set<Subscriber> => {
+    const wants = new Set<Subscriber>();
+    for (const sub of subscribers)
+      if (sub.sampleRate > 0 && (sub.sampleRate >= 1 || secureRandom() < sub.sampleRate)) wants.add(sub);
+    return wants;
   };
 
   const finish = (
-    s: Stat,
-    o: Omit<Outcome, 'uid' | 'peerId' | 'at' | 'requestId'> & { requestId: string },
+    s: MinerStat,
+    o: Omit<Outcome, 'uid' | 'peerId' | 'at' | 'sample'>,
+    sample: OutcomeSample | null,
+    wants: Set<Subscriber>,
   ): void => {
-    s.inFlight -= 1;
-    s.requests += 1;
-    if (!o.ok) s.failures += 1;
-    s.successEwma = s.successEwma * (1 - EWMA) + (o.ok ? EWMA : 0);
-    if (o.firstEventMs !== null) {
-      s.ttftEwmaMs =
-        s.ttftEwmaMs === null ? o.firstEventMs : s.ttftEwmaMs * (1 - EWMA) + o.firstEventMs * EWMA;
-    }
-    if (listeners.size === 0) return;
-    const outcome: Outcome = { ...o, uid: s.uid, peerId: s.peerId, at: Date.now() };
-    for (const l of listeners) l(outcome);
-  };
-
-  /** Why an attempt failed, for the outcome record and the client. */
-  const failure = (err: unknown, ctx: RouteContext, model: string): GatewayError => {
-    if (err instanceof GatewayError) return err;
-    if (ctx.signal.aborted) {
-      // The front door aborts with the reason itself (TIMEOUT at the deadline, CANCELLED when the client left).
-      const reason: unknown = ctx.signal.reason;
-      return reason instanceof GatewayError
-        ? reason
-        : new GatewayError(GatewayErrorCode.CANCELLED, `the request for ${model} was abandoned`);
-    }
-    const code = remoteCode(err);
-    if (code !== undefined && CLIENT_ERRORS.has(code)) {
-      return new GatewayError(GatewayErrorCode.INVALID_REQUEST, errorMessage(err), {
-        meta: { upstreamCode: code },
-      });
-    }
-    const upstream = err instanceof EngineError ? (code ?? err.code) : 'INTERNAL';
-    return new GatewayError(GatewayErrorCode.UPSTREAM_FAILED, errorMessage(err), {
-      meta: { upstreamCode: upstream },
-    });
+    update(s, o.ok, o.firstEventMs);
+    if (subscribers.size === 0) return;
+    const outcome: Outcome = { ...o, uid: s.uid, peerId: s.peerId, at: Date.now(), sample: null };
+    const sampled: Outcome | undefined = sample === null ? undefined : { ...outcome, sample };
+    for (const sub of subscribers) sub.listener(sampled !== undefined && wants.has(sub) ? sampled : outcome);
   };
 
   /** Runs attempts until one succeeds, failing over only while nothing has reached the client. */
@@ -229,8 +277,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     model: string,
     kind: Outcome['kind'],
     ctx: RouteContext,
-    run: (peer: Peer, signal: AbortSignal) => AsyncIterable<E>,
-    usageOf: (e: E) => { promptTokens: number; completionTokens: number } | undefined,
+    run: (peer: Peer, signal: AbortSignal, rec: AttemptRecord) => AsyncIterable<E>,
     buffered = false,
   ): AsyncGenerator<E> {
     const tried = new Set<string>();
@@ -242,62 +289,69 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
       requests += 1;
       const started = performance.now();
       let firstEventMs: number | null = null;
-      let usage = { promptTokens: 0, completionTokens: 0 };
+      const wants = drawSamples();
+      const rec: AttemptRecord = {
+        usage: { promptTokens: 0, completionTokens: 0 },
+        capture: wants.size > 0,
+        sample: null,
+      };
       const held: E[] = [];
       try {
-        for await (const e of run(peer, ctx.signal)) {
+        for await (const e of run(peer, ctx.signal, rec)) {
           if (firstEventMs === null) firstEventMs = performance.now() - started;
-          usage = usageOf(e) ?? usage;
           if (buffered) held.push(e);
           else yield e;
         }
         yield* held;
-        finish(s, {
-          requestId: ctx.requestId,
-          model,
-          kind,
-          ok: true,
-          errorCode: null,
-          latencyMs: performance.now() - started,
-          firstEventMs,
-          ...usage,
-        });
+        finish(
+          s,
+          {
+            requestId: ctx.requestId,
+            model,
+            kind,
+            ok: true,
+            errorCode: null,
+            latencyMs: performance.now() - started,
+            firstEventMs,
+            ...rec.usage,
+          },
+          rec.sample,
+          wants,
+        );
         return;
       } catch (err) {
-        const why = failure(err, ctx, model);
-        // A cancelled request says nothing about the miner.
-        const blameless =
-          why.code === GatewayErrorCode.CANCELLED || why.code === GatewayErrorCode.INVALID_REQUEST;
-        finish(s, {
-          requestId: ctx.requestId,
-          model,
-          kind,
-          ok: blameless,
-          errorCode: why.meta?.upstreamCode ?? why.code,
-          latencyMs: performance.now() - started,
-          firstEventMs,
-          ...usage,
-        });
         const delivered = firstEventMs !== null && !buffered;
-        if (delivered || blameless || why.code === GatewayErrorCode.TIMEOUT) {
-          throw delivered && why.code === GatewayErrorCode.UPSTREAM_FAILED
-            ? new GatewayError(
-                GatewayErrorCode.UPSTREAM_FAILED,
-                `the miner failed mid-response: ${why.message}`,
-                {
-                  meta: why.meta ?? {},
-                },
-              )
-            : why;
-        }
+        const why = classify(err, {
+          aborted: ctx.signal.aborted,
+          reason: ctx.signal.reason,
+          model,
+          delivered,
+        });
+        finish(
+          s,
+          {
+            requestId: ctx.requestId,
+            model,
+            kind,
+            // A cancelled request, or one the miner rightly refused, says nothing about the miner.
+            ok: why.blameless,
+            errorCode: why.error.meta?.upstreamCode ?? why.error.code,
+            latencyMs: performance.now() - started,
+            firstEventMs,
+            ...rec.usage,
+          },
+          null,
+          wants,
+        );
+        if (!why.retry) throw why.error;
         logger.debug(
-          { peerId: peer.peerId, attempt, err: why.message },
+          { peerId: peer.peerId, attempt, err: why.error.message },
           'miner failed before the first event',
         );
         if (attempt >= opts.maxAttempts) {
           throw new GatewayError(
             GatewayErrorCode.NO_MINER,
-            `${attempt} miner(s) serving ${model} failed this request; last: ${why.message}`,
+            `${attempt} miner(s) serving ${model} failed this request; last: ${why.error.message}`,
           );
         }
       }
@@ -314,44 +368,83 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
       for await (const ev of stream) if (ev.type === 'event') yield ev.data;
     })();
 
+  /**
+   * One attempt of a generation: relays the miner's tokens, ends at its done event with the usage counted
+   * here (the miner's own is dropped), and records the sample when asked.
+   */
+  const generation = (wire: SynapseGenerateParams) =>
+    async function* (peer: Peer, signal: AbortSignal, rec: AttemptRecord): AsyncGenerator<GenerateEvent> {
+      const texts: string[] = [];
+      let sampled: { text: string; logprob: number | null }[] | undefined = rec.capture ? [] : undefined;
+      const limit = wire.maxTokens + COMPLETION_SLACK;
+      for await (const e of synapse(peer, 'generate', wire, signal) as AsyncIterable<GenerateEvent>) {
+        if (e.type === 'token') {
+          if (texts.length >= limit)
+            throw new GatewayError(
+              GatewayErrorCode.UPSTREAM_FAILED,
+              `the miner sent more than ${limit} tokens for maxTokens ${wire.maxTokens}`,
+              { meta: { upstreamCode: 'TOO_MANY_TOKENS' } },
+            );
+          texts.push(e.text);
+          rec.usage = { promptTokens: 0, completionTokens: texts.length };
+          if (sampled !== undefined) {
+            if (sampled.length < MAX_SAMPLE_TOKENS)
+              sampled.push({ text: e.text, logprob: e.logprob ?? null });
+            else sampled = undefined;
+          }
+          yield e;
+          continue;
+        }
+        const usage = await counter.generation(
+          wire.model,
+          { prompt: promptTexts(wire), tokens: texts, maxTokens: wire.maxTokens },
+          signal,
+        );
+        rec.usage = usage;
+        if (sampled !== undefined)
+          rec.sample = { kind: 'generate', params: wire, tokens: sampled, finishReason: e.finishReason };
+        yield { type: 'done', finishReason: e.finishReason, usage };
+        return;
+      }
+    };
+
   return {
     get requests() {
       return requests;
     },
     generate(params: GenerateParams, ctx: RouteContext): AsyncIterable<GenerateEvent> {
-      return attempts<GenerateEvent>(
-        params.model,
-        params.kind,
-        ctx,
-        (peer, signal) => synapse(peer, 'generate', params, signal) as AsyncIterable<GenerateEvent>,
-        (e) => (e.type === 'done' ? e.usage : undefined),
-      );
+      const wire = generateWire(params);
+      return attempts<GenerateEvent>(params.model, params.kind, ctx, generation(wire));
     },
     async complete(params: GenerateParams, ctx: RouteContext): Promise<GenerateEvent[]> {
+      const wire = generateWire(params);
       const events: GenerateEvent[] = [];
-      for await (const e of attempts<GenerateEvent>(
-        params.model,
-        params.kind,
-        ctx,
-        (peer, signal) => synapse(peer, 'generate', params, signal) as AsyncIterable<GenerateEvent>,
-        (e) => (e.type === 'done' ? e.usage : undefined),
-        true,
-      )) {
+      for await (const e of attempts<GenerateEvent>(params.model, params.kind, ctx, generation(wire), true))
         events.push(e);
-      }
       return events;
     },
     async embed(params: EmbedParams, ctx: RouteContext): Promise<EmbedResult> {
-      for await (const r of attempts<EmbedResult>(
-        params.model,
-        'embedding',
-        ctx,
-        (peer, signal) => synapse(peer, 'embed', params, signal) as AsyncIterable<EmbedResult>,
-        (r) => ({ promptTokens: r.usage.promptTokens, completionTokens: 0 }),
-        true,
-      )) {
-        return r;
-      }
+      const wire = embedWire(params);
+      const run = async function* (
+        peer: Peer,
+        signal: AbortSignal,
+        rec: AttemptRecord,
+      ): AsyncGenerator<EmbedResult> {
+        for await (const r of synapse(peer, 'embed', wire, signal) as AsyncIterable<EmbedResult>) {
+          if (r.embeddings.length !== wire.input.length)
+            throw new GatewayError(
+              GatewayErrorCode.UPSTREAM_FAILED,
+              `the miner answered ${r.embeddings.length} embeddings for ${wire.input.length} inputs`,
+              { meta: { upstreamCode: 'MALFORMED' } },
+            );
+          const promptTokens = await counter.embedding(wire.model, wire.input, signal);
+          rec.usage = { promptTokens, completionTokens: 0 };
+          if (rec.capture) rec.sample = { kind: 'embed', params: wire, embeddings: r.embeddings };
+          yield { embeddings: r.embeddings, usage: { promptTokens } };
+          return;
+        }
+      };
+      for await (const r of attempts<EmbedResult>(params.model, 'embedding', ctx, run, true)) return r;
       throw new GatewayError(GatewayErrorCode.UPSTREAM_FAILED, 'the miner answered no embeddings');
     },
     async models() {
@@ -377,9 +470,33 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
         latencyEwmaMs: s.ttftEwmaMs,
         successEwma: s.successEwma,
       })),
-    onOutcome(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    onOutcome(listener, sub) {
+      const entry: Subscriber = { listener, sampleRate: Math.min(1, Math.max(0, sub?.sampleRate ?? 0)) };
+      subscribers.add(entry);
+      return () => subscribers.delete(entry);
+    },
+    start() {
+      if (poller !== undefined) return;
+      const controller = new AbortController();
+      const p: { controller: AbortController; timer: NodeJS.Timeout | undefined } = {
+        controller,
+        timer: undefined,
+      };
+      poller = p;
+      const loop = (): void => {
+        void pollAdvice(controller.signal).finally(() => {
+          if (controller.signal.aborted) return;
+          p.timer = setTimeout(loop, opts.routingPollMs);
+          p.timer.unref();
+        });
+      };
+      loop();
+    },
+    stop() {
+      if (poller === undefined) return;
+      poller.controller.abort();
+      clearTimeout(poller.timer);
+      poller = undefined;
     },
   };
 }

@@ -69,6 +69,7 @@ export default defineStack({
         requestTimeoutMs: g.requestTimeoutMs,
         maxAttempts: g.maxAttempts,
         providerRefreshMs: g.providerRefreshMs,
+        routingPollMs: g.routingPollMs,
       },
       { engine, logger: modules.logger },
     );
@@ -102,6 +103,7 @@ export default defineStack({
       keys.close();
       throw err;
     }
+    router.start();
     modules.logger.info(
       { url: server.url, ...(dashboard === undefined ? {} : { dashboard: `${server.url}/` }) },
       'gateway listening',
@@ -119,11 +121,11 @@ export default defineStack({
           requests: router.requests,
         })),
       // A slow reader loses outcomes rather than holding up requests.
-      gateway_watchOutcomesV1: (_p, ctx) =>
+      gateway_watchOutcomesV1: ({ sampleRate }, ctx) =>
         fromPush<Outcome>(
           ctx.signal,
           (push, _fail, done) => {
-            const off = router.onOutcome(push);
+            const off = router.onOutcome(push, { sampleRate });
             done.addEventListener('abort', off, { once: true });
           },
           { capacity: 4096 },
@@ -132,6 +134,7 @@ export default defineStack({
     return {
       handlers,
       stop: async () => {
+        router.stop();
         await dashboard?.close();
         await server.close();
         keys.close();

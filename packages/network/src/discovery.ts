@@ -18,6 +18,7 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { NetworkError, NetworkErrorCode } from './errors.js';
+import { addressOfPeerId } from './identity.js';
 import { onPeerEvents, type SubnetLibp2p } from './libp2p.js';
 import type { Membership } from './membership.js';
 import type { NetworkPeer, PeerTable } from './peers.js';
@@ -189,7 +190,7 @@ export function createDiscovery(opts: DiscoveryOpts, modules: DiscoveryModules):
     // peer is connected to ask, and not while a bootnode address of theirs is being tried.
     const canResolve = libp2p.getConnections().length > 0;
     for (const m of membership.members()) {
-      if (m.peerId === self || isConnected(m.peerId) || !due(m.peerId)) continue;
+      if (m.peerId === '' || m.peerId === self || isConnected(m.peerId) || !due(m.peerId)) continue;
       if (m.multiaddrs.length === 0 && (!canResolve || bootPeers.has(m.peerId))) continue;
       let addrs: Multiaddr[] = [];
       try {
@@ -266,12 +267,16 @@ export function createDiscovery(opts: DiscoveryOpts, modules: DiscoveryModules):
       unsubscribe.push(
         onPeerEvents(libp2p, { connect: onConnect, disconnect: onDisconnect }),
         membership.onChange((removed) => {
-          for (const m of removed) {
-            dials.delete(m.peerId);
+          if (removed.length === 0) return;
+          // By hotkey, the key the connection authenticated, never by a registered string: a neuron that
+          // leaves hangs up on itself only.
+          const gone = new Set(removed.map((m) => m.hotkey));
+          for (const m of removed) dials.delete(m.peerId);
+          for (const c of libp2p.getConnections()) {
+            const address = addressOfPeerId(c.remotePeer);
+            if (address === null || !gone.has(address)) continue;
             // Aborted, not closed gracefully: a graceful close waits on the peer, which keeps its side open.
-            for (const c of libp2p.getConnections(peerIdFromString(m.peerId))) {
-              c.abort(new NetworkError(NetworkErrorCode.PEER_NOT_FOUND, 'the peer left the metagraph'));
-            }
+            c.abort(new NetworkError(NetworkErrorCode.PEER_NOT_FOUND, 'the peer left the metagraph'));
           }
         }),
       );

@@ -28,6 +28,12 @@ export const NetworkErrorCode = {
   RECEIPT_PENDING: 'NETWORK_RECEIPT_PENDING',
   /** No receipt is held for that request. */
   RECEIPT_NOT_FOUND: 'NETWORK_RECEIPT_NOT_FOUND',
+  /**
+   * A peer sent more than a limit allows (`meta.limit` names it): the request failed, the peer was cut off
+   * and, on the validator, is not asked again for `overLimitBanMs` (`meta.limit` is then `banned`). At the
+   * Engine API boundary it is a REMOTE_ERROR with `remoteCode` OVER_LIMIT: the miner's fault.
+   */
+  OVER_LIMIT: 'NETWORK_OVER_LIMIT',
 } as const;
 export type NetworkErrorCode = (typeof NetworkErrorCode)[keyof typeof NetworkErrorCode];
 
@@ -42,7 +48,37 @@ export type RefusalReason =
   | 'unsupported'
   | 'unavailable';
 
-export type NetworkErrorMeta = { reason?: RefusalReason; remoteCode?: string; peerId?: string };
+/**
+ * The bounds on what a peer may send (the `limit` of OVER_LIMIT and of `subnet_network_over_limit_total`).
+ * Validator side: `token_text` (text of one token event or top-logprob entry), `token_count` (token events
+ * per answer beyond maxTokens + slack), `logprobs` (top-logprob entries per token), `event_count` (events
+ * of a one-event kind, or any after `done`), `embedding_count` (vectors ≠ inputs), `embedding_dims`,
+ * `response_bytes` (one answer), `stray_bytes` (frames for requests not open), `buffered_bytes` (received,
+ * not yet consumed), `banned` (a peer cut off a moment ago). Miner side: `buffered_bytes` (partial frames
+ * per connection). Gossip: `models` (per heartbeat), `rate` (heartbeats per origin).
+ */
+export const LimitName = {
+  TOKEN_TEXT: 'token_text',
+  TOKEN_COUNT: 'token_count',
+  LOGPROBS: 'logprobs',
+  EVENT_COUNT: 'event_count',
+  EMBEDDING_COUNT: 'embedding_count',
+  EMBEDDING_DIMS: 'embedding_dims',
+  RESPONSE_BYTES: 'response_bytes',
+  STRAY_BYTES: 'stray_bytes',
+  BUFFERED_BYTES: 'buffered_bytes',
+  BANNED: 'banned',
+  MODELS: 'models',
+  RATE: 'rate',
+} as const;
+export type LimitName = (typeof LimitName)[keyof typeof LimitName];
+
+export type NetworkErrorMeta = {
+  reason?: RefusalReason;
+  remoteCode?: string;
+  peerId?: string;
+  limit?: LimitName;
+};
 
 export class NetworkError extends SubnetError<NetworkErrorCode, NetworkErrorMeta> {
   override readonly name: string = 'NetworkError';

@@ -4,7 +4,10 @@
  * message passes a topic validator before it is delivered or relayed: malformed, oversized and forged
  * messages are rejected, which gossipsub's peer scoring turns into a penalty for the peer that sent them;
  * stale, replayed and unknown-origin heartbeats are ignored (dropped without penalty). Every verdict is
- * counted. This module must never deliver or relay a message its validator did not accept.
+ * counted. A heartbeat is checked cheaply first (size, shape, models per heartbeat, timestamp window,
+ * sequence, the origin's rate: a token bucket of `heartbeatsPerInterval` per interval) and its signature
+ * verified last, so a flood costs a parse, not a verify. This module must never deliver or relay a
+ * message its validator did not accept.
  */
 import { type GossipsubMessage, TopicValidatorResult } from '@libp2p/gossipsub';
 import type { TopicScoreParams } from '@libp2p/gossipsub/score';
@@ -13,7 +16,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { AppModelInfoSchema, HardwareSchema, PeerLoadSchema } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
 import { z } from 'zod';
-import { NetworkError, NetworkErrorCode } from './errors.js';
+import { LimitName, NetworkError, NetworkErrorCode } from './errors.js';
 import type { SubnetLibp2p } from './libp2p.js';
 import type { Membership } from './membership.js';
 import type { NetworkMetrics } from './metrics.js';
@@ -85,6 +88,10 @@ export interface GossipOpts {
   maxHeartbeatSkewMs?: number;
   /** Largest message data on any topic (default and most: 64 KiB). */
   maxMessageBytes?: number;
+  /** Most models one heartbeat may list (default 64); more is rejected. */
+  maxHeartbeatModels?: number;
+  /** Heartbeats of one origin accepted per heartbeat interval (default 4); more are ignored. */
+  heartbeatsPerInterval?: number;
 }
 
 export interface GossipModules {
@@ -129,7 +136,9 @@ export type GossipRefusal =
   | 'unregistered'
   | 'stale'
   | 'replayed'
-  | 'unsupported';
+  | 'unsupported'
+  | 'too_many_models'
+  | 'rate_limited';
 
 /** The part of the gossipsub router that exposes peer scores (not in its public interface). */
 interface ScoringRouter {
@@ -155,6 +164,47 @@ function invalid(message: string): NetworkError {
   return new NetworkError(NetworkErrorCode.INVALID_INPUT, message);
 }
 
+/**
+ * A token bucket per heartbeat origin: `perInterval` tokens, refilled at `perInterval` per interval. Holds
+ * only registered origins (the membership check comes first), so it is bounded by the metagraph.
+ */
+class OriginRate {
+  readonly #capacity: number;
+  readonly #perMs: number;
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(perInterval: number, intervalMs: number) {
+    this.#capacity = Math.max(1, perInterval);
+    this.#perMs = this.#capacity / Math.max(1, intervalMs);
+  }
+
+  /** Takes a token of `origin`; false when its bucket is empty. */
+  take(origin: string): boolean {
+    const now = performance.now();
+    let b = this.#buckets.get(origin);
+    if (b === undefined) {
+      b = { tokens: this.#capacity, at: now };
+      this.#buckets.set(origin, b);
+    } else {
+      b.tokens = Math.min(this.#capacity, b.tokens + (now - b.at) * this.#perMs);
+      b.at = now;
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+
+  /** Gives back a token taken for a message that turned out not to be the origin's. */
+  refund(origin: string): void {
+    const b = this.#buckets.get(origin);
+    if (b !== undefined) b.tokens = Math.min(this.#capacity, b.tokens + 1);
+  }
+
+  forget(origin: string): void {
+    this.#buckets.delete(origin);
+  }
+}
+
 /** Creates the gossip module of a node. */
 export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
   const { libp2p, privateKey, membership, metrics, logger } = modules;
@@ -163,6 +213,8 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
   const maxBytes = Math.min(opts.maxMessageBytes ?? MAX_GOSSIP_MESSAGE_BYTES, MAX_GOSSIP_MESSAGE_BYTES);
   const maxSkewMs = opts.maxHeartbeatSkewMs ?? Math.max(30_000, 3 * opts.heartbeatIntervalMs);
   const heartbeatTopic = gossipTopic(opts.netuid, HEARTBEAT_TOPIC);
+  const maxModels = opts.maxHeartbeatModels ?? 64;
+  const rate = new OriginRate(opts.heartbeatsPerInterval ?? 4, opts.heartbeatIntervalMs);
 
   /** Values the validators decoded, keyed by the message data they came from (read on delivery). */
   const decoded = new WeakMap<Uint8Array, unknown>();
@@ -217,14 +269,30 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
     if (typeof version === 'number' && version !== HEARTBEAT_VERSION) {
       return { result: 'ignore', reason: 'unsupported' };
     }
+    const models = (payload.value as { models?: unknown } | null)?.models;
+    if (Array.isArray(models) && models.length > maxModels) {
+      metrics?.overLimit.inc({ side: 'gossip', limit: LimitName.MODELS });
+      return { result: 'reject', reason: 'too_many_models' };
+    }
     const parsed = HeartbeatSchema.safeParse(payload.value);
     if (!parsed.success) return { result: 'reject', reason: 'malformed' };
     const hb = parsed.data;
+    // Cheap checks first: only a heartbeat that would be taken is worth a signature verify.
+    if (hb.peerId === self) return { result: 'ignore', reason: 'replayed' };
+    if (Math.abs(Date.now() - hb.ts) > maxSkewMs) return { result: 'ignore', reason: 'stale' };
+    const seen = lastSeq.get(hb.peerId);
+    if (seen !== undefined && hb.seq <= seen) return { result: 'ignore', reason: 'replayed' };
     // Not (or no longer, or not yet) in this node's metagraph. Ignored rather than rejected: the relay
     // admitted it under its own snapshot, which may be a block ahead or behind ours.
     if (membership.byPeer(hb.peerId) === undefined) return { result: 'ignore', reason: 'unregistered' };
     const key = publicKeyOf(hb.peerId);
     if (key === undefined) return { result: 'reject', reason: 'malformed' };
+    // A token is taken before the verify and given back when it fails, so a forger cannot spend an
+    // origin's budget, and concurrent heartbeats of one origin cannot all pass.
+    if (!rate.take(hb.peerId)) {
+      metrics?.overLimit.inc({ side: 'gossip', limit: LimitName.RATE });
+      return { result: 'ignore', reason: 'rate_limited' };
+    }
     let genuine = false;
     try {
       genuine = await key.verify(
@@ -234,9 +302,11 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
     } catch {
       genuine = false;
     }
-    if (!genuine) return { result: 'reject', reason: 'forged' };
-    if (hb.peerId === self) return { result: 'ignore', reason: 'replayed' };
-    if (Math.abs(Date.now() - hb.ts) > maxSkewMs) return { result: 'ignore', reason: 'stale' };
+    if (!genuine) {
+      rate.refund(hb.peerId);
+      return { result: 'reject', reason: 'forged' };
+    }
+    // Another heartbeat of this origin may have been taken while this one was being verified.
     const last = lastSeq.get(hb.peerId);
     if (last !== undefined && hb.seq <= last) return { result: 'ignore', reason: 'replayed' };
     lastSeq.set(hb.peerId, hb.seq);
@@ -331,6 +401,11 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
   const publishHeartbeat = async (): Promise<number> => {
     if (content === null) return 0;
     const body = await content();
+    if (body.models.length > maxModels) {
+      throw invalid(
+        `heartbeat lists ${body.models.length} models; peers reject more than ${maxModels}: serve fewer`,
+      );
+    }
     seq += 1;
     const hb: Heartbeat = {
       version: HEARTBEAT_VERSION,
@@ -380,7 +455,10 @@ export function createGossip(opts: GossipOpts, modules: GossipModules): Gossip {
       join(HEARTBEAT_TOPIC);
       for (const name of listeners.keys()) if (name !== HEARTBEAT_TOPIC) join(name);
       unsubscribeMembership = membership.onChange((removed) => {
-        for (const m of removed) lastSeq.delete(m.peerId);
+        for (const m of removed) {
+          lastSeq.delete(m.peerId);
+          rate.forget(m.peerId);
+        }
       });
       timer = setInterval(tick, opts.heartbeatIntervalMs);
       timer.unref();

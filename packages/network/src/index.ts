@@ -8,7 +8,13 @@ export {
   modelCid,
   modelKey,
 } from './discovery.js';
-export { NetworkError, NetworkErrorCode, type NetworkErrorMeta, type RefusalReason } from './errors.js';
+export {
+  LimitName,
+  NetworkError,
+  NetworkErrorCode,
+  type NetworkErrorMeta,
+  type RefusalReason,
+} from './errors.js';
 export {
   createGossip,
   type Gossip,

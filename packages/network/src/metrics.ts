@@ -18,6 +18,13 @@ export interface NetworkMetrics {
   peers: Gauge;
   /** Receipt batches signed (server) or verified (client), and receipts that failed verification. */
   receipts: Counter<'side' | 'outcome'>;
+  /**
+   * Peers over a bound (client: the validator cut a miner off; server: the miner cut a validator off;
+   * gossip: a heartbeat refused), by side and limit (see `LimitName`).
+   */
+  overLimit: Counter<'side' | 'limit'>;
+  /** Bytes of frames for requests not open (stray frames), by side. */
+  strayBytes: Counter<'side'>;
 }
 
 const cache = new WeakMap<Registry, NetworkMetrics>();
@@ -57,6 +64,18 @@ export function networkMetrics(registry: Registry): NetworkMetrics {
       name: 'subnet_network_receipts_total',
       help: 'Receipt batches signed (server) and receipts verified or rejected (client).',
       labelNames: ['side', 'outcome'],
+      registers,
+    }),
+    overLimit: new Counter({
+      name: 'subnet_network_over_limit_total',
+      help: 'Peers cut off or messages refused for going over a bound, by side and limit.',
+      labelNames: ['side', 'limit'],
+      registers,
+    }),
+    strayBytes: new Counter({
+      name: 'subnet_network_stray_bytes_total',
+      help: 'Bytes of synapse frames for requests that are not open, by side.',
+      labelNames: ['side'],
       registers,
     }),
   };

@@ -119,7 +119,12 @@ export async function createNetworkNode(
   const hotkey = addressOfPeerId(libp2p.peerId) as Address;
 
   const gossip = createGossip(
-    { netuid: net.netuid, heartbeatIntervalMs: net.heartbeatIntervalMs },
+    {
+      netuid: net.netuid,
+      heartbeatIntervalMs: net.heartbeatIntervalMs,
+      maxHeartbeatModels: net.gossip.maxHeartbeatModels,
+      heartbeatsPerInterval: net.gossip.heartbeatsPerInterval,
+    },
     { libp2p, privateKey, membership, metrics, logger },
   );
   const peers: PeerTable = createPeerTable({}, { libp2p, membership, gossip, metrics, logger });
@@ -128,7 +133,16 @@ export async function createNetworkNode(
     { libp2p, membership, peers, logger },
   );
   const synapse = createSynapseClient(
-    { netuid: net.netuid, maxResponseBytes: net.synapse.maxResponseBytes },
+    {
+      netuid: net.netuid,
+      maxResponseBytes: net.synapse.maxResponseBytes,
+      maxTokenTextBytes: net.synapse.maxTokenTextBytes,
+      tokenSlack: net.synapse.tokenSlack,
+      maxEmbeddingDims: net.synapse.maxEmbeddingDims,
+      maxStrayBytes: net.synapse.maxStrayBytes,
+      maxBufferedBytes: net.synapse.maxBufferedBytes,
+      overLimitBanMs: net.synapse.overLimitBanMs,
+    },
     { libp2p, membership, metrics, logger },
   );
   const handler: SynapseHandler = modules.handler ?? {
@@ -147,6 +161,8 @@ export async function createNetworkNode(
       replayWindowMs: net.synapse.replayWindowMs,
       receiptIntervalMs: net.synapse.receiptIntervalMs,
       receiptBatchSize: net.synapse.receiptBatchSize,
+      maxStreamsPerConnection: net.synapse.maxStreamsPerConnection,
+      maxPendingRequestBytes: net.synapse.maxPendingRequestBytes,
     },
     { libp2p, membership, handler, signer: modules.signer, metrics, logger },
   );

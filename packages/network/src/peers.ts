@@ -135,7 +135,7 @@ export function createPeerTable(opts: PeerTableOpts, modules: PeerTableModules):
     const remote = connected.get(m.peerId);
     return {
       peerId: m.peerId,
-      hotkey: addressOfPeerId(m.peerId),
+      hotkey: m.hotkey,
       uid: m.uid,
       role: m.role,
       validatorPermit: m.validatorPermit,
@@ -156,7 +156,14 @@ export function createPeerTable(opts: PeerTableOpts, modules: PeerTableModules):
       unsubscribe.push(
         onPeerEvents(libp2p, { connect: onConnect, disconnect: onDisconnect }),
         membership.onChange((removed) => {
-          for (const m of removed) state.delete(m.peerId);
+          if (removed.length === 0) return;
+          // Rows are keyed by the peer id a heartbeat or connection authenticated; forget those of the
+          // hotkeys that left, whatever string they had registered.
+          const gone = new Set(removed.map((m) => m.hotkey));
+          for (const id of [...state.keys()]) {
+            const address = addressOfPeerId(id);
+            if (address !== null && gone.has(address)) state.delete(id);
+          }
         }),
       );
       if (gossip !== undefined) unsubscribe.push(gossip.onHeartbeat(onHeartbeat));

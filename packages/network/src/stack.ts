@@ -23,6 +23,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { NetworkError, NetworkErrorCode } from './errors.js';
 import type { HeartbeatContent } from './gossip.js';
 import { createMembership, type Membership } from './membership.js';
+import { networkMetrics } from './metrics.js';
 import { createNetworkNode, type NetworkNode, type SynapseHandler } from './node.js';
 import type { SynapseKind } from './synapse/protocol.js';
 import type { SynapseContext } from './synapse/server.js';
@@ -54,11 +55,15 @@ export function engineError(err: unknown): EngineError {
   if (!(err instanceof NetworkError)) return EngineError.std('INTERNAL_ERROR', errorMessage(err));
   if (err.code === NetworkErrorCode.INVALID_INPUT) return EngineError.std('INVALID_PARAMS', err.message);
   if (err.code === NetworkErrorCode.CANCELLED) return EngineError.std('CANCELLED', err.message);
-  const def = ERROR_DEFS[err.code as keyof typeof ERROR_DEFS];
+  // A miner over a bound is the miner's failure: REMOTE_ERROR with remoteCode OVER_LIMIT and the limit.
+  const over = err.code === NetworkErrorCode.OVER_LIMIT;
+  const def = over ? networkErrors.REMOTE_ERROR : ERROR_DEFS[err.code as keyof typeof ERROR_DEFS];
   if (def === undefined) return EngineError.std('INTERNAL_ERROR', err.message);
+  const remote = over ? 'OVER_LIMIT' : err.meta?.remoteCode;
   const data = {
     ...(err.meta?.reason === undefined ? {} : { reason: err.meta.reason }),
-    ...(err.meta?.remoteCode === undefined ? {} : { remoteCode: err.meta.remoteCode }),
+    ...(remote === undefined ? {} : { remoteCode: remote }),
+    ...(err.meta?.limit === undefined ? {} : { limit: err.meta.limit }),
     ...(err.meta?.peerId === undefined ? {} : { peerId: err.meta.peerId }),
   };
   return EngineError.of(def, err.message, Object.keys(data).length === 0 ? undefined : data);
@@ -192,7 +197,10 @@ export default defineStack({
     const engine = modules.engine as unknown as EngineClient<EngineApi>;
     const privateKey = await unlockHotkey(opts);
     const account = privateKeyToAccount(privateKey);
-    const membership = createMembership();
+    const membership = createMembership({
+      logger: modules.logger,
+      metrics: networkMetrics(modules.registry),
+    });
     const netuid = opts.network.netuid;
     const node = await createNetworkNode(
       { privateKey, network: opts.network },

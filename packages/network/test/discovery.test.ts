@@ -111,6 +111,58 @@ describe('discovery', () => {
     );
   });
 
+  it('ignores a neuron registered with another’s peer id: never dialled or admitted; its leaving hangs up on nobody', async () => {
+    const [xN, victimN, attackerN] = [makeNeuron('validator'), makeNeuron('miner'), makeNeuron('miner')];
+    const membership = createMembership();
+    const opts = { heartbeats: false, discover: true, discovery: { minBackoffMs: 200, maxBackoffMs: 1000 } };
+    const x = await startNode(xN, membership, opts);
+    const victim = await startNode(victimN, membership, opts);
+    const attacker = await startNode(attackerN, membership, opts);
+    running.push(x, victim, attacker);
+    const addrOf = new Map([x, victim].map((n) => [n.neuron.peerId, tcpAddr(n.libp2p)]));
+    const honest = snapshotOf([xN, victimN], 1).neurons.map((n) => ({
+      ...n,
+      multiaddrs: [addrOf.get(n.peerId) as string],
+    }));
+    // The attacker's uid claims the victim's peer id and address (as if registered before the contract check).
+    const forged = { ...(honest[1] as (typeof honest)[number]), uid: 2, hotkey: attackerN.account.address };
+    membership.update({ netuid: 1, block: 1, neurons: [...honest, forged] });
+    assert.equal(membership.byUid(2), undefined);
+    await waitFor(() => (isConnected(x.libp2p, victimN.peerId) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'x to dial the victim',
+    });
+    // The attacker dials the members itself: their gates refuse it, as for any outsider.
+    await waitFor(
+      async () =>
+        (await counted(x.metrics.refused, { layer: 'gate', reason: 'unregistered' })) >= 1 ? true : undefined,
+      { timeoutMs: 5000, what: "x's gate to refuse the attacker" },
+    );
+    await waitFor(() => (isConnected(x.libp2p, attackerN.peerId) ? undefined : true), {
+      timeoutMs: 3000,
+      what: 'the attacker to be disconnected',
+    });
+    assert.deepEqual(
+      x.peers.rows().map((r) => [r.uid, r.peerId, r.hotkey]),
+      [[1, victimN.peerId, victimN.account.address.toLowerCase()]],
+    );
+    // The attacker deregisters: the victim keeps its connections (hang-ups are synchronous on update).
+    membership.update({ netuid: 1, block: 2, neurons: honest });
+    assert.equal(isConnected(x.libp2p, victimN.peerId), true);
+    // The connection still carries traffic (a ping in flight since the connect may answer null: retry).
+    await waitFor(async () => (await x.peers.ping(victimN.peerId)) ?? undefined, {
+      timeoutMs: 5000,
+      what: 'a ping to the victim',
+    });
+    assert.equal(isConnected(x.libp2p, victimN.peerId), true);
+    // The victim leaves too: now x hangs up on it.
+    membership.update({ netuid: 1, block: 3, neurons: honest.slice(0, 1) });
+    await waitFor(() => (isConnected(x.libp2p, victimN.peerId) ? undefined : true), {
+      timeoutMs: 3000,
+      what: 'x to hang up on the victim',
+    });
+  });
+
   it('redials a restarted member within the backoff and hangs up on one that left the metagraph', async () => {
     const neurons = [makeNeuron('validator'), makeNeuron('miner'), makeNeuron('miner')];
     const [xN, yN, zN] = neurons as [TestNeuron, TestNeuron, TestNeuron];

@@ -4,7 +4,7 @@ import { sleep, waitFor } from '@subnet/utils';
 import { libp2pKeyFromHotkey } from '../src/identity.js';
 import { gossipTopic, HEARTBEAT_TOPIC } from '../src/topics.js';
 import { makeNeuron, membershipOf, startLibp2p } from './helpers.js';
-import { connect, counted, isConnected, startNode, type TestNode } from './nodes.js';
+import { connect, counted, isConnected, modelInfo, startNode, type TestNode } from './nodes.js';
 
 const encoder = new TextEncoder();
 const HB = gossipTopic(1, HEARTBEAT_TOPIC);
@@ -159,6 +159,59 @@ describe('gossip', () => {
       timeoutMs: 3000,
       what: 'rejections to lower the sender score',
     });
+  });
+
+  it('caps models per heartbeat and heartbeats per origin, before the signature is verified', async () => {
+    const victimN = makeNeuron('validator');
+    const badN = makeNeuron('miner');
+    const membership = membershipOf([victimN, badN]);
+    // An interval far longer than the test: the origin's bucket (4 per interval) does not refill.
+    const victim = await startNode(victimN, membership, { heartbeatIntervalMs: 600_000 });
+    const bad = await startNode(badN, membership, { heartbeats: false });
+    running.push(victim, bad);
+    await connect(bad.libp2p, victim.libp2p);
+    await waitFor(() => (bad.libp2p.services.pubsub.getSubscribers(HB).length > 0 ? true : undefined), {
+      timeoutMs: 5000,
+      what: 'subscription',
+    });
+    const send = (bytes: Uint8Array) => bad.libp2p.services.pubsub.publish(HB, bytes);
+    const refused = (reason: string) => counted(victim.metrics.refused, { layer: 'gossip', reason });
+    // 65 models: rejected, however genuine.
+    const models = Array.from({ length: 65 }, (_, i) => modelInfo(`m${i}`));
+    await send(await signedHeartbeat(badN.privateKey, badN.peerId, { models, seq: 1 }));
+    await waitFor(async () => ((await refused('too_many_models')) === 1 ? true : undefined), {
+      timeoutMs: 5000,
+      what: 'the heartbeat with 65 models to be rejected',
+    });
+    assert.equal(await counted(victim.metrics.gossip, { topic: 'heartbeat', result: 'reject' }), 1);
+    // 12 genuine heartbeats at once: 4 taken, 8 dropped as rate-limited.
+    for (let i = 0; i < 12; i++)
+      await send(await signedHeartbeat(badN.privateKey, badN.peerId, { seq: 10 + i }));
+    await waitFor(async () => ((await refused('rate_limited')) === 8 ? true : undefined), {
+      timeoutMs: 5000,
+      what: '8 heartbeats over the rate',
+    });
+    const taken = await counted(victim.metrics.gossip, { topic: 'heartbeat', result: 'accept' });
+    // Concurrent verifies may deliver an older seq after a newer one: it is then a replay, never a 5th.
+    assert.equal(taken + (await refused('replayed')), 4);
+    assert.ok(taken >= 1);
+    // The cheap checks come first: forged heartbeats over either bound are refused for the bound, unverified.
+    await send(await signedHeartbeat(victimN.privateKey, badN.peerId, { seq: 50 }));
+    await send(await signedHeartbeat(victimN.privateKey, badN.peerId, { models, seq: 51 }));
+    await waitFor(
+      async () =>
+        (await refused('rate_limited')) === 9 && (await refused('too_many_models')) === 2 ? true : undefined,
+      { timeoutMs: 5000, what: 'the forged heartbeats to be refused for their bounds' },
+    );
+    assert.equal(await refused('forged'), 0);
+    // A node never publishes more models than its peers accept.
+    const big = await startNode(makeNeuron('miner'), membership, {
+      heartbeats: true,
+      models: models.map((m) => m.id),
+      heartbeatIntervalMs: 600_000,
+    });
+    running.push(big);
+    await assert.rejects(big.gossip.publishHeartbeat(), { code: 'NETWORK_INVALID_INPUT' });
   });
 
   it('graylists a peer that sends invalid messages: its valid messages stop being delivered', async () => {

@@ -327,17 +327,17 @@ describe('synapse protocol over libp2p', () => {
     assert.equal(server.inFlight, 0);
   });
 
-  it('a deadline ends a hanging request with TIMEOUT', async () => {
-    const t0 = performance.now();
+  it('a deadline ends a hanging request with TIMEOUT and the miner stops it', async () => {
+    const before = new Set(seen.started);
     const err = await failure(
       client.request(miner.peerId, { kind: 'generate', params: gen('hang'), deadlineMs: 200 }),
     );
-    const ms = performance.now() - t0;
     assert.equal(err.code, NetworkErrorCode.TIMEOUT);
-    assert.ok(ms >= 190 && ms < 1000, `ended after ${ms} ms`);
-    await waitFor(() => (server.inFlight === 0 ? true : undefined), {
-      timeoutMs: 2000,
-      what: 'the handler to stop',
+    const id = [...seen.started].find((x) => !before.has(x));
+    assert.ok(id !== undefined, 'the miner started the request before it timed out');
+    await waitFor(() => (seen.aborted.has(id) && server.inFlight === 0 ? true : undefined), {
+      timeoutMs: 5000,
+      what: 'the handler to see its abort',
     });
   });
 
@@ -403,11 +403,11 @@ describe('synapse protocol over libp2p', () => {
     raw.stream.send(encodeFrame(raw.req('good-after')));
     await raw.waitFrame((f) => f.t === 'end' && f.id === 'good-after', 'the good answer');
     await raw.stream.close();
-    // The client's own params, when wrong, come back the same way.
+    // The client's own params, when wrong, never leave: it parses them with the kind's strict schema.
     const err = await failure(
       client.request(miner.peerId, { kind: 'embed', params: { model: 'm', input: [] }, deadlineMs: 5000 }),
     );
-    assert.equal(err.meta?.reason, 'malformed');
+    assert.equal(err.code, NetworkErrorCode.INVALID_INPUT);
   });
 
   it('an oversized frame is refused and the stream reset', async () => {
@@ -453,15 +453,21 @@ describe('synapse protocol over libp2p', () => {
     );
     assert.equal(bad.code, NetworkErrorCode.REMOTE_ERROR);
     assert.match((bad as unknown as Error).message, /malformed response/);
-    const big = await failure(
-      client.request(miner.peerId, {
-        kind: 'generate',
-        params: gen(`big:${LIMITS.maxResponseBytes}`),
-        deadlineMs: 5000,
-      }),
-    );
-    assert.equal(big.code, NetworkErrorCode.REMOTE_ERROR);
-    assert.equal(big.meta?.reason, 'oversized');
+    // Over a bound: OVER_LIMIT, and this client bans the miner (a separate client, so the others go on).
+    const strict = clientOf(validator);
+    try {
+      const big = await failure(
+        strict.request(miner.peerId, {
+          kind: 'generate',
+          params: gen(`big:${LIMITS.maxResponseBytes}`),
+          deadlineMs: 5000,
+        }),
+      );
+      assert.equal(big.code, NetworkErrorCode.OVER_LIMIT);
+      assert.equal(big.meta?.limit, 'response_bytes');
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('more requests than maxInFlight are refused as busy', async () => {
@@ -502,13 +508,12 @@ describe('synapse protocol over libp2p', () => {
         client.request(doomed.peerId, { kind: 'generate', params: gen('slow:1000'), deadlineMs: 30_000 }),
       ),
     );
-    const t0 = performance.now();
-    let killedAt = 0;
+    let killed = false;
     const err = await (async () => {
       try {
         for await (const r of it) {
-          if (r.type === 'event' && killedAt === 0) {
-            killedAt = performance.now();
+          if (r.type === 'event' && !killed) {
+            killed = true;
             void node(doomed).libp2p.stop();
           }
         }
@@ -517,11 +522,9 @@ describe('synapse protocol over libp2p', () => {
       }
       return null;
     })();
-    const afterKill = performance.now() - killedAt;
+    // PEER_GONE, not TIMEOUT: the close itself failed them, long before their 30 s deadline.
     assert.equal(err?.code, NetworkErrorCode.PEER_GONE);
-    assert.ok(afterKill < 2000, `failed ${afterKill} ms after the kill`);
     for (const e of await Promise.all(others)) assert.equal(e.code, NetworkErrorCode.PEER_GONE);
-    assert.ok(performance.now() - t0 < 5000);
   });
 
   it('receipts arrive, verify, and tampered ones are rejected', async () => {

@@ -3,8 +3,8 @@
  * the reference model, consensus) and four miners serving the model id `bigram` — three with the reference
  * weights, one with a bigram model of another corpus (a cheaper, different model under the same id).
  *
- * Shows: challenges reach the miners, the dishonest miner fails both the redundancy majority and the logprob
- * audit while the honest ones pass it (a real llama.cpp teacher-forced audit), its weight stays far below the
+ * Shows: challenges reach the miners, the dishonest miner fails the logprob audit while the honest ones pass
+ * it (a real llama.cpp teacher-forced audit), its weight stays far below the
  * honest miners', weights are committed and then revealed on chain (the `WeightsRevealed` event), and the
  * verification records carry receipts that verify.
  */
@@ -132,30 +132,33 @@ describe('the validator loop on a devnet with one dishonest miner', { timeout: 1
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the dishonest miner fails redundancy and the audit; honest miners pass the audit', async () => {
+  it('the dishonest miner fails the audit; honest miners pass it', async () => {
     const cheat = uidOf(DISHONEST);
+    // Challenges are drawn like organic traffic (chat and completion, greedy and sampled): wait for an
+    // audited answer of the cheat and audited answers of honest miners.
+    const audited = (v: { miners: { uid: number; audit: unknown }[] }, honest: boolean) =>
+      v.miners.some((m) => m.audit !== null && (m.uid === cheat) !== honest);
     const { verifications } = await waitFor(
       async () => {
-        const r = await validator().call('consensus_listVerificationsV1', { uid: cheat, limit: 100 });
-        return r.verifications.some((v) => v.majority !== null) ? r : undefined;
+        const r = await validator().call('consensus_listVerificationsV1', { limit: 200 });
+        return r.verifications.some((v) => audited(v, false)) && r.verifications.some((v) => audited(v, true))
+          ? r
+          : undefined;
       },
-      { timeoutMs: 40_000, intervalMs: 250, what: 'a challenge of the dishonest miner with a majority' },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'audited answers of the dishonest and the honest miners' },
     );
-    const judged = verifications.find((v) => v.majority !== null);
-    const mine = judged?.miners.find((m) => m.uid === cheat);
-    assert.equal(mine?.verdict, 'fail');
-    assert.match(mine?.reason ?? '', /minority/);
-    assert.equal(mine?.audit?.passed, false);
-    for (const m of judged?.miners ?? []) {
-      if (m.uid === cheat) continue;
-      assert.equal(m.verdict, 'pass', JSON.stringify(m));
-      assert.equal(m.text, judged?.majority);
-      assert.ok(m.audit?.passed && m.audit.tokens > 0);
-      assert.ok(m.audit.argmaxMatched >= 0.9 * m.audit.tokens, JSON.stringify(m.audit));
-      assert.ok(
-        m.audit.logprobsCompared > 0 && m.audit.logprobsMatched === m.audit.logprobsCompared,
-        JSON.stringify(m.audit),
-      );
+    for (const v of verifications) {
+      for (const m of v.miners) {
+        if (m.audit === null) continue;
+        if (m.uid === cheat) {
+          assert.equal(m.verdict, 'fail', JSON.stringify(m));
+          assert.equal(m.audit.passed, false);
+        } else {
+          assert.equal(m.verdict, 'pass', JSON.stringify(m));
+          assert.ok(m.audit.passed && m.audit.tokens > 0, JSON.stringify(m.audit));
+          if (v.majority !== null) assert.equal(m.text, v.majority, 'honest miners agree');
+        }
+      }
     }
   });
 

@@ -25,6 +25,7 @@ import {
   AppErrorCode,
   type CallOpts,
   type Capabilities,
+  type ChatMessage,
   type EmbedRequest,
   type EmbedResult,
   type GenerateRequest,
@@ -33,6 +34,8 @@ import {
   type ModelInfo,
   type ScoreRequest,
   type ScoreResult,
+  type TokenizeRequest,
+  type TokenizeResult,
   type TokenLogprob,
 } from '../module.js';
 
@@ -76,6 +79,8 @@ interface Loaded {
   free: LlamaContextSequence[];
   waiters: Array<(seq: LlamaContextSequence) => void>;
   embedding?: Promise<LlamaEmbeddingContext>;
+  /** Every token llama.cpp ends a generation on (EOS, EOT, …), found on the first scoring of the end. */
+  endTokens?: ReadonlySet<Token>;
 }
 
 const MAX_DEFAULT_CONTEXT = 4096;
@@ -193,16 +198,21 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
     return text.tokenize(m.model.tokenizer);
   }
 
-  /** Prompt tokens and extra stop conditions for a request (chat goes through the model's template). */
-  function promptOf(
-    m: Loaded,
-    req: GenerateRequest,
-  ): { tokens: Token[]; stops: string[]; stopTokens: Set<Token> } {
-    if (lib === undefined) throw new AppError(AppErrorCode.BACKEND_UNAVAILABLE, 'llama.cpp is not loaded');
+  /** A prompt's tokens and the template's stop conditions: text, or single tokens that end a generation. */
+  interface Prompt {
+    tokens: Token[];
+    stops: string[];
+    stopTokens: Set<Token>;
+  }
+
+  /**
+   * A chat's prompt: the conversation rendered with the model's chat template with the assistant turn
+   * open, and the template's stop triggers. The one path for chat generation and chat scoring, so the
+   * tokens a score follows are the tokens a generation followed.
+   */
+  function chatPrompt(m: Loaded, messages: readonly ChatMessage[]): Prompt {
     const stopTokens = new Set<Token>();
-    if (req.kind === 'completion')
-      return { tokens: completionTokens(m, req.prompt ?? ''), stops: [], stopTokens };
-    const history: ChatHistoryItem[] = (req.messages ?? []).map((msg) =>
+    const history: ChatHistoryItem[] = messages.map((msg) =>
       msg.role === 'assistant'
         ? { type: 'model', response: [msg.content] }
         : { type: msg.role, text: msg.content },
@@ -220,6 +230,13 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
       }
     }
     return { tokens: ctx.contextText.tokenize(m.model.tokenizer), stops, stopTokens };
+  }
+
+  /** Prompt tokens and extra stop conditions for a request (chat goes through the model's template). */
+  function promptOf(m: Loaded, req: GenerateRequest): Prompt {
+    if (req.kind === 'completion')
+      return { tokens: completionTokens(m, req.prompt ?? ''), stops: [], stopTokens: new Set() };
+    return chatPrompt(m, req.messages ?? []);
   }
 
   async function* generate(req: GenerateRequest, call: CallOpts): AsyncGenerator<GenerationEvent> {
@@ -277,6 +294,10 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
             foldedText = full;
             folded = generated.length;
           }
+          // `confidence` is the chosen token's probability after llama.cpp's sampler chain: at temperature 0
+          // (greedy) the model's raw distribution, what app_scoreV1 reports; above 0 the tempered
+          // distribution over top-k (node-llama-cpp's default 40) and the top-p nucleus, renormalised. The
+          // raw one would need the whole vocabulary's probabilities out of llama.cpp on every token.
           const meta =
             req.logprobs === true
               ? {
@@ -335,7 +356,10 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
 
   async function score(req: ScoreRequest, call: CallOpts): Promise<ScoreResult> {
     const m = getModel(req.model);
-    const prompt = completionTokens(m, req.prompt);
+    const { tokens: prompt, stopTokens } =
+      req.messages === undefined
+        ? { tokens: completionTokens(m, req.prompt), stopTokens: new Set<Token>() }
+        : chatPrompt(m, req.messages);
     const cont = m.model.tokenize(req.continuation, false, 'trimLeadingSpace');
     if (prompt.length === 0 || cont.length === 0)
       throw new AppError(AppErrorCode.INVALID_REQUEST, 'score needs a non-empty prompt and continuation');
@@ -346,10 +370,12 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
         { meta: { model: m.id } },
       );
     const all = [...prompt, ...cont];
-    // The distribution after input i predicts token i+1: ask for it from the last prompt token on.
-    const input: ControlledEvaluateInputItem[] = all
-      .slice(0, -1)
-      .map((t, i) => (i >= prompt.length - 1 ? [t, { generateNext: { probabilities: true } }] : t));
+    const wantEos = req.eos === true;
+    // The distribution after input i predicts token i+1: ask for it from the last prompt token on (and
+    // after the last continuation token too when the end of generation is scored).
+    const input: ControlledEvaluateInputItem[] = (wantEos ? all : all.slice(0, -1)).map((t, i) =>
+      i >= prompt.length - 1 ? [t, { generateNext: { probabilities: true } }] : t,
+    );
     const k = req.topLogprobs ?? 0;
     return await withSequence(m, call.signal, async (seq) => {
       let outputs: Awaited<ReturnType<LlamaContextSequence['controlledEvaluate']>>;
@@ -373,8 +399,51 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
           ...(top === undefined ? {} : { topLogprobs: top }),
         });
       }
-      return { tokens, sumLogprob: sum };
+      if (!wantEos) return { tokens, sumLogprob: sum };
+      const after = outputs[prompt.length - 1 + cont.length]?.next.probabilities;
+      return { tokens, sumLogprob: sum, eos: eosOf(m, after, stopTokens) };
     });
+  }
+
+  /**
+   * How likely the model was to end right there: every token a generation stops on (llama.cpp's
+   * end-of-generation tokens, and a chat template's end-of-turn `stopTokens`) together, against the most
+   * likely token. Null when the model names no such token.
+   */
+  function eosOf(
+    m: Loaded,
+    probs: Map<Token, number> | undefined,
+    stopTokens: ReadonlySet<Token>,
+  ): { logprob: number; topLogprob: number } | null {
+    if (probs === undefined) return null;
+    if (m.endTokens === undefined) {
+      // The scored distribution holds the whole vocabulary (greedy sampler: nothing is cut).
+      const ends = new Set<Token>();
+      for (const t of [m.model.tokens.eos, m.model.tokens.eot]) if (t !== null) ends.add(t);
+      for (const t of probs.keys()) if (m.model.isEogToken(t)) ends.add(t);
+      m.endTokens = ends;
+    }
+    const ends = new Set([...m.endTokens, ...stopTokens]);
+    if (ends.size === 0) return null;
+    let p = 0;
+    for (const t of ends) p += probs.get(t) ?? 0;
+    let top = 0;
+    for (const q of probs.values()) if (q > top) top = q;
+    return { logprob: Math.log(p), topLogprob: Math.log(top) };
+  }
+
+  async function tokenize(req: TokenizeRequest, call: CallOpts): Promise<TokenizeResult> {
+    const m = getModel(req.model);
+    const counts: number[] = [];
+    for (const text of req.texts) {
+      if (call.signal.aborted) throw cancelled();
+      try {
+        counts.push(text === '' ? 0 : m.model.tokenize(text, false).length);
+      } catch (err) {
+        throw backendFailed('tokenizing', err, m.id);
+      }
+    }
+    return { counts };
   }
 
   async function embed(req: EmbedRequest, call: CallOpts): Promise<EmbedResult> {
@@ -546,6 +615,7 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
     generate,
     embed,
     score,
+    tokenize,
     close,
   };
 }

@@ -20,6 +20,8 @@ import {
   type GenerationEvent,
   type InferenceModule,
   type ModelInfo,
+  type TokenizeRequest,
+  type TokenizeResult,
 } from '../module.js';
 import { toAppError } from './http.js';
 
@@ -208,6 +210,21 @@ export function createUseModule(opts: UseOpts, modules: UseModules): InferenceMo
         embeddings.push(...out);
       }
       return { embeddings, usage: { promptTokens } };
+    },
+
+    /** Counts with the model's own SentencePiece tokenizer (the one `embed` bills with). */
+    async tokenize(req: TokenizeRequest, { signal }: CallOpts): Promise<TokenizeResult> {
+      const m = ready();
+      if (req.model !== modelId)
+        throw new AppError(AppErrorCode.UNKNOWN_MODEL, `the USE backend does not serve ${req.model}`, {
+          meta: { model: req.model },
+        });
+      const counts: number[] = [];
+      for (const text of req.texts) {
+        checkSignal(signal);
+        counts.push(text === '' ? 0 : m.tokenizer.encode(text).length);
+      }
+      return { counts };
     },
 
     async close() {

@@ -1,12 +1,12 @@
 /**
  * `subnet devnet` (what `npm start` runs): a whole local subnet on this machine — anvil on 127.0.0.1, the
  * contracts, subnet 1 with its validators and miners, and (unless `--no-nodes`) one node process per
- * neuron: miners serving a generated chat model and a pretrained embedding model, the first validator
- * running the OpenAI-compatible gateway and the dashboard. Resumed from `<dataDir>/devnet/` when it exists.
- * Prints where everything is, with an API key and a curl to paste, the dashboard's URL and admin token, and
- * stops the nodes, then anvil, on Ctrl-C.
+ * neuron: miners serving a generated chat model and a pretrained embedding model, every validator running
+ * an OpenAI-compatible gateway with the dashboard (each its own port and key store). Resumed from
+ * `<dataDir>/devnet/` when it exists. Prints where everything is, with one API key per gateway and a curl to
+ * paste, the dashboard's URL and admin token, and stops the nodes, then anvil, on Ctrl-C.
  */
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Network } from '@subnet/chain';
 import type { Config } from '@subnet/config';
@@ -57,6 +57,29 @@ async function gatewayAccess(
   }
   const { key } = await client.call('gateway_createKeyV1', { name: API_KEY_NAME });
   return { url, apiKey: key };
+}
+
+/** One validator's gateway as devnet.json lists it (`gateways`): each key is valid on its own gateway only. */
+export interface DevnetGateway {
+  wallet: string;
+  uid: number;
+  url: string;
+  apiKey: string;
+}
+
+/** The `gateways` a previous run wrote in devnet.json (their keys are reused while still listed). */
+async function previousGateways(file: string): Promise<Map<string, string>> {
+  try {
+    const raw = JSON.parse(await readFile(file, 'utf8')) as { gateways?: unknown };
+    const list = Array.isArray(raw.gateways) ? (raw.gateways as Partial<DevnetGateway>[]) : [];
+    return new Map(
+      list.flatMap((g) =>
+        typeof g.wallet === 'string' && typeof g.apiKey === 'string' ? [[g.wallet, g.apiKey] as const] : [],
+      ),
+    );
+  } catch {
+    return new Map();
+  }
 }
 
 /** A curl of the gateway's chat completions, ready to paste. */
@@ -135,6 +158,7 @@ export function registerDevnet(program: Command): void {
         let network: Network = devnet.network;
 
         let gateway: { url: string; apiKey: string; dashboardUrl: string; adminToken: string } | undefined;
+        let gateways: DevnetGateway[] = [];
         if (flags.nodes) {
           // One block every blockTimeS from here on, so an epoch lasts tempo × blockTimeS however busy the nodes are.
           await devnet.intervalMiningOnly();
@@ -148,6 +172,7 @@ export function registerDevnet(program: Command): void {
               gatewayPort: config.devnet.gatewayPort,
               gateway: true,
               dishonestMiners: config.devnet.dishonestMiners,
+              ...(config.devnet.appStacks === undefined ? {} : { appStacks: config.devnet.appStacks }),
               logLevel: config.log.level,
             },
             {
@@ -165,22 +190,34 @@ export function registerDevnet(program: Command): void {
               `the devnet nodes failed to start: ${(err as Error).message}`,
             );
           });
-          const gatewayNode = nodes.nodes.find((n) => n.stacks.includes('gateway'));
-          if (gatewayNode !== undefined) {
-            const client = await clientOf(config, gatewayNode.port);
-            try {
-              const access = await gatewayAccess(client, network.apiKey);
-              // The gateway node created the token file at start (same data dir, the default file).
-              const adminToken = await loadOrCreateAdminToken(adminTokenFileOf(config.dataDir, undefined));
-              gateway = { ...access, dashboardUrl: `${access.url}/`, adminToken };
-            } catch (err) {
-              throw new CliError(
-                ExitCode.FAILURE,
-                `cannot get an API key of the gateway: ${(err as Error).message}`,
-              );
-            } finally {
-              await client.close();
-            }
+          // Every validator runs a gateway with its own key store: one API key per gateway (the first's also as
+          // `apiKey`, beside `gatewayUrl`, as before), reused on a resume while that gateway still lists it.
+          const gatewayNodes = nodes.nodes.filter((n) => n.stacks.includes('gateway'));
+          if (gatewayNodes.length > 0) {
+            const previous = await previousGateways(devnet.file);
+            const firstWallet = gatewayNodes[0]?.wallet;
+            gateways = await Promise.all(
+              gatewayNodes.map(async (n) => {
+                const client = await clientOf(config, n.port);
+                try {
+                  const previousKey =
+                    previous.get(n.wallet) ?? (n.wallet === firstWallet ? network.apiKey : undefined);
+                  const access = await gatewayAccess(client, previousKey);
+                  return { wallet: n.wallet, uid: n.uid, ...access };
+                } catch (err) {
+                  throw new CliError(
+                    ExitCode.FAILURE,
+                    `cannot get an API key of ${n.wallet}'s gateway: ${(err as Error).message}`,
+                  );
+                } finally {
+                  await client.close();
+                }
+              }),
+            );
+            const first = gateways[0] as DevnetGateway;
+            // The gateway nodes created the token file at start (same data dir, the default file).
+            const adminToken = await loadOrCreateAdminToken(adminTokenFileOf(config.dataDir, undefined));
+            gateway = { url: first.url, apiKey: first.apiKey, dashboardUrl: `${first.url}/`, adminToken };
             network = {
               ...network,
               gatewayUrl: gateway.url,
@@ -188,8 +225,9 @@ export function registerDevnet(program: Command): void {
               dashboardUrl: gateway.dashboardUrl,
               adminToken: gateway.adminToken,
             };
-            // It now holds an API key and the admin token: readable by this user only.
-            await writeFile(devnet.file, `${JSON.stringify(network, null, 2)}\n`, { mode: 0o600 });
+            // It now holds API keys and the admin token: readable by this user only.
+            const file = { ...network, gatewayUrls: gateways.map((g) => g.url), gateways };
+            await writeFile(devnet.file, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
             await chmod(devnet.file, 0o600);
           }
         }
@@ -223,6 +261,7 @@ export function registerDevnet(program: Command): void {
           process.stdout.write(
             `${JSON.stringify({
               ...network,
+              ...(gateways.length === 0 ? {} : { gatewayUrls: gateways.map((g) => g.url), gateways }),
               file: devnet.file,
               resumed: devnet.resumed,
               readyMs,
@@ -265,6 +304,9 @@ export function registerDevnet(program: Command): void {
                 : [
                     `  gateway   ${gateway.url}`,
                     `  api key   ${gateway.apiKey}`,
+                    ...gateways
+                      .slice(1)
+                      .flatMap((g) => [`  gateway   ${g.url} (${g.wallet}; its own API key: ${g.apiKey})`]),
                     `  dashboard ${gateway.dashboardUrl}`,
                     `  admin token ${gateway.adminToken}`,
                   ]),

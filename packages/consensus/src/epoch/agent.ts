@@ -4,7 +4,10 @@
  * anyone once the exclusive window has passed), attests a proposal equal to its own, records the results of a
  * finalised epoch it proposed (the neurons' pruning score), or claims finalised leaves (its own, or every leaf
  * when it was the proposer and `claim` is `all`). Every chain action goes through {@link EpochChainPort},
- * which the stack backs with the chain stack's Engine API.
+ * which the stack backs with the chain stack's Engine API. The queue of leaves still to claim (each with its
+ * proof) is written through a {@link ClaimQueueStore} when one is given, and reloaded from it at creation, so
+ * a restart loses no claim (review L10); a leaf leaves the queue only once its claim went through (or was
+ * already made), so a claim sent just before a crash is sent again and answered `AlreadyClaimed`.
  */
 import type { EpochLeaf } from '@subnet/contracts';
 import type { Logger } from '@subnet/utils';
@@ -81,11 +84,36 @@ export interface EpochAgentOpts {
   claimToStake: boolean;
 }
 
+/** A leaf queued for claiming, with the proof the claim needs (so it needs no settlement to send). */
+export interface PendingClaim {
+  uid: number;
+  account: EpochLeaf['account'];
+  amount: bigint;
+  proof: string[];
+  /** Claims of this leaf that failed with something other than `AlreadyClaimed`. */
+  attempts: number;
+}
+
+/**
+ * Where the claim queue lives across restarts: `load` once at creation; `save` each time an epoch's leaves
+ * change (an epoch with no leaves left is kept, so it is not queued again); `delete` when it is forgotten.
+ */
+export interface ClaimQueueStore {
+  load(): Map<number, PendingClaim[]>;
+  save(epoch: number, leaves: readonly PendingClaim[]): void;
+  delete(epoch: number): void;
+}
+
 export interface EpochAgentModules {
   chain: EpochChainPort;
   tree: EpochTreeBuilder;
   log: Logger;
+  /** Persistence of the claim queue; without it the queue lives in memory only. */
+  claims?: ClaimQueueStore | undefined;
 }
+
+/** A leaf whose claim failed this often (other than `AlreadyClaimed`) is given up, so it cannot block the queue. */
+export const MAX_CLAIM_ATTEMPTS = 5;
 
 /** What the agent did last, for `consensus_getEpochV1` and the dashboard. */
 export interface EpochAgentStatus {
@@ -127,8 +155,25 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
   const { chain, log } = modules;
   const inputsCache = new Map<number, EpochInputs>();
   const settledCache = new Map<number, SettledEpoch>();
-  /** Finalised epochs' leaves still to claim, by epoch (insertion order = oldest first; kept once empty). */
-  const claimQueue = new Map<number, { settled: SettledEpoch; leaves: EpochLeaf[] }>();
+  /** Finalised epochs' leaves still to claim, by epoch (oldest first; kept once empty). */
+  const claimQueue = new Map<number, PendingClaim[]>();
+  for (const [epoch, leaves] of [...(modules.claims?.load() ?? new Map<number, PendingClaim[]>())].sort(
+    ([a], [b]) => a - b,
+  )) {
+    claimQueue.set(epoch, leaves);
+  }
+  /** Writes an epoch's queue through (a failing store is logged; the queue in memory goes on). */
+  const saveClaims = (epoch: number): void => {
+    const store = modules.claims;
+    if (store === undefined) return;
+    try {
+      const leaves = claimQueue.get(epoch);
+      if (leaves === undefined) store.delete(epoch);
+      else store.save(epoch, leaves);
+    } catch (err) {
+      warnOnce(`claims:${errorMessage(err)}`, 'writing the claim queue failed', { err: errorMessage(err) });
+    }
+  };
   /** Finalised epochs this validator proposed whose results are recorded (or need no recording any more). */
   const resultsRecorded = new Set<number>();
   const warned = new Set<string>();
@@ -183,8 +228,24 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
   function enqueueClaims(view: EpochView, s: SettledEpoch, me: string): void {
     if (opts.claim === 'none' || view.proposal === null || claimQueue.has(view.epoch)) return;
     const all = opts.claim === 'all' && same(view.proposal.proposer, me);
-    claimQueue.set(view.epoch, { settled: s, leaves: s.leaves.filter((l) => all || same(l.account, me)) });
-    forgetBefore(claimQueue, view.epoch - 64);
+    claimQueue.set(
+      view.epoch,
+      s.leaves
+        .filter((l) => all || same(l.account, me))
+        .map((l) => ({
+          uid: l.uid,
+          account: l.account,
+          amount: l.amount,
+          proof: s.proof(l.uid),
+          attempts: 0,
+        })),
+    );
+    saveClaims(view.epoch);
+    for (const e of [...claimQueue.keys()]) {
+      if (e >= view.epoch - 64) continue;
+      claimQueue.delete(e);
+      saveClaims(e);
+    }
   }
 
   /**
@@ -192,8 +253,8 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
    * have deadlines) never wait behind a long run of claims.
    */
   async function claimNext(me: string, signal: AbortSignal): Promise<void> {
-    for (const [epoch, q] of claimQueue) {
-      const leaf = q.leaves.shift();
+    for (const [epoch, leaves] of claimQueue) {
+      const leaf = leaves[0];
       if (leaf === undefined) continue;
       try {
         await chain.claim(
@@ -203,7 +264,7 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
             uid: leaf.uid,
             account: leaf.account,
             amount: leaf.amount,
-            proof: q.settled.proof(leaf.uid),
+            proof: leaf.proof,
             toStake: opts.claimToStake && same(leaf.account, me),
           },
           signal,
@@ -211,8 +272,22 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
         st.claimed++;
       } catch (err) {
         // Someone else (the neuron itself, or another validator) claimed it first: nothing left to do.
-        if (revertName(err) !== 'AlreadyClaimed') throw err;
+        if (revertName(err) !== 'AlreadyClaimed') {
+          if (signal.aborted) throw err;
+          leaf.attempts += 1;
+          if (leaf.attempts >= MAX_CLAIM_ATTEMPTS) {
+            leaves.shift();
+            log.warn(
+              { epoch, uid: leaf.uid, err: errorMessage(err) },
+              'giving up a claim that keeps failing',
+            );
+          }
+          saveClaims(epoch);
+          throw err;
+        }
       }
+      leaves.shift();
+      saveClaims(epoch);
       return;
     }
   }

@@ -9,7 +9,13 @@ import type { EngineApi, EngineClient } from '@subnet/engine-api';
 import type { Logger } from '@subnet/utils';
 import type { ChainView } from '../chainView.js';
 import type { Loop } from '../loop.js';
-import { createEpochAgent, type EpochAgent, type EpochChainPort, type EpochTreeBuilder } from './agent.js';
+import {
+  type ClaimQueueStore,
+  createEpochAgent,
+  type EpochAgent,
+  type EpochChainPort,
+  type EpochTreeBuilder,
+} from './agent.js';
 import type { EpochInputs } from './settle.js';
 
 const CALL_TIMEOUT_MS = 30_000;
@@ -72,10 +78,21 @@ export interface EpochLoop extends Loop {
 
 export function createEpochLoop(
   opts: EpochLoopOpts,
-  modules: { engine: EngineClient<EngineApi>; logger: Logger; chain: ChainView },
+  modules: {
+    engine: EngineClient<EngineApi>;
+    logger: Logger;
+    chain: ChainView;
+    /** Where the claim queue survives restarts (the consensus store); in memory only without it. */
+    claims?: ClaimQueueStore | undefined;
+  },
 ): EpochLoop {
   const log = modules.logger.child({ loop: 'epoch' });
-  const agent = createEpochAgent(opts, { chain: engineEpochPort(modules.engine), tree: contractsTree, log });
+  const agent = createEpochAgent(opts, {
+    chain: engineEpochPort(modules.engine),
+    tree: contractsTree,
+    log,
+    claims: modules.claims,
+  });
   let abort: AbortController | undefined;
   let unsubscribe: (() => void) | undefined;
   let running: Promise<void> | undefined;

@@ -1,23 +1,39 @@
 /**
- * One synthetic challenge: a seeded prompt sent at once to `redundancy` miners over `network_sendSynapseV1`
- * (greedy: temperature 0, a fixed seed, logprobs asked for), then the verification ladder — the redundancy
- * majority and, for models this node serves itself, the logprob audit against its reference model
- * (`app_scoreV1`, teacher forcing). Returns the record; fetching receipts is the caller's (they are signed
- * in batches, later). Every call takes the round's signal; nothing waits past the challenge deadline.
+ * One synthetic challenge: request params shaped like the organic mix (see `mix.ts`: kind, lengths and
+ * sampling drawn from what the gateway routes, content from the corpus, seed set, logprobs asked for, no
+ * priority), sent over `network_sendSynapseV1` to each target at its own random time with the gateway's
+ * request deadline, then judged. Returns the record; fetching receipts is the caller's.
+ *
+ * Sybil rule: an answer earns a correctness verdict (pass or fail) only from an audit against this node's
+ * reference model (`reference.ts`). The redundancy majority is recorded as evidence, never as a verdict:
+ * without a reference every answer is 'unverified', so two colluding uids in a set of three win nothing
+ * (and cannot make the honest third fail). A validator without the reference model scores availability
+ * and latency only; correctness comes from the validators that hold it, through Yuma consensus.
  */
 import type { EngineApi, EngineClient, EngineError } from '@subnet/engine-api';
-import { errorMessage, type Logger, withTimeout } from '@subnet/utils';
+import { errorMessage, type Logger, sleep, withTimeout } from '@subnet/utils';
+import type { Audit } from './audit.js';
 import { ValidatorError, ValidatorErrorCode } from './errors.js';
-import { challengePrompt } from './prompt.js';
+import type { EmbedParams, GenerateParams } from './mix.js';
 import type { Verification, VerificationMiner } from './records.js';
-import { type AuditResult, auditAnswer, type MinerToken, majority } from './verify.js';
+import {
+  auditEmbedWithReference,
+  auditGenerateWithReference,
+  type ReferenceAuditOpts,
+  unscorable,
+} from './reference.js';
+import { type MinerToken, majority } from './verify.js';
 
 export interface ChallengeOpts {
-  maxTokens: number;
+  /** The synapse deadline: the gateway's `gateway.requestTimeoutMs`, as for organic requests. */
+  requestTimeoutMs: number;
+  /** Deadline of each reference call of an audit. */
   challengeTimeoutMs: number;
   auditFraction: number;
   auditTolerance: number;
   auditMinMatch: number;
+  auditPlausibleRatio: number;
+  embedMinCosine: number;
 }
 
 export interface ChallengeModules {
@@ -32,11 +48,18 @@ export interface ChallengeTarget {
   peerId: string | null;
 }
 
+/** A challenge request: the canonical synapse params of one kind. */
+export type ChallengeRequest =
+  | { kind: 'generate'; params: GenerateParams }
+  | { kind: 'embed'; params: EmbedParams };
+
 /** What one miner answered (or why it did not). */
 export interface Answer {
   target: ChallengeTarget;
   text: string | null;
   tokens: MinerToken[];
+  finishReason: 'stop' | 'length' | null;
+  embeddings: number[][] | null;
   latencyMs: number | null;
   requestId: string | null;
   errorCode: string | null;
@@ -47,157 +70,187 @@ function codeOf(err: unknown): string {
   return typeof code === 'string' ? code : 'INTERNAL_ERROR';
 }
 
-/** Sends the challenge to one miner and collects its text, tokens, logprobs, latency and request id. */
+/** The reference audit options of the challenge options. */
+export const referenceOpts = (o: ChallengeOpts): ReferenceAuditOpts => ({
+  timeoutMs: o.challengeTimeoutMs,
+  tolerance: o.auditTolerance,
+  minMatch: o.auditMinMatch,
+  plausibleRatio: o.auditPlausibleRatio,
+  minCosine: o.embedMinCosine,
+});
+
+/** Sends the request to one miner and collects its tokens (or embeddings), latency and request id. */
 export async function askMiner(
   engine: EngineClient<EngineApi>,
   target: ChallengeTarget,
-  params: Record<string, unknown>,
+  req: ChallengeRequest,
   opts: { timeoutMs: number; signal: AbortSignal },
 ): Promise<Answer> {
   const tokens: MinerToken[] = [];
+  let finishReason: Answer['finishReason'] = null;
+  let embeddings: number[][] | null = null;
   const signal = withTimeout(opts.signal, opts.timeoutMs + 5000) as AbortSignal;
   try {
     const stream = await engine.stream(
       'network_sendSynapseV1',
-      { uid: target.uid, kind: 'generate', params, timeoutMs: opts.timeoutMs },
+      { uid: target.uid, kind: req.kind, params: req.params, timeoutMs: opts.timeoutMs },
       { signal },
     );
     for await (const ev of stream) {
       if (ev.type === 'done') {
         return {
           target,
-          text: tokens.map((t) => t.text).join(''),
+          text: req.kind === 'generate' ? tokens.map((t) => t.text).join('') : null,
           tokens,
+          finishReason,
+          embeddings,
           latencyMs: ev.latencyMs,
           requestId: ev.requestId,
           errorCode: null,
         };
       }
-      const data = ev.data as { type?: string; text?: unknown; logprob?: unknown };
+      const data = ev.data as {
+        type?: string;
+        text?: unknown;
+        logprob?: unknown;
+        finishReason?: unknown;
+        embeddings?: unknown;
+      };
       if (data.type === 'token' && typeof data.text === 'string') {
         tokens.push({
           text: data.text,
           logprob: typeof data.logprob === 'number' ? data.logprob : undefined,
         });
+      } else if (data.type === 'done' && (data.finishReason === 'stop' || data.finishReason === 'length')) {
+        finishReason = data.finishReason;
+      } else if (Array.isArray(data.embeddings)) {
+        embeddings = data.embeddings as number[][];
       }
     }
     throw new ValidatorError(ValidatorErrorCode.NO_DONE, 'the synapse ended without a done event');
   } catch (err) {
     if (opts.signal.aborted) throw err;
-    return { target, text: null, tokens: [], latencyMs: null, requestId: null, errorCode: codeOf(err) };
+    return {
+      target,
+      text: null,
+      tokens: [],
+      finishReason: null,
+      embeddings: null,
+      latencyMs: null,
+      requestId: null,
+      errorCode: codeOf(err),
+    };
   }
-}
-
-/** Scores `text` after `prompt` with the reference model and audits the miner's tokens against it. */
-export async function auditWithReference(
-  engine: EngineClient<EngineApi>,
-  req: { model: string; prompt: string; answer: Answer },
-  opts: ChallengeOpts & { signal: AbortSignal },
-): Promise<AuditResult> {
-  const ref = await engine.call(
-    'app_scoreV1',
-    {
-      model: req.model,
-      prompt: req.prompt,
-      continuation: req.answer.text as string,
-      topLogprobs: 1,
-      priority: 'challenge',
-    },
-    { signal: opts.signal, timeoutMs: opts.challengeTimeoutMs },
-  );
-  return auditAnswer(ref.tokens, req.answer.tokens, {
-    tolerance: opts.auditTolerance,
-    minMatch: opts.auditMinMatch,
-  });
-}
-
-/** The verdict of one answer, given the majority text and its audit (an audit, when made, decides). */
-export function judge(
-  answer: Answer,
-  majorityText: string | null,
-  audit: AuditResult | null,
-): Pick<VerificationMiner, 'verdict' | 'reason'> {
-  if (answer.text === null) return { verdict: 'error', reason: answer.errorCode ?? 'INTERNAL_ERROR' };
-  const side = majorityText === null ? null : answer.text === majorityText ? 'majority' : 'minority';
-  if (audit !== null) {
-    return { verdict: audit.passed ? 'pass' : 'fail', reason: side === null ? 'audit' : `audit, ${side}` };
-  }
-  if (side === null) return { verdict: 'unverified', reason: 'no majority' };
-  return { verdict: side === 'majority' ? 'pass' : 'fail', reason: side };
 }
 
 /**
- * Runs one challenge of `model` on `targets`: asks them all at once, then judges each answer. `reference`
- * says whether this node's app stack serves `model` (only then are answers audited).
+ * Audits one answer against the reference. Null when it cannot be audited: an empty answer, or a
+ * request the reference cannot score (a chat with a reference that lacks chat scoring, an overflow).
+ */
+export async function auditAnswerOf(
+  engine: EngineClient<EngineApi>,
+  req: ChallengeRequest,
+  answer: Pick<Answer, 'tokens' | 'finishReason' | 'embeddings'>,
+  opts: ReferenceAuditOpts & { signal: AbortSignal; logger: Logger },
+): Promise<Audit | null> {
+  try {
+    if (req.kind === 'embed') {
+      return answer.embeddings === null
+        ? null
+        : await auditEmbedWithReference(engine, req.params, answer.embeddings, opts);
+    }
+    return await auditGenerateWithReference(engine, req.params, answer, opts);
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    const level = unscorable(err) ? 'debug' : 'warn';
+    opts.logger[level]({ model: req.params.model, err: errorMessage(err) }, 'reference audit not made');
+    return null;
+  }
+}
+
+/** The verdict of one answer: only an audit decides (the Sybil rule in the module header). */
+export function judge(
+  answer: Pick<Answer, 'text' | 'errorCode'>,
+  majorityText: string | null,
+  audit: Audit | null,
+): Pick<VerificationMiner, 'verdict' | 'reason'> {
+  if (answer.errorCode !== null) return { verdict: 'error', reason: answer.errorCode };
+  const side =
+    majorityText === null || answer.text === null
+      ? null
+      : answer.text === majorityText
+        ? 'majority'
+        : 'minority';
+  if (audit !== null) {
+    const why = audit.failure === null ? 'audit' : `audit ${audit.failure}: ${audit.detail}`;
+    return {
+      verdict: audit.failure === null ? 'pass' : 'fail',
+      reason: side === null ? why : `${why}, ${side}`,
+    };
+  }
+  return { verdict: 'unverified', reason: `${side ?? 'no majority'}, not audited` };
+}
+
+/** The record's prompt text: the completion prompt, else the JSON of the messages or inputs. */
+export function promptOf(req: ChallengeRequest): string {
+  if (req.kind === 'embed') return JSON.stringify(req.params.input);
+  return req.params.kind === 'completion'
+    ? (req.params.prompt ?? '')
+    : JSON.stringify(req.params.messages ?? []);
+}
+
+/**
+ * Runs one challenge on `targets`: each gets the same request after its own delay (`delaysMs`, default
+ * none), then every answer is judged. `reference` says whether this node's app stack serves the model.
  */
 export async function runChallenge(
   opts: ChallengeOpts,
   modules: ChallengeModules,
-  req: {
-    model: string;
+  req: ChallengeRequest & {
     seed: number;
     targets: readonly ChallengeTarget[];
     reference: boolean;
+    delaysMs?: readonly number[];
     signal: AbortSignal;
   },
 ): Promise<Omit<Verification, 'id'>> {
   const { engine, logger } = modules;
   const random = modules.random ?? Math.random;
-  const prompt = challengePrompt(req.seed);
+  const request = { kind: req.kind, params: req.params } as ChallengeRequest;
   const at = Date.now();
-  const params = {
-    model: req.model,
-    kind: 'completion',
-    prompt,
-    maxTokens: opts.maxTokens,
-    temperature: 0,
-    seed: req.seed,
-    logprobs: true,
-    priority: 'challenge',
-  };
   const answers = await Promise.all(
-    req.targets.map((t) =>
-      askMiner(engine, t, params, { timeoutMs: opts.challengeTimeoutMs, signal: req.signal }),
-    ),
+    req.targets.map(async (t, i) => {
+      const delay = req.delaysMs?.[i] ?? 0;
+      if (delay > 0) await sleep(delay, { signal: req.signal });
+      return await askMiner(engine, t, request, { timeoutMs: opts.requestTimeoutMs, signal: req.signal });
+    }),
   );
   const majorityText = majority(answers.map((a) => a.text));
   const miners = await Promise.all(
     answers.map(async (a): Promise<VerificationMiner> => {
-      let audit: AuditResult | null = null;
-      if (req.reference && a.text !== null && a.text.length > 0 && random() < opts.auditFraction) {
-        try {
-          audit = await auditWithReference(
-            engine,
-            { model: req.model, prompt, answer: a },
-            { ...opts, signal: req.signal },
-          );
-        } catch (err) {
-          if (req.signal.aborted) throw err;
-          logger.warn(
-            { model: req.model, uid: a.target.uid, err: errorMessage(err) },
-            'reference scoring failed',
-          );
-        }
-      }
+      const audit =
+        req.reference && a.errorCode === null && random() < opts.auditFraction
+          ? await auditAnswerOf(engine, request, a, { ...referenceOpts(opts), signal: req.signal, logger })
+          : null;
       return {
         uid: a.target.uid,
         peerId: a.target.peerId,
         ...judge(a, majorityText, audit),
         text: a.text,
-        tokens: a.tokens.length,
+        tokens: req.kind === 'embed' ? (a.embeddings?.length ?? 0) : a.tokens.length,
         latencyMs: a.latencyMs,
         requestId: a.requestId,
-        audit,
+        audit: audit?.stats ?? null,
         receipt: null,
       };
     }),
   );
   return {
     at,
-    model: req.model,
+    model: req.params.model,
     seed: req.seed,
-    prompt,
-    maxTokens: opts.maxTokens,
+    prompt: promptOf(request),
+    maxTokens: req.kind === 'generate' ? req.params.maxTokens : 0,
     majority: majorityText,
     miners,
   };

@@ -1,6 +1,8 @@
 /**
  * The validator loop's Prometheus metrics, created once per registry: challenges and their verdicts, audits,
- * weight transactions, and each miner's current score.
+ * weight transactions, and how many miners are routable. `/metrics` is unauthenticated, so nothing here is
+ * per miner: a miner's score before the weights are committed would let others copy them (review H1); the
+ * operator reads scores through the JWT-authenticated Engine API (`consensus_getStatusV1`).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -11,8 +13,8 @@ export interface ValidatorMetrics {
   audits: Counter<'result'>;
   /** Weight transactions by kind (commit, reveal) and outcome (ok, reverted, failed). */
   weightTxs: Counter<'kind' | 'outcome'>;
-  /** Current score of each miner, by uid. */
-  score: Gauge<'uid'>;
+  /** Miners with a score, by whether organic traffic may go to them (`routable`: true | false). */
+  miners: Gauge<'routable'>;
 }
 
 const cache = new WeakMap<Registry, ValidatorMetrics>();
@@ -40,10 +42,10 @@ export function validatorMetrics(registry: Registry): ValidatorMetrics {
       labelNames: ['kind', 'outcome'],
       registers,
     }),
-    score: new Gauge({
-      name: 'subnet_consensus_miner_score',
-      help: "Each miner's current score (correctness × availability × latency factor).",
-      labelNames: ['uid'],
+    miners: new Gauge({
+      name: 'subnet_consensus_scored_miners',
+      help: 'Miners this validator scores, by whether the gateway may route organic traffic to them.',
+      labelNames: ['routable'],
       registers,
     }),
   };

@@ -1,22 +1,61 @@
 /**
  * Per-miner scores of the validator loop: exponentially weighted moving averages of correctness (challenge
- * pass 1 / fail 0), availability (answered 1 / error or timeout 0) and latency, combined as
+ * or audit pass 1 / fail 0), availability (answered 1 / error or timeout 0) and latency, combined as
  *
  *   score = correctness × availability × latencyFactor,  latencyFactor = min(1, latencyTargetMs / latencyMs)
  *
  * A component with no sample yet counts as 0 for correctness (a miner earns weight only by passing
  * challenges) and 1 for availability and latency. The first sample of an average sets it; later ones move it
- * by `alpha`. Pure bookkeeping: no clock, no I/O.
+ * by `alpha`.
+ *
+ * Scores follow the neuron, not the uid number: an entry is keyed by the neuron's hotkey and registration
+ * block (`registeredAt` of the metagraph), and records made by uid go to the uid's current holder as the
+ * latest {@link Scoreboard.retain} named it. A uid re-registered by someone else starts from no score; a
+ * neuron that left loses its entry.
+ *
+ * Routing (`consensus_getRoutingV1`): a miner whose verdict is a fail is unroutable at once and stays so
+ * until it has passed `recoveryPasses` challenges in a row; it is also unroutable while its correctness
+ * average is below `minCorrectness`. Pure bookkeeping: no clock, no I/O; what changed since the last
+ * {@link Scoreboard.takeChanges} is tracked so a store can write it through.
  */
 
 export interface ScoreboardOpts {
   /** Weight of the newest sample, in (0, 1]. */
   alpha: number;
   latencyTargetMs: number;
+  /** Passed challenges in a row a miner needs after a failed verdict before it is routable again (≥ 1). */
+  recoveryPasses: number;
+  /** Correctness average below which a miner is not routable, in [0, 1]. */
+  minCorrectness: number;
+}
+
+/** A neuron as the metagraph names it: the scoreboard's key is `hotkey` (lower case) and `registeredAt`. */
+export interface NeuronRef {
+  uid: number;
+  hotkey: string;
+  /** Block of the neuron's registration (metagraph `registeredAt`). */
+  registeredAt: number;
+}
+
+/** The persisted state of one neuron's entry (what a store writes and loads). */
+export interface ScoreEntry extends NeuronRef {
+  correctness: number | null;
+  availability: number | null;
+  latencyMs: number | null;
+  passed: number;
+  failed: number;
+  errors: number;
+  organic: number;
+  /** Passed challenges still needed before the miner is routable again (0: not on probation). */
+  probation: number;
+  /** Why its latest failed verdict failed (null before any). */
+  failReason: string | null;
 }
 
 export interface MinerScore {
   uid: number;
+  hotkey: string;
+  registeredAt: number;
   score: number;
   correctness: number | null;
   availability: number | null;
@@ -27,6 +66,16 @@ export interface MinerScore {
   failed: number;
   errors: number;
   organic: number;
+  /** Whether organic traffic may go to it now (see the module header). */
+  routable: boolean;
+  /** Why it is not routable; null when it is. */
+  reason: string | null;
+}
+
+/** What changed since the last {@link Scoreboard.takeChanges}: entries to write, neuron keys to delete. */
+export interface ScoreChanges {
+  upserts: ScoreEntry[];
+  deletes: string[];
 }
 
 /** One step of an EWMA: the first sample sets it. */
@@ -45,34 +94,79 @@ export function combineScore(
   return { score: (correctness ?? 0) * (availability ?? 1) * latencyFactor, latencyFactor };
 }
 
-interface Entry {
-  correctness: number | null;
-  availability: number | null;
-  latencyMs: number | null;
-  passed: number;
-  failed: number;
-  errors: number;
-  organic: number;
+/** The key of a neuron's entry: lower-case hotkey and registration block. */
+export const neuronKey = (n: { hotkey: string; registeredAt: number }): string =>
+  `${n.hotkey.toLowerCase()}@${n.registeredAt}`;
+
+/** Whether a miner may get organic traffic, and why not (see the module header). */
+export function routingOf(
+  e: Pick<ScoreEntry, 'correctness' | 'probation' | 'failReason'>,
+  opts: Pick<ScoreboardOpts, 'minCorrectness'>,
+): { routable: boolean; reason: string | null } {
+  if (e.probation > 0) {
+    const s = e.probation === 1 ? '' : 's';
+    return {
+      routable: false,
+      reason: `failed verification (${e.failReason ?? 'fail'}): routable again after ${e.probation} more passed challenge${s} in a row`,
+    };
+  }
+  if (e.correctness !== null && e.correctness < opts.minCorrectness) {
+    return {
+      routable: false,
+      reason: `correctness ${e.correctness.toFixed(3)} is below ${opts.minCorrectness}: routable again once passed challenges raise it`,
+    };
+  }
+  return { routable: true, reason: null };
 }
 
 export interface Scoreboard {
-  /** A challenge answer was judged: pass or fail. */
-  recordVerdict(uid: number, passed: boolean): void;
+  /** A challenge answer (or an audited organic answer) was judged: pass or fail, with the fail's reason. */
+  recordVerdict(uid: number, passed: boolean, opts?: { reason?: string | undefined }): void;
   /** A request (challenge or organic) was answered (`latencyMs`) or not (`null`). */
   recordResponse(uid: number, latencyMs: number | null, opts?: { organic?: boolean }): void;
-  /** Drops every miner not in `uids` (deregistered, or no longer a miner). */
-  retain(uids: Iterable<number>): void;
+  /**
+   * The miners registered now (the metagraph's): records by uid go to each uid's holder from here on, and
+   * the entries of neurons not named (deregistered, replaced, no longer miners) are dropped. Records for a
+   * uid no holder is known of are ignored.
+   */
+  retain(neurons: Iterable<NeuronRef>): void;
+  /** The entry of the uid's current holder. */
   get(uid: number): MinerScore | undefined;
-  /** Every miner with a record, by uid. */
+  /** Every current holder with an entry, by uid. */
   list(): MinerScore[];
+  /** Entries written and deleted since the last call (for a write-through store). */
+  takeChanges(): ScoreChanges;
 }
 
-export function createScoreboard(opts: ScoreboardOpts): Scoreboard {
-  const entries = new Map<number, Entry>();
-  const entry = (uid: number): Entry => {
-    let e = entries.get(uid);
+/** A scoreboard, starting from `initial` entries (as a store loaded them) when given. */
+export function createScoreboard(
+  opts: ScoreboardOpts,
+  init: { initial?: Iterable<ScoreEntry> } = {},
+): Scoreboard {
+  const entries = new Map<string, ScoreEntry>();
+  /** uid → the key of its current holder. */
+  const holders = new Map<number, NeuronRef>();
+  const dirty = new Set<string>();
+  const deleted = new Set<string>();
+
+  for (const e of init.initial ?? []) {
+    const key = neuronKey(e);
+    entries.set(key, { ...e, hotkey: e.hotkey.toLowerCase() });
+    // Until the first metagraph, a loaded entry's uid names its holder (the newest registration wins).
+    const held = holders.get(e.uid);
+    if (held === undefined || held.registeredAt < e.registeredAt) holders.set(e.uid, e);
+  }
+
+  const entry = (uid: number): { key: string; e: ScoreEntry } | undefined => {
+    const n = holders.get(uid);
+    if (n === undefined) return undefined;
+    const key = neuronKey(n);
+    let e = entries.get(key);
     if (e === undefined) {
       e = {
+        uid,
+        hotkey: n.hotkey.toLowerCase(),
+        registeredAt: n.registeredAt,
         correctness: null,
         availability: null,
         latencyMs: null,
@@ -80,13 +174,20 @@ export function createScoreboard(opts: ScoreboardOpts): Scoreboard {
         failed: 0,
         errors: 0,
         organic: 0,
+        probation: 0,
+        failReason: null,
       };
-      entries.set(uid, e);
+      entries.set(key, e);
+      deleted.delete(key);
     }
-    return e;
+    dirty.add(key);
+    return { key, e };
   };
-  const view = (uid: number, e: Entry): MinerScore => ({
-    uid,
+
+  const view = (e: ScoreEntry): MinerScore => ({
+    uid: e.uid,
+    hotkey: e.hotkey,
+    registeredAt: e.registeredAt,
     ...combineScore(e.correctness, e.availability, e.latencyMs, opts.latencyTargetMs),
     correctness: e.correctness,
     availability: e.availability,
@@ -96,31 +197,80 @@ export function createScoreboard(opts: ScoreboardOpts): Scoreboard {
     failed: e.failed,
     errors: e.errors,
     organic: e.organic,
+    ...routingOf(e, opts),
   });
+
+  const held = (uid: number): ScoreEntry | undefined => {
+    const n = holders.get(uid);
+    return n === undefined ? undefined : entries.get(neuronKey(n));
+  };
+
   return {
-    recordVerdict(uid, passed) {
-      const e = entry(uid);
+    recordVerdict(uid, passed, o = {}) {
+      const x = entry(uid);
+      if (x === undefined) return;
+      const { e } = x;
       e.correctness = ewma(e.correctness, passed ? 1 : 0, opts.alpha);
-      if (passed) e.passed += 1;
-      else e.failed += 1;
+      if (passed) {
+        e.passed += 1;
+        e.probation = Math.max(0, e.probation - 1);
+      } else {
+        e.failed += 1;
+        e.probation = Math.max(1, opts.recoveryPasses);
+        e.failReason = o.reason ?? 'fail';
+      }
     },
     recordResponse(uid, latencyMs, o = {}) {
-      const e = entry(uid);
+      const x = entry(uid);
+      if (x === undefined) return;
+      const { e } = x;
       e.availability = ewma(e.availability, latencyMs === null ? 0 : 1, opts.alpha);
       if (latencyMs === null) e.errors += 1;
       else e.latencyMs = ewma(e.latencyMs, latencyMs, opts.alpha);
       if (o.organic === true) e.organic += 1;
     },
-    retain(uids) {
-      const keep = new Set(uids);
-      for (const uid of entries.keys()) if (!keep.has(uid)) entries.delete(uid);
+    retain(neurons) {
+      holders.clear();
+      const keep = new Set<string>();
+      for (const n of neurons) {
+        const key = neuronKey(n);
+        keep.add(key);
+        holders.set(n.uid, n);
+        const e = entries.get(key);
+        if (e !== undefined && e.uid !== n.uid) {
+          e.uid = n.uid;
+          dirty.add(key);
+        }
+      }
+      for (const key of entries.keys()) {
+        if (keep.has(key)) continue;
+        entries.delete(key);
+        dirty.delete(key);
+        deleted.add(key);
+      }
     },
     get(uid) {
-      const e = entries.get(uid);
-      return e === undefined ? undefined : view(uid, e);
+      const e = held(uid);
+      return e === undefined ? undefined : view(e);
     },
     list() {
-      return [...entries].sort(([a], [b]) => a - b).map(([uid, e]) => view(uid, e));
+      const out: MinerScore[] = [];
+      for (const uid of [...holders.keys()].sort((a, b) => a - b)) {
+        const e = held(uid);
+        if (e !== undefined) out.push(view(e));
+      }
+      return out;
+    },
+    takeChanges() {
+      const upserts: ScoreEntry[] = [];
+      for (const key of dirty) {
+        const e = entries.get(key);
+        if (e !== undefined) upserts.push({ ...e });
+      }
+      const changes = { upserts, deletes: [...deleted] };
+      dirty.clear();
+      deleted.clear();
+      return changes;
     },
   };
 }

@@ -5,6 +5,11 @@
  * epoch + `commitRevealPeriod`) opens it calls `chain_revealWeightsV1`. It does not commit while a commit
  * waits for its reveal (a new commit would replace it). Reverts are logged with their `errorName` and retried
  * on a later block, or given up when they cannot succeed (RevealTooLate, NoCommit).
+ * The salt and vector of a commit are the chain stack's: it writes them durably before the commit is sent.
+ * A new setter (after a restart or a kill) first asks the chain stack to reveal whatever commit the chain
+ * holds for this hotkey: it reveals at once when the window is open, learns the reveal epoch from
+ * `RevealTooEarly` when it is not (and waits for it instead of committing over it), and goes on to commit
+ * when there is nothing to reveal.
  */
 import type { EngineApi, EngineClient, EngineError } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
@@ -77,6 +82,8 @@ export function createWeightSetter(
   let weights = new Map<number, number>();
   let running: Promise<void> = Promise.resolve();
   let busy = false;
+  /** Whether the commit left by a previous instance (if any) has been looked for. */
+  let resumed = false;
 
   const failed = (kind: 'commit' | 'reveal', err: unknown, b: Block, backoffBlocks: number) => {
     st.failures += 1;
@@ -120,6 +127,44 @@ export function createWeightSetter(
         pending = null;
         st.pendingRevealEpoch = null;
       }
+    }
+  }
+
+  /** Reveals, or waits for, a commit a previous instance left on chain; true once the question is settled. */
+  async function resume(b: Block, commitRevealPeriod: number): Promise<boolean> {
+    try {
+      const r = await engine.call(
+        'chain_revealWeightsV1',
+        { netuid: opts.netuid },
+        { signal, timeoutMs: 60_000 },
+      );
+      st.reveals += 1;
+      st.lastReveal = { epoch: r.epoch, txHash: r.txHash, at: Date.now() };
+      modules.metrics?.weightTxs.inc({ kind: 'reveal', outcome: 'ok' });
+      logger.info({ epoch: r.epoch, txHash: r.txHash }, 'weights revealed (commit left by a previous run)');
+      lastCommitEpoch = r.epoch;
+      return true;
+    } catch (err) {
+      if (signal.aborted) return false;
+      const e = err as Partial<EngineError>;
+      const name = revertName(err);
+      if (name === 'RevealTooEarly') {
+        const revealEpoch = Number((e.data as { args?: string[] } | undefined)?.args?.[1]);
+        if (Number.isFinite(revealEpoch)) {
+          pending = { commitEpoch: revealEpoch - commitRevealPeriod, revealEpoch };
+          st.pendingRevealEpoch = revealEpoch;
+          lastCommitEpoch = pending.commitEpoch;
+          logger.info(
+            { revealEpoch },
+            'found a pending weight commit from a previous run; waiting to reveal it',
+          );
+          return true;
+        }
+      }
+      if (e.code === 'NO_COMMIT' || e.code === 'NO_ACCOUNT' || name !== undefined) return true; // nothing to reveal
+      logger.warn({ block: b.number, err: errorMessage(err) }, 'looking for a pending weight commit failed');
+      notBefore = b.number + 1;
+      return false;
     }
   }
 
@@ -172,6 +217,10 @@ export function createWeightSetter(
     const subnet = chain.subnet();
     const epoch = chain.epochOf(b.number);
     if (subnet === undefined || epoch === undefined) return;
+    if (!resumed) {
+      resumed = await resume(b, subnet.params.commitRevealPeriod);
+      return;
+    }
     if (pending !== null) {
       if (epoch >= pending.revealEpoch) await reveal(b);
       return;

@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { combineScore, createScoreboard, ewma } from '../../src/validator/scores.js';
+import {
+  combineScore,
+  createScoreboard,
+  ewma,
+  type NeuronRef,
+  neuronKey,
+  routingOf,
+} from '../../src/validator/scores.js';
+
+const opts = { alpha: 0.2, latencyTargetMs: 1000, recoveryPasses: 3, minCorrectness: 0.5 };
+const hk = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
+const neuron = (uid: number, owner = uid, registeredAt = 10): NeuronRef => ({
+  uid,
+  hotkey: hk(owner),
+  registeredAt,
+});
 
 describe('ewma', () => {
   it('the first sample sets it, later ones move it by alpha', () => {
@@ -23,7 +38,8 @@ describe('combineScore', () => {
 
 describe('scoreboard', () => {
   it('honest miners converge to 1, a cheater to 0, an unreliable one in between', () => {
-    const b = createScoreboard({ alpha: 0.2, latencyTargetMs: 1000 });
+    const b = createScoreboard(opts);
+    b.retain([neuron(1), neuron(2), neuron(3)]);
     for (let i = 0; i < 30; i++) {
       b.recordResponse(1, 100);
       b.recordVerdict(1, true);
@@ -41,18 +57,122 @@ describe('scoreboard', () => {
     assert.deepEqual([s1?.passed, s2?.failed, s3?.errors, s3?.challenges], [30, 30, 15, 15]);
   });
 
-  it('organic outcomes count for availability, and retain drops deregistered miners', () => {
-    const b = createScoreboard({ alpha: 0.5, latencyTargetMs: 1000 });
+  it('organic outcomes count for availability, and retain drops neurons that left', () => {
+    const b = createScoreboard({ ...opts, alpha: 0.5 });
+    b.retain([neuron(4), neuron(5)]);
     b.recordResponse(4, 50, { organic: true });
     b.recordResponse(4, null, { organic: true });
     b.recordResponse(5, 50);
     assert.equal(b.get(4)?.organic, 2);
     assert.equal(b.get(4)?.availability, 0.5);
-    b.retain([5]);
+    b.retain([neuron(5)]);
     assert.equal(b.get(4), undefined);
     assert.deepEqual(
       b.list().map((s) => s.uid),
       [5],
+    );
+  });
+
+  it('records for a uid with no known holder are ignored', () => {
+    const b = createScoreboard(opts);
+    b.recordVerdict(7, true);
+    b.recordResponse(7, 10);
+    assert.equal(b.get(7), undefined);
+    assert.deepEqual(b.list(), []);
+  });
+
+  it('scores follow the neuron: a uid re-registered by someone else starts from no score', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(1, 1)]);
+    for (let i = 0; i < 10; i++) {
+      b.recordResponse(1, 100);
+      b.recordVerdict(1, true);
+    }
+    assert.ok((b.get(1)?.score ?? 0) > 0.99);
+    assert.equal(b.get(1)?.hotkey, hk(1));
+
+    // Hotkey 9 takes uid 1 over: it gets no credit for the old holder's passes.
+    b.retain([neuron(1, 9, 50)]);
+    const fresh = b.get(1);
+    assert.equal(fresh, undefined, 'no record yet for the new holder');
+    b.recordResponse(1, 100);
+    assert.deepEqual([b.get(1)?.hotkey, b.get(1)?.score, b.get(1)?.passed], [hk(9), 0, 0]);
+
+    // The same hotkey registering again (a new registration block) is a new neuron too.
+    b.retain([neuron(1, 9, 80)]);
+    assert.equal(b.get(1), undefined);
+  });
+
+  it('a neuron keeps its entry when its uid moves, and weights are set by the uid it holds now', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(1, 1)]);
+    b.recordVerdict(1, true);
+    b.retain([neuron(2, 1)]);
+    assert.equal(b.get(1), undefined);
+    assert.deepEqual([b.get(2)?.uid, b.get(2)?.passed], [2, 1]);
+  });
+
+  it('a failed verdict makes a miner unroutable at once; it returns after recoveryPasses passes in a row', () => {
+    const b = createScoreboard({ ...opts, alpha: 0.1 });
+    b.retain([neuron(3)]);
+    for (let i = 0; i < 5; i++) b.recordVerdict(3, true);
+    assert.deepEqual([b.get(3)?.routable, b.get(3)?.reason], [true, null]);
+
+    b.recordVerdict(3, false, { reason: 'audit' });
+    const failed = b.get(3);
+    assert.equal(failed?.routable, false);
+    assert.match(failed?.reason ?? '', /audit.*3 more passed challenges/);
+    assert.ok((failed?.correctness ?? 0) > 0.5, 'unroutable although its average is still high');
+
+    b.recordVerdict(3, true);
+    b.recordVerdict(3, true);
+    assert.match(b.get(3)?.reason ?? '', /1 more passed challenge in a row/);
+    b.recordVerdict(3, false, { reason: 'minority' });
+    b.recordVerdict(3, true);
+    b.recordVerdict(3, true);
+    assert.equal(b.get(3)?.routable, false, 'the streak restarts after another fail');
+    b.recordVerdict(3, true);
+    assert.deepEqual([b.get(3)?.routable, b.get(3)?.reason], [true, null]);
+  });
+
+  it('a miner whose correctness average is below minCorrectness stays unroutable past its probation', () => {
+    const b = createScoreboard({ ...opts, alpha: 0.1, recoveryPasses: 1 });
+    b.retain([neuron(4)]);
+    b.recordVerdict(4, false);
+    b.recordVerdict(4, true);
+    const s = b.get(4);
+    assert.equal(s?.routable, false);
+    assert.match(s?.reason ?? '', /correctness 0\.100 is below 0\.5/);
+    let passes = 1;
+    while (b.get(4)?.routable !== true) {
+      b.recordVerdict(4, true);
+      passes++;
+    }
+    assert.equal(passes, 7, '1 - 0.9^k ≥ 0.5 first at k = 7');
+    assert.deepEqual(routingOf({ correctness: null, probation: 0, failReason: null }, opts), {
+      routable: true,
+      reason: null,
+    });
+  });
+
+  it('tracks what changed for a store, and starts from loaded entries', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(1), neuron(2)]);
+    b.recordVerdict(1, true);
+    b.recordResponse(2, 30);
+    const first = b.takeChanges();
+    assert.deepEqual(first.upserts.map((e) => e.uid).sort(), [1, 2]);
+    assert.deepEqual(first.deletes, []);
+    assert.deepEqual(b.takeChanges(), { upserts: [], deletes: [] });
+    b.retain([neuron(2)]);
+    assert.deepEqual(b.takeChanges(), { upserts: [], deletes: [neuronKey(neuron(1))] });
+
+    const again = createScoreboard(opts, { initial: first.upserts });
+    assert.deepEqual(again.get(1)?.passed, 1, 'a loaded entry is found by its uid before any metagraph');
+    again.retain([neuron(1)]);
+    assert.deepEqual(
+      again.list().map((s) => s.uid),
+      [1],
     );
   });
 });

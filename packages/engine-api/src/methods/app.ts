@@ -50,10 +50,15 @@ export const AppModelInfoSchema = z.object({
 
 const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
 
+/** Longest `text` of one token event (characters): a token, or the few a stop-sequence hold released at once. */
+export const MAX_TOKEN_TEXT = 4096;
+/** Most characters `app_tokenizeV1` counts in one call (all texts together). */
+export const MAX_TOKENIZE_CHARS = 64 * 1_048_576;
+
 export const AppGenerateEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('token'),
-    text: z.string(),
+    text: z.string().max(MAX_TOKEN_TEXT).describe('One token (or a few) of text; a miner may not send more'),
     logprob: z.number().optional(),
     topLogprobs: z.array(TokenLogprobSchema).optional(),
   }),
@@ -133,6 +138,18 @@ export const app_generateV1 = stream('app_generateV1', {
   errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
 });
 
+/**
+ * The `generate` synapse's parameters: the generation fields only, strict, with no `priority`. A miner
+ * must not tell a validator's challenge from a client's request by the frame, so nothing marks it; the
+ * miner serves every synapse as organic.
+ */
+export const SynapseGenerateParamsSchema = GenerateFields.strict().refine(hasInput, hasInputMessage);
+
+/** The `embed` synapse's parameters: `app_embedV1`'s without `priority` (see {@link SynapseGenerateParamsSchema}). */
+export const SynapseEmbedParamsSchema = z
+  .object({ model: ModelId, input: z.array(z.string().max(100_000)).min(1).max(2048) })
+  .strict();
+
 export const app_embedV1 = unary('app_embedV1', {
   summary: 'One embedding vector per input string.',
   params: z
@@ -149,22 +166,73 @@ export const app_embedV1 = unary('app_embedV1', {
   errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
 });
 
+/** Whether exactly one of `prompt` and `messages` is given (app_scoreV1). */
+const oneInput = (r: { prompt?: unknown; messages?: unknown }) =>
+  (r.prompt === undefined) !== (r.messages === undefined);
+
 export const app_scoreV1 = unary('app_scoreV1', {
-  summary: "Teacher forcing: the model's log-probability of each token of `continuation` after `prompt`.",
+  summary:
+    "Teacher forcing: the model's log-probability of each token of `continuation` after `prompt` or a chat's `messages`.",
   params: z
     .object({
       model: ModelId,
-      prompt: z.string().max(1_000_000),
+      prompt: GenerateFields.shape.prompt.describe(
+        'Raw text the continuation follows, tokenized as a completion prompt (give this or `messages`)',
+      ),
+      messages: GenerateFields.shape.messages.describe(
+        "A chat the continuation answers: rendered with the model's chat template with the assistant turn open, " +
+          "exactly as app_generateV1 with kind 'chat' renders it (give this or `prompt`)",
+      ),
       continuation: z.string().min(1).max(1_000_000),
       topLogprobs: z.number().int().min(0).max(20).optional(),
+      eos: z
+        .boolean()
+        .default(false)
+        .describe('Also score the end of generation right after the continuation (`result.eos`)'),
       priority: PrioritySchema,
     })
-    .strict(),
+    .strict()
+    .refine(oneInput, {
+      message: 'give exactly one of prompt (raw text) and messages (a chat), not both and not neither',
+    }),
   result: z.object({
     tokens: z.array(TokenLogprobSchema.extend({ topLogprobs: z.array(TokenLogprobSchema).optional() })),
     sumLogprob: z.number(),
+    eos: z
+      .object({
+        logprob: z
+          .number()
+          .describe(
+            "Log-probability of ending there: the model's end-of-generation tokens together (with `messages`, the chat template's end-of-turn tokens too)",
+          ),
+        topLogprob: z.number().describe('Log-probability of the most likely token there'),
+      })
+      .nullable()
+      .optional()
+      .describe('With `eos: true`: how likely the model was to stop right after the continuation'),
   }),
   errors: [...common, appErrors.CONTEXT_OVERFLOW, appErrors.UNSUPPORTED_TASK],
+});
+
+export const app_tokenizeV1 = unary('app_tokenizeV1', {
+  summary:
+    "Counts the tokens of each text with the model's own tokenizer (the gateway bills what it relayed with it).",
+  params: z
+    .object({
+      model: ModelId,
+      texts: z
+        .array(z.string())
+        .min(1)
+        .max(2048)
+        .refine((t) => t.reduce((n, s) => n + s.length, 0) <= MAX_TOKENIZE_CHARS, {
+          message: `the texts hold more than ${MAX_TOKENIZE_CHARS} characters together`,
+        }),
+    })
+    .strict(),
+  result: z.object({
+    counts: z.array(z.number().int().min(0)).describe('Tokens of each text, in order (no BOS or template)'),
+  }),
+  errors: [...common, appErrors.UNSUPPORTED_TASK],
 });
 
 export const app_listModelsV1 = unary('app_listModelsV1', {
@@ -229,6 +297,7 @@ export const appMethods = [
   app_generateV1,
   app_embedV1,
   app_scoreV1,
+  app_tokenizeV1,
   app_listModelsV1,
   app_loadModelV1,
   app_unloadModelV1,

@@ -34,6 +34,30 @@ export const MinerScoreSchema = z.object({
   weight: z.number().int().min(0).max(65_535).nullable().describe('u16 weight in the last commit'),
 });
 
+/** How the gateway may use a miner: its verified score and whether it may get organic traffic now. */
+export const MinerRoutingSchema = z.object({
+  uid: Uid,
+  hotkey: z.string(),
+  score: z.number().min(0).max(1).describe('The verified score (as in consensus_getStatusV1)'),
+  routable: z
+    .boolean()
+    .describe(
+      'false while the miner is failing verification: it gets no organic traffic until it passes challenges',
+    ),
+  reason: z.string().nullable().describe('Why it is not routable (null when it is)'),
+});
+
+export const consensus_getRoutingV1 = unary('consensus_getRoutingV1', {
+  summary:
+    "Per-miner routing advice from the validator's verification: the verified score and whether organic traffic may go to it now.",
+  params: z.object({}).strict(),
+  result: z.object({
+    miners: z.array(MinerRoutingSchema).describe('Miners this validator has verified; others are unknown'),
+    at: z.number().int().describe('Unix ms when this was computed'),
+  }),
+  errors: [consensusErrors.NOT_READY],
+});
+
 const TxSchema = z.object({ epoch: z.number().int(), txHash: z.string(), at: z.number().int() });
 
 export const consensus_getStatusV1 = unary('consensus_getStatusV1', {
@@ -176,6 +200,7 @@ export const consensus_getEpochV1 = unary('consensus_getEpochV1', {
 
 export const consensusMethods = [
   consensus_getStatusV1,
+  consensus_getRoutingV1,
   consensus_listVerificationsV1,
   consensus_getEpochV1,
 ] as const;

@@ -83,6 +83,28 @@ export const gateway_getStatusV1 = unary('gateway_getStatusV1', {
   }),
 });
 
+/** One relayed token of a sampled answer: its text and the logprob the miner reported (null: none). */
+export const SampledTokenSchema = z.object({ text: z.string(), logprob: z.number().nullable() });
+
+/**
+ * What the gateway keeps of an organic request chosen for audit: the synapse params exactly as the miner
+ * received them (seed fixed by the gateway, so a sampled answer is reproducible) and what the miner returned,
+ * as relayed. The consensus stack audits it against its reference model after the fact.
+ */
+export const OutcomeSampleSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('generate'),
+    params: z.record(z.string(), z.unknown()).describe('The `generate` synapse params as sent'),
+    tokens: z.array(SampledTokenSchema).max(32_768),
+    finishReason: z.enum(['stop', 'length']),
+  }),
+  z.object({
+    kind: z.literal('embed'),
+    params: z.record(z.string(), z.unknown()).describe('The `embed` synapse params as sent'),
+    embeddings: z.array(z.array(z.number())).max(2048),
+  }),
+]);
+
 export const OutcomeSchema = z.object({
   requestId: z.string(),
   model: z.string(),
@@ -93,15 +115,29 @@ export const OutcomeSchema = z.object({
   errorCode: z.string().nullable(),
   latencyMs: z.number(),
   firstEventMs: z.number().nullable(),
-  promptTokens: z.number().int().min(0),
-  completionTokens: z.number().int().min(0),
+  promptTokens: z.number().int().min(0).describe('Counted by the validator, never taken from the miner'),
+  completionTokens: z.number().int().min(0).describe('Counted by the validator from the tokens it relayed'),
   at: z.number().int(),
+  sample: OutcomeSampleSchema.nullable().describe(
+    'The request and answer, for the share of successful requests the subscriber asked to audit (else null)',
+  ),
 });
 
 export const gateway_watchOutcomesV1 = stream('gateway_watchOutcomesV1', {
   summary:
     "Streams the outcome of every organic request's attempt on a miner (latency, success, tokens): the feedback the validator's scoring consumes.",
-  params: z.object({}).strict(),
+  params: z
+    .object({
+      sampleRate: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0)
+        .describe(
+          'Share of successful organic requests whose outcome carries the request and answer (`sample`)',
+        ),
+    })
+    .strict(),
   event: OutcomeSchema,
 });
 

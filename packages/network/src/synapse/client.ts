@@ -4,8 +4,13 @@
  * multiplexed by id. Each request is an async iterable of its events and a final `done` carrying the
  * hashes that the miner's receipt must match. Every request ends: with `done`, or with a NetworkError
  * (refused, remote error, timeout at its own deadline, peer gone, cancelled), even if the miner is silent.
- * Never trusts the miner's events: each is validated against its kind's schema and the whole response is
- * capped in bytes.
+ * Never trusts the miner: each event is validated against its kind's schema and bounded (text per token,
+ * token events per answer, logprob entries, embedding vectors and dimensions, one event for one-event
+ * kinds), the whole response is capped in bytes, frames for requests that are not open are counted per
+ * stream without being parsed, and the bytes held for a miner (unconsumed events, an incomplete frame)
+ * are capped. A miner over any bound fails the request with OVER_LIMIT, is cut off (stream reset,
+ * connection closed) and is not asked again for `overLimitBanMs`. Params are canonicalised before
+ * sending (parsed with the kind's strict schema), so every frame of a kind has the same shape.
  */
 import { randomBytes } from 'node:crypto';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
@@ -13,7 +18,13 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { Logger } from '@subnet/utils';
 import type { Address, Hex } from 'viem';
 import type { z } from 'zod';
-import { NetworkError, NetworkErrorCode, type NetworkErrorMeta, type RefusalReason } from '../errors.js';
+import {
+  LimitName,
+  NetworkError,
+  NetworkErrorCode,
+  type NetworkErrorMeta,
+  type RefusalReason,
+} from '../errors.js';
 import { addressOfPeerId } from '../identity.js';
 import type { Membership } from '../membership.js';
 import type { NetworkMetrics } from '../metrics.js';
@@ -22,25 +33,40 @@ import { FrameHash, sha256Hex } from './merkle.js';
 import {
   type ErrorFrame,
   ErrorFrameSchema,
+  frameHead,
   ReceiptFrameSchema,
   SYNAPSE_KINDS,
   type SynapseEventData,
   type SynapseKind,
+  type SynapseParams,
   type SynapseParamsInput,
   synapseProtocol,
 } from './protocol.js';
 import { createReceiptStore, type ReceiptStore } from './receipts.js';
 
-/** The `network.synapse` limits the client uses, and the subnet. */
+/** The `network.synapse` limits the client uses, and the subnet. Unset limits take the config defaults. */
 export interface SynapseClientOpts {
   netuid: number;
   maxResponseBytes: number;
+  /** Largest UTF-8 text of one token event or top-logprob entry (default 1 KiB). */
+  maxTokenTextBytes?: number;
+  /** Token events an answer may hold beyond the request's maxTokens (default 8). */
+  tokenSlack?: number;
+  /** Most dimensions of one embedding vector (default 8192). */
+  maxEmbeddingDims?: number;
+  /** Bytes of frames for requests not open that one stream may carry (default 1 MiB). */
+  maxStrayBytes?: number;
+  /** Bytes held for one miner: unconsumed events of open requests and an incomplete frame (default 64 MiB). */
+  maxBufferedBytes?: number;
+  /** How long a miner that broke a bound is not asked again (default 60 s; 0: not at all). */
+  overLimitBanMs?: number;
   /** How long opening a stream to a miner may take (default 10 s; each request's deadline still applies). */
   dialTimeoutMs?: number;
 }
 
 export interface SynapseClientModules {
-  libp2p: Pick<Libp2p, 'dialProtocol' | 'peerId'>;
+  /** `hangUp`, when given, closes the connection of a miner cut off for breaking a bound. */
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'peerId'> & Partial<Pick<Libp2p, 'hangUp'>>;
   /** When given, requests to peers that are not registered fail fast with PEER_NOT_FOUND. */
   membership?: Membership | undefined;
   /** Where receipts go (one is created when absent). */
@@ -78,8 +104,9 @@ export type SynapseResult<K extends SynapseKind = SynapseKind> =
 export interface SynapseClient {
   /**
    * Sends a synapse to a miner and yields its events, then `done`. Fails with a NetworkError: REFUSED
-   * (`meta.reason`), REMOTE_ERROR (`meta.remoteCode`), TIMEOUT, PEER_GONE, CANCELLED, DIAL_FAILED,
-   * PEER_NOT_FOUND or INVALID_INPUT. Breaking out of the loop cancels the request at the miner.
+   * (`meta.reason`), REMOTE_ERROR (`meta.remoteCode`), OVER_LIMIT (`meta.limit`), TIMEOUT, PEER_GONE,
+   * CANCELLED, DIAL_FAILED, PEER_NOT_FOUND or INVALID_INPUT (params that do not match the kind's strict
+   * schema, `priority` included). Breaking out of the loop cancels the request at the miner.
    */
   request<K extends SynapseKind>(
     peer: PeerId | string,
@@ -96,6 +123,41 @@ export interface SynapseClient {
 
 /** Frames larger than this are a protocol violation even when the response cap is higher. */
 const RECEIPT_FRAME_ALLOWANCE = 32 * 1_048_576;
+/** Receipt bytes a stream may carry before any request ended, and more per request ended. */
+const RECEIPT_BYTES_INITIAL = 64 * 1024;
+const RECEIPT_BYTES_PER_REQUEST = 4 * 1024;
+/** An `err` frame is at most a few KiB (its message is capped at 4096 characters). */
+const MAX_ERROR_FRAME_BYTES = 8 * 1024;
+/** Most top-logprob entries per token (the request schema's own maximum). */
+const MAX_TOP_LOGPROBS = 20;
+/** Requests this client gave up on whose stragglers are still expected, per stream. */
+const MAX_CLOSED_REMEMBERED = 4096;
+
+const DEFAULTS = {
+  maxTokenTextBytes: 1024,
+  tokenSlack: 8,
+  maxEmbeddingDims: 8192,
+  maxStrayBytes: 1_048_576,
+  maxBufferedBytes: 64 * 1_048_576,
+  overLimitBanMs: 60_000,
+} as const;
+
+/** The resolved bounds on what a miner may send. */
+type Bounds = { -readonly [K in keyof typeof DEFAULTS]: number } & { maxResponseBytes: number };
+
+function overLimit(peer: string, limit: LimitName, message: string): NetworkError {
+  return new NetworkError(NetworkErrorCode.OVER_LIMIT, `miner ${peer} broke a limit (${limit}): ${message}`, {
+    meta: { peerId: peer, limit, reason: 'oversized' },
+  });
+}
+
+/** First issue of a failed parse, short. */
+function issueSummary(error: z.ZodError): string {
+  const first = error.issues[0];
+  if (first === undefined) return 'invalid';
+  const path = first.path.length > 0 ? `${first.path.join('.')}: ` : '';
+  return `${path}${first.message}`.slice(0, 512);
+}
 
 /** Random request ids: 16 hex characters, drawn from a pool to keep `randomBytes` off the hot path. */
 let idPool = Buffer.alloc(0);
@@ -136,6 +198,14 @@ class Session {
   readonly miner: Address | null;
   readonly calls = new Map<string, Call>();
   dead = false;
+  /** Bytes of events received for open requests and not yet consumed. */
+  buffered = 0;
+  /** Bytes of frames for requests that were never open here or whose allowance ran out. */
+  #stray = 0;
+  /** Receipt bytes this stream may still carry (grows with every request that ends). */
+  #receiptAllowance = RECEIPT_BYTES_INITIAL;
+  /** Requests given up here (cancelled, timed out, failed): bytes their stragglers may still take. */
+  readonly #closed = new Map<string, number>();
   readonly #decoder: FrameDecoder;
   readonly #client: ClientState;
 
@@ -146,14 +216,18 @@ class Session {
     this.#client = client;
     this.writer = new FrameWriter(stream);
     this.#decoder = new FrameDecoder({
-      maxFrameBytes: Math.max(client.maxResponseBytes + 65_536, RECEIPT_FRAME_ALLOWANCE),
+      maxFrameBytes: Math.min(
+        Math.max(client.bounds.maxResponseBytes + 65_536, RECEIPT_FRAME_ALLOWANCE),
+        client.bounds.maxBufferedBytes,
+      ),
     });
     stream.addEventListener('message', (evt) => {
+      if (this.dead) return;
       let frames: Buffer[];
       try {
         frames = this.#decoder.push(evt.data);
       } catch (err) {
-        this.violation((err as Error).message);
+        this.overLimit(LimitName.BUFFERED_BYTES, (err as Error).message);
         return;
       }
       try {
@@ -162,6 +236,7 @@ class Session {
         client.logger?.error({ err }, 'synapse response handling failed');
         this.violation('response handling failed');
       }
+      if (!this.dead) this.checkBuffered();
     });
     stream.addEventListener('close', (evt) => {
       this.kill(gone(peer, evt.error?.message ?? 'closed'));
@@ -181,6 +256,73 @@ class Session {
     for (const call of [...this.calls.values()]) call.fail(err, false);
   }
 
+  /** Fails with OVER_LIMIT when the bytes held for this miner are over the bound. */
+  checkBuffered(): void {
+    const held = this.buffered + this.#decoder.buffered;
+    const limit = this.#client.bounds.maxBufferedBytes;
+    if (held > limit) this.overLimit(LimitName.BUFFERED_BYTES, `${held} bytes held; the limit is ${limit}`);
+  }
+
+  /**
+   * The miner went over a bound: count it, fail every request on the stream with OVER_LIMIT, reset the
+   * stream, close the connection and ban the miner for a while.
+   */
+  overLimit(limit: LimitName, message: string): void {
+    if (this.dead) return;
+    const client = this.#client;
+    client.metrics?.overLimit.inc({ side: 'client', limit });
+    client.metrics?.refused.inc({ layer: 'synapse_client', reason: 'oversized' });
+    client.logger?.warn(
+      { peerId: this.peer, limit, message },
+      'a miner broke a synapse limit; cutting it off',
+    );
+    client.ban(this.peer);
+    this.kill(overLimit(this.peer, limit, message));
+    this.stream.abort(new Error(`synapse limit broken: ${limit}`));
+    client.hangUp(this.peer);
+  }
+
+  /** Remembers a request given up here, so its stragglers are dropped unparsed up to `allowance` bytes. */
+  closed(id: string, allowance: number): void {
+    if (this.dead) return;
+    if (this.#closed.size >= MAX_CLOSED_REMEMBERED) {
+      const oldest = this.#closed.keys().next().value;
+      if (oldest !== undefined) this.#closed.delete(oldest);
+    }
+    this.#closed.set(id, Math.max(0, allowance));
+  }
+
+  /** One request ended well: its receipt may come. */
+  ended(): void {
+    this.#receiptAllowance = Math.min(
+      this.#receiptAllowance + RECEIPT_BYTES_PER_REQUEST,
+      RECEIPT_FRAME_ALLOWANCE,
+    );
+  }
+
+  /** A frame for a request that is not open: dropped unparsed, counted, and bounded per stream. */
+  #strayFrame(id: string | null, bytes: number, last: boolean): void {
+    const client = this.#client;
+    client.metrics?.strayBytes.inc({ side: 'client' }, bytes);
+    if (id !== null) {
+      const left = this.#closed.get(id);
+      if (left !== undefined && left >= bytes) {
+        if (last) this.#closed.delete(id);
+        else this.#closed.set(id, left - bytes);
+        return;
+      }
+      this.#closed.delete(id);
+    }
+    this.#stray += bytes;
+    const limit = client.bounds.maxStrayBytes;
+    if (this.#stray > limit) {
+      this.overLimit(
+        LimitName.STRAY_BYTES,
+        `${this.#stray} bytes of frames for requests that are not open; the limit is ${limit}`,
+      );
+    }
+  }
+
   /** The miner broke the protocol: fail everything and reset the stream. */
   violation(why: string): void {
     this.#client.metrics?.refused.inc({ layer: 'synapse_client', reason: 'malformed' });
@@ -194,31 +336,30 @@ class Session {
 
   readonly #onFrame = (body: Buffer): void => {
     if (this.dead) return;
-    let msg: { t?: unknown; id?: unknown; data?: unknown };
-    try {
-      msg = JSON.parse(body.toString('utf8'));
-    } catch {
-      this.violation('a frame is not valid JSON');
+    // Type and id from the canonical prefix: a frame of a request that is not open is never parsed.
+    const head = frameHead(body);
+    if (head === null) {
+      this.violation('a frame does not start with its type and id');
       return;
     }
-    if (typeof msg !== 'object' || msg === null) {
-      this.violation('a frame is not an object');
-      return;
-    }
-    const { t, id } = msg;
+    const { t, id } = head;
     if (t === 'ev' || t === 'end') {
-      if (typeof id !== 'string') {
-        this.violation(`a ${t} frame has no id`);
-        return;
-      }
-      // Frames of requests already failed or cancelled here are expected stragglers.
-      const call = this.calls.get(id);
-      if (call === undefined) return;
-      if (t === 'ev') call.onEvent(body, msg.data);
+      const call = this.calls.get(id as string);
+      if (call === undefined) this.#strayFrame(id, body.length, t === 'end');
+      else if (t === 'ev') call.onEvent(body);
       else call.onEnd();
       return;
     }
     if (t === 'err') {
+      if (id !== null && !this.calls.has(id)) {
+        this.#strayFrame(id, body.length, true);
+        return;
+      }
+      if (body.length > MAX_ERROR_FRAME_BYTES) {
+        this.violation(`an err frame of ${body.length} bytes`);
+        return;
+      }
+      const msg = parseJson(body);
       const parsed = ErrorFrameSchema.safeParse(msg);
       if (!parsed.success) {
         this.violation('an err frame does not match its schema');
@@ -234,19 +375,30 @@ class Session {
       this.calls.get(frame.id)?.fail(errorOfFrame(frame, this.peer), false);
       return;
     }
-    if (t === 'rcpt') {
-      const parsed = ReceiptFrameSchema.safeParse(msg);
-      if (!parsed.success || this.miner === null) {
-        this.#client.metrics?.receipts.inc({ side: 'client', outcome: 'invalid' });
-        return;
-      }
-      this.#client.receipts.accept(parsed.data, this.miner).catch((err: unknown) => {
-        this.#client.logger?.warn({ err }, 'checking a receipt failed');
-      });
+    // A receipt: parsed only within the allowance the requests that ended here earned.
+    if (body.length > this.#receiptAllowance) {
+      this.#strayFrame(null, body.length, true);
       return;
     }
-    this.violation(`unknown frame type ${JSON.stringify(t)}`);
+    this.#receiptAllowance -= body.length;
+    const parsed = ReceiptFrameSchema.safeParse(parseJson(body));
+    if (!parsed.success || this.miner === null) {
+      this.#client.metrics?.receipts.inc({ side: 'client', outcome: 'invalid' });
+      return;
+    }
+    this.#client.receipts.accept(parsed.data, this.miner).catch((err: unknown) => {
+      this.#client.logger?.warn({ err }, 'checking a receipt failed');
+    });
   };
+}
+
+/** A frame's JSON, or undefined when it is not JSON (the schema check that follows then fails). */
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 function errorOfFrame(frame: ErrorFrame, peer: string): NetworkError {
@@ -277,12 +429,16 @@ function errorOfFrame(frame: ErrorFrame, peer: string): NetworkError {
 
 /** What calls and sessions share with their client. */
 interface ClientState {
-  readonly maxResponseBytes: number;
+  readonly bounds: Bounds;
   readonly receipts: ReceiptStore;
   readonly metrics: NetworkMetrics | undefined;
   readonly logger: Logger | undefined;
   readonly validator: Address | null;
   forget(session: Session): void;
+  /** Bars a miner for `overLimitBanMs`. */
+  ban(peer: string): void;
+  /** Closes the connection to a miner (when the libp2p node allows it). */
+  hangUp(peer: string): void;
   /** A live session to `peer`, or a promise of one (shared by concurrent callers). */
   session(peer: PeerId, key: string): Session | Promise<Session>;
 }
@@ -306,7 +462,16 @@ class Call implements AsyncIterableIterator<SynapseResult> {
   #started = false;
   /** No more frames are wanted (done, failed or cancelled). */
   #finished = false;
+  /** The canonical params (parsed with the kind's schema), set when the request starts. */
+  #params: unknown = null;
+  /** Events received (token events, for generate). */
+  #events = 0;
+  #gotDone = false;
   #queue: SynapseResult[] = [];
+  /** Frame bytes of each queued event (0 for done), counted in the session's `buffered` until consumed. */
+  #sizes: number[] = [];
+  /** Bytes of queued events still counted in the session's `buffered`. */
+  #held = 0;
   #head = 0;
   #waiter: Waiter | null = null;
   #error: unknown = null;
@@ -338,9 +503,12 @@ class Call implements AsyncIterableIterator<SynapseResult> {
   next(): Promise<IteratorResult<SynapseResult>> {
     if (!this.#started) this.#start();
     if (this.#head < this.#queue.length) {
+      const size = this.#sizes[this.#head] as number;
       const value = this.#queue[this.#head++] as SynapseResult;
+      this.#release(size);
       if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
+        this.#sizes = this.#sizes.slice(this.#head);
         this.#head = 0;
       }
       return Promise.resolve({ done: false, value });
@@ -361,9 +529,18 @@ class Call implements AsyncIterableIterator<SynapseResult> {
       this.fail(new NetworkError(NetworkErrorCode.CANCELLED, 'the caller stopped reading the synapse'), true);
     }
     this.#queue = [];
+    this.#sizes = [];
     this.#head = 0;
     this.#error = null;
     return Promise.resolve(DONE);
+  }
+
+  /** Takes `bytes` of consumed (or abandoned) events off the session's held bytes. */
+  #release(bytes: number): void {
+    if (bytes === 0 || this.#held === 0) return;
+    const n = Math.min(bytes, this.#held);
+    this.#held -= n;
+    if (this.#session !== null) this.#session.buffered -= n;
   }
 
   #start(): void {
@@ -384,13 +561,26 @@ class Call implements AsyncIterableIterator<SynapseResult> {
       );
       return;
     }
-    if (!(kind in SYNAPSE_KINDS)) {
+    if (!Object.hasOwn(SYNAPSE_KINDS, kind)) {
       this.fail(
         new NetworkError(NetworkErrorCode.INVALID_INPUT, `unknown synapse kind ${String(kind)}`),
         false,
       );
       return;
     }
+    // Canonical params: defaults filled, keys in schema order, nothing else (no priority).
+    const parsed = (SYNAPSE_KINDS[kind].params as z.ZodType).safeParse(this.#req.params);
+    if (!parsed.success) {
+      this.fail(
+        new NetworkError(
+          NetworkErrorCode.INVALID_INPUT,
+          `invalid ${kind} params: ${issueSummary(parsed.error)}`,
+        ),
+        false,
+      );
+      return;
+    }
+    this.#params = parsed.data;
     let peerId: PeerId;
     try {
       peerId = typeof this.#peer === 'string' ? parsePeerId(this.#peer) : this.#peer;
@@ -443,7 +633,8 @@ class Call implements AsyncIterableIterator<SynapseResult> {
       this.fail(gone(session.peer, 'closed before the request was sent'), false);
       return;
     }
-    const { kind, params, deadlineMs } = this.#req;
+    const { kind, deadlineMs } = this.#req;
+    const params = this.#params;
     let frame: string;
     try {
       frame = JSON.stringify({ t: 'req', id: this.id, kind, params, deadlineMs, ts: Date.now() });
@@ -464,22 +655,24 @@ class Call implements AsyncIterableIterator<SynapseResult> {
   }
 
   /** One `ev` frame of this request (body: its exact bytes). */
-  onEvent(body: Buffer, data: unknown): void {
+  onEvent(body: Buffer): void {
     if (this.#finished) return;
+    const session = this.#session as Session;
+    const bounds = this.#client.bounds;
     this.#bytes += body.length;
-    if (this.#bytes > this.#client.maxResponseBytes) {
-      this.fail(
-        new NetworkError(
-          NetworkErrorCode.REMOTE_ERROR,
-          `the response exceeded maxResponseBytes (${this.#client.maxResponseBytes})`,
-          { meta: { reason: 'oversized', remoteCode: 'RESPONSE_TOO_LARGE' } },
-        ),
-        true,
-        'oversized',
+    if (this.#bytes > bounds.maxResponseBytes) {
+      session.overLimit(
+        LimitName.RESPONSE_BYTES,
+        `the ${this.#req.kind} response passed ${bounds.maxResponseBytes} bytes`,
       );
       return;
     }
-    const parsed = this.#schema.safeParse(data);
+    const msg = parseJson(body) as { data?: unknown } | undefined;
+    if (typeof msg !== 'object' || msg === null) {
+      session.violation('an ev frame is not a JSON object');
+      return;
+    }
+    const parsed = this.#schema.safeParse(msg.data);
     if (!parsed.success) {
       this.fail(
         new NetworkError(
@@ -492,9 +685,72 @@ class Call implements AsyncIterableIterator<SynapseResult> {
       );
       return;
     }
+    const broken = this.#bound(parsed.data);
+    if (broken !== null) {
+      session.overLimit(broken[0], broken[1]);
+      return;
+    }
     (this.#hash as FrameHash).update(body);
     if (this.#firstAt === null) this.#firstAt = performance.now();
-    this.#push({ type: 'event', data: parsed.data as never });
+    this.#held += body.length;
+    session.buffered += body.length;
+    this.#push({ type: 'event', data: parsed.data as never }, body.length);
+    session.checkBuffered();
+  }
+
+  /** The bound a (schema-valid) event breaks, with what it sent; null when within every bound. */
+  #bound(data: unknown): [LimitName, string] | null {
+    const bounds = this.#client.bounds;
+    this.#events++;
+    const kind = this.#req.kind;
+    if (kind === 'generate') {
+      const ev = data as SynapseEventData<'generate'>;
+      const params = this.#params as SynapseParams<'generate'>;
+      if (this.#gotDone) return [LimitName.EVENT_COUNT, 'an event after done'];
+      if (ev.type === 'done') {
+        this.#gotDone = true;
+        return null;
+      }
+      const most = params.maxTokens + bounds.tokenSlack;
+      if (this.#events > most) {
+        return [LimitName.TOKEN_COUNT, `more than ${most} token events for maxTokens ${params.maxTokens}`];
+      }
+      if (textOver(ev.text, bounds.maxTokenTextBytes)) {
+        return [LimitName.TOKEN_TEXT, `a token's text is over ${bounds.maxTokenTextBytes} bytes`];
+      }
+      const top = ev.topLogprobs;
+      if (top !== undefined) {
+        if (top.length > MAX_TOP_LOGPROBS) {
+          return [
+            LimitName.LOGPROBS,
+            `${top.length} top logprobs for one token; the most is ${MAX_TOP_LOGPROBS}`,
+          ];
+        }
+        for (const e of top) {
+          if (textOver(e.token, bounds.maxTokenTextBytes)) {
+            return [LimitName.TOKEN_TEXT, `a top-logprob token is over ${bounds.maxTokenTextBytes} bytes`];
+          }
+        }
+      }
+      return null;
+    }
+    if (this.#events > 1) return [LimitName.EVENT_COUNT, `a second ${kind} event`];
+    if (kind === 'embed') {
+      const { embeddings } = data as SynapseEventData<'embed'>;
+      const inputs = (this.#params as SynapseParams<'embed'>).input.length;
+      if (embeddings.length !== inputs) {
+        return [LimitName.EMBEDDING_COUNT, `${embeddings.length} vectors for ${inputs} inputs`];
+      }
+      for (const v of embeddings) {
+        if (v.length > bounds.maxEmbeddingDims) {
+          return [
+            LimitName.EMBEDDING_DIMS,
+            `a vector of ${v.length} dimensions; the most is ${bounds.maxEmbeddingDims}`,
+          ];
+        }
+      }
+    }
+    return null;
   }
 
   /** The `end` frame: the response is complete. */
@@ -513,6 +769,7 @@ class Call implements AsyncIterableIterator<SynapseResult> {
       });
     }
     const latencyMs = performance.now() - this.#t0;
+    session.ended();
     this.#settle('ok');
     client.metrics?.synapseSeconds.observe({ kind: this.#req.kind }, latencyMs / 1000);
     this.#push({
@@ -529,8 +786,10 @@ class Call implements AsyncIterableIterator<SynapseResult> {
   fail(err: unknown, cancelRemote: boolean, outcome?: string): void {
     if (this.#finished) return;
     const session = this.#session;
-    if (cancelRemote && session !== null && !session.dead) {
-      session.writer.write(`{"t":"cancel","id":"${this.id}"}`);
+    if (session !== null && !session.dead) {
+      // Its stragglers may still come: up to what the rest of its response could have held.
+      session.closed(this.id, this.#client.bounds.maxResponseBytes - this.#bytes);
+      if (cancelRemote) session.writer.write(`{"t":"cancel","id":"${this.id}"}`);
     }
     this.#settle(outcome ?? outcomeOf(err));
     const waiter = this.#waiter;
@@ -545,16 +804,29 @@ class Call implements AsyncIterableIterator<SynapseResult> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#signal?.removeEventListener('abort', this.#onAbort);
     this.#session?.calls.delete(this.id);
+    // What a finished request still holds is the caller's to read; it no longer counts against the miner.
+    this.#release(this.#held);
     this.#client.metrics?.synapses.inc({ side: 'client', kind: this.#req.kind, outcome });
   }
 
-  #push(value: SynapseResult): void {
+  #push(value: SynapseResult, bytes = 0): void {
     const waiter = this.#waiter;
     if (waiter !== null) {
       this.#waiter = null;
+      this.#release(bytes);
       waiter.resolve({ done: false, value });
-    } else this.#queue.push(value);
+    } else {
+      this.#queue.push(value);
+      this.#sizes.push(bytes);
+    }
   }
+}
+
+/** Whether a string's UTF-8 form is over `limit` bytes (without encoding it when it is clearly not). */
+function textOver(text: string, limit: number): boolean {
+  if (text.length * 3 <= limit) return false;
+  if (text.length > limit) return true;
+  return Buffer.byteLength(text, 'utf8') > limit;
 }
 
 function outcomeOf(err: unknown): string {
@@ -572,6 +844,8 @@ function outcomeOf(err: unknown): string {
     case NetworkErrorCode.DIAL_FAILED:
     case NetworkErrorCode.PEER_NOT_FOUND:
       return 'unreachable';
+    case NetworkErrorCode.OVER_LIMIT:
+      return 'over_limit';
     default:
       return 'error';
   }
@@ -584,10 +858,21 @@ export function createSynapseClient(opts: SynapseClientOpts, modules: SynapseCli
   const dialTimeoutMs = opts.dialTimeoutMs ?? 10_000;
   const receipts = modules.receipts ?? createReceiptStore({}, { metrics });
   const sessions = new Map<string, Session | Promise<Session>>();
+  /** Miners cut off for breaking a bound, until when (performance.now() ms). */
+  const bans = new Map<string, number>();
+  const bounds: Bounds = {
+    maxResponseBytes: opts.maxResponseBytes,
+    maxTokenTextBytes: opts.maxTokenTextBytes ?? DEFAULTS.maxTokenTextBytes,
+    tokenSlack: opts.tokenSlack ?? DEFAULTS.tokenSlack,
+    maxEmbeddingDims: opts.maxEmbeddingDims ?? DEFAULTS.maxEmbeddingDims,
+    maxStrayBytes: opts.maxStrayBytes ?? DEFAULTS.maxStrayBytes,
+    maxBufferedBytes: opts.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes,
+    overLimitBanMs: opts.overLimitBanMs ?? DEFAULTS.overLimitBanMs,
+  };
   let stopped = false;
 
   const state: ClientState = {
-    maxResponseBytes: opts.maxResponseBytes,
+    bounds,
     receipts,
     metrics,
     logger,
@@ -595,7 +880,27 @@ export function createSynapseClient(opts: SynapseClientOpts, modules: SynapseCli
     forget(session) {
       if (sessions.get(session.peer) === session) sessions.delete(session.peer);
     },
+    ban(peer) {
+      if (bounds.overLimitBanMs <= 0) return;
+      if (bans.size >= 10_000) bans.clear();
+      bans.set(peer, performance.now() + bounds.overLimitBanMs);
+    },
+    hangUp(peer) {
+      if (libp2p.hangUp === undefined) return;
+      libp2p.hangUp(parsePeerId(peer)).catch((err: unknown) => {
+        logger?.debug({ err, peerId: peer }, 'closing the connection of a miner over a limit failed');
+      });
+    },
     session(peerId, key) {
+      const until = bans.get(key);
+      if (until !== undefined) {
+        const left = until - performance.now();
+        if (left > 0) {
+          metrics?.overLimit.inc({ side: 'client', limit: LimitName.BANNED });
+          throw overLimit(key, LimitName.BANNED, `it is not asked again for ${Math.ceil(left)} ms`);
+        }
+        bans.delete(key);
+      }
       const hit = sessions.get(key);
       if (hit !== undefined && !(hit instanceof Session && hit.dead)) return hit;
       if (stopped) throw new NetworkError(NetworkErrorCode.CANCELLED, 'the synapse client is stopped');

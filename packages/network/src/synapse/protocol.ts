@@ -15,9 +15,23 @@
  * root, the signature and each request's proof. The validator recomputes every leaf from the bytes it
  * sent and received, so a receipt is evidence of what the miner returned to whom.
  *
+ * Canonical frames. A request's params are parsed by the validator with its kind's strict schema before
+ * sending (defaults filled, keys in schema order), so every sender's `generate` frame has the same fields
+ * in the same order, and nothing in it (no `priority`) tells a validator's challenge from a client's
+ * request: the miner serves every synapse as organic. Every miner frame begins `{"t":"<type>"` and, for
+ * `ev`, `end` and `err`, continues `,"id":` with the id (or null): the validator reads the type and id
+ * from that prefix ({@link frameHead}) and never parses a frame of a request that is not open.
+ *
  * Identity is never a field: it is the noise-authenticated peer of the stream.
  */
-import { app_embedV1, app_generateV1, app_getCapabilitiesV1, SynapseKindSchema } from '@subnet/engine-api';
+import {
+  app_embedV1,
+  app_generateV1,
+  app_getCapabilitiesV1,
+  SynapseEmbedParamsSchema,
+  SynapseGenerateParamsSchema,
+  SynapseKindSchema,
+} from '@subnet/engine-api';
 import { z } from 'zod';
 
 /** The libp2p protocol id of a subnet's synapse protocol. */
@@ -32,12 +46,15 @@ export const MAX_FRAME_BYTES = 256 * 1_048_576;
 
 export type SynapseKind = z.output<typeof SynapseKindSchema>;
 
-/** What each kind carries: the app stack's own request and response shapes, reused. */
+/**
+ * What each kind carries: the app stack's request shapes without `priority` (strict: an extra field is
+ * refused), and its response shapes.
+ */
 export const SYNAPSE_KINDS = {
   /** Chat or completion: token events, then a done event. */
-  generate: { params: app_generateV1.params, event: app_generateV1.event },
+  generate: { params: SynapseGenerateParamsSchema, event: app_generateV1.event },
   /** Embeddings: one event holding the whole result. */
-  embed: { params: app_embedV1.params, event: app_embedV1.result },
+  embed: { params: SynapseEmbedParamsSchema, event: app_embedV1.result },
   /** What the miner serves: one event. */
   capabilities: { params: z.object({}).strict(), event: app_getCapabilitiesV1.result },
 } as const satisfies Record<SynapseKind, { params: z.ZodType; event: z.ZodType }>;
@@ -130,4 +147,31 @@ export type ReceiptFrame = z.output<typeof ReceiptFrameSchema>;
 /** The message a miner signs (EIP-191 personal message over these bytes) for a receipt batch. */
 export function receiptMessage(root: `0x${string}`): `0x${string}` {
   return `0x${Buffer.from('subnet-receipt/1:').toString('hex')}${root.slice(2)}`;
+}
+
+/** The type and id of a miner frame, read from its canonical prefix without parsing it. */
+export interface FrameHead {
+  t: 'ev' | 'end' | 'err' | 'rcpt';
+  /** The request id (`ev`, `end`, `err`); null for `rcpt` and for an `err` about the stream. */
+  id: string | null;
+}
+
+const HEAD_BYTES = 96;
+const HEAD = /^\{"t":"(ev|end|err|rcpt)"(?:,"id":(?:"([A-Za-z0-9_-]{1,64})"|null))?/;
+
+/**
+ * Reads a miner frame's canonical prefix (`{"t":"ev","id":"…"`); null when the frame does not start so
+ * (a protocol violation) or an `ev`/`end` frame lacks its id.
+ */
+export function frameHead(body: Uint8Array): FrameHead | null {
+  const text = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, HEAD_BYTES)).toString(
+    'latin1',
+  );
+  const m = HEAD.exec(text);
+  if (m === null) return null;
+  const t = m[1] as FrameHead['t'];
+  const id = m[2] ?? null;
+  if ((t === 'ev' || t === 'end') && id === null) return null;
+  if (t === 'rcpt') return { t, id: null };
+  return { t, id };
 }

@@ -3,13 +3,16 @@
  * (registered, a validator with a permit, not replayed, within limits, well-formed), runs it through the
  * handler (the app stack), streams its events back, and signs receipt batches of what it answered.
  * Nothing a peer sends may throw out of here or crash the node: every bad input becomes an `err` frame
- * and a counted refusal.
+ * and a counted refusal. A stream from a peer that is not a registered validator with a permit is refused
+ * when it opens, before anything it sends is buffered; a permitted validator's incomplete frames are
+ * capped per connection (all its streams together). Every synapse is served alike: its params carry no
+ * priority, so a challenge cannot be told from a client's request.
  */
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Logger } from '@subnet/utils';
 import type { Address, Hex } from 'viem';
 import type { z } from 'zod';
-import type { RefusalReason } from '../errors.js';
+import { LimitName, type RefusalReason } from '../errors.js';
 import { addressOfPeerId } from '../identity.js';
 import type { Member, Membership } from '../membership.js';
 import type { NetworkMetrics } from '../metrics.js';
@@ -56,8 +59,13 @@ export interface SynapseServerOpts {
   replayWindowMs: number;
   receiptIntervalMs: number;
   receiptBatchSize: number;
-  /** Synapse streams one connection may hold open (default 64; a validator normally needs one). */
+  /** Synapse streams one connection may hold open (default 8; a validator normally needs one). */
   maxStreamsPerConnection?: number;
+  /**
+   * Bytes of incomplete request frames held for one validator over all its streams (default 8 MiB); over
+   * it the stream is refused as oversized and reset.
+   */
+  maxPendingRequestBytes?: number;
 }
 
 export interface SynapseServerModules {
@@ -169,6 +177,9 @@ export function createSynapseServer(opts: SynapseServerOpts, modules: SynapseSer
   const protocol = synapseProtocol(opts.netuid);
   const replay = new ReplayGuard(opts.replayWindowMs);
   const inFlightByPeer = new Map<string, number>();
+  /** Bytes of incomplete frames held per peer, over its streams. */
+  const pendingByPeer = new Map<string, number>();
+  const maxPending = opts.maxPendingRequestBytes ?? 8 * 1_048_576;
   const streams = new Set<Stream>();
   let inFlight = 0;
   let started = false;
@@ -184,10 +195,56 @@ export function createSynapseServer(opts: SynapseServerOpts, modules: SynapseSer
     }
   }
 
+  /** Why a peer may not open a synapse stream at all, or null when it may. */
+  function inadmissible(peerId: PeerId): { reason: RefusalReason; message: string } | null {
+    const member = membership.byPeer(peerId);
+    if (member === undefined) {
+      return { reason: 'unregistered', message: 'your hotkey is not registered in this subnet' };
+    }
+    if (member.role !== 'validator' || !member.validatorPermit) {
+      return { reason: 'no_permit', message: 'only validators with a validator permit may send synapses' };
+    }
+    return null;
+  }
+
+  /**
+   * Refuses a whole stream: nothing it sends is decoded or kept. At its first bytes (or after a second of
+   * silence; the dialler may still be negotiating the protocol until it writes) it gets one `err` frame
+   * with no id, and the stream is closed.
+   */
+  function refuseStream(stream: Stream, writer: FrameWriter, reason: RefusalReason, message: string): void {
+    countRefusal(reason);
+    let done = false;
+    const refuse = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      writer.write(JSON.stringify({ t: 'err', id: null, code: 'refused', reason, message }));
+      writer.flush();
+      writer.close();
+      stream
+        .close({ signal: AbortSignal.timeout(1000) })
+        .catch(() => {})
+        .finally(() => stream.abort(new Error(`synapse stream refused: ${reason}`)));
+    };
+    const timer = setTimeout(refuse, 1000);
+    timer.unref();
+    stream.addEventListener('message', refuse);
+    stream.addEventListener('close', () => {
+      done = true;
+      clearTimeout(timer);
+    });
+  }
+
   function serveStream(stream: Stream, peerId: PeerId): void {
     const peerKey = peerId.toString();
     const validator: Address | null = addressOfPeerId(peerId);
     const writer = new FrameWriter(stream);
+    const refusal = inadmissible(peerId);
+    if (refusal !== null) {
+      refuseStream(stream, writer, refusal.reason, refusal.message);
+      return;
+    }
     const decoder = new FrameDecoder({ maxFrameBytes: opts.maxRequestBytes });
     const open = new Map<string, OpenRequest>();
     const batcher =
@@ -203,6 +260,15 @@ export function createSynapseServer(opts: SynapseServerOpts, modules: SynapseSer
             },
           );
     let closed = false;
+    /** This stream's share of `pendingByPeer`. */
+    let pending = 0;
+    const setPending = (bytes: number): number => {
+      const total = (pendingByPeer.get(peerKey) ?? 0) - pending + bytes;
+      pending = bytes;
+      if (total <= 0) pendingByPeer.delete(peerKey);
+      else pendingByPeer.set(peerKey, total);
+      return total;
+    };
     streams.add(stream);
 
     const refuse = (id: string | null, reason: RefusalReason, message: string): void => {
@@ -347,6 +413,7 @@ export function createSynapseServer(opts: SynapseServerOpts, modules: SynapseSer
     const shutdown = (): void => {
       if (closed) return;
       closed = true;
+      setPending(0);
       streams.delete(stream);
       batcher?.close();
       writer.close();
@@ -357,19 +424,29 @@ export function createSynapseServer(opts: SynapseServerOpts, modules: SynapseSer
       }
     };
 
+    const oversized = (message: string): void => {
+      refuse(null, 'oversized', message);
+      writer.flush();
+      shutdown();
+      stream
+        .close({ signal: AbortSignal.timeout(1000) })
+        .catch(() => {})
+        .finally(() => stream.abort(new Error('oversized synapse frame')));
+    };
+
     stream.addEventListener('message', (evt) => {
+      if (closed) return;
       let frames: Buffer[];
       try {
         frames = decoder.push(evt.data);
       } catch (err) {
-        if (closed) return;
-        refuse(null, 'oversized', (err as Error).message);
-        writer.flush();
-        shutdown();
-        stream
-          .close({ signal: AbortSignal.timeout(1000) })
-          .catch(() => {})
-          .finally(() => stream.abort(new Error('oversized synapse frame')));
+        oversized((err as Error).message);
+        return;
+      }
+      const held = setPending(decoder.buffered);
+      if (held > maxPending) {
+        metrics?.overLimit.inc({ side: 'server', limit: LimitName.BUFFERED_BYTES });
+        oversized(`${held} bytes of incomplete frames from you; the limit is ${maxPending}`);
         return;
       }
       try {
@@ -404,7 +481,7 @@ export function createSynapseServer(opts: SynapseServerOpts, modules: SynapseSer
     async start() {
       if (started) return;
       started = true;
-      const limit = opts.maxStreamsPerConnection ?? 64;
+      const limit = opts.maxStreamsPerConnection ?? 8;
       await libp2p.handle(protocol, onStream, { maxInboundStreams: limit, maxOutboundStreams: limit });
     },
     async stop() {

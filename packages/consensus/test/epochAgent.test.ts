@@ -1,0 +1,136 @@
+/**
+ * The epoch agent's claim queue survives a restart: an agent queues the leaves of a finalised epoch it
+ * proposed, the process "dies" before claiming them, and a new agent on the same SQLite file claims every
+ * one with its proof; a claim that fails stays queued, one already made (AlreadyClaimed) leaves the queue.
+ * The chain is a scripted {@link EpochChainPort} (the agent's seam); settlement and the Merkle tree are real.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { silentLogger } from '@subnet/utils';
+import { createEpochAgent, type EpochChainPort, type EpochView } from '../src/epoch/agent.js';
+import { contractsTree } from '../src/epoch/loop.js';
+import { type EpochInputs, type EpochNeuron, settleEpoch } from '../src/epoch/settle.js';
+import { createConsensusStore } from '../src/store.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'epoch-agent-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const NETUID = 1;
+const SUB = 10n ** 18n;
+const hk = (uid: number): `0x${string}` => `0x${(uid + 1).toString(16).padStart(40, '0')}`;
+const ME = hk(0);
+const neuron = (uid: number, role: 'validator' | 'miner'): EpochNeuron => ({
+  uid,
+  hotkey: hk(uid),
+  role,
+  stake: role === 'validator' ? 1000n * SUB : 0n,
+  validatorPermit: role === 'validator',
+  registeredAt: 1,
+});
+const neurons = [neuron(0, 'validator'), neuron(1, 'validator'), neuron(2, 'miner'), neuron(3, 'miner')];
+const inputsOf = (epoch: number): EpochInputs => ({
+  epoch,
+  startBlock: 100 + 20 * epoch,
+  owner: '0x00000000000000000000000000000000000000aa',
+  emission: 20n * SUB,
+  yumaVersion: 3,
+  params: {
+    kappa: 32_767,
+    bondsMovingAverage: 900_000,
+    ownerSplit: 1800,
+    minerSplit: 4100,
+    validatorSplit: 4100,
+  },
+  neurons,
+  reveals: [0, 1].map((uid) => ({ uid, block: 50 + 20 * epoch, uids: [2, 3], weights: [65_535, 30_000] })),
+});
+const settled = settleEpoch([0, 1, 2].map(inputsOf));
+const tree = contractsTree(NETUID, settled);
+
+type Claim = Parameters<EpochChainPort['claim']>[0];
+
+/** A chain whose epoch view and claim answers the test sets; it records every claim sent. */
+function scriptedChain(view: EpochView, onClaim: (c: Claim) => void = () => {}) {
+  const claims: Claim[] = [];
+  const port: EpochChainPort = {
+    hotkey: async () => ME,
+    epoch: async () => view,
+    inputs: async (_n, e) => inputsOf(e),
+    propose: async () => ({ txHash: '0x01' }),
+    attest: async () => ({ txHash: '0x02' }),
+    recordResults: async () => ({ txHash: '0x03' }),
+    claim: async (c) => {
+      claims.push(c);
+      onClaim(c);
+      return { txHash: '0x04' };
+    },
+  };
+  return { port, claims };
+}
+
+const reverted = (errorName: string) =>
+  Object.assign(new Error(`reverted: ${errorName}`), { data: { errorName } });
+
+describe('epoch agent claim queue', () => {
+  it('reloads pending claims after a restart and claims each leaf once, with its proof', async () => {
+    const file = join(dir, 'claims.sqlite');
+    const signal = new AbortController().signal;
+    const finalised: EpochView = {
+      epoch: 2,
+      currentBlock: 170,
+      startBlock: 140,
+      endBlock: 159,
+      deadline: 200,
+      status: 'finalised',
+      proposer: ME,
+      proposal: { proposer: ME, root: tree.root, resultsHash: tree.resultsHash, attestations: [hk(1)] },
+    };
+    const store1 = createConsensusStore({ file });
+    const first = scriptedChain(finalised);
+    const a1 = createEpochAgent(
+      { netuid: NETUID, claim: 'all', claimToStake: false },
+      { chain: first.port, tree: contractsTree, log: silentLogger(), claims: store1.claims },
+    );
+    // The first step queues every leaf and records the results; then the process dies.
+    await a1.tick(signal);
+    assert.equal(a1.status().recorded, 1);
+    assert.equal(first.claims.length, 0);
+    assert.equal(store1.claims.load().get(2)?.length, settled.leaves.length);
+    store1.close();
+
+    // A new process: the epoch is long past; the queue comes back from the file.
+    const store2 = createConsensusStore({ file });
+    let failNext: Error | undefined = new Error('connection reset');
+    const second = scriptedChain({ ...finalised, epoch: 9, status: 'open', proposal: null }, () => {
+      const err = failNext;
+      failNext = undefined;
+      if (err !== undefined) throw err;
+    });
+    const a2 = createEpochAgent(
+      { netuid: NETUID, claim: 'all', claimToStake: false },
+      { chain: second.port, tree: contractsTree, log: silentLogger(), claims: store2.claims },
+    );
+    await a2.tick(signal); // fails: the leaf stays queued, its attempt counted on disk
+    assert.equal(a2.status().lastError, 'connection reset');
+    assert.equal(store2.claims.load().get(2)?.[0]?.attempts, 1);
+    assert.equal(store2.claims.load().get(2)?.length, settled.leaves.length);
+    failNext = reverted('AlreadyClaimed'); // the first try went through after all
+    for (let i = 0; i < settled.leaves.length + 2; i++) await a2.tick(signal);
+
+    const sent = second.claims.slice(1);
+    assert.deepEqual(
+      sent.map((c) => [c.epoch, c.uid, c.account, c.amount, c.proof]),
+      settled.leaves.map((l) => [2, l.uid, l.account, l.amount, tree.proof(l.uid)]),
+    );
+    assert.equal(a2.status().claimed, settled.leaves.length - 1, 'the AlreadyClaimed leaf is not counted');
+    assert.deepEqual(
+      [...store2.claims.load()],
+      [[2, []]],
+      'the emptied epoch is kept, so it is not queued again',
+    );
+    store2.close();
+  });
+});
