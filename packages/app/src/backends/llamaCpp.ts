@@ -7,6 +7,7 @@
  * budget are enforced here, between tokens.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
+import { SAMPLING_TOP_K } from '@subnet/engine-api';
 import { errorMessage, type Logger, silentLogger } from '@subnet/utils';
 import type {
   ChatHistoryItem,
@@ -267,6 +268,8 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
         { confidence: req.logprobs, probabilities: wantProbs },
         {
           temperature: req.temperature,
+          // The wire's sampling (engine-api SAMPLING_TOP_K): top-k, top-p, then temperature, as llama.cpp orders them.
+          topK: SAMPLING_TOP_K,
           topP: req.topP,
           ...(req.temperature > 0 ? { seed: req.seed ?? (Math.random() * 2 ** 32) >>> 0 } : {}),
         },

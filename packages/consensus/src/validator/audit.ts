@@ -8,8 +8,10 @@
  * - Logprobs: every token event with text must carry the logprob the miner computed (they are always asked
  *   for; only the backend's final flush of held text may lack one), and where a miner token covers the same
  *   characters as a reference token the two must agree within `tolerance` nats. For sampled answers the
- *   miner may report the logprob of its tempered, top-p distribution: that is estimated from the
- *   reference's top logprobs and accepted too. At least `minMatch` of the reference tokens must be compared
+ *   miner may report either the raw logprob (vLLM's default) or the probability after the sampler chain
+ *   that defines the wire's sampling ({@link SAMPLING_TOP_K}: top-k, then top-p on the softmax of the
+ *   survivors, then temperature, renormalised — llama.cpp's and node-llama-cpp's order): the latter is
+ *   recomputed exactly from the reference's top {@link SAMPLING_TOP_K} logprobs. At least `minMatch` of the reference tokens must be compared
  *   (one less for the prompt boundary), so an answer cannot dodge the check by splitting text oddly.
  * - Greedy (temperature 0): each token must be the reference's argmax within `tolerance`.
  * - Sampled (temperature > 0, seed fixed): each token must be a plausible draw: inside the top-p nucleus and
@@ -24,6 +26,7 @@
  *
  * Embeddings: one vector per input, each with cosine similarity ≥ `minCosine` to the reference's.
  */
+import { SAMPLING_TOP_K } from '@subnet/engine-api';
 import type { MinerToken, ReferenceToken } from './verify.js';
 
 /** Why an audit failed: one code per rule. */
@@ -118,28 +121,47 @@ export function plausibleFloor(best: number, temperature: number, ratio: number)
   return best + Math.max(temperature, 1e-6) * Math.log(ratio);
 }
 
+/** The wire's sampling top-k (engine-api): the reference is asked for this many top logprobs of a sampled token. */
+export { SAMPLING_TOP_K };
+
 /**
- * The token's logprob under the tempered, top-p truncated distribution, estimated over the reference's
- * top logprobs (and the token itself): what a backend that reports post-sampling probabilities reports.
- * Null when the token falls outside the nucleus or there are no top logprobs.
+ * The token's logprob after the sampler chain a llama.cpp backend applies (top-k {@link SAMPLING_TOP_K}; top-p
+ * over the softmax of those; temperature over the survivors, renormalised), from the reference's raw top
+ * logprobs: exact when the reference gave at least `SAMPLING_TOP_K` of them, an estimate over fewer. This is
+ * what such a backend reports as the chosen token's logprob. Null when the token falls outside the kept set
+ * or there are no top logprobs.
  */
 export function temperedLogprob(t: ReferenceToken, temperature: number, topP: number): number | null {
   const top = t.topLogprobs ?? [];
   if (top.length === 0 || temperature <= 0) return null;
-  const cands = new Map<string, number>(top.map((x) => [x.token, x.logprob]));
-  if (!cands.has(t.token)) cands.set(t.token, t.logprob);
-  const sorted = [...cands].sort((a, b) => b[1] - a[1]);
-  const z = logsumexp(sorted.map(([, l]) => l / temperature));
-  const nucleus: [string, number][] = [];
+  // Entries as given, not keyed by text: distinct tokens may share a text (byte pieces of UTF-8 decode to
+  // the same replacement character), and every one of them is in the sampler's top-k. A drawn token the
+  // list lacks tied the last kept one (the sampler kept it, the reference's sort kept another): it takes
+  // that place; one below the list could not have been drawn.
+  const sorted: [string, number][] = top
+    .map((x): [string, number] => [x.token, x.logprob])
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, SAMPLING_TOP_K);
+  const same = ([tok, l]: [string, number]) => tok === t.token && Math.abs(l - t.logprob) < 1e-9;
+  if (!sorted.some(same)) {
+    const last = sorted[sorted.length - 1] as [string, number];
+    if (sorted.length < SAMPLING_TOP_K) sorted.push([t.token, t.logprob]);
+    else if (t.logprob >= last[1] - 1e-9) sorted[sorted.length - 1] = [t.token, t.logprob];
+    else return null;
+    sorted.sort((a, b) => b[1] - a[1]);
+  }
+  // top-p on the softmax of the top-k (llama.cpp keeps tokens until the cumulative mass reaches p).
+  const z = logsumexp(sorted.map(([, l]) => l));
+  const kept: [string, number][] = [];
   let mass = 0;
   for (const [tok, l] of sorted) {
-    nucleus.push([tok, l / temperature - z]);
-    mass += Math.exp(l / temperature - z);
-    if (mass >= topP - 1e-9) break;
+    kept.push([tok, l]);
+    mass += Math.exp(l - z);
+    if (mass >= topP) break;
   }
-  const mine = nucleus.find(([tok]) => tok === t.token);
+  const mine = kept.find(same);
   if (mine === undefined) return null;
-  return mine[1] - logsumexp(nucleus.map(([, l]) => l));
+  return mine[1] / temperature - logsumexp(kept.map(([, l]) => l / temperature));
 }
 
 /** Whether the token is a plausible draw at `temperature`/`topP` (see the module header). */

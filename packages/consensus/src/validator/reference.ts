@@ -14,6 +14,7 @@ import {
   endsThere,
   type GenerateAuditOpts,
   type ReferenceScore,
+  SAMPLING_TOP_K,
 } from './audit.js';
 import type { EmbedParams, GenerateParams } from './mix.js';
 import type { ReferenceToken } from './verify.js';
@@ -25,8 +26,8 @@ export interface ReferenceAuditOpts extends GenerateAuditOpts {
   minCosine: number;
 }
 
-/** Top logprobs asked of the reference: the argmax for greedy; enough to estimate the nucleus for sampled. */
-const topLogprobsFor = (temperature: number) => (temperature <= 0 ? 1 : 20);
+/** Top logprobs asked of the reference: the argmax for greedy; the sampler's top-k for sampled (exact chain). */
+const topLogprobsFor = (temperature: number) => (temperature <= 0 ? 1 : SAMPLING_TOP_K);
 
 /** The codes that say the reference cannot score this request (not the miner's fault, not audited). */
 const UNSCORABLE = new Set(['INVALID_PARAMS', 'CONTEXT_OVERFLOW', 'UNSUPPORTED_TASK', 'UNKNOWN_MODEL']);

@@ -106,6 +106,14 @@ export const ChatMessageSchema = z.object({
   content: z.string().max(1_000_000),
 });
 
+/**
+ * The sampling a generation with temperature > 0 means, on every miner: top-k {@link SAMPLING_TOP_K} of the
+ * raw distribution, then top-p over the softmax of those, then temperature over the survivors (llama.cpp's
+ * order), drawn with the request's seed. A backend reports the chosen token's logprob either raw or after
+ * this chain; the validator's audit recomputes both from its reference model.
+ */
+export const SAMPLING_TOP_K = 40;
+
 /** One generation (chat or completion) in the backend-neutral form: the one definition, used by the app stack too. */
 const GenerateFields = z.object({
   model: ModelId,
@@ -184,7 +192,15 @@ export const app_scoreV1 = unary('app_scoreV1', {
           "exactly as app_generateV1 with kind 'chat' renders it (give this or `prompt`)",
       ),
       continuation: z.string().min(1).max(1_000_000),
-      topLogprobs: z.number().int().min(0).max(20).optional(),
+      topLogprobs: z
+        .number()
+        .int()
+        .min(0)
+        .max(64)
+        .optional()
+        .describe(
+          'Top logprobs per token (up to 64: an audit of a sampled answer asks for the sampler top-k)',
+        ),
       eos: z
         .boolean()
         .default(false)
