@@ -8,7 +8,7 @@
  * fails on a missed target, it reports `pass: false`.
  *
  * The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts) and the gateway
- * (scripts/bench/gateway.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
+ * (scripts/bench/gateway.ts), the cost of verification (scripts/bench/verification.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
  * are measured in processes of their own and their JSON is included.
  *
  * Knobs (env): BENCH_DURATION_MS (measured time per contender and concurrency, default 2000),
@@ -145,6 +145,10 @@ async function main(): Promise<void> {
     const gateway = own('./bench/gateway.ts') as {
       targets: Record<string, { target: number; value: number; met: boolean }>;
     };
+    progress('verification: usage counted by the validator vs the bound, seeding, audit CPU (own process)');
+    const verification = own('./bench/verification.ts') as {
+      targets: Record<string, { target: number; value: number; met: boolean }>;
+    };
     progress(
       'consensus: Yuma epochs (fixed point) against a plain Float64Array implementation (own process)',
     );
@@ -209,6 +213,17 @@ async function main(): Promise<void> {
           { description: `gateway ${k} (see gateway.note)`, value: t.value, limit: t.target, pass: t.met },
         ]),
       ),
+      ...Object.fromEntries(
+        Object.entries(verification.targets).map(([k, t]) => [
+          `verification${k[0]?.toUpperCase()}${k.slice(1)}`,
+          {
+            description: `verification ${k} (see verification.note)`,
+            value: t.value,
+            limit: t.target,
+            pass: t.met,
+          },
+        ]),
+      ),
     });
     const y64x4096 = yumaBench.results.find((r) => r.shape === '64x4096');
     if (y64x4096 !== undefined) {
@@ -231,7 +246,11 @@ async function main(): Promise<void> {
     }
     const pass = Object.values(targets).every((t) => t.pass);
     process.stdout.write(
-      `${JSON.stringify({ ...base, app, synapse, gossip, gateway, yuma: yumaBench, gas, targets, pass }, null, 2)}\n`,
+      `${JSON.stringify(
+        { ...base, app, synapse, gossip, gateway, verification, yuma: yumaBench, gas, targets, pass },
+        null,
+        2,
+      )}\n`,
     );
   } finally {
     await Promise.all(Object.values(procs).map((p) => p.close()));

@@ -10,12 +10,10 @@
  *
  * Knobs (env): BENCH_GATEWAY_ROUND_MS (default 2000), BENCH_GATEWAY_ROUNDS (4), BENCH_GATEWAY_TOKENS (20000).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startFakeOpenAi } from '../../packages/app/dist/test/fixtures/openaiServer.js';
 import { startDevnet } from '../../packages/chain/dist/src/index.js';
 import {
@@ -26,86 +24,24 @@ import {
   loadOrCreateJwtSecret,
 } from '../../packages/engine-api/dist/src/index.js';
 import { drive, round, summariseLoad } from './measure.ts';
+import {
+  chat,
+  closePools,
+  cpuSeconds,
+  freePort,
+  startNode as startNodeProcess,
+  stopNodes,
+  timed,
+} from './nodes.ts';
 
 const ROUND_MS = Number(process.env.BENCH_GATEWAY_ROUND_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 4);
 const RELAY_TOKENS = Number(process.env.BENCH_GATEWAY_TOKENS ?? 20_000);
-const BIN = fileURLToPath(new URL('../../packages/cli/dist/src/bin.js', import.meta.url));
 const MODEL = 'instant';
 
 const progress = (m: string) => process.stderr.write(`bench gateway: ${m}\n`);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function startNode(dir: string, name: string, config: unknown): ChildProcess {
-  const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify(config));
-  const prof = process.env.BENCH_GATEWAY_PROF;
-  const flags =
-    prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`];
-  const child = spawn(process.execPath, [...flags, BIN, 'node', 'start', '--config', file], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  child.stderr?.on('data', (d) => {
-    err = (err + String(d)).slice(-4000);
-  });
-  child.on('exit', (code) => {
-    if (code !== 0 && code !== null) progress(`${name} exited ${code}: ${err}`);
-  });
-  return child;
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** One streamed chat completion, read to the end; returns its latency in ms. */
-async function chat(url: string, headers: Record<string, string>, body: string): Promise<void> {
-  const res = await fetchLike(url, headers, body);
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${res.text.slice(0, 300)}`);
-  if (!res.text.includes('[DONE]')) throw new Error(`${url}: the stream did not end with [DONE]`);
-}
-
-// undici's request() through a keep-alive Pool per origin (fetch is 7–14× slower here).
-const { Pool } = await import('undici');
-const pools = new Map<string, InstanceType<typeof Pool>>();
-async function fetchLike(url: string, headers: Record<string, string>, body: string) {
-  const u = new URL(url);
-  let pool = pools.get(u.origin);
-  if (pool === undefined) {
-    pool = new Pool(u.origin, { connections: 64, pipelining: 1 });
-    pools.set(u.origin, pool);
-  }
-  const r = await pool.request({
-    path: u.pathname,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
-  const text = await r.body.text();
-  return { ok: r.statusCode === 200, status: r.statusCode, text };
-}
-
-/** Closed loop for `ms` at `concurrency` (measure.ts), with the latency samples and the time it took. */
-async function timed(concurrency: number, ms: number, one: () => Promise<void>) {
-  const samples: number[] = [];
-  const started = performance.now();
-  await drive(one, concurrency, ms, samples);
-  return { samples, elapsedMs: performance.now() - started };
-}
+const startNode = (dir: string, name: string, config: unknown) =>
+  startNodeProcess(dir, name, config, progress);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'subnet-bench-gateway-'));
@@ -296,24 +232,8 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    for (const c of children) c.kill('SIGINT');
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            const t = setTimeout(() => {
-              c.kill('SIGKILL');
-              resolve();
-            }, 5000);
-            c.once('exit', () => {
-              clearTimeout(t);
-              resolve();
-            });
-          }),
-      ),
-    );
-    for (const p of pools.values()) await p.close();
+    await stopNodes(children);
+    await closePools();
     await backend.close();
     await devnet?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -43,10 +43,14 @@ export interface TokenLogprob {
   logprob: number;
 }
 
-/** A piece of generated text; `logprob`/`topLogprobs` when asked for. */
+/**
+ * A piece of generated text; `logprob`/`topLogprobs` when asked for. `ids`: the model token ids the event
+ * covers, in order (backends that hold the tokenizer); `logprob` is their sum (one id: that token's).
+ */
 export interface TokenEvent {
   type: 'token';
   text: string;
+  ids?: number[];
   logprob?: number;
   topLogprobs?: TokenLogprob[];
 }
@@ -70,14 +74,19 @@ export interface EmbedResult {
   usage: { promptTokens: number };
 }
 
-/** What every teacher-forced scoring names: the model, the text scored and what to report. */
-interface ScoreFields {
+/**
+ * What every teacher-forced scoring names: the model, what is scored (text, tokenized by the model, or
+ * exactly the token ids given) and what to report.
+ */
+type ScoreFields = {
   model: string;
-  continuation: string;
   topLogprobs?: number;
   /** Also score the end of generation right after the continuation (`ScoreResult.eos`). */
   eos?: boolean;
-}
+} & (
+  | { continuation: string; continuationIds?: undefined }
+  | { continuationIds: number[]; continuation?: undefined }
+);
 
 /**
  * Teacher forcing: the model's log-probability of each token of `continuation` after exactly one of
@@ -89,6 +98,10 @@ export type ScoreRequest = ScoreFields &
 export interface ScoreResult {
   tokens: Array<TokenLogprob & { topLogprobs?: TokenLogprob[] }>;
   sumLogprob: number;
+  /** Tokens of the prompt as a generation counts them (BOS, chat template). */
+  promptTokens?: number;
+  /** The model's context length. */
+  contextLength?: number;
   /**
    * With `eos`: the log-probability that the model ends its answer right after the continuation (its
    * end-of-generation tokens together, and for a chat the template's end-of-turn tokens) and the log-probability of the most likely token there; null when

@@ -431,7 +431,10 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
         s.module.embed({ model: s.remote, input }, { signal }),
       ),
 
-    app_scoreV1: ({ model, prompt, messages, continuation, topLogprobs, eos, priority }, ctx) =>
+    app_scoreV1: (
+      { model, prompt, messages, continuation, continuationIds, topLogprobs, eos, priority },
+      ctx,
+    ) =>
       unaryJob('app_scoreV1', model, priority, ctx.signal, async (s, signal) => {
         if (s.module.score === undefined)
           throw new AppError(
@@ -440,18 +443,21 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
           );
         // The schema lets exactly one of them through: a chat goes through the model's template.
         const input = messages === undefined ? { prompt: prompt ?? '' } : { messages };
+        const scored =
+          continuationIds === undefined ? { continuation: continuation ?? '' } : { continuationIds };
         const r = await s.module.score(
           {
             model: s.remote,
             ...input,
-            continuation,
+            ...scored,
             eos,
             ...(topLogprobs === undefined ? {} : { topLogprobs }),
           },
           { signal },
         );
         // A backend that cannot score the end answers null, never leaves the caller without an answer.
-        return eos ? { ...r, eos: r.eos ?? null } : { tokens: r.tokens, sumLogprob: r.sumLogprob };
+        const { eos: end, ...rest } = r;
+        return eos ? { ...rest, eos: end ?? null } : rest;
       }),
 
     // Counting is cheap and never runs the model, so it does not queue behind generations.

@@ -177,6 +177,83 @@ describe('llama.cpp backend', { timeout: 60_000 }, () => {
     assert.ok(odd.sumLogprob < s.sumLogprob);
   });
 
+  it('sends the token ids of every event; scoring those ids reproduces a sampled generation exactly', async () => {
+    assert.ok(mod.score !== undefined);
+    // A bigram trained on a short corpus, sampled at temperature 1: add-one smoothing gives every byte a
+    // chance, so the answer holds invalid UTF-8 and control bytes that no re-tokenisation of its text gives back.
+    const r = req({ prompt: 'quick', maxTokens: 200, temperature: 1, seed: 7, logprobs: true });
+    const g = await collect(mod.generate(r, { signal }));
+    assert.ok(
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is control bytes
+      /[\uFFFD\u0000-\u0008\u000e-\u001f]/.test(g.text),
+      `the sample holds invalid UTF-8 or control bytes: ${JSON.stringify(g.text)}`,
+    );
+    const ids = g.tokens.flatMap((t) => t.ids ?? []);
+    assert.ok(g.tokens.every((t) => t.ids !== undefined && t.ids.length <= 1));
+    assert.equal(ids.length, g.done.usage.completionTokens);
+    assert.ok(ids.length >= 100, `${ids.length} tokens`);
+    // Text scoring re-tokenises and scores other tokens than were generated.
+    const byText = await mod.score({ model: 'bigram', prompt: 'quick', continuation: g.text }, { signal });
+    assert.notEqual(byText.tokens.length, ids.length);
+    const s = await mod.score(
+      { model: 'bigram', prompt: 'quick', continuationIds: ids, topLogprobs: 40, eos: true },
+      { signal },
+    );
+    assert.equal(s.tokens.length, ids.length);
+    assert.equal(s.tokens.map((t) => t.token).join(''), g.text, 'the pieces join to the relayed text');
+    assert.equal(s.contextLength, 256);
+    assert.ok(s.promptTokens !== undefined && s.promptTokens >= 5);
+    // The backend reports the logprob after its sampler chain: top-k 40 renormalised (top-p 1, temperature 1).
+    const events = g.tokens.filter((t) => (t.ids ?? []).length > 0);
+    s.tokens.forEach((t, i) => {
+      const top = (t.topLogprobs ?? []).map((x) => x.logprob);
+      const m = Math.max(...top);
+      const z = m + Math.log(top.reduce((a, l) => a + Math.exp(l - m), 0));
+      const mine = events[i]?.logprob ?? Number.NaN;
+      assert.ok(Math.abs(t.logprob - z - mine) < 1e-3, `token ${i}: ${t.logprob - z} vs ${mine}`);
+    });
+    // An id outside the vocabulary is refused before llama.cpp sees it.
+    await assert.rejects(
+      mod.score({ model: 'bigram', prompt: 'quick', continuationIds: [1, 1_000_000] }, { signal }),
+      isCode(AppErrorCode.INVALID_REQUEST),
+    );
+  });
+
+  it('without logprobs, held text waits and its ids go with the next event; the ids decode to the text', async () => {
+    assert.ok(mod.score !== undefined);
+    const g = await collect(
+      mod.generate(req({ prompt: 'quick', maxTokens: 120, temperature: 1, seed: 11 }), { signal }),
+    );
+    const ids = g.tokens.flatMap((t) => t.ids ?? []);
+    assert.equal(ids.length, g.done.usage.completionTokens);
+    assert.ok(g.tokens.every((t) => t.ids !== undefined && t.ids.length <= 64));
+    const s = await mod.score({ model: 'bigram', prompt: 'quick', continuationIds: ids }, { signal });
+    assert.equal(s.tokens.map((t) => t.token).join(''), g.text);
+    // A stop sequence cuts the text inside the ids: they decode to the text and the stop sequence.
+    const stopped = await collect(
+      mod.generate(req({ prompt: 'quick', maxTokens: 60, stop: ['own q'], logprobs: true }), { signal }),
+    );
+    assert.equal(stopped.text, '-br');
+    const stoppedIds = stopped.tokens.flatMap((t) => t.ids ?? []);
+    const decoded = await mod.score(
+      { model: 'bigram', prompt: 'quick', continuationIds: stoppedIds },
+      { signal },
+    );
+    assert.equal(decoded.tokens.map((t) => t.token).join(''), '-brown q');
+  });
+
+  it('a long prompt caps the answer at the context: scoring reports the room there was', async () => {
+    assert.ok(mod.score !== undefined);
+    const prompt = 'quick-brown '.repeat(18);
+    const g = await collect(mod.generate(req({ prompt, maxTokens: 500, logprobs: true }), { signal }));
+    assert.equal(g.done.finishReason, 'length');
+    const ids = g.tokens.flatMap((t) => t.ids ?? []);
+    assert.ok(ids.length < 500);
+    const s = await mod.score({ model: 'bigram', prompt, continuationIds: ids }, { signal });
+    assert.equal((s.contextLength ?? 0) - (s.promptTokens ?? 0), ids.length);
+    assert.equal(s.promptTokens, g.done.usage.promptTokens);
+  });
+
   it('scores the end of generation after the continuation (eos) against the best token there', async () => {
     assert.ok(mod.score !== undefined);
     // CORPUS: after 'n' comes ' ' 50 times; the bigram rows are add-one smoothed over the 260 tokens, so

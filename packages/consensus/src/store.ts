@@ -64,6 +64,7 @@ const MIGRATIONS: readonly string[] = [
     hotkey TEXT NOT NULL,
     registered_at INTEGER NOT NULL,
     correctness REAL,
+    by_model TEXT NOT NULL DEFAULT '{}',
     availability REAL,
     latency_ms REAL,
     passed INTEGER NOT NULL,
@@ -119,6 +120,7 @@ interface ScoreRow {
   hotkey: string;
   registered_at: number;
   correctness: number | null;
+  by_model: string;
   availability: number | null;
   latency_ms: number | null;
   passed: number;
@@ -127,6 +129,21 @@ interface ScoreRow {
   organic: number;
   probation: number;
   fail_reason: string | null;
+}
+
+/** A row's per-model correctness: a JSON object of finite numbers in [0, 1]; anything else is dropped. */
+function byModelOf(json: string): Record<string, number> {
+  try {
+    const v: unknown = JSON.parse(json);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return {};
+    return Object.fromEntries(
+      Object.entries(v).filter(
+        (x): x is [string, number] => typeof x[1] === 'number' && x[1] >= 0 && x[1] <= 1,
+      ),
+    );
+  } catch {
+    return {};
+  }
 }
 
 interface StoredClaim {
@@ -155,8 +172,9 @@ export function createConsensusStore(
   const q = {
     scores: db.prepare('SELECT * FROM scores'),
     upsertScore: db.prepare(
-      `INSERT OR REPLACE INTO scores (neuron, uid, hotkey, registered_at, correctness, availability, latency_ms,
-       passed, failed, errors, organic, probation, fail_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO scores (neuron, uid, hotkey, registered_at, correctness, by_model, availability,
+       latency_ms, passed, failed, errors, organic, probation, fail_reason)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deleteScore: db.prepare('DELETE FROM scores WHERE neuron = ?'),
     verifications: db.prepare('SELECT record FROM verifications ORDER BY id DESC LIMIT ?'),
@@ -196,6 +214,7 @@ export function createConsensusStore(
         e.hotkey.toLowerCase(),
         e.registeredAt,
         e.correctness,
+        JSON.stringify(e.byModel),
         e.availability,
         e.latencyMs,
         e.passed,
@@ -223,6 +242,7 @@ export function createConsensusStore(
         hotkey: r.hotkey,
         registeredAt: r.registered_at,
         correctness: r.correctness,
+        byModel: byModelOf(r.by_model),
         availability: r.availability,
         latencyMs: r.latency_ms,
         passed: r.passed,

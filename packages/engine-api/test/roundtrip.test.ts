@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import type { z } from 'zod';
 import {
   type AnyMethod,
+  AppGenerateEventSchema,
   type AppModelInfoSchema,
+  app_scoreV1,
   appMethods,
   chainMethods,
   consensusMethods,
@@ -19,6 +21,7 @@ import {
   engineApi,
   gatewayMethods,
   type Handlers,
+  MAX_TOKEN_IDS,
   type NeuronSchema,
   networkMethods,
   nodeErrors,
@@ -349,8 +352,15 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   app_generateV1: {
     params: { model: 'bigram', kind: 'completion', prompt: 'quick', maxTokens: 2, priority: 'challenge' },
     events: [
-      { type: 'token', text: '-' },
-      { type: 'token', text: 'b', logprob: -0.01, topLogprobs: [{ token: 'b', logprob: -0.01 }] },
+      { type: 'token', text: '', ids: [7], logprob: -0.5 },
+      { type: 'token', text: '-', ids: [8] },
+      {
+        type: 'token',
+        text: 'b',
+        ids: [3],
+        logprob: -0.01,
+        topLogprobs: [{ token: 'b', logprob: -0.01 }],
+      },
       { type: 'done', finishReason: 'length', usage: { promptTokens: 5, completionTokens: 2 } },
     ],
   },
@@ -368,7 +378,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     params: {
       model: 'bigram',
       messages: [{ role: 'user', content: 'quick' }],
-      continuation: '-b',
+      continuationIds: [8, 3],
       topLogprobs: 1,
       eos: true,
     },
@@ -378,6 +388,8 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
         { token: 'b', logprob: -0.2, topLogprobs: [{ token: 'b', logprob: -0.2 }] },
       ],
       sumLogprob: -0.3,
+      promptTokens: 9,
+      contextLength: 256,
       eos: { logprob: -2.5, topLogprob: -0.4 },
     },
   },
@@ -506,7 +518,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
           kind: 'generate',
           params: { model: 'bigram', kind: 'completion', prompt: 'the', seed: 7, logprobs: true },
           tokens: [
-            { text: ' quick', logprob: -0.1 },
+            { text: ' quick', logprob: -0.1, ids: [12] },
             { text: ' brown', logprob: null },
           ],
           finishReason: 'length',
@@ -798,4 +810,29 @@ describe('the client validates what a handler answers', () => {
       }
     });
   }
+});
+
+describe('token ids on the wire', () => {
+  const score = { model: 'bigram', prompt: 'the', priority: 'challenge' as const };
+  it('app_scoreV1 takes exactly one of continuation and continuationIds', () => {
+    assert.equal(app_scoreV1.params.safeParse({ ...score, continuation: ' quick' }).success, true);
+    assert.equal(app_scoreV1.params.safeParse({ ...score, continuationIds: [1, 2] }).success, true);
+    assert.equal(
+      app_scoreV1.params.safeParse({ ...score, continuation: ' quick', continuationIds: [1] }).success,
+      false,
+    );
+    assert.equal(app_scoreV1.params.safeParse(score).success, false);
+    assert.equal(app_scoreV1.params.safeParse({ ...score, continuationIds: [] }).success, false);
+    assert.equal(app_scoreV1.params.safeParse({ ...score, continuationIds: [-1] }).success, false);
+    assert.equal(app_scoreV1.params.safeParse({ ...score, continuationIds: [1.5] }).success, false);
+  });
+
+  it(`a token event carries at most ${MAX_TOKEN_IDS} non-negative integer ids`, () => {
+    const ev = (ids: number[]) => AppGenerateEventSchema.safeParse({ type: 'token', text: '', ids }).success;
+    assert.equal(ev([]), true);
+    assert.equal(ev(Array.from({ length: MAX_TOKEN_IDS }, (_, i) => i)), true);
+    assert.equal(ev(Array.from({ length: MAX_TOKEN_IDS + 1 }, (_, i) => i)), false);
+    assert.equal(ev([-1]), false);
+    assert.equal(ev([0.5]), false);
+  });
 });

@@ -18,6 +18,7 @@ import {
   type MinerStatsSchema,
   type NetworkPeerSchema,
   type OutcomeSchema,
+  type SampledTokenSchema,
 } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
 import type { z } from 'zod';
@@ -56,6 +57,7 @@ type Peer = z.output<typeof NetworkPeerSchema>;
 export type Outcome = z.output<typeof OutcomeSchema>;
 export type MinerStats = z.output<typeof MinerStatsSchema>;
 type Routing = z.output<typeof consensus_getRoutingV1.result>;
+type OutcomeSampledToken = z.output<typeof SampledTokenSchema>;
 
 export interface RouterOpts {
   /** Deadline of one attempt on a miner (the request's own signal still applies). */
@@ -375,7 +377,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
   const generation = (wire: SynapseGenerateParams) =>
     async function* (peer: Peer, signal: AbortSignal, rec: AttemptRecord): AsyncGenerator<GenerateEvent> {
       const texts: string[] = [];
-      let sampled: { text: string; logprob: number | null }[] | undefined = rec.capture ? [] : undefined;
+      let sampled: OutcomeSampledToken[] | undefined = rec.capture ? [] : undefined;
       const limit = wire.maxTokens + COMPLETION_SLACK;
       for await (const e of synapse(peer, 'generate', wire, signal) as AsyncIterable<GenerateEvent>) {
         if (e.type === 'token') {
@@ -387,12 +389,18 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
             );
           texts.push(e.text);
           rec.usage = { promptTokens: 0, completionTokens: texts.length };
+          // The token ids go to the audit sample only: the client gets text and logprobs.
+          const { ids, ...relayed } = e;
           if (sampled !== undefined) {
             if (sampled.length < MAX_SAMPLE_TOKENS)
-              sampled.push({ text: e.text, logprob: e.logprob ?? null });
+              sampled.push({
+                text: e.text,
+                logprob: e.logprob ?? null,
+                ...(ids === undefined ? {} : { ids }),
+              });
             else sampled = undefined;
           }
-          yield e;
+          yield relayed;
           continue;
         }
         const usage = await counter.generation(

@@ -399,6 +399,19 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       assert.deepEqual(s1.params, p1, 'the params exactly as the miner received them');
       assert.equal(s1.tokens.map((t) => t.text).join(''), r1.choices[0]?.text);
       assert.ok(s1.tokens.every((t) => t.logprob !== null && t.logprob <= 0));
+      // The model token ids stay in the sample, for the audit; the client never gets them.
+      assert.equal(s1.tokens.flatMap((t) => t.ids ?? []).length, 4);
+      assert.ok(s1.tokens.every((t) => t.ids !== undefined));
+      assert.equal(JSON.stringify([r1, r2]).includes('"ids"'), false);
+      const relayed = await router.complete(
+        { model: 'bigram', kind: 'completion', prompt: 'quick', maxTokens: 3 },
+        { signal: AbortSignal.timeout(10_000), requestId: 'req_ids' },
+      );
+      assert.ok(relayed.length > 1);
+      assert.ok(
+        relayed.every((e) => !('ids' in e)),
+        JSON.stringify(relayed),
+      );
       assert.equal(s1.finishReason, 'length');
       assert.equal(sampled[0]?.promptTokens, 5);
       assert.equal(sampled[0]?.completionTokens, 4);

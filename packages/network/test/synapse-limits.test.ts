@@ -101,6 +101,23 @@ function script(id: string, kind: string, params: { prompt?: string; model?: str
       return [...Array.from({ length: 4 + 8 + 1 }, (_, i) => ev(token(`t${i}`))), ev(DONE), end];
     case 'slack':
       return [...Array.from({ length: 4 + 8 }, (_, i) => ev(token(`t${i}`))), ev(DONE), end];
+    case 'manyids':
+      // 13 ids in two events for maxTokens 4 + slack 8: each event within its bound, the answer over.
+      return [
+        ev(token('a', { ids: [1, 2, 3, 4, 5, 6, 7] })),
+        ev(token('b', { ids: [8, 9, 10, 11, 12, 13] })),
+        ev(DONE),
+        end,
+      ];
+    case 'slackids':
+      return [
+        ev(token('', { ids: [1, 2, 3, 4, 5, 6] })),
+        ev(token('ab', { ids: [7, 8, 9, 10, 11, 12] })),
+        ev(DONE),
+        end,
+      ];
+    case 'wideids':
+      return [ev(token('a', { ids: Array.from({ length: 65 }, (_, i) => i) })), ev(DONE), end];
     case 'toplogprobs':
       return [
         ev(
@@ -201,6 +218,12 @@ describe('synapse bounds: a hostile miner is cut off', () => {
   it('an honest answer within every bound passes, slack included', async () => {
     assert.equal((await collect(client.request(hostile.peerId, generate('fine')))).at(-1)?.type, 'done');
     assert.equal((await collect(client.request(hostile.peerId, generate('slack')))).at(-1)?.type, 'done');
+    const ids = await collect(client.request(hostile.peerId, generate('slackids')));
+    assert.equal(ids.at(-1)?.type, 'done');
+    assert.deepEqual(
+      ids.flatMap((e) => (e as { data?: { ids?: number[] } }).data?.ids ?? []),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    );
     const embed = await collect(
       client.request(hostile.peerId, {
         kind: 'embed',
@@ -226,6 +249,11 @@ describe('synapse bounds: a hostile miner is cut off', () => {
     [
       'maxTokens + slack + 1 token events',
       () => client.request(hostile.peerId, generate('manytokens')),
+      'token_count',
+    ],
+    [
+      'maxTokens + slack + 1 token ids over two events',
+      () => client.request(hostile.peerId, generate('manyids')),
       'token_count',
     ],
     ['21 top logprobs', () => client.request(hostile.peerId, generate('toplogprobs')), 'logprobs'],
@@ -267,6 +295,12 @@ describe('synapse bounds: a hostile miner is cut off', () => {
       await disconnected();
     });
   }
+
+  it('an event of 65 token ids breaks the event schema (MAX_TOKEN_IDS 64): refused as malformed', async () => {
+    const err = await failure(client.request(hostile.peerId, generate('wideids')));
+    assert.equal(err.code, NetworkErrorCode.REMOTE_ERROR);
+    assert.equal(err.meta?.reason, 'malformed');
+  });
 
   it('stray frames within the budget are dropped unparsed and counted, and the request succeeds', async () => {
     const before = await counter(registry, 'subnet_network_stray_bytes_total', { side: 'client' });

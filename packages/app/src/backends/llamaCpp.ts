@@ -7,7 +7,7 @@
  * budget are enforced here, between tokens.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { SAMPLING_TOP_K } from '@subnet/engine-api';
+import { MAX_TOKEN_IDS, SAMPLING_TOP_K } from '@subnet/engine-api';
 import { errorMessage, type Logger, silentLogger } from '@subnet/utils';
 import type {
   ChatHistoryItem,
@@ -76,6 +76,8 @@ interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
   contextLength: number;
+  /** Tokens in the vocabulary (ids are below it): scoring refuses any other id before llama.cpp sees it. */
+  vocabSize: number;
   chatWrapper: ChatWrapper;
   free: LlamaContextSequence[];
   waiters: Array<(seq: LlamaContextSequence) => void>;
@@ -108,6 +110,49 @@ function stopPrefixHold(text: string, stops: readonly string[]): number {
         break;
       }
   return hold;
+}
+
+/**
+ * The text of a generation as it grows, token by token, the one way generation and scoring by ids decode
+ * it: only the tail since the last stable point is decoded (a whole-sequence decode per token is O(n²)),
+ * in the context of the tokens before it (the prompt's last ones at first), so a piece's leading space
+ * and the bytes of a character split over tokens come out as in one decode of the whole sequence.
+ */
+class TextTracker {
+  readonly #model: LlamaModel;
+  readonly #lastPrompt: readonly Token[];
+  readonly tokens: Token[] = [];
+  #folded = 0;
+  #foldedText = '';
+
+  constructor(model: LlamaModel, prompt: readonly Token[]) {
+    this.#model = model;
+    this.#lastPrompt = prompt.slice(-32);
+  }
+
+  /** Adds a token; returns the whole text so far (a partial UTF-8 character at its end decodes to U+FFFD). */
+  push(token: Token): string {
+    this.tokens.push(token);
+    const f = this.#folded;
+    const tail = this.#model.detokenize(
+      this.tokens.slice(f),
+      false,
+      f === 0 ? this.#lastPrompt : this.tokens.slice(Math.max(0, f - 32), f),
+    );
+    const full = this.#foldedText + tail;
+    if (this.tokens.length - f >= 8 && tail.length > 0 && tail.charCodeAt(tail.length - 1) !== 0xfffd) {
+      this.#foldedText = full;
+      this.#folded = this.tokens.length;
+    }
+    return full;
+  }
+}
+
+/** `text` less its trailing U+FFFD (a character whose bytes are not all there yet). */
+function stableEnd(text: string, from: number): number {
+  let end = text.length;
+  while (end > from && text.charCodeAt(end - 1) === 0xfffd) end--;
+  return end;
 }
 
 /**
@@ -254,15 +299,22 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
     const budget = Math.min(req.maxTokens, m.contextLength - promptTokens.length);
     const wantProbs = req.logprobs && req.topLogprobs > 0;
     const seq = await acquire(m, signal);
-    const generated: Token[] = [];
-    let folded = 0;
-    let foldedText = '';
+    const text = new TextTracker(m.model, promptTokens);
+    const generated = text.tokens;
+    let full = '';
     let emitted = 0;
+    // Ids not yet sent: every token event carries the ids generated since the last one.
+    let ids: number[] = [];
+    const takeIds = (): { ids: number[] } => {
+      const out = ids;
+      ids = [];
+      return { ids: out };
+    };
+    let cutByStop = false;
     let finishReason: 'stop' | 'length' = 'length';
     try {
       await seq.clearHistory();
       if (signal.aborted) throw cancelled();
-      const lastPrompt = promptTokens.slice(-32);
       const iterator = seq.evaluateWithMetadata(
         promptTokens,
         { confidence: req.logprobs, probabilities: wantProbs },
@@ -281,22 +333,8 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
             finishReason = 'stop';
             break;
           }
-          generated.push(out.token);
-          // Decode only the tail since the last stable point (a whole-sequence decode per token is O(n²)).
-          const tailText = m.model.detokenize(
-            generated.slice(folded),
-            false,
-            folded === 0 ? lastPrompt : generated.slice(Math.max(0, folded - 32), folded),
-          );
-          const full = foldedText + tailText;
-          if (
-            generated.length - folded >= 8 &&
-            tailText.length > 0 &&
-            tailText.charCodeAt(tailText.length - 1) !== 0xfffd
-          ) {
-            foldedText = full;
-            folded = generated.length;
-          }
+          full = text.push(out.token);
+          ids.push(out.token);
           // `confidence` is the chosen token's probability after llama.cpp's sampler chain: at temperature 0
           // (greedy) the model's raw distribution, what app_scoreV1 reports; above 0 the tempered
           // distribution over top-k (node-llama-cpp's default 40) and the top-p nucleus, renormalised. The
@@ -322,27 +360,33 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
             const at = full.indexOf(s, Math.max(0, emitted - s.length + 1));
             if (at >= 0 && (cut < 0 || at < cut)) cut = at;
           }
+          // The stop-cut event carries the token holding the stop sequence: its ids decode past the text.
           if (cut >= 0) {
-            const text = full.slice(emitted, Math.max(emitted, cut));
-            if (text.length > 0 || req.logprobs) yield { type: 'token', text, ...meta };
+            const piece = full.slice(emitted, Math.max(emitted, cut));
+            yield { type: 'token', text: piece, ...takeIds(), ...meta };
             emitted = Math.max(emitted, cut);
             finishReason = 'stop';
+            cutByStop = true;
             break;
           }
-          let safe = full.length;
-          while (safe > emitted && full.charCodeAt(safe - 1) === 0xfffd) safe--;
+          let safe = stableEnd(full, emitted);
           safe -= stopPrefixHold(full.slice(0, safe), stops);
-          const text = full.slice(emitted, Math.max(emitted, safe));
+          const piece = full.slice(emitted, Math.max(emitted, safe));
           emitted = Math.max(emitted, safe);
-          if (text.length > 0 || req.logprobs) yield { type: 'token', text, ...meta };
+          // Without logprobs an event whose text is held waits for the next (its ids go with it), but no
+          // event carries more than MAX_TOKEN_IDS.
+          if (piece.length > 0 || req.logprobs || ids.length >= MAX_TOKEN_IDS)
+            yield { type: 'token', text: piece, ...takeIds(), ...meta };
           if (generated.length >= budget) break;
         }
       } finally {
         await iterator.return();
       }
-      if (finishReason === 'length') {
-        const rest = m.model.detokenize(generated, false, lastPrompt).slice(emitted);
-        if (rest.length > 0) yield { type: 'token', text: rest };
+      // Text still held (a partial stop sequence, the bytes of an unfinished character) is the answer's end:
+      // sent, so the text is what the ids decode to.
+      if (!cutByStop) {
+        const rest = full.slice(emitted);
+        if (rest.length > 0 || ids.length > 0) yield { type: 'token', text: rest, ...takeIds() };
       }
     } catch (err) {
       if (signal.aborted) throw cancelled();
@@ -363,7 +407,10 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
       req.messages === undefined
         ? { tokens: completionTokens(m, req.prompt), stopTokens: new Set<Token>() }
         : chatPrompt(m, req.messages);
-    const cont = m.model.tokenize(req.continuation, false, 'trimLeadingSpace');
+    const byIds = req.continuationIds !== undefined;
+    const cont: Token[] = byIds
+      ? idsOf(m, req.continuationIds ?? [])
+      : m.model.tokenize(req.continuation ?? '', false, 'trimLeadingSpace');
     if (prompt.length === 0 || cont.length === 0)
       throw new AppError(AppErrorCode.INVALID_REQUEST, 'score needs a non-empty prompt and continuation');
     if (prompt.length + cont.length > m.contextLength)
@@ -380,6 +427,10 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
       i >= prompt.length - 1 ? [t, { generateNext: { probabilities: true } }] : t,
     );
     const k = req.topLogprobs ?? 0;
+    // By ids, each token's text is its piece of the whole decode (as a generation sends it), so the pieces
+    // join to the text those ids decode to; by text, each token's own text.
+    const pieces = byIds ? piecesOf(m, prompt, cont) : cont.map((t) => tokenText(m, t));
+    const sizes = { promptTokens: prompt.length, contextLength: m.contextLength };
     return await withSequence(m, call.signal, async (seq) => {
       let outputs: Awaited<ReturnType<LlamaContextSequence['controlledEvaluate']>>;
       try {
@@ -397,15 +448,45 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
         sum += logprob;
         const top = topOf(m, probs, k);
         tokens.push({
-          token: tokenText(m, token),
+          token: pieces[j] ?? '',
           logprob,
           ...(top === undefined ? {} : { topLogprobs: top }),
         });
       }
-      if (!wantEos) return { tokens, sumLogprob: sum };
+      if (!wantEos) return { tokens, sumLogprob: sum, ...sizes };
       const after = outputs[prompt.length - 1 + cont.length]?.next.probabilities;
-      return { tokens, sumLogprob: sum, eos: eosOf(m, after, stopTokens) };
+      return { tokens, sumLogprob: sum, ...sizes, eos: eosOf(m, after, stopTokens) };
     });
+  }
+
+  /** The ids as tokens, each checked against the vocabulary (llama.cpp must never see an id outside it). */
+  function idsOf(m: Loaded, ids: readonly number[]): Token[] {
+    for (const id of ids)
+      if (!Number.isInteger(id) || id < 0 || id >= m.vocabSize)
+        throw new AppError(
+          AppErrorCode.INVALID_REQUEST,
+          `token id ${id} is outside the vocabulary of model "${m.id}" (${m.vocabSize} tokens)`,
+          { meta: { model: m.id } },
+        );
+    return ids as Token[];
+  }
+
+  /**
+   * Each token's piece of the text the tokens decode to after `prompt`, decoded as a generation decodes
+   * them ({@link TextTracker}): a piece ends before a character whose bytes are not all there yet (that
+   * character goes with the token that completes it); the last takes the rest.
+   */
+  function piecesOf(m: Loaded, prompt: readonly Token[], tokens: readonly Token[]): string[] {
+    const text = new TextTracker(m.model, prompt);
+    const pieces: string[] = [];
+    let at = 0;
+    tokens.forEach((t, j) => {
+      const full = text.push(t);
+      const end = j === tokens.length - 1 ? full.length : stableEnd(full, at);
+      pieces.push(full.slice(at, Math.max(at, end)));
+      at = Math.max(at, end);
+    });
+    return pieces;
   }
 
   /**
@@ -489,8 +570,12 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
 
   async function loadOne(spec: LlamaCppModelOpts, signal: AbortSignal): Promise<void> {
     if (lib === undefined || llama === undefined) throw new Error('unreachable: llama.cpp not loaded');
+    let vocabSize: number;
     try {
-      validateLlamaGguf(await readGgufHeader(spec.path));
+      const header = await readGgufHeader(spec.path);
+      validateLlamaGguf(header);
+      const tokens = header.metadata.get('tokenizer.ggml.tokens')?.value;
+      vocabSize = Array.isArray(tokens) ? tokens.length : 0;
     } catch (err) {
       throw new AppError(
         AppErrorCode.MODEL_REFUSED,
@@ -520,6 +605,7 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
         model,
         context,
         contextLength: context.contextSize,
+        vocabSize,
         chatWrapper,
         free,
         waiters: [],

@@ -4,7 +4,17 @@
  * Pure: the caller fetches the scores; nothing here does I/O. A rule that fails names itself
  * ({@link AuditFailure}), so a verdict says why.
  *
- * Generate answers (every check on the reference's tokenisation of the answer's text):
+ * Generate answers whose every token event carries the model's token ids (llama.cpp miners) are audited by
+ * those ids ({@link auditTokensByIds}): the reference scores exactly the tokens the miner generated, not a
+ * re-tokenisation of the text (a generation may emit a non-canonical token sequence, and a byte-level
+ * model's partial UTF-8 bytes decode to U+FFFD or merge into one character), so nothing is lost to
+ * alignment. The text check ties ids to text: the reference's pieces of the ids must join to the relayed
+ * text, or to the text and then one of the request's stop sequences (the generation was cut there), else
+ * TEXT_MISMATCH. Every rule below holds as stated, per token, with each event's logprob compared to the
+ * sum of the reference's over the ids it covers.
+ *
+ * Generate answers without ids (Ollama, OpenAI-compatible backends: every check on the reference's
+ * tokenisation of the answer's text):
  * - Logprobs: every token event with text must carry the logprob the miner computed (they are always asked
  *   for; only the backend's final flush of held text may lack one), and where a miner token covers the same
  *   characters as a reference token the two must agree within `tolerance` nats. For sampled answers the
@@ -18,8 +28,9 @@
  *   with a tempered probability at least `plausibleRatio` of the best token's, i.e. reference logprob ≥
  *   best + temperature × ln(plausibleRatio).
  *   Both hold for at least `minMatch` of the tokens (tokenisation differs at the prompt boundary).
- * - Length: finishReason 'length' needs maxTokens reference tokens (±1 for the tokeniser boundary); no
- *   answer may hold more than maxTokens + 1.
+ * - Length: finishReason 'length' needs as many tokens as the generation had room for (±1 for the tokeniser
+ *   boundary): maxTokens, or fewer where the model's context ends first (contextLength - promptTokens, as
+ *   the reference reports them); no answer may hold more than maxTokens (+1 without ids).
  * - Ending: finishReason 'stop' needs the reference to end there (its end-of-generation logprob within
  *   `tolerance` of the best for greedy, above the plausibility floor for sampled), unless one of the
  *   request's stop sequences is a plausible next piece of text there.
@@ -28,6 +39,11 @@
  */
 import { SAMPLING_TOP_K } from '@subnet/engine-api';
 import type { MinerToken, ReferenceToken } from './verify.js';
+
+/** One token event of the miner's answer: {@link MinerToken} and the model token ids it covered, when sent. */
+export interface AuditedToken extends MinerToken {
+  ids?: readonly number[] | undefined;
+}
 
 /** Why an audit failed: one code per rule. */
 export const AuditFailure = {
@@ -47,6 +63,8 @@ export const AuditFailure = {
   TOO_LONG: 'TOO_LONG',
   /** finishReason 'stop' where the reference would not end and no stop sequence explains it. */
   EARLY_STOP: 'EARLY_STOP',
+  /** The answer's token ids do not decode to the text it relayed. */
+  TEXT_MISMATCH: 'TEXT_MISMATCH',
   /** Not one embedding per input, or vectors of another dimension. */
   EMBEDDING_SHAPE: 'EMBEDDING_SHAPE',
   /** An embedding's cosine similarity to the reference's is below the threshold. */
@@ -91,7 +109,7 @@ export interface AuditedRequest {
 
 /** What the miner returned, as relayed. */
 export interface AuditedAnswer {
-  tokens: readonly MinerToken[];
+  tokens: readonly AuditedToken[];
   finishReason: 'stop' | 'length' | null;
 }
 
@@ -99,6 +117,45 @@ export interface AuditedAnswer {
 export interface ReferenceScore {
   tokens: readonly ReferenceToken[];
   eos?: { logprob: number; topLogprob: number } | null | undefined;
+  /** The prompt's tokens as a generation counts them, and the model's context (the room an answer had). */
+  promptTokens?: number | undefined;
+  contextLength?: number | undefined;
+}
+
+/** The most tokens the answer could hold: maxTokens, or the room the context left after the prompt. */
+export function roomFor(req: Pick<AuditedRequest, 'maxTokens'>, reference: ReferenceScore): number {
+  const { promptTokens, contextLength } = reference;
+  if (promptTokens === undefined || contextLength === undefined) return req.maxTokens;
+  return Math.max(0, Math.min(req.maxTokens, contextLength - promptTokens));
+}
+
+/** The answer's token ids in order when every token event carries them (and there are some); else null. */
+export function answerIds(answer: Pick<AuditedAnswer, 'tokens'>): number[] | null {
+  if (answer.tokens.length === 0 || answer.tokens.some((t) => t.ids === undefined)) return null;
+  const ids = answer.tokens.flatMap((t) => t.ids ?? []);
+  return ids.length === 0 ? null : ids;
+}
+
+/**
+ * How the text the reference decoded from the ids relates to the relayed `text`: 'same'; 'stop' when it is
+ * the text and then one of the request's stop sequences (the generation was cut at that stop, so the
+ * ids decode past the text); else 'mismatch'.
+ */
+export function textOfIds(
+  decoded: string,
+  text: string,
+  req: Pick<AuditedRequest, 'stop'>,
+  finishReason: AuditedAnswer['finishReason'],
+): 'same' | 'stop' | 'mismatch' {
+  if (decoded === text) return 'same';
+  if (finishReason !== 'stop' || !decoded.startsWith(text)) return 'mismatch';
+  // The backend cuts at the first stop sequence in the text: none may start before the cut.
+  const rest = decoded.slice(text.length);
+  const first = Math.min(
+    ...req.stop.map((s) => decoded.indexOf(s)).filter((i) => i >= 0),
+    Number.POSITIVE_INFINITY,
+  );
+  return first === text.length && req.stop.some((s) => rest.startsWith(s)) ? 'stop' : 'mismatch';
 }
 
 /** Character spans `[start, end)` of consecutive pieces of text. */
@@ -159,7 +216,10 @@ export function temperedLogprob(t: ReferenceToken, temperature: number, topP: nu
     mass += Math.exp(l - z);
     if (mass >= topP) break;
   }
-  const mine = kept.find(same);
+  // A drawn token that tied the last kept one was kept by the sampler's order of equals: same mass.
+  const lastKept = kept[kept.length - 1] as [string, number];
+  const mine =
+    kept.find(same) ?? (t.logprob >= lastKept[1] - 1e-9 ? ([t.token, t.logprob] as const) : undefined);
   if (mine === undefined) return null;
   return mine[1] / temperature - logsumexp(kept.map(([, l]) => l / temperature));
 }
@@ -262,16 +322,108 @@ export function auditTokens(
       minerSpans.every(([a, b], i) => b === a || miner[i]?.logprob === undefined))
   )
     return stats(s, AuditFailure.MISSING_LOGPROBS, `${missing} token(s) without a logprob`);
-  if (n > req.maxTokens + 1)
+  // Lengths: the reference's tokenisation of the relayed text need not give back the miner's token count
+  // (a byte-level model's pieces of UTF-8 decode to characters that retokenise differently), so the
+  // miner's token events count too, but only as many as the text has UTF-8 bytes: every real token adds at
+  // least one byte, so padding an answer with empty events cannot make it look long enough.
+  const events = Math.min(miner.length, Buffer.byteLength(miner.map((t) => t.text).join(''), 'utf8'));
+  if (Math.min(n, miner.length) > req.maxTokens + 1)
     return stats(s, AuditFailure.TOO_LONG, `${n} tokens > maxTokens ${req.maxTokens}`);
-  if (answer.finishReason === 'length' && n < req.maxTokens - 1)
-    return stats(s, AuditFailure.TRUNCATED, `finishReason length after ${n} of ${req.maxTokens} tokens`);
+  const room = roomFor(req, reference);
+  if (answer.finishReason === 'length' && Math.max(n, events) < room - 1)
+    return stats(
+      s,
+      AuditFailure.TRUNCATED,
+      `finishReason length after ${Math.max(n, events)} of ${room} tokens`,
+    );
   if (n === 0 || matched < opts.minMatch * n - 1e-9)
     return greedy
       ? stats(s, AuditFailure.NOT_ARGMAX, `${matched} of ${n} tokens the reference argmax`)
       : stats(s, AuditFailure.IMPLAUSIBLE, `${matched} of ${n} tokens plausible draws`);
   if (compared < opts.minMatch * n - 1 - 1e-9)
     return stats(s, AuditFailure.UNALIGNED, `${compared} of ${n} tokens comparable`);
+  if (lpMatched < opts.minMatch * compared - 1e-9)
+    return stats(s, AuditFailure.LOGPROB_MISMATCH, `${lpMatched} of ${compared} logprobs within tolerance`);
+  return stats(s, null, 'passed');
+}
+
+/**
+ * The token and length rules of an answer whose every event carries ids, on the reference's scores of
+ * exactly those ids (`app_scoreV1` with `continuationIds`): event i covers the next `ids.length` reference
+ * positions; its logprob is compared with the sum of the reference's there (raw, or after the sampler
+ * chain for sampled answers); argmax/plausibility per reference token; the pieces must decode to the text
+ * (TEXT_MISMATCH); lengths are exact (TOO_LONG over maxTokens, TRUNCATED under the room there was - 1).
+ */
+export function auditTokensByIds(
+  req: AuditedRequest,
+  answer: AuditedAnswer,
+  reference: ReferenceScore,
+  opts: GenerateAuditOpts,
+): Audit {
+  const ref = reference.tokens;
+  const miner = answer.tokens;
+  const greedy = req.temperature <= 0;
+  const ids = miner.reduce((k, t) => k + (t.ids?.length ?? 0), 0);
+  let matched = 0;
+  for (const t of ref) {
+    if (greedy) {
+      const best = t.topLogprobs?.[0];
+      if (best === undefined || t.logprob >= best.logprob - opts.tolerance) matched += 1;
+    } else if (plausibleDraw(t, req, opts.plausibleRatio)) matched += 1;
+  }
+  let compared = 0;
+  let lpMatched = 0;
+  let maxDiff: number | null = null;
+  let missing = 0;
+  let at = 0;
+  for (const t of miner) {
+    const k = t.ids?.length ?? 0;
+    const covered = ref.slice(at, at + k);
+    at += k;
+    if (k === 0) continue;
+    const lp = t.logprob;
+    if (lp === undefined || lp === null || !Number.isFinite(lp)) {
+      missing += 1;
+      continue;
+    }
+    const raw = covered.reduce((sum, r) => sum + r.logprob, 0);
+    let diff = Math.abs(lp - raw);
+    if (!greedy) {
+      const tempered = covered.map((r) => temperedLogprob(r, req.temperature, req.topP));
+      if (tempered.every((x) => x !== null))
+        diff = Math.min(diff, Math.abs(lp - tempered.reduce((sum: number, x) => sum + (x as number), 0)));
+    }
+    compared += 1;
+    if (diff <= opts.tolerance) lpMatched += 1;
+    maxDiff = Math.max(maxDiff ?? 0, diff);
+  }
+  const n = ref.length;
+  const s = {
+    tokens: n,
+    argmaxMatched: matched,
+    logprobsCompared: compared,
+    logprobsMatched: lpMatched,
+    maxLogprobDiff: maxDiff,
+  };
+  const text = miner.map((t) => t.text).join('');
+  const decoded = ref.map((t) => t.token).join('');
+  if (n !== ids || textOfIds(decoded, text, req, answer.finishReason) === 'mismatch')
+    return stats(
+      s,
+      AuditFailure.TEXT_MISMATCH,
+      n !== ids
+        ? `the reference scored ${n} tokens for ${ids} ids`
+        : `the ids decode to ${JSON.stringify(decoded.slice(0, 80))}, not the relayed ${JSON.stringify(text.slice(0, 80))}`,
+    );
+  if (missing > 0) return stats(s, AuditFailure.MISSING_LOGPROBS, `${missing} token(s) without a logprob`);
+  if (n > req.maxTokens) return stats(s, AuditFailure.TOO_LONG, `${n} tokens > maxTokens ${req.maxTokens}`);
+  const room = roomFor(req, reference);
+  if (answer.finishReason === 'length' && n < room - 1)
+    return stats(s, AuditFailure.TRUNCATED, `finishReason length after ${n} of ${room} tokens`);
+  if (n === 0 || matched < opts.minMatch * n - 1e-9)
+    return greedy
+      ? stats(s, AuditFailure.NOT_ARGMAX, `${matched} of ${n} tokens the reference argmax`)
+      : stats(s, AuditFailure.IMPLAUSIBLE, `${matched} of ${n} tokens plausible draws`);
   if (lpMatched < opts.minMatch * compared - 1e-9)
     return stats(s, AuditFailure.LOGPROB_MISMATCH, `${lpMatched} of ${compared} logprobs within tolerance`);
   return stats(s, null, 'passed');

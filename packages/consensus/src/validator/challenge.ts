@@ -12,7 +12,7 @@
  */
 import type { EngineApi, EngineClient, EngineError } from '@subnet/engine-api';
 import { errorMessage, type Logger, sleep, withTimeout } from '@subnet/utils';
-import type { Audit } from './audit.js';
+import type { Audit, AuditedToken } from './audit.js';
 import { ValidatorError, ValidatorErrorCode } from './errors.js';
 import type { EmbedParams, GenerateParams } from './mix.js';
 import type { Verification, VerificationMiner } from './records.js';
@@ -22,7 +22,7 @@ import {
   type ReferenceAuditOpts,
   unscorable,
 } from './reference.js';
-import { type MinerToken, majority } from './verify.js';
+import { majority } from './verify.js';
 
 export interface ChallengeOpts {
   /** The synapse deadline: the gateway's `gateway.requestTimeoutMs`, as for organic requests. */
@@ -57,7 +57,8 @@ export type ChallengeRequest =
 export interface Answer {
   target: ChallengeTarget;
   text: string | null;
-  tokens: MinerToken[];
+  /** Token events as relayed, with the model token ids each covered when the miner sent them. */
+  tokens: AuditedToken[];
   finishReason: 'stop' | 'length' | null;
   embeddings: number[][] | null;
   latencyMs: number | null;
@@ -86,7 +87,7 @@ export async function askMiner(
   req: ChallengeRequest,
   opts: { timeoutMs: number; signal: AbortSignal },
 ): Promise<Answer> {
-  const tokens: MinerToken[] = [];
+  const tokens: AuditedToken[] = [];
   let finishReason: Answer['finishReason'] = null;
   let embeddings: number[][] | null = null;
   const signal = withTimeout(opts.signal, opts.timeoutMs + 5000) as AbortSignal;
@@ -112,14 +113,17 @@ export async function askMiner(
       const data = ev.data as {
         type?: string;
         text?: unknown;
+        ids?: unknown;
         logprob?: unknown;
         finishReason?: unknown;
         embeddings?: unknown;
       };
       if (data.type === 'token' && typeof data.text === 'string') {
+        // The network client bounded the ids already (per event and per answer).
         tokens.push({
           text: data.text,
           logprob: typeof data.logprob === 'number' ? data.logprob : undefined,
+          ...(Array.isArray(data.ids) ? { ids: data.ids as number[] } : {}),
         });
       } else if (data.type === 'done' && (data.finishReason === 'stop' || data.finishReason === 'length')) {
         finishReason = data.finishReason;

@@ -74,7 +74,11 @@ export function requestOfSample(
     return {
       request: { kind: 'generate', params: p.data },
       answer: {
-        tokens: s.tokens.map((t) => ({ text: t.text, logprob: t.logprob ?? undefined })),
+        tokens: s.tokens.map((t) => ({
+          text: t.text,
+          logprob: t.logprob ?? undefined,
+          ...(t.ids === undefined ? {} : { ids: t.ids }),
+        })),
         finishReason: s.finishReason,
         embeddings: null,
       },

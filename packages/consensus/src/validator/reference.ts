@@ -1,20 +1,24 @@
 /**
  * Audits against this node's reference model over the Engine API: teacher-forced scores of a generate
  * answer (`app_scoreV1`, with the end-of-generation check and, when needed, each stop sequence) or the
- * reference's own embeddings (`app_embedV1`), judged by the rules of `audit.ts`. One code path for
+ * reference's own embeddings (`app_embedV1`), judged by the rules of `audit.ts`. An answer whose every token
+ * event carries the model's token ids is scored by those ids (`continuationIds`), else by its text. One code path for
  * challenges and for organic requests audited after the fact. Nothing here sends anything to a miner.
  */
 import type { EngineApi, EngineClient, EngineError } from '@subnet/engine-api';
 import {
   type Audit,
   type AuditedAnswer,
+  answerIds,
   auditEmbeddings,
   auditEnding,
   auditTokens,
+  auditTokensByIds,
   endsThere,
   type GenerateAuditOpts,
   type ReferenceScore,
   SAMPLING_TOP_K,
+  textOfIds,
 } from './audit.js';
 import type { EmbedParams, GenerateParams } from './mix.js';
 import type { ReferenceToken } from './verify.js';
@@ -41,7 +45,7 @@ export function unscorable(err: unknown): boolean {
 async function score(
   engine: EngineClient<EngineApi>,
   params: GenerateParams,
-  continuation: string,
+  continuation: { continuation: string } | { continuationIds: number[] },
   opts: ReferenceAuditOpts & { signal: AbortSignal },
 ): Promise<ReferenceScore> {
   // Exactly one of them: a chat's `messages` (the reference renders them with the model's chat template,
@@ -55,7 +59,7 @@ async function score(
     {
       model: params.model,
       ...input,
-      continuation,
+      ...continuation,
       topLogprobs: topLogprobsFor(params.temperature),
       eos: true,
       priority: 'challenge',
@@ -76,8 +80,62 @@ export async function auditGenerateWithReference(
 ): Promise<Audit | null> {
   const text = answer.tokens.map((t) => t.text).join('');
   if (text.length === 0) return null;
-  const ref = await score(engine, params, text, opts);
+  const ids = answerIds(answer);
+  if (ids !== null) {
+    const byIds = await auditByIds(engine, params, answer, ids, text, opts);
+    if (byIds !== null) return byIds;
+  }
+  const ref = await score(engine, params, { continuation: text }, opts);
   const tokens = auditTokens(params, answer, ref, opts);
+  return await ending(engine, params, answer, text, ref, tokens, opts);
+}
+
+/**
+ * The audit by token ids; null where it cannot decide and the text path must: ids the reference refuses
+ * (INVALID_PARAMS: outside its vocabulary), or a chat cut by a text stop of the model's chat template
+ * (the ids decode past the text by a stop sequence the request does not name).
+ */
+async function auditByIds(
+  engine: EngineClient<EngineApi>,
+  params: GenerateParams,
+  answer: AuditedAnswer,
+  ids: number[],
+  text: string,
+  opts: ReferenceAuditOpts & { signal: AbortSignal },
+): Promise<Audit | null> {
+  let ref: ReferenceScore;
+  try {
+    ref = await score(engine, params, { continuationIds: ids }, opts);
+  } catch (err) {
+    if ((err as Partial<EngineError>).code === 'INVALID_PARAMS') return null;
+    throw err;
+  }
+  const decoded = ref.tokens.map((t) => t.token).join('');
+  const relation = textOfIds(decoded, text, params, answer.finishReason);
+  if (
+    relation === 'mismatch' &&
+    params.kind === 'chat' &&
+    answer.finishReason === 'stop' &&
+    decoded.startsWith(text) &&
+    decoded.length > text.length
+  )
+    return null;
+  const tokens = auditTokensByIds(params, answer, ref, opts);
+  // Cut at a stop sequence: the ids hold it, so the stop is explained (the model wrote it).
+  if (relation === 'stop') return tokens;
+  return await ending(engine, params, answer, text, ref, tokens, opts);
+}
+
+/** The ending rule, scoring each stop sequence after the text when the reference would not end there. */
+async function ending(
+  engine: EngineClient<EngineApi>,
+  params: GenerateParams,
+  answer: AuditedAnswer,
+  text: string,
+  ref: ReferenceScore,
+  tokens: Audit,
+  opts: ReferenceAuditOpts & { signal: AbortSignal },
+): Promise<Audit> {
   const stopScores: ReferenceToken[][] = [];
   if (
     tokens.failure === null &&
@@ -85,7 +143,7 @@ export async function auditGenerateWithReference(
     endsThere(ref.eos, params, opts) === false
   ) {
     for (const s of params.stop) {
-      const r = await score(engine, params, text + s, opts);
+      const r = await score(engine, params, { continuation: text + s }, opts);
       stopScores.push([...r.tokens]);
       if (auditEnding(tokens, params, answer, ref, stopScores, opts).failure === null) break;
     }

@@ -39,7 +39,10 @@ export interface NeuronRef {
 
 /** The persisted state of one neuron's entry (what a store writes and loads). */
 export interface ScoreEntry extends NeuronRef {
+  /** The least of the per-model correctness averages (null before any verdict). */
   correctness: number | null;
+  /** Correctness EWMA per model the miner was judged on. */
+  byModel: Record<string, number>;
   availability: number | null;
   latencyMs: number | null;
   passed: number;
@@ -121,7 +124,11 @@ export function routingOf(
 
 export interface Scoreboard {
   /** A challenge answer (or an audited organic answer) was judged: pass or fail, with the fail's reason. */
-  recordVerdict(uid: number, passed: boolean, opts?: { reason?: string | undefined }): void;
+  recordVerdict(
+    uid: number,
+    passed: boolean,
+    opts?: { reason?: string | undefined; model?: string | undefined },
+  ): void;
   /** A request (challenge or organic) was answered (`latencyMs`) or not (`null`). */
   recordResponse(uid: number, latencyMs: number | null, opts?: { organic?: boolean }): void;
   /**
@@ -168,6 +175,7 @@ export function createScoreboard(
         hotkey: n.hotkey.toLowerCase(),
         registeredAt: n.registeredAt,
         correctness: null,
+        byModel: {},
         availability: null,
         latencyMs: null,
         passed: 0,
@@ -210,7 +218,11 @@ export function createScoreboard(
       const x = entry(uid);
       if (x === undefined) return;
       const { e } = x;
-      e.correctness = ewma(e.correctness, passed ? 1 : 0, opts.alpha);
+      // Per model, and the miner is as correct as its worst model: serving one model honestly must not
+      // cover cheating on another (a cheat on chat that passes every embedding check would keep half).
+      const model = o.model ?? '';
+      e.byModel = { ...e.byModel, [model]: ewma(e.byModel[model] ?? null, passed ? 1 : 0, opts.alpha) };
+      e.correctness = Math.min(...Object.values(e.byModel));
       if (passed) {
         e.passed += 1;
         e.probation = Math.max(0, e.probation - 1);

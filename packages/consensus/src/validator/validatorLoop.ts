@@ -22,7 +22,13 @@ import {
   runChallenge,
 } from './challenge.js';
 import type { ValidatorMetrics } from './metrics.js';
-import { createOrganicMix, exponentialDelay, renderEmbed, renderGenerate } from './mix.js';
+import {
+  createOrganicMix,
+  exponentialDelay,
+  type GenerateParams,
+  renderEmbed,
+  renderGenerate,
+} from './mix.js';
 import { followOutcomes, type Outcome, requestOfSample } from './outcomes.js';
 import { mulberry32, newSeed } from './prompt.js';
 import type { Verification } from './records.js';
@@ -146,7 +152,7 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
       counters.sent += 1;
       board.recordResponse(m.uid, m.verdict === 'error' ? null : m.latencyMs);
       if (m.verdict === 'pass' || m.verdict === 'fail') {
-        board.recordVerdict(m.uid, m.verdict === 'pass', { reason: m.reason });
+        board.recordVerdict(m.uid, m.verdict === 'pass', { reason: m.reason, model: v.model });
       }
       if (m.verdict === 'pass') counters.passed += 1;
       else if (m.verdict === 'fail') counters.failed += 1;
@@ -167,7 +173,16 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
 
   /** Challengeable miners per model and task kind, refreshed from the heartbeats. */
   interface TargetView {
-    models: Map<string, { chat: ChallengeTarget[]; completion: ChallengeTarget[]; embed: ChallengeTarget[] }>;
+    models: Map<
+      string,
+      {
+        chat: ChallengeTarget[];
+        completion: ChallengeTarget[];
+        embed: ChallengeTarget[];
+        /** The least context length its miners advertise (tokens). */
+        contextLength: number;
+      }
+    >;
   }
   /** Models this node's app stack serves: the ones it can audit. */
   let localModels = new Set<string>();
@@ -192,7 +207,13 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
     for (const p of peers) {
       if (p.role !== 'miner' || p.uid === null || !registered.has(p.uid)) continue;
       for (const m of p.models) {
-        const e = models.get(m.id) ?? { chat: [], completion: [], embed: [] };
+        const e = models.get(m.id) ?? {
+          chat: [],
+          completion: [],
+          embed: [],
+          contextLength: Number.POSITIVE_INFINITY,
+        };
+        if (m.contextLength > 0) e.contextLength = Math.min(e.contextLength, m.contextLength);
         const t = { uid: p.uid, peerId: p.peerId };
         if (m.taskTypes.includes('chat')) e.chat.push(t);
         if (m.taskTypes.includes('completion')) e.completion.push(t);
@@ -201,6 +222,18 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
       }
     }
     return { models };
+  }
+
+  /**
+   * Whether a generate request surely fits a model of `contextLength` tokens: its prompt's UTF-8 bytes (a
+   * token is at least one byte) plus a chat template's allowance per message plus maxTokens.
+   */
+  function fitsContext(params: GenerateParams, contextLength: number): boolean {
+    const prompt =
+      params.kind === 'chat'
+        ? (params.messages ?? []).reduce((n, m) => n + Buffer.byteLength(m.content, 'utf8') + 32, 32)
+        : Buffer.byteLength(params.prompt ?? '', 'utf8') + 8;
+    return prompt + params.maxTokens <= contextLength;
   }
 
   /** One challenge of `model`: shaped by the organic mix, sent to the least recently challenged miners. */
@@ -215,7 +248,11 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
       for (let i = 0; i < 8 && req === undefined; i++) {
         const { shape } = mix.drawGenerate(model);
         if (entry[shape.kind].length === 0) continue;
-        req = { kind: 'generate', params: renderGenerate(shape, model, seed, rnd) };
+        const params = renderGenerate(shape, model, seed, rnd);
+        // A draw the model cannot hold would fail for any miner (CONTEXT_OVERFLOW, or an answer capped by
+        // the context): draw again. Bytes bound tokens from above, so this never refuses a fitting request.
+        if (!fitsContext(params, entry.contextLength)) continue;
+        req = { kind: 'generate', params };
         targets = entry[shape.kind];
       }
     } else if (entry.embed.length > 0) {
@@ -328,7 +365,7 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
         },
       ],
     });
-    board.recordVerdict(o.uid, audit.failure === null, { reason: verdict.reason });
+    board.recordVerdict(o.uid, audit.failure === null, { reason: verdict.reason, model: o.model });
     counters.audits += 1;
     if (audit.failure !== null) counters.auditFailures += 1;
     metrics?.verdicts.inc({ verdict: verdict.verdict });

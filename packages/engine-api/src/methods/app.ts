@@ -52,6 +52,10 @@ const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
 
 /** Longest `text` of one token event (characters): a token, or the few a stop-sequence hold released at once. */
 export const MAX_TOKEN_TEXT = 4096;
+/** Most model token ids one token event may carry (`ids`): one token, or a few a held piece of text released at once. */
+export const MAX_TOKEN_IDS = 64;
+/** Most token ids `app_scoreV1` scores in one call (`continuationIds`). */
+export const MAX_SCORE_IDS = 1_048_576;
 /** Most characters `app_tokenizeV1` counts in one call (all texts together). */
 export const MAX_TOKENIZE_CHARS = 64 * 1_048_576;
 
@@ -59,7 +63,29 @@ export const AppGenerateEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('token'),
     text: z.string().max(MAX_TOKEN_TEXT).describe('One token (or a few) of text; a miner may not send more'),
-    logprob: z.number().optional(),
+    ids: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 31 - 1),
+      )
+      .max(MAX_TOKEN_IDS)
+      .optional()
+      .describe(
+        "The model's token ids this event covers, in order (backends that hold the tokenizer: llama.cpp). " +
+          'An event whose text is held back (a partial UTF-8 character, a possible stop sequence) still ' +
+          'carries its ids with empty text; a later event carries the text. The ids of all events, ' +
+          "detokenised, are the answer's text; the validator audits them (app_scoreV1 continuationIds)",
+      ),
+    logprob: z
+      .number()
+      .optional()
+      .describe(
+        "The log-probability of the event's token (with several `ids`, the sum of theirs): raw at temperature 0, " +
+          'after the sampler chain (SAMPLING_TOP_K, top-p, temperature) above it',
+      ),
     topLogprobs: z.array(TokenLogprobSchema).optional(),
   }),
   z.object({
@@ -177,10 +203,13 @@ export const app_embedV1 = unary('app_embedV1', {
 /** Whether exactly one of `prompt` and `messages` is given (app_scoreV1). */
 const oneInput = (r: { prompt?: unknown; messages?: unknown }) =>
   (r.prompt === undefined) !== (r.messages === undefined);
+/** Whether exactly one of `continuation` and `continuationIds` is given (app_scoreV1). */
+const oneContinuation = (r: { continuation?: unknown; continuationIds?: unknown }) =>
+  (r.continuation === undefined) !== (r.continuationIds === undefined);
 
 export const app_scoreV1 = unary('app_scoreV1', {
   summary:
-    "Teacher forcing: the model's log-probability of each token of `continuation` after `prompt` or a chat's `messages`.",
+    "Teacher forcing: the model's log-probability of each token of `continuation` (or exactly the tokens `continuationIds`) after `prompt` or a chat's `messages`.",
   params: z
     .object({
       model: ModelId,
@@ -191,7 +220,27 @@ export const app_scoreV1 = unary('app_scoreV1', {
         "A chat the continuation answers: rendered with the model's chat template with the assistant turn open, " +
           "exactly as app_generateV1 with kind 'chat' renders it (give this or `prompt`)",
       ),
-      continuation: z.string().min(1).max(1_000_000),
+      continuation: z
+        .string()
+        .min(1)
+        .max(1_000_000)
+        .optional()
+        .describe("Text to score, tokenized with the model's tokenizer (give this or `continuationIds`)"),
+      continuationIds: z
+        .array(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(2 ** 31 - 1),
+        )
+        .min(1)
+        .max(MAX_SCORE_IDS)
+        .optional()
+        .describe(
+          "Token ids to score exactly as given, not re-tokenised (a generation's `ids`); each result token " +
+            'carries its text piece, and the pieces joined are their detokenised text (give this or `continuation`)',
+        ),
       topLogprobs: z
         .number()
         .int()
@@ -210,10 +259,28 @@ export const app_scoreV1 = unary('app_scoreV1', {
     .strict()
     .refine(oneInput, {
       message: 'give exactly one of prompt (raw text) and messages (a chat), not both and not neither',
+    })
+    .refine(oneContinuation, {
+      message:
+        'give exactly one of continuation (text) and continuationIds (token ids), not both and not neither',
     }),
   result: z.object({
     tokens: z.array(TokenLogprobSchema.extend({ topLogprobs: z.array(TokenLogprobSchema).optional() })),
     sumLogprob: z.number(),
+    promptTokens: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Tokens of the prompt as a generation of it counts them (with BOS and the chat template)'),
+    contextLength: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "The model's context: a generation of this prompt has room for contextLength - promptTokens tokens",
+      ),
     eos: z
       .object({
         logprob: z

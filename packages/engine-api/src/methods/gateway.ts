@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { stream, unary } from '../define.js';
 import { defineErrors } from '../errors.js';
+import { MAX_TOKEN_IDS } from './app.js';
 
 export const gatewayErrors = defineErrors({
   KEY_NOT_FOUND: { code: 1401, summary: 'No API key with that id.' },
@@ -83,8 +84,15 @@ export const gateway_getStatusV1 = unary('gateway_getStatusV1', {
   }),
 });
 
-/** One relayed token of a sampled answer: its text and the logprob the miner reported (null: none). */
-export const SampledTokenSchema = z.object({ text: z.string(), logprob: z.number().nullable() });
+/**
+ * One relayed token event of a sampled answer: its text, the logprob the miner reported (null: none) and the
+ * model token ids it covered when the miner sent them (never relayed to the client; kept for the audit).
+ */
+export const SampledTokenSchema = z.object({
+  text: z.string(),
+  logprob: z.number().nullable(),
+  ids: z.array(z.number().int().min(0)).max(MAX_TOKEN_IDS).optional(),
+});
 
 /**
  * What the gateway keeps of an organic request chosen for audit: the synapse params exactly as the miner

@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { MAX_TOKEN_IDS } from '@subnet/engine-api';
 import type { Logger } from '@subnet/utils';
 import type { Address, Hex } from 'viem';
 import type { z } from 'zod';
@@ -466,6 +467,8 @@ class Call implements AsyncIterableIterator<SynapseResult> {
   #params: unknown = null;
   /** Events received (token events, for generate). */
   #events = 0;
+  /** Model token ids the token events carried (generate). */
+  #ids = 0;
   #gotDone = false;
   #queue: SynapseResult[] = [];
   /** Frame bytes of each queued event (0 for done), counted in the session's `buffered` until consumed. */
@@ -717,6 +720,15 @@ class Call implements AsyncIterableIterator<SynapseResult> {
       }
       if (textOver(ev.text, bounds.maxTokenTextBytes)) {
         return [LimitName.TOKEN_TEXT, `a token's text is over ${bounds.maxTokenTextBytes} bytes`];
+      }
+      // Token ids: a few per event at most, and no more in the whole answer than it may hold tokens.
+      const ids = ev.ids?.length ?? 0;
+      if (ids > MAX_TOKEN_IDS) {
+        return [LimitName.TOKEN_COUNT, `${ids} token ids in one event; the most is ${MAX_TOKEN_IDS}`];
+      }
+      this.#ids += ids;
+      if (this.#ids > most) {
+        return [LimitName.TOKEN_COUNT, `more than ${most} token ids for maxTokens ${params.maxTokens}`];
       }
       const top = ev.topLogprobs;
       if (top !== undefined) {
