@@ -126,6 +126,21 @@ describe('llama.cpp backend', { timeout: 60_000 }, () => {
     assert.equal(short.text, '-br');
   });
 
+  it('an end-of-generation token ends the answer with finishReason stop, never a short length', async () => {
+    // Sampled hot, the fox bigram draws its end token now and then: every such answer must say 'stop'
+    // (node-llama-cpp ends its iteration silently on one unless asked to yield it).
+    let stops = 0;
+    for (let seed = 0; seed < 300 && stops < 2; seed++) {
+      const { done } = await collect(
+        mod.generate(req({ model: 'fox', prompt: 'the', maxTokens: 24, temperature: 2, seed }), { signal }),
+      );
+      const n = done.usage.completionTokens;
+      if (done.finishReason === 'stop') stops += 1;
+      else assert.equal(n, 24, `seed ${seed}: finishReason length after ${n} of 24 tokens`);
+    }
+    assert.ok(stops > 0, 'no sampled answer ended on the end token');
+  });
+
   it('cancels promptly through the AbortSignal', async () => {
     const ac = new AbortController();
     let n = 0;

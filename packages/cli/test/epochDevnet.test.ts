@@ -2,8 +2,9 @@
  * Issue 7 end to end, as `npm start` runs it: the devnet's three validators score the miners (challenges,
  * redundancy, logprob audits against their reference model), commit and reveal weights, settle each epoch
  * with Yuma, propose and attest it on chain, and the proposer claims every leaf. One miner cheats: it serves
- * a cheaper model under the advertised id. Within a few short epochs its share of the miners' emission falls
- * below 5 % while the honest miners hold at least 95 %, and every leaf is claimed. A fourth validator with
+ * a cheaper model under the advertised id to everything it does not take for a challenge
+ * (`SUBNET_DEVNET__DISHONEST_MINERS=1`, examples/adversaries/challengeSpotter.mjs). Within a few short
+ * epochs its share of the miners' emission falls below 5 % while the honest miners hold at least 95 %, and every leaf is claimed. A fourth validator with
  * under 1/3 of the stake, registered by the test through the CLI, reports skewed weights (everything on the
  * cheat): it earns far lower dividends per stake than the honest validators. Each epoch's proposer records its
  * results in NeuronRegistry, so the honest miners' pruning score is non-zero and the cheat's zero.
@@ -246,12 +247,22 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
       );
     }
 
-    // The validators caught it the way the issue asks: audits (and the majority) fail the cheat.
-    const { verifications } = await engine.call('consensus_listVerificationsV1', { uid: cheat, limit: 20 });
+    // The validators caught it the way the issue asks: reference audits fail the cheap answers. The cheat
+    // (examples/adversaries/challengeSpotter.mjs) serves the real model to what it takes for challenges, so
+    // some of its answers pass; challenges drawn like organic traffic make most of them cheap, and its
+    // correctness (the least over its models) is what sinks it.
+    const { verifications } = await engine.call('consensus_listVerificationsV1', { uid: cheat, limit: 100 });
     const verdicts = verifications.flatMap((v) =>
       v.miners.filter((m) => m.uid === cheat).map((m) => m.verdict),
     );
-    assert.ok(verdicts.includes('fail') && !verdicts.includes('pass'), `cheat verdicts ${verdicts}`);
+    const fails = verdicts.filter((v) => v === 'fail').length;
+    assert.ok(
+      fails > 0 && fails >= verdicts.filter((v) => v === 'pass').length / 2,
+      `cheat verdicts ${verdicts}`,
+    );
+    const { miners: scored } = await engine.call('consensus_getStatusV1', {});
+    const cheatScore = scored.find((m) => m.uid === cheat);
+    assert.ok((cheatScore?.correctness ?? 1) < 0.2, `cheat correctness ${cheatScore?.correctness}`);
     const withReceipt = verifications.flatMap((v) => v.miners).filter((m) => m.receipt !== null);
     assert.ok(withReceipt.length > 0, 'verification records keep the miners’ signed receipts');
 

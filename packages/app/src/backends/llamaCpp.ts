@@ -324,6 +324,9 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
           topK: SAMPLING_TOP_K,
           topP: req.topP,
           ...(req.temperature > 0 ? { seed: req.seed ?? (Math.random() * 2 ** 32) >>> 0 } : {}),
+          // Without it node-llama-cpp ends the iteration silently on an end-of-generation token, and the
+          // answer would claim finishReason 'length' after a few tokens (the audit then calls it truncated).
+          yieldEogToken: true,
         },
       );
       try {
