@@ -111,6 +111,8 @@ interface AttemptRecord {
   /** Whether some subscriber wants this attempt's sample (then the job builds it). */
   capture: boolean;
   sample: OutcomeSample | null;
+  /** A lie the miner told in an answer that was otherwise served (its outcome's errorCode): USAGE_FORGED. */
+  violation: string | null;
 }
 
 const candidateOf = (p: Peer): Candidate => ({
@@ -296,6 +298,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
         usage: { promptTokens: 0, completionTokens: 0 },
         capture: wants.size > 0,
         sample: null,
+        violation: null,
       };
       const held: E[] = [];
       try {
@@ -312,7 +315,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
             model,
             kind,
             ok: true,
-            errorCode: null,
+            errorCode: rec.violation,
             latencyMs: performance.now() - started,
             firstEventMs,
             ...rec.usage,
@@ -377,6 +380,8 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
   const generation = (wire: SynapseGenerateParams) =>
     async function* (peer: Peer, signal: AbortSignal, rec: AttemptRecord): AsyncGenerator<GenerateEvent> {
       const texts: string[] = [];
+      /** Token ids relayed, while every event carried them (null once one did not). */
+      let idCount: number | null = 0;
       let sampled: OutcomeSampledToken[] | undefined = rec.capture ? [] : undefined;
       const limit = wire.maxTokens + COMPLETION_SLACK;
       for await (const e of synapse(peer, 'generate', wire, signal) as AsyncIterable<GenerateEvent>) {
@@ -391,6 +396,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
           rec.usage = { promptTokens: 0, completionTokens: texts.length };
           // The token ids go to the audit sample only: the client gets text and logprobs.
           const { ids, ...relayed } = e;
+          idCount = ids === undefined || idCount === null ? null : idCount + ids.length;
           if (sampled !== undefined) {
             if (sampled.length < MAX_SAMPLE_TOKENS)
               sampled.push({
@@ -409,6 +415,9 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
           signal,
         );
         rec.usage = usage;
+        // The miner's own count is never billed, but a wrong one is a lie the validator can prove when the
+        // answer came with its token ids: it is reported, and the consensus stack counts it as a failed verdict.
+        if (idCount !== null && e.usage.completionTokens !== idCount) rec.violation = 'USAGE_FORGED';
         if (sampled !== undefined)
           rec.sample = { kind: 'generate', params: wire, tokens: sampled, finishReason: e.finishReason };
         yield { type: 'done', finishReason: e.finishReason, usage };

@@ -269,7 +269,9 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
 
   it('bills the tokens relayed, counted by its own tokenizer, whatever the miner claims (2^53-1, 0)', async () => {
     const before = seen.hostile.length;
-    for (const forged of [2 ** 53 - 1, 0]) {
+    const outcomes: Outcome[] = [];
+    const off = router.onOutcome((o) => outcomes.push(o));
+    for (const forged of [2 ** 53 - 1, 0, 6]) {
       claim = forged;
       const r = await victim.completions.create({
         model: 'bigram',
@@ -286,7 +288,18 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       );
       assert.equal(r.choices[0]?.logprobs, null, 'logprobs stripped: the client did not ask');
     }
-    assert.equal(seen.hostile.length, before + 2, 'the hostile miner served both');
+    off();
+    assert.equal(seen.hostile.length, before + 3, 'the hostile miner served all three');
+    // A count that differs from the token ids relayed is a provable lie: the outcome says so (the client
+    // was served, and billed the true count), and the validator's scoring fails the miner for it.
+    assert.deepEqual(
+      outcomes.map((o) => [o.ok, o.errorCode]),
+      [
+        [true, 'USAGE_FORGED'],
+        [true, 'USAGE_FORGED'],
+        [true, null],
+      ],
+    );
     // The stream's usage chunk carries the same counts.
     claim = 2 ** 53 - 1;
     const stream = await victim.chat.completions.create({
@@ -308,11 +321,11 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
     assert.ok((usage?.completion_tokens ?? 99) <= 4);
 
     // The key's totals are the true counts, and it is not locked out.
-    const want = { prompt: 5 + 5 + 5, completion: 6 + 6 + (usage?.completion_tokens ?? 0) };
+    const want = { prompt: 5 + 5 + 5 + 5, completion: 6 + 6 + 6 + (usage?.completion_tokens ?? 0) };
     const u = await waitFor(
       () => {
         const x = usageOf(victimId);
-        return x !== undefined && x.requests === 3 ? x : undefined;
+        return x !== undefined && x.requests === 4 ? x : undefined;
       },
       { timeoutMs: 5000, what: 'the usage flush' },
     );

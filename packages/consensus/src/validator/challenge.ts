@@ -66,10 +66,20 @@ export interface Answer {
   errorCode: string | null;
 }
 
+/** The error's code: the miner's own (`remoteCode`) for a REMOTE_ERROR, so OVER_LIMIT shows as such. */
 function codeOf(err: unknown): string {
-  const code = (err as Partial<EngineError>).code;
-  return typeof code === 'string' ? code : 'INTERNAL_ERROR';
+  const e = err as Partial<EngineError>;
+  const remote = (e.data as { remoteCode?: unknown } | undefined)?.remoteCode;
+  if (e.code === 'REMOTE_ERROR' && typeof remote === 'string') return remote;
+  return typeof e.code === 'string' ? e.code : 'INTERNAL_ERROR';
 }
+
+/**
+ * Error codes that prove a miner broke the protocol rather than failed to answer: a bound it exceeded (the
+ * network stack cut it off, `OVER_LIMIT`) or a usage count it forged (`USAGE_FORGED`, seen by the gateway).
+ * They are failed verdicts, not mere unavailability.
+ */
+export const VIOLATIONS: ReadonlySet<string> = new Set(['OVER_LIMIT', 'USAGE_FORGED']);
 
 /** The reference audit options of the challenge options. */
 export const referenceOpts = (o: ChallengeOpts): ReferenceAuditOpts => ({
@@ -178,7 +188,11 @@ export function judge(
   majorityText: string | null,
   audit: Audit | null,
 ): Pick<VerificationMiner, 'verdict' | 'reason'> {
-  if (answer.errorCode !== null) return { verdict: 'error', reason: answer.errorCode };
+  if (answer.errorCode !== null) {
+    return VIOLATIONS.has(answer.errorCode)
+      ? { verdict: 'fail', reason: `violation ${answer.errorCode}` }
+      : { verdict: 'error', reason: answer.errorCode };
+  }
   const side =
     majorityText === null || answer.text === null
       ? null

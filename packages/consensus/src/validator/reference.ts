@@ -6,9 +6,11 @@
  * challenges and for organic requests audited after the fact. Nothing here sends anything to a miner.
  */
 import type { EngineApi, EngineClient, EngineError } from '@subnet/engine-api';
+import { withTimeout } from '@subnet/utils';
 import {
   type Audit,
   type AuditedAnswer,
+  AuditFailure,
   answerIds,
   auditEmbeddings,
   auditEnding,
@@ -148,7 +150,49 @@ async function ending(
       if (auditEnding(tokens, params, answer, ref, stopScores, opts).failure === null) break;
     }
   }
-  return auditEnding(tokens, params, answer, ref, stopScores, opts);
+  const result = auditEnding(tokens, params, answer, ref, stopScores, opts);
+  if (result.failure !== null || answer.finishReason !== 'stop' || params.temperature <= 0) return result;
+  if (stopScores.length > 0) return result; // a requested stop sequence explained it
+  // A sampled answer that ends on the end token: "plausible there" is not enough, since a truncator stops
+  // wherever the end token is plausible. The validator fixed the seed, so the draw is reproducible: the
+  // reference draws the answer again and must stop at the same place.
+  const n = answerIds(answer)?.length ?? answer.tokens.length;
+  const again = await reproduce(engine, params, n + 1, opts);
+  if (again === null || (again.finishReason === 'stop' && again.text === text)) return result;
+  return {
+    stats: { ...result.stats, passed: false },
+    failure: AuditFailure.EARLY_STOP,
+    detail: `the reference, drawing with the same seed, ${again.finishReason === 'stop' ? `stops after ${JSON.stringify(again.text.slice(0, 40))}` : 'does not stop there'}`,
+  };
+}
+
+/**
+ * The reference's own answer to `params` (same seed), at most `maxTokens` tokens; null when it cannot
+ * generate it (the request does not fit it).
+ */
+async function reproduce(
+  engine: EngineClient<EngineApi>,
+  params: GenerateParams,
+  maxTokens: number,
+  opts: ReferenceAuditOpts & { signal: AbortSignal },
+): Promise<{ text: string; finishReason: 'stop' | 'length' } | null> {
+  try {
+    let text = '';
+    const stream = await engine.stream(
+      'app_generateV1',
+      { ...params, maxTokens: Math.min(params.maxTokens, maxTokens), priority: 'challenge' },
+      { signal: withTimeout(opts.signal, opts.timeoutMs) as AbortSignal, deadlineMs: opts.timeoutMs },
+    );
+    for await (const ev of stream) {
+      if (ev.type === 'token') text += ev.text;
+      else return { text, finishReason: ev.finishReason };
+    }
+    return null;
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    if (unscorable(err) || (err as Partial<EngineError>).code === 'METHOD_NOT_FOUND') return null;
+    throw err;
+  }
 }
 
 /** Audits embeddings the miner returned for `params` against the reference's own. */

@@ -129,6 +129,12 @@ export interface Scoreboard {
     passed: boolean,
     opts?: { reason?: string | undefined; model?: string | undefined },
   ): void;
+  /**
+   * A request for `model` got no answer (an error or timeout, not a violation): the model's correctness
+   * takes a 0 sample, so a miner that advertises a model it does not serve loses its score for it, but it
+   * is not made unroutable (a transient failure is not a proven lie).
+   */
+  recordMiss(uid: number, model: string): void;
   /** A request (challenge or organic) was answered (`latencyMs`) or not (`null`). */
   recordResponse(uid: number, latencyMs: number | null, opts?: { organic?: boolean }): void;
   /**
@@ -231,6 +237,13 @@ export function createScoreboard(
         e.probation = Math.max(1, opts.recoveryPasses);
         e.failReason = o.reason ?? 'fail';
       }
+    },
+    recordMiss(uid, model) {
+      const x = entry(uid);
+      if (x === undefined) return;
+      const { e } = x;
+      e.byModel = { ...e.byModel, [model]: ewma(e.byModel[model] ?? null, 0, opts.alpha) };
+      e.correctness = Math.min(...Object.values(e.byModel));
     },
     recordResponse(uid, latencyMs, o = {}) {
       const x = entry(uid);

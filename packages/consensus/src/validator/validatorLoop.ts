@@ -20,6 +20,7 @@ import {
   promptOf,
   referenceOpts,
   runChallenge,
+  VIOLATIONS,
 } from './challenge.js';
 import type { ValidatorMetrics } from './metrics.js';
 import {
@@ -154,6 +155,7 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
       if (m.verdict === 'pass' || m.verdict === 'fail') {
         board.recordVerdict(m.uid, m.verdict === 'pass', { reason: m.reason, model: v.model });
       }
+      if (m.verdict === 'error' && m.reason !== 'CANCELLED') board.recordMiss(m.uid, v.model);
       if (m.verdict === 'pass') counters.passed += 1;
       else if (m.verdict === 'fail') counters.failed += 1;
       else if (m.verdict === 'error') counters.errors += 1;
@@ -414,6 +416,14 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
             if (o.uid === null || !minerUids(chain.metagraph()).has(o.uid)) return;
             if (!o.ok && o.errorCode === 'CANCELLED') return; // the client gave up, not the miner
             board.recordResponse(o.uid, o.ok ? o.latencyMs : null, { organic: true });
+            if (!o.ok) board.recordMiss(o.uid, o.model);
+            if (o.errorCode !== null && VIOLATIONS.has(o.errorCode)) {
+              board.recordVerdict(o.uid, false, {
+                reason: `organic violation ${o.errorCode}`,
+                model: o.model,
+              });
+              counters.failed += 1;
+            }
             if (o.sample !== null) onSample({ ...o, uid: o.uid });
           },
         ),

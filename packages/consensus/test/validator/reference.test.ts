@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  app_generateV1,
   app_scoreV1,
   createEngineClient,
   createEngineServer,
@@ -285,5 +286,76 @@ describe('reference audit requests', () => {
     const off = { ...pair, tokens: pair.tokens.map((t) => ({ ...t, logprob: -0.25 })) };
     const bad = await auditGenerateWithReference(engine, completion(32), off, opts);
     assert.equal(bad?.failure, AuditFailure.LOGPROB_MISMATCH, bad?.detail);
+  });
+});
+
+describe('a sampled answer that stops on the end token is drawn again with its seed', () => {
+  let server: EngineServer;
+  let engine: EngineClient<EngineApi>;
+  /** What the stand-in reference draws for the request (it ends with 'stop' when `stops`). */
+  let draw = { text: 'the fox', stops: true };
+  const drawn: number[] = [];
+
+  before(() => {
+    server = createEngineServer({ streamDeadlineMs: 10_000, maxStreams: 4 });
+    server.register(defineApi([app_scoreV1, app_generateV1]), {
+      // Every character is a likely draw and the end token is plausible anywhere: teacher forcing alone
+      // cannot tell an honest stop from a truncation here.
+      app_scoreV1: (params) => {
+        const tokens = [...(params.continuation ?? '')].map((c) => ({
+          token: c,
+          logprob: -0.25,
+          topLogprobs: [{ token: c, logprob: -0.25 }],
+        }));
+        return { tokens, sumLogprob: -0.25 * tokens.length, eos: { logprob: -0.5, topLogprob: -0.25 } };
+      },
+      app_generateV1: (params) =>
+        (async function* () {
+          drawn.push(params.seed ?? -1);
+          const chars = [...draw.text].slice(0, params.maxTokens);
+          for (const c of chars) yield { type: 'token' as const, text: c, logprob: -0.25 };
+          const stopped = draw.stops && chars.length === [...draw.text].length;
+          yield {
+            type: 'done' as const,
+            finishReason: stopped ? ('stop' as const) : ('length' as const),
+            usage: { promptTokens: 1, completionTokens: chars.length },
+          };
+        })(),
+    });
+    engine = createEngineClient(engineApi, createInProcessTransport(server));
+  });
+  after(() => server.close());
+
+  const sampled = SynapseGenerateParamsSchema.parse({
+    model: 'bigram',
+    kind: 'completion',
+    prompt: 'what jumps?',
+    maxTokens: 16,
+    temperature: 0.8,
+    seed: 42,
+    logprobs: true,
+  });
+
+  it('passes when the reference, with the same seed, stops at the same place', async () => {
+    draw = { text: 'the fox', stops: true };
+    drawn.length = 0;
+    const audit = await auditGenerateWithReference(engine, sampled, answer('the fox'), opts);
+    assert.equal(audit?.failure, null, audit?.detail);
+    assert.deepEqual(drawn, [42], 'drawn once, with the request seed');
+  });
+
+  it('fails EARLY_STOP when the reference draws on past the stop (a truncated answer)', async () => {
+    draw = { text: 'the fox jumps over', stops: true };
+    const audit = await auditGenerateWithReference(engine, sampled, answer('the'), opts);
+    assert.equal(audit?.failure, AuditFailure.EARLY_STOP);
+    assert.equal(audit?.stats.passed, false);
+  });
+
+  it('greedy answers are not drawn again (the end token must be the argmax)', async () => {
+    drawn.length = 0;
+    const greedy = { ...sampled, temperature: 0 };
+    const audit = await auditGenerateWithReference(engine, greedy, answer('the'), opts);
+    assert.equal(audit?.failure, AuditFailure.EARLY_STOP, 'eos -0.5 is not within tolerance of the best');
+    assert.deepEqual(drawn, []);
   });
 });

@@ -37,6 +37,32 @@ describe('combineScore', () => {
 });
 
 describe('scoreboard', () => {
+  it('correctness is per model and the least of them: passing one model does not cover failing another', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(1), neuron(2)]);
+    for (let i = 0; i < 20; i++) {
+      b.recordVerdict(1, true, { model: 'embed' });
+      b.recordVerdict(1, i % 2 === 0, { model: 'chat' });
+      b.recordVerdict(2, true, { model: 'embed' });
+      b.recordVerdict(2, true, { model: 'chat' });
+    }
+    const one = b.get(1);
+    assert.ok(one !== undefined && one.correctness !== null && one.correctness < 0.6, JSON.stringify(one));
+    assert.equal(b.get(2)?.correctness, 1);
+  });
+
+  it('a miss (no answer) lowers the model correctness without making the miner unroutable', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(1)]);
+    for (let i = 0; i < 5; i++) b.recordVerdict(1, true, { model: 'chat' });
+    for (let i = 0; i < 5; i++) b.recordMiss(1, 'chat');
+    const s = b.get(1);
+    assert.ok(s !== undefined && (s.correctness ?? 1) < 0.5, JSON.stringify(s));
+    assert.equal(s?.failed, 0, 'a miss is not a failed verdict');
+    // Below routingMinCorrectness it is unroutable until passes raise it again, but on probation it is not.
+    assert.match(s?.reason ?? '', /correctness/);
+  });
+
   it('honest miners converge to 1, a cheater to 0, an unreliable one in between', () => {
     const b = createScoreboard(opts);
     b.retain([neuron(1), neuron(2), neuron(3)]);

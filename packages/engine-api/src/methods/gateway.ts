@@ -120,7 +120,12 @@ export const OutcomeSchema = z.object({
   uid: z.number().int().nullable(),
   peerId: z.string(),
   ok: z.boolean(),
-  errorCode: z.string().nullable(),
+  errorCode: z
+    .string()
+    .nullable()
+    .describe(
+      'Why the attempt failed; on a served answer (ok), a lie the validator proved in it (USAGE_FORGED: the reported completion tokens differ from the token ids relayed)',
+    ),
   latencyMs: z.number(),
   firstEventMs: z.number().nullable(),
   promptTokens: z.number().int().min(0).describe('Counted by the validator, never taken from the miner'),
