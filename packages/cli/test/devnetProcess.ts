@@ -1,8 +1,9 @@
 /**
  * Test helpers for the `subnet devnet` process the CLI tests run: spawn it (`--json`, anvil on a free port,
- * extra `SUBNET_*` settings in `env`), read its ready line, stop it as Ctrl-C would.
+ * extra `SUBNET_*` settings in `env`), read its ready line, stop it as Ctrl-C would; and run one `subnet …`
+ * command against it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -41,4 +42,36 @@ export async function stopDevnet(proc: ChildProcess): Promise<number | null> {
   proc.kill('SIGINT');
   const [code] = (await once(proc, 'exit')) as [number | null];
   return code;
+}
+
+/** The outcome of one `subnet …` command. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `subnet …` in `cwd` against the devnet at `rpcUrl`, with `password` as WALLET_PASSWORD and nothing else of
+ * this process's environment but PATH and HOME; at most 60 s.
+ */
+export function runCli(args: string[], cwd: string, rpcUrl: string, password: string): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        cwd,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          SUBNET_CHAIN__RPC_URL: rpcUrl,
+          WALLET_PASSWORD: password,
+        },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
 }

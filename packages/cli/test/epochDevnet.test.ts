@@ -10,12 +10,11 @@
  * results in NeuronRegistry, so the honest miners' pruning score is non-zero and the cheat's zero.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createSubnetClient, loadNetwork } from '@subnet/chain';
 import {
   createEngineClient,
@@ -27,9 +26,8 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 
-import { firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import { type CliRun, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
-const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 const TEMPO = 10;
 
 interface NodesInfo {
@@ -38,35 +36,11 @@ interface NodesInfo {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/** `subnet …` in `cwd` against the devnet at `rpcUrl`. */
+const cli = (args: string[], cwd: string, rpcUrl: string) =>
+  runCli(args, cwd, rpcUrl, 'skewed-validator-password');
 
-/** `subnet …` in `cwd` with the devnet's RPC URL and the skewed wallet's password. */
-function cli(args: string[], cwd: string, rpcUrl: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          SUBNET_CHAIN__RPC_URL: rpcUrl,
-          WALLET_PASSWORD: 'skewed-validator-password',
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
-
-async function ok(run: Promise<Run>, what: string): Promise<string> {
+async function ok(run: Promise<CliRun>, what: string): Promise<string> {
   const r = await run;
   assert.equal(r.code, 0, `${what}: ${r.stderr}`);
   return r.stdout;

@@ -11,7 +11,7 @@
  * One `it` per property, on what the first one collects, so a run says which hold.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,9 +27,8 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 import { residentBytes } from '../src/devnetNodes.js';
-import { firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import { type CliRun, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
-const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./adversaries/${name}.js`, import.meta.url));
 const TEMPO = 10;
 /** Resident memory budget of one validator process (reference model, consensus, gateway, network). */
@@ -55,34 +54,10 @@ interface Info {
   neurons: { wallet: string; uid: number; peerId?: string }[];
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function cli(args: string[], cwd: string, rpcUrl: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '',
-          SUBNET_CHAIN__RPC_URL: rpcUrl,
-          WALLET_PASSWORD: 'thief-password',
-        },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+/** `subnet …` in `cwd` against the devnet at `rpcUrl`. */
+const cli = (args: string[], cwd: string, rpcUrl: string) => runCli(args, cwd, rpcUrl, 'thief-password');
 
 describe('the attack devnet: honest miners beside one miner per attack', { timeout: 300_000 }, () => {
   let dir: string;
@@ -97,7 +72,7 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
   const organic = { ok: 0, failed: [] as string[] };
   let routed: Map<number, number> | undefined;
   let maxValidatorRss = 0;
-  let theft: Run | undefined;
+  let theft: CliRun | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'subnet-trust-devnet-'));
@@ -284,7 +259,10 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
   it('after detection each attacker gets < 5 % of the organic requests', () => {
     assert.ok(routed !== undefined, 'no routing window');
     const total = [...routed.values()].reduce((a, b) => a + b, 0);
-    assert.ok(total > 0, 'the gateways routed organic requests in the window');
+    assert.ok(
+      total >= 10,
+      `the gateways routed ${total} organic requests in the window (a share needs some)`,
+    );
     const shares = Object.keys(ATTACKERS).map((w) => [w, (routed?.get(uidOf(w)) ?? 0) / total] as const);
     for (const [wallet, share] of shares) {
       assert.ok(share < 0.05, `${wallet} got ${share} of ${total} requests (${JSON.stringify(shares)})`);

@@ -1,7 +1,8 @@
 export { type ChainView, createChainView } from './chainView.js';
 export { ConsensusError, ConsensusErrorCode, type ConsensusErrorMeta } from './errors.js';
 export type { Loop } from './loop.js';
-export { challengePrompt, mulberry32 } from './validator/prompt.js';
+export { AuditFailure } from './validator/audit.js';
+export { mulberry32, newSeed } from './validator/prompt.js';
 export {
   combineScore,
   createScoreboard,
@@ -9,6 +10,6 @@ export {
   type MinerScore,
   type Scoreboard,
 } from './validator/scores.js';
-export { type AuditResult, auditAnswer, majority } from './validator/verify.js';
+export { majority } from './validator/verify.js';
 export { checkWeights, normalizeWeights, type WeightRules, type WeightVector } from './validator/weights.js';
 export { YUMA_DEFAULTS, type YumaInput, type YumaOutput, type YumaParams, yuma } from './yuma.js';

@@ -6,11 +6,9 @@
  * changes in one transaction every `flushIntervalMs` and on stop; the claim queue is written at once (a
  * claim is rare and worth a write). It stores only what the validator computed: never keys or secrets.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { VerificationSchema } from '@subnet/engine-api';
-import { errorMessage, type Logger, SubnetError } from '@subnet/utils';
+import { errorMessage, type Logger, preparePrivateFile, SubnetError } from '@subnet/utils';
 import type { ClaimQueueStore, PendingClaim } from './epoch/agent.js';
 import type { Verification, VerificationChanges, VerificationLog } from './validator/records.js';
 import { neuronKey, type Scoreboard, type ScoreChanges, type ScoreEntry } from './validator/scores.js';
@@ -78,21 +76,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE claims (epoch INTEGER PRIMARY KEY, leaves TEXT NOT NULL);`,
 ];
 
-/** Creates the file 0600 (and its folder 0700) when absent; tightens an existing file to 0600. */
-function prepareFile(file: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    closeSync(openSync(file, 'wx', 0o600));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    try {
-      chmodSync(file, 0o600);
-    } catch {
-      // not ours to change: SQLite will say if it cannot open it
-    }
-  }
-}
-
 function migrate(db: DatabaseSync, file: string): void {
   const version = () => (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
   const v0 = version();
@@ -159,7 +142,7 @@ export function createConsensusStore(
   opts: ConsensusStoreOpts,
   modules: { logger?: Logger | undefined } = {},
 ): ConsensusStore {
-  prepareFile(opts.file);
+  preparePrivateFile(opts.file);
   const db = new DatabaseSync(opts.file, { timeout: 2000 });
   try {
     db.exec('PRAGMA journal_mode = WAL');

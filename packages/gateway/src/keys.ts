@@ -7,11 +7,9 @@
  * It must never store, log or return a secret other than from `create`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { ApiKeyInfoSchema } from '@subnet/engine-api';
-import { errorMessage, hasCode, type Logger, SubnetError } from '@subnet/utils';
+import { errorMessage, hasCode, type Logger, preparePrivateFile, SubnetError } from '@subnet/utils';
 import type { z } from 'zod';
 import type { KeyAuthority, KeyRecord, UsageSink } from './types.js';
 
@@ -157,21 +155,6 @@ const infoOf = (r: KeyRow): ApiKeyInfo => ({
   },
 });
 
-/** Creates the file 0600 (and its folder 0700) when absent; tightens an existing file to 0600. */
-function prepareFile(file: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  try {
-    closeSync(openSync(file, 'wx', 0o600));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    try {
-      chmodSync(file, 0o600);
-    } catch {
-      // not ours to change (another user's file opened read-write): SQLite will say if it cannot open it
-    }
-  }
-}
-
 function migrate(db: DatabaseSync, file: string): void {
   const { user_version: version } = db.prepare('PRAGMA user_version').get() as { user_version: number };
   if (version > KEY_STORE_VERSION) {
@@ -202,7 +185,7 @@ function migrate(db: DatabaseSync, file: string): void {
 export function createKeyStore(opts: KeyStoreOpts, modules: KeyStoreModules = {}): KeyStore {
   const now = modules.now ?? Date.now;
   const logger = modules.logger;
-  prepareFile(opts.file);
+  preparePrivateFile(opts.file);
   const db = new DatabaseSync(opts.file, { timeout: 2000 });
   try {
     db.exec('PRAGMA journal_mode = WAL');

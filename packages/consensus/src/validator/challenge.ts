@@ -107,8 +107,15 @@ export async function askMiner(
       { uid: target.uid, kind: req.kind, params: req.params, timeoutMs: opts.timeoutMs },
       { signal },
     );
+    let reported: unknown;
     for await (const ev of stream) {
       if (ev.type === 'done') {
+        // The miner's own count of its tokens is never used, but one that differs from the ids it sent is
+        // a lie the validator can prove (the gateway reports the same on organic answers).
+        const ids = tokens.every((t) => t.ids !== undefined)
+          ? tokens.reduce((n, t) => n + (t.ids?.length ?? 0), 0)
+          : null;
+        const forged = req.kind === 'generate' && ids !== null && reported !== ids;
         return {
           target,
           text: req.kind === 'generate' ? tokens.map((t) => t.text).join('') : null,
@@ -117,7 +124,7 @@ export async function askMiner(
           embeddings,
           latencyMs: ev.latencyMs,
           requestId: ev.requestId,
-          errorCode: null,
+          errorCode: forged ? 'USAGE_FORGED' : null,
         };
       }
       const data = ev.data as {
@@ -127,6 +134,7 @@ export async function askMiner(
         logprob?: unknown;
         finishReason?: unknown;
         embeddings?: unknown;
+        usage?: { completionTokens?: unknown };
       };
       if (data.type === 'token' && typeof data.text === 'string') {
         // The network client bounded the ids already (per event and per answer).
@@ -137,6 +145,7 @@ export async function askMiner(
         });
       } else if (data.type === 'done' && (data.finishReason === 'stop' || data.finishReason === 'length')) {
         finishReason = data.finishReason;
+        reported = data.usage?.completionTokens;
       } else if (Array.isArray(data.embeddings)) {
         embeddings = data.embeddings as number[][];
       }

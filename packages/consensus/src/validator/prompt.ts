@@ -1,72 +1,8 @@
 /**
- * Synthetic challenge prompts: a deterministic function of a seed (mulberry32 over a fixed word list), so a
- * verification record's seed is enough to rebuild its prompt. Pure; never touches the network.
+ * Seeds and seeded randomness of the validator loop: a challenge seed from the platform's CSPRNG (miners
+ * cannot predict it) and mulberry32, the small deterministic PRNG that draws a challenge's content from its
+ * seed (`mix.ts`, `corpus.ts`), so a verification record's seed rebuilds it. Pure; never touches the network.
  */
-
-/** Words prompts are drawn from: common English, so any text model has something to continue. */
-export const CHALLENGE_WORDS: readonly string[] = [
-  'the',
-  'quick',
-  'brown',
-  'fox',
-  'jumps',
-  'over',
-  'lazy',
-  'dog',
-  'a',
-  'river',
-  'runs',
-  'through',
-  'old',
-  'town',
-  'where',
-  'people',
-  'walk',
-  'each',
-  'morning',
-  'to',
-  'market',
-  'and',
-  'buy',
-  'bread',
-  'with',
-  'fresh',
-  'milk',
-  'from',
-  'farm',
-  'near',
-  'hill',
-  'under',
-  'bright',
-  'sky',
-  'of',
-  'summer',
-  'light',
-  'children',
-  'play',
-  'in',
-  'green',
-  'fields',
-  'while',
-  'birds',
-  'sing',
-  'songs',
-  'about',
-  'rain',
-  'wind',
-  'stone',
-  'house',
-  'door',
-  'window',
-  'table',
-  'book',
-  'story',
-  'long',
-  'night',
-  'star',
-  'moon',
-  'sea',
-];
 
 /** mulberry32: a small deterministic PRNG in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -78,16 +14,6 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** The prompt of challenge `seed`: 4 to 11 words of {@link CHALLENGE_WORDS}, space-separated. */
-export function challengePrompt(seed: number, words: readonly string[] = CHALLENGE_WORDS): string {
-  if (words.length === 0) throw new RangeError('challengePrompt needs a non-empty word list');
-  const rnd = mulberry32(seed);
-  const n = 4 + Math.floor(rnd() * 8);
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push(words[Math.floor(rnd() * words.length)] as string);
-  return out.join(' ');
 }
 
 /** A fresh challenge seed (u32), from the platform's CSPRNG so miners cannot predict it. */
