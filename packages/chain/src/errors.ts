@@ -25,6 +25,10 @@ export interface ChainErrorMeta extends Record<string, unknown> {
   errorName?: string;
   errorArgs?: readonly unknown[];
   rpcUrl?: string;
+  /** A transaction that was mined but reverted (`TX_FAILED`): its hash, gas and block. */
+  txHash?: `0x${string}`;
+  gasUsed?: bigint;
+  blockNumber?: bigint;
 }
 
 export class ChainError extends SubnetError<ChainErrorCode, ChainErrorMeta> {

@@ -22,6 +22,7 @@ export {
 export type { EpochResults } from './actions/getEpochResults.js';
 export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 export type { StakeInfo } from './actions/getStakeInfo.js';
+export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';
 export { ChainError, ChainErrorCode, type ChainErrorMeta, toChainError } from './errors.js';

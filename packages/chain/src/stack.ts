@@ -184,6 +184,11 @@ export function chainHandlers(
         }
         return epochResultsToJson(r);
       }),
+    chain_snapshotValidatorsV1: ({ netuid }) =>
+      guard(async () => {
+        const r = await needSigner().snapshotValidators(netuid);
+        return { epoch: Number(r.epoch), taken: r.taken, txHash: r.hash, gasUsed: Number(r.gasUsed) };
+      }),
     chain_proposeEpochV1: ({ netuid, epoch, root, resultsHash, total, results }) =>
       guard(async () => {
         const tx = await needSigner().proposeEpoch({

@@ -38,6 +38,7 @@ import { registerSubnet } from './actions/registerSubnet.js';
 import { removeStake } from './actions/removeStake.js';
 import { revealWeights } from './actions/revealWeights.js';
 import { setSubnetParams } from './actions/setSubnetParams.js';
+import { snapshotValidators } from './actions/snapshotValidators.js';
 import { updateServiceInfo } from './actions/updateServiceInfo.js';
 import { type ChainClient, type ChainClientOpts, createChainClient } from './client.js';
 import { fetchMetagraph } from './metagraph.js';
@@ -88,6 +89,7 @@ function bind(chain: ChainClient) {
     getEpochInputs: (netuid: number, epoch: number | bigint) => getEpochInputs(chain, { netuid, epoch }),
     getEpochResults: (netuid: number, epoch?: number | bigint) =>
       getEpochResults(chain, epoch === undefined ? { netuid } : { netuid, epoch }),
+    snapshotValidators: (netuid: number) => snapshotValidators(chain, { netuid }),
     proposeEpoch: b(proposeEpoch),
     attestEpoch: b(attestEpoch),
     claimEmission: b(claimEmission),

@@ -84,7 +84,9 @@ export async function sendContractTx<
       timeout: opts.timeoutMs ?? 60_000,
     });
     if (receipt.status !== 'success') {
-      throw new ChainError(ChainErrorCode.TX_FAILED, `${context}: transaction ${hash} reverted when mined`);
+      throw new ChainError(ChainErrorCode.TX_FAILED, `${context}: transaction ${hash} reverted when mined`, {
+        meta: { txHash: hash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber },
+      });
     }
     return { hash, receipt, result };
   } catch (err) {

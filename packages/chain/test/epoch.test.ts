@@ -1,8 +1,9 @@
 /**
  * The chain side of the epoch (docs/epoch.md) against a real anvil devnet with two validators and two
  * miners: inputs read at the epoch's last block (stakes as they were then, reveals filtered by the window and
- * by registrations), and one epoch settled end to end through the chain_* handlers: proposed by the drawn
- * proposer, a wrong root refused by name, attested to finality, shown in the metagraph and the results, and
+ * by registrations), and one epoch settled end to end through the chain_* handlers: its validator snapshot taken
+ * during it, proposed by the drawn proposer (another validator refused in the exclusive window), a wrong root
+ * refused by name, attested to finality, shown in the metagraph and the results, and
  * claimed (minted and staked).
  */
 import assert from 'node:assert/strict';
@@ -188,6 +189,22 @@ describe('an epoch on chain', () => {
       salt: commit.salt,
     });
     revealBlock = (await sdk.chain.public.getTransactionReceipt({ hash })).blockNumber;
+    // The epoch's validator snapshot, taken during it (the epoch agents' first step in every epoch): the first
+    // call takes it, a second finds it taken and sends nothing.
+    const snap = await client('validator2').call('chain_snapshotValidatorsV1', { netuid: 1 });
+    assert.equal(snap.epoch, Number(commit.epoch + 1n));
+    assert.equal(snap.taken, true);
+    assert.ok(snap.txHash !== null && snap.gasUsed > 0, JSON.stringify(snap));
+    assert.deepEqual(await client('validator1').call('chain_snapshotValidatorsV1', { netuid: 1 }), {
+      epoch: snap.epoch,
+      taken: false,
+      txHash: null,
+      gasUsed: 0,
+    });
+    await expectEngineError(
+      client('validator1').call('chain_snapshotValidatorsV1', { netuid: 9 }),
+      'NOT_FOUND',
+    );
     // A miner registered after the reveal takes uid 4: the reveal's weight on it must not count.
     const late = privateKeyToAccount(generatePrivateKey());
     const { uid } = await sdk
@@ -223,12 +240,13 @@ describe('an epoch on chain', () => {
     assert.equal(before.epoch, e);
     assert.equal(before.status, 'awaiting');
     assert.equal(before.proposal, null);
+    // The snapshot was taken during the epoch: one of its validators is drawn by stake.
     const proposerName =
       before.proposer === acct('validator1').hotkey.address
         ? 'validator1'
         : before.proposer === acct('validator2').hotkey.address
           ? 'validator2'
-          : assert.fail(`unexpected proposer ${before.proposer}`);
+          : assert.fail(`expected a drawn proposer, got ${before.proposer}`);
     const attesterName = proposerName === 'validator1' ? 'validator2' : 'validator1';
 
     const x = await client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: e });
@@ -248,6 +266,12 @@ describe('an epoch on chain', () => {
       { uid: OWNER_UID, account: x.owner as `0x${string}`, amount: total - toValidator - toMiner },
     ]);
     const proposal = { netuid: 1, epoch: e, root: tree.root, resultsHash: resultsHash(results) };
+    // In the exclusive window only the drawn proposer may propose.
+    await expectEngineError(
+      client(attesterName).call('chain_proposeEpochV1', { ...proposal, total: total.toString(), results }),
+      'REVERTED',
+      'NotDrawnProposer',
+    );
     const proposed = await client(proposerName).call('chain_proposeEpochV1', {
       ...proposal,
       total: total.toString(),
@@ -383,5 +407,40 @@ describe('an epoch on chain', () => {
       (await client('validator1').call('chain_getEpochV1', { netuid: 1, epoch: e + 1 })).status,
       'expired',
     );
+  });
+
+  it('two validators snapshotting in one block: one takes it, the other answers taken: false', async () => {
+    const rpc = (method: string, params: unknown[]) =>
+      sdk.chain.public.request({ method: method as never, params: params as never });
+    const pending = async () => BigInt(((await rpc('txpool_status', [])) as { pending: string }).pending);
+    const { currentEpoch } = await client('validator1').call('chain_getEpochV1', { netuid: 1 });
+    // No block per transaction from here on (the last test): the two wait in the pool for anvil_mine.
+    await devnet.intervalMiningOnly();
+    try {
+      // validator1's transaction waits in the pool; validator2 reads the snapshot as not taken, then either
+      // its gas estimate (against the pending block) reverts SnapshotTaken, or its transaction is mined after
+      // validator1's and reverts: both answer taken: false.
+      const done = new Set<string>();
+      const snapshot = (name: string) =>
+        client(name)
+          .call('chain_snapshotValidatorsV1', { netuid: 1 })
+          .finally(() => done.add(name));
+      const until = async (stop: () => Promise<boolean>) => {
+        while (!(await stop())) await new Promise((r) => setTimeout(r, 20));
+      };
+      const first = snapshot('validator1');
+      await until(async () => done.has('validator1') || (await pending()) >= 1n);
+      const second = snapshot('validator2');
+      await until(async () => done.has('validator2') || (await pending()) >= 2n);
+      await rpc('anvil_mine', ['0x1']);
+      const [a, b] = await Promise.all([first, second]);
+      assert.deepEqual([a.epoch, a.taken], [currentEpoch, true]);
+      assert.ok(a.txHash !== null && a.gasUsed > 0);
+      assert.deepEqual([b.epoch, b.taken], [currentEpoch, false]);
+      // No transaction, or one mined and reverted (its gas spent).
+      assert.equal(b.txHash === null, b.gasUsed === 0, JSON.stringify(b));
+    } finally {
+      await rpc('evm_setAutomine', [true]);
+    }
   });
 });

@@ -632,7 +632,9 @@ const ConsensusConfigSchema = z.strictObject({
     .min(0)
     .max(1)
     .default(0.5)
-    .describe('Correctness average below which a miner gets no organic traffic (consensus_getRoutingV1).'),
+    .describe(
+      'Correctness average below which a miner gets no organic traffic (consensus_getRoutingV1) and no weight in the commit.',
+    ),
   setWeights: z
     .boolean()
     .default(true)

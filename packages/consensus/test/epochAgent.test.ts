@@ -1,5 +1,8 @@
 /**
- * The epoch agent's claim queue survives a restart: an agent queues the leaves of a finalised epoch it
+ * The epoch agent takes the validator snapshot once per epoch, before the epoch step (after it when it
+ * proposes as the drawn proposer); already taken by another validator is no error, a failure is not retried
+ * within the epoch, and neither the snapshot nor the step keeps the other from running. Its claim
+ * queue survives a restart: an agent queues the leaves of a finalised epoch it
  * proposed, the process "dies" before claiming them, and a new agent on the same SQLite file claims every
  * one with its proof; a claim that fails stays queued, one already made (AlreadyClaimed) leaves the queue.
  * The chain is a scripted {@link EpochChainPort} (the agent's seam); settlement and the Merkle tree are real.
@@ -59,6 +62,7 @@ function scriptedChain(view: EpochView, onClaim: (c: Claim) => void = () => {}) 
     hotkey: async () => ME,
     epoch: async () => view,
     inputs: async (_n, e) => inputsOf(e),
+    snapshot: async () => ({ epoch: view.currentEpoch, taken: false, txHash: null }),
     propose: async () => ({ txHash: '0x01' }),
     attest: async () => ({ txHash: '0x02' }),
     recordResults: async () => ({ txHash: '0x03' }),
@@ -80,6 +84,7 @@ describe('epoch agent claim queue', () => {
     const signal = new AbortController().signal;
     const finalised: EpochView = {
       epoch: 2,
+      currentEpoch: 3,
       currentBlock: 170,
       startBlock: 140,
       endBlock: 159,
@@ -104,11 +109,14 @@ describe('epoch agent claim queue', () => {
     // A new process: the epoch is long past; the queue comes back from the file.
     const store2 = createConsensusStore({ file });
     let failNext: Error | undefined = new Error('connection reset');
-    const second = scriptedChain({ ...finalised, epoch: 9, status: 'open', proposal: null }, () => {
-      const err = failNext;
-      failNext = undefined;
-      if (err !== undefined) throw err;
-    });
+    const second = scriptedChain(
+      { ...finalised, epoch: 9, currentEpoch: 10, status: 'open', proposal: null },
+      () => {
+        const err = failNext;
+        failNext = undefined;
+        if (err !== undefined) throw err;
+      },
+    );
     const a2 = createEpochAgent(
       { netuid: NETUID, claim: 'all', claimToStake: false },
       { chain: second.port, tree: contractsTree, log: silentLogger(), claims: store2.claims },
@@ -132,5 +140,123 @@ describe('epoch agent claim queue', () => {
       'the emptied epoch is kept, so it is not queued again',
     );
     store2.close();
+  });
+});
+
+describe('epoch agent validator snapshot', () => {
+  it('tries once per epoch, first unless proposing as the drawn proposer; "already taken" is no error', async () => {
+    const signal = new AbortController().signal;
+    let view: EpochView = {
+      epoch: 2,
+      currentEpoch: 3,
+      currentBlock: 161,
+      startBlock: 140,
+      endBlock: 159,
+      deadline: 179,
+      status: 'expired',
+      proposer: null,
+      proposal: null,
+    };
+    const calls: string[] = [];
+    let answer: () => { taken: boolean; txHash: string | null } = () => ({ taken: true, txHash: '0x05' });
+    const { port } = scriptedChain(view);
+    const chain: EpochChainPort = {
+      ...port,
+      epoch: async () => view,
+      propose: async () => {
+        calls.push(`propose:${view.epoch}`);
+        throw new Error('propose failed');
+      },
+      snapshot: async (netuid) => {
+        assert.equal(netuid, NETUID);
+        calls.push(`snapshot:${view.currentEpoch}`);
+        return { epoch: view.currentEpoch, ...answer() };
+      },
+    };
+    const agent = createEpochAgent(
+      { netuid: NETUID, claim: 'none', claimToStake: false },
+      { chain, tree: contractsTree, log: silentLogger() },
+    );
+
+    // Epoch 3: the first tick takes the snapshot; later ticks of the same epoch send nothing.
+    await agent.tick(signal);
+    await agent.tick(signal);
+    assert.deepEqual(calls, ['snapshot:3']);
+    assert.equal(agent.status().snapshots, 1);
+    assert.equal(agent.status().lastError, null);
+
+    // Epoch 4: another validator took it first: taken false, no error, still one attempt.
+    answer = () => ({ taken: false, txHash: null });
+    view = { ...view, epoch: 3, currentEpoch: 4, currentBlock: 181 };
+    await agent.tick(signal);
+    await agent.tick(signal);
+    assert.deepEqual(calls, ['snapshot:3', 'snapshot:4']);
+    assert.equal(agent.status().snapshots, 1);
+    assert.equal(agent.status().lastError, null);
+
+    // Epoch 5: the call fails: counted, not retried within the epoch.
+    answer = () => {
+      throw Object.assign(new Error('reverted: SnapshotTaken'), { data: { errorName: 'SnapshotTaken' } });
+    };
+    view = { ...view, epoch: 4, currentEpoch: 5, currentBlock: 201 };
+    await agent.tick(signal);
+    await agent.tick(signal);
+    assert.deepEqual(calls, ['snapshot:3', 'snapshot:4', 'snapshot:5']);
+    assert.equal(agent.status().lastError, 'reverted: SnapshotTaken');
+
+    // Epoch 6: this validator is the drawn proposer of epoch 5: it proposes first (its window is short), and
+    // the proposal failing does not stop the snapshot.
+    answer = () => ({ taken: true, txHash: '0x06' });
+    view = { ...view, epoch: 5, currentEpoch: 6, currentBlock: 220, status: 'awaiting', proposer: ME };
+    view = { ...view, startBlock: 200, endBlock: 219, deadline: 239 };
+    await agent.tick(signal);
+    assert.deepEqual(calls.slice(3), ['propose:5', 'snapshot:6']);
+    assert.equal(agent.status().snapshots, 2);
+    assert.equal(agent.status().lastError, 'propose failed');
+    await agent.tick(signal);
+    assert.deepEqual(calls.slice(5), ['propose:5'], 'the proposal is retried, the snapshot is not');
+
+    // Epoch 7: another validator was drawn for epoch 6 and its window has passed, so this one proposes too,
+    // but after the snapshot.
+    view = { ...view, epoch: 6, currentEpoch: 7, startBlock: 220, endBlock: 239, deadline: 259 };
+    view = { ...view, currentBlock: 246, proposer: hk(1) };
+    await agent.tick(signal);
+    assert.deepEqual(calls.slice(6), ['snapshot:7', 'propose:6']);
+    assert.equal(agent.status().snapshots, 3);
+  });
+});
+
+describe('epoch agent claims at an epoch boundary', () => {
+  it('sends no claim in the last two blocks of the running epoch', async () => {
+    const signal = new AbortController().signal;
+    // Epoch 2 (blocks 140..159) is final; the chain is in epoch 3 (160..179), whose last block is 179.
+    let view: EpochView = {
+      epoch: 2,
+      currentEpoch: 3,
+      currentBlock: 161,
+      startBlock: 140,
+      endBlock: 159,
+      deadline: 179,
+      status: 'finalised',
+      proposer: ME,
+      proposal: { proposer: ME, root: tree.root, resultsHash: tree.resultsHash, attestations: [hk(1)] },
+    };
+    const { port, claims } = scriptedChain(view);
+    const agent = createEpochAgent(
+      { netuid: NETUID, claim: 'all', claimToStake: false },
+      { chain: { ...port, epoch: async () => view }, tree: contractsTree, log: silentLogger() },
+    );
+    await agent.tick(signal); // queues every leaf and records the results
+    await agent.tick(signal);
+    assert.equal(claims.length, 1);
+    for (const currentBlock of [178, 179]) {
+      view = { ...view, currentBlock };
+      await agent.tick(signal);
+    }
+    assert.equal(claims.length, 1, 'held back at the end of the epoch');
+    view = { ...view, epoch: 3, currentEpoch: 4, currentBlock: 181, startBlock: 160, endBlock: 179 };
+    view = { ...view, deadline: 199, status: 'open', proposer: null, proposal: null };
+    await agent.tick(signal);
+    assert.equal(claims.length, 2, 'resumed in the next epoch');
   });
 });

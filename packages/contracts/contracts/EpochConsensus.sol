@@ -62,6 +62,7 @@ contract EpochConsensus is Ownable {
         uint256 endBlock;
         uint256 exclusiveUntil;
         uint256 deadline;
+        uint256 competeFrom;
     }
 
     // The subnet's latest proposal. Slot 0: who, which epoch, its deadline, flags. Slot 1: results hash.
@@ -88,18 +89,43 @@ contract EpochConsensus is Ownable {
         bool finalised;
     }
 
-    // Per (subnet, hotkey), one slot: the stake and permit snapshot of the last proposal it was permitted for
-    // (`permittedEpoch` = epoch + 1), its last attestation (`attestedEpoch` = epoch + 1) and its penalties.
+    // Per (subnet, hotkey), one slot: its last proposal or attestation (`attestedEpoch` = epoch + 1: one per
+    // epoch) and its penalties.
     struct ValidatorState {
-        uint112 stake;
-        uint32 permittedEpoch;
         uint32 attestedEpoch;
         uint32 suspendedUntil;
         uint32 strikes;
     }
 
+    // Per (subnet, epoch), one slot: the validator snapshot the epoch's proposals and attestations count.
+    // `drawStake` is the stake of those not suspended when it was taken; `flags` SNAPSHOT_TAKEN, or
+    // SNAPSHOT_LATE when the first proposal took it (no snapshot during the epoch): then nobody is drawn.
+    struct Snapshot {
+        uint112 totalStake;
+        uint112 drawStake;
+        uint16 count;
+        uint8 flags;
+    }
+
+    // Per (subnet, epoch parity, hotkey), one slot: a validator's entry in the snapshot of epoch
+    // `epochPlusOne - 1`; `drawTo` is the cumulative draw stake up to and including it (in `_drawOrder`).
+    struct SnapshotEntry {
+        uint112 stake;
+        uint112 drawTo;
+        uint32 epochPlusOne;
+    }
+
+    // A competing proposal (not the epoch's first): per (subnet, epoch, root).
+    struct Proposal {
+        address proposer;
+        uint112 attestedStake;
+        bytes32 resultsHash;
+    }
+
     uint8 private constant FINALISED = 1;
     uint8 private constant EXPIRY_RECORDED = 2;
+    uint8 private constant SNAPSHOT_TAKEN = 1;
+    uint8 private constant SNAPSHOT_LATE = 2;
 
     /// @notice The UID of the subnet owner's leaf.
     /// @return 65535.
@@ -145,6 +171,10 @@ contract EpochConsensus is Ownable {
     mapping(uint16 netuid => mapping(address hotkey => ValidatorState)) private _validators;
     mapping(uint16 netuid => mapping(uint16 uid => mapping(uint256 word => uint256 bits))) private _claimedBits;
     mapping(uint16 netuid => uint8 version) private _yumaVersions;
+    mapping(uint16 netuid => mapping(uint64 epoch => Snapshot)) private _snapshots;
+    mapping(uint16 netuid => mapping(uint256 parity => mapping(address hotkey => SnapshotEntry))) private _entries;
+    mapping(uint16 netuid => mapping(uint256 parity => mapping(uint256 index => address hotkey))) private _drawOrder;
+    mapping(uint16 netuid => mapping(uint64 epoch => mapping(bytes32 root => Proposal))) private _proposals;
 
     /// @notice The zero address was given where an account or contract is required.
     error ZeroAddress();
@@ -168,10 +198,18 @@ contract EpochConsensus is Ownable {
     error EpochNotEnded(uint64 epoch, uint256 proposalStart);
     /// @notice The epoch's proposal window closed at block `deadline`.
     error ProposalWindowClosed(uint64 epoch, uint256 deadline);
-    /// @notice The epoch already has a proposal.
+    /// @notice The epoch already has a proposal; a competing one (another root) is accepted from `competeFrom`.
     error AlreadyProposed(uint16 netuid, uint64 epoch);
-    /// @notice The caller is not a permitted validator (for a proposal: now; for an attestation: when proposed).
+    /// @notice The caller is not in the epoch's validator snapshot.
     error NotPermittedValidator(uint16 netuid, address caller);
+    /// @notice The caller is suspended (an expired proposal of its) for epochs below `suspendedUntil`.
+    error ProposerSuspended(address caller, uint64 suspendedUntil);
+    /// @notice The epoch already has a proposal of this root (attest it instead).
+    error RootAlreadyProposed(uint16 netuid, uint64 epoch, bytes32 root);
+    /// @notice The epoch is final with `root`; no other root can be proposed or attested.
+    error AlreadyFinalised(uint16 netuid, uint64 epoch, bytes32 root);
+    /// @notice The current epoch's validator snapshot was already taken.
+    error SnapshotTaken(uint16 netuid, uint64 epoch);
     /// @notice Until block `exclusiveUntil` only the drawn `proposer` may propose.
     error NotDrawnProposer(address caller, address proposer, uint256 exclusiveUntil);
     /// @notice The proposal's total is not `epochEmission`.
@@ -244,6 +282,12 @@ contract EpochConsensus is Ownable {
         uint256 amount,
         bool toStake
     );
+    /// @notice The validator snapshot of epoch `epoch` was taken: `count` validators, `totalStake` in all, of
+    ///         which `drawStake` (the validators not suspended) is in the proposer draw; `late` when the first
+    ///         proposal took it (nobody was drawn).
+    event ValidatorsSnapshotted(
+        uint16 indexed netuid, uint64 indexed epoch, uint256 count, uint256 totalStake, uint256 drawStake, bool late
+    );
     /// @notice The results of final epoch `epoch` were recorded in the neuron registry: `recorded` UIDs got
     ///         their amount as their emission, `skipped` were not registered or held by a newer neuron.
     event ResultsRecorded(uint16 indexed netuid, uint64 indexed epoch, uint256 recorded, uint256 skipped);
@@ -294,12 +338,33 @@ contract EpochConsensus is Ownable {
         emit YumaVersionSet(netuid, version);
     }
 
-    /// @notice Proposes epoch `epoch` of `netuid`: from `S(epoch + 1)` to `D(epoch)`, by the drawn proposer
-    ///         alone in the first `max(1, tempo / 4)` blocks (tempo = `S(epoch + 2) - S(epoch + 1)`), then by any
-    ///         permitted validator. Records an expired earlier proposal first. Final at once when the proposer
-    ///         alone holds two thirds of the permitted stake.
+    /// @notice Snapshots the subnet's permitted validators for the current epoch `e` (once per epoch; anyone
+    ///         may call it, the epoch agents do early in each epoch): each one's stake, and the proposer draw
+    ///         over the stake of those not suspended for `e`. The proposals and attestations of `e` (made in
+    ///         `[S(e + 1), D(e)]`) count this snapshot only, so stake moved after it changes neither the draw
+    ///         nor the attested stake; the draw's seed, `blockhash(B(e))`, is unknown while it can be taken.
+    ///         Records an expired earlier proposal first (its proposer is then out of the draw).
     /// @param netuid The subnet.
-    /// @param epoch The epoch (ended, not yet proposed).
+    /// @return epoch The epoch snapshotted.
+    function snapshotValidators(uint16 netuid) external returns (uint64 epoch) {
+        epoch = subnetRegistry.currentEpoch(netuid);
+        if (_snapshots[netuid][epoch].flags != 0) revert SnapshotTaken(netuid, epoch);
+        Round storage round = _rounds[netuid];
+        if (round.proposer != address(0) && round.flags == 0 && block.number > round.deadline) {
+            _recordExpiry(netuid, round);
+        }
+        _takeSnapshot(netuid, epoch, SNAPSHOT_TAKEN);
+    }
+
+    /// @notice Proposes epoch `epoch` of `netuid`, from `S(epoch + 1)` to `D(epoch)`, by a validator of the
+    ///         epoch's snapshot not suspended: in the first `max(1, tempo / 4)` blocks (tempo = `S(epoch + 2) -
+    ///         S(epoch + 1)`) only the drawn proposer (by stake, see `proposerOf`), then any. Once the epoch has
+    ///         a proposal, another validator may propose a different root from `competeFrom` (two such windows
+    ///         after `S(epoch + 1)`) while none has reached two thirds: attestations count per root and the
+    ///         first root at two thirds of the snapshot's stake is final. Records an expired earlier proposal
+    ///         first. A proposer's stake counts for its own root (it neither attests nor proposes again).
+    /// @param netuid The subnet.
+    /// @param epoch The epoch (ended, not final).
     /// @param root The Merkle root of the payout leaves (docs/epoch.md).
     /// @param resultsHash `keccak256(results)`.
     /// @param total `epochEmission(netuid, epoch)`, the sum of the leaves.
@@ -315,21 +380,25 @@ contract EpochConsensus is Ownable {
         if (root == bytes32(0)) revert EmptyRoot();
         _checkResults(results, resultsHash);
         (uint256 proposalStart, uint256 nextStart) = _proposalWindow(netuid, epoch);
+        if (_roots[netuid][epoch] != bytes32(0)) {
+            _compete(netuid, epoch, root, resultsHash, total, proposalStart, nextStart);
+            emit EpochProposed(netuid, epoch, msg.sender, root, resultsHash, total, results);
+            return;
+        }
         Round memory next;
         (next.settledEpoch, next.settledUntil) = _closePrevious(netuid);
-        uint256 proposerStake;
-        uint256 totalStake;
-        (proposerStake, totalStake) = _snapshotValidators(netuid, epoch, proposalStart, nextStart);
+        Snapshot memory snap = _snapshotFor(netuid, epoch);
+        uint256 proposerStake = _checkProposer(netuid, epoch, snap, proposalStart, nextStart);
         _checkTotal(next.settledUntil, proposalStart, total);
 
-        bool final_ = 3 * proposerStake >= 2 * totalStake;
+        bool final_ = 3 * proposerStake >= 2 * uint256(snap.totalStake);
         next.proposer = msg.sender;
         next.epoch = uint32(epoch);
         next.deadline = (nextStart - 1).toUint48();
         next.flags = final_ ? FINALISED : 0;
         next.resultsHash = resultsHash;
         next.attestedStake = uint112(proposerStake);
-        next.totalStake = totalStake.toUint112();
+        next.totalStake = snap.totalStake;
         next.total = uint128(total);
         next.endBlock = uint64(proposalStart);
         _rounds[netuid] = next;
@@ -338,9 +407,11 @@ contract EpochConsensus is Ownable {
         if (final_) _settle(netuid, epoch, total, root);
     }
 
-    /// @notice Attests the proposal of epoch `epoch`: the caller (a hotkey permitted when it was proposed, not
-    ///         the proposer) computed the same `root` and `resultsHash`. Once per validator, until `D(epoch)`;
-    ///         the attestation that brings the attested stake to two thirds finalises the epoch.
+    /// @notice Attests the proposal of `root` for epoch `epoch`: the caller (a validator of the epoch's snapshot
+    ///         that has neither proposed nor attested this epoch) computed the same `root` and `resultsHash`.
+    ///         Until `D(epoch)`; the attestation that brings a root's attested stake to two thirds of the
+    ///         snapshot's finalises the epoch with that root (a competing root that does strikes the first
+    ///         proposer). Once final, only the final root may still be attested.
     /// @param netuid The subnet.
     /// @param epoch The epoch.
     /// @param root The caller's Merkle root.
@@ -352,25 +423,32 @@ contract EpochConsensus is Ownable {
         uint256 deadline = round.deadline;
         if (block.number > deadline) revert AttestationClosed(netuid, epoch, deadline);
         if (msg.sender == proposer) revert ProposerCannotAttest(proposer);
-        ValidatorState storage state = _validators[netuid][msg.sender];
+        SnapshotEntry memory entry = _entries[netuid][epoch & 1][msg.sender];
         uint32 epochPlusOne = uint32(epoch) + 1;
-        if (state.permittedEpoch != epochPlusOne) revert NotPermittedValidator(netuid, msg.sender);
+        if (entry.epochPlusOne != epochPlusOne) revert NotPermittedValidator(netuid, msg.sender);
+        ValidatorState storage state = _validators[netuid][msg.sender];
         if (state.attestedEpoch == epochPlusOne) revert AlreadyAttested(netuid, epoch, msg.sender);
-        bytes32 proposedRoot = _roots[netuid][epoch];
-        bytes32 proposedResultsHash = round.resultsHash;
-        if (root != proposedRoot || resultsHash != proposedResultsHash) {
-            revert WrongRoot(proposedRoot, proposedResultsHash);
-        }
-
         state.attestedEpoch = epochPlusOne;
-        uint256 stake = state.stake;
-        uint256 attested = uint256(round.attestedStake) + stake;
-        round.attestedStake = uint112(attested);
-        emit EpochAttested(netuid, epoch, msg.sender, stake, attested);
-        if (round.flags & FINALISED == 0 && 3 * attested >= 2 * uint256(round.totalStake)) {
-            round.flags = FINALISED;
-            _settle(netuid, epoch, round.total, proposedRoot);
+        bytes32 leading = _roots[netuid][epoch];
+        uint256 stake = entry.stake;
+        if (root == leading) {
+            if (resultsHash != round.resultsHash) revert WrongRoot(leading, round.resultsHash);
+            uint256 attested = uint256(round.attestedStake) + stake;
+            round.attestedStake = uint112(attested);
+            emit EpochAttested(netuid, epoch, msg.sender, stake, attested);
+            if (round.flags & FINALISED == 0 && 3 * attested >= 2 * uint256(round.totalStake)) {
+                round.flags = FINALISED;
+                _settle(netuid, epoch, round.total, leading);
+            }
+            return;
         }
+        if (round.flags & FINALISED != 0) revert AlreadyFinalised(netuid, epoch, leading);
+        Proposal storage p = _proposals[netuid][epoch][root];
+        if (p.proposer == address(0) || resultsHash != p.resultsHash) revert WrongRoot(leading, round.resultsHash);
+        uint256 attestedStake = uint256(p.attestedStake) + stake;
+        p.attestedStake = uint112(attestedStake);
+        emit EpochAttested(netuid, epoch, msg.sender, stake, attestedStake);
+        if (3 * attestedStake >= 2 * uint256(round.totalStake)) _finaliseCompetitor(netuid, epoch, root, p);
     }
 
     /// @notice Records that epoch `epoch`'s proposal expired (past its deadline, not final): strikes and
@@ -506,31 +584,76 @@ contract EpochConsensus is Ownable {
         return subnetRegistry.epochStartBlock(netuid, _settledEpoch(_rounds[netuid]));
     }
 
-    /// @notice The drawn proposer of epoch `epoch`: among the permitted validators (now) not suspended for this
-    ///         epoch, by ascending UID, the one at `keccak256(abi.encode(blockhash(B(e)), netuid, epoch)) mod
-    ///         count` (`B(e) = S(epoch + 1) - 1`; blockhash is zero before that block and after 256 blocks).
+    /// @notice The drawn proposer of epoch `epoch`: in the epoch's validator snapshot (taken during the epoch,
+    ///         `snapshotValidators`), the validator whose slice of the draw stake (those not suspended then, by
+    ///         ascending UID) holds `keccak256(abi.encode(blockhash(B(e)), netuid, epoch)) mod drawStake`
+    ///         (`B(e) = S(epoch + 1) - 1`; blockhash is zero before that block and after 256 blocks). Zero when
+    ///         there is no snapshot taken during the epoch, no draw stake, or the drawn validator has been
+    ///         suspended since (an expiry not recorded yet counts): then any validator of the snapshot not
+    ///         suspended may propose from `S(epoch + 1)`.
     /// @param netuid The subnet.
     /// @param epoch The epoch.
-    /// @return proposer The hotkey (zero when no validator is eligible).
+    /// @return proposer The hotkey (zero when none is drawn).
     function proposerOf(uint16 netuid, uint64 epoch) external view returns (address proposer) {
-        uint256 proposalStart = subnetRegistry.epochStartBlock(netuid, epoch + 1);
-        INeuronRegistry.PermittedValidator[] memory validators = neuronRegistry.getPermittedValidators(netuid);
+        Snapshot memory snap = _snapshots[netuid][epoch];
+        if (snap.flags != SNAPSHOT_TAKEN || snap.drawStake == 0) return address(0);
+        proposer = _drawn(netuid, epoch, snap, subnetRegistry.epochStartBlock(netuid, epoch + 1));
         Round storage round = _rounds[netuid];
-        // An expiry not recorded yet counts: the proposal of `epoch` records it before drawing.
-        address struck = address(0);
-        if (round.proposer != address(0) && round.flags == 0 && round.epoch < epoch) struck = round.proposer;
-        uint64 struckUntil = uint64(round.epoch) + SUSPENSION_EPOCHS + 1;
-        bool[] memory eligible = new bool[](validators.length);
-        uint256 count = 0;
-        for (uint256 i = 0; i < validators.length; ++i) {
-            address hotkey = validators[i].hotkey;
-            bool suspended = epoch < _validators[netuid][hotkey].suspendedUntil || (hotkey == struck && epoch < struckUntil);
-            if (!suspended) {
-                eligible[i] = true;
-                ++count;
-            }
+        // An expiry not recorded yet counts: the proposal of `epoch` records it before checking.
+        if (
+            round.proposer == proposer && round.flags == 0 && round.epoch < epoch
+                && epoch < uint64(round.epoch) + SUSPENSION_EPOCHS + 1
+        ) return address(0);
+        if (epoch < _validators[netuid][proposer].suspendedUntil) return address(0);
+    }
+
+    /// @notice An epoch's validator snapshot (see `snapshotValidators`).
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @return taken Whether it was taken; `late` when by the first proposal (after the epoch: nobody drawn).
+    /// @return late See `taken`.
+    /// @return count Validators in it.
+    /// @return totalStake Their stake (two thirds of it finalises a root).
+    /// @return drawStake The stake of those in the proposer draw.
+    function getSnapshot(uint16 netuid, uint64 epoch)
+        external
+        view
+        returns (bool taken, bool late, uint256 count, uint256 totalStake, uint256 drawStake)
+    {
+        Snapshot memory snap = _snapshots[netuid][epoch];
+        return (snap.flags != 0, snap.flags == SNAPSHOT_LATE, snap.count, snap.totalStake, snap.drawStake);
+    }
+
+    /// @notice A validator's stake in epoch `epoch`'s snapshot (zero when not in it, or no longer stored: the
+    ///         entries of epoch `epoch + 2` replace it).
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param hotkey The validator's hotkey.
+    /// @return stake The stake its attestation counts.
+    function snapshotStake(uint16 netuid, uint64 epoch, address hotkey) external view returns (uint256 stake) {
+        SnapshotEntry memory entry = _entries[netuid][epoch & 1][hotkey];
+        return entry.epochPlusOne == epoch + 1 ? entry.stake : 0;
+    }
+
+    /// @notice A proposal of epoch `epoch` by root: the first one while it leads (the round), or a competing
+    ///         one. Zero proposer when unknown (or the first one of an epoch that is no longer the latest).
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param root The proposed root.
+    /// @return proposer Its proposer.
+    /// @return resultsHash Its results hash.
+    /// @return attestedStake Stake attested to it, its proposer's included.
+    function getProposal(uint16 netuid, uint64 epoch, bytes32 root)
+        external
+        view
+        returns (address proposer, bytes32 resultsHash, uint256 attestedStake)
+    {
+        Round storage round = _rounds[netuid];
+        if (root != bytes32(0) && round.epoch == epoch && round.proposer != address(0) && _roots[netuid][epoch] == root) {
+            return (round.proposer, round.resultsHash, round.attestedStake);
         }
-        return _draw(netuid, epoch, proposalStart, validators, eligible, count);
+        Proposal storage p = _proposals[netuid][epoch][root];
+        return (p.proposer, p.resultsHash, p.attestedStake);
     }
 
     /// @notice An epoch's status, proposal and timing.
@@ -543,6 +666,7 @@ contract EpochConsensus is Ownable {
         info.endBlock = subnetRegistry.epochStartBlock(netuid, epoch + 1);
         uint256 nextStart = subnetRegistry.epochStartBlock(netuid, epoch + 2);
         info.exclusiveUntil = info.endBlock + _exclusiveBlocks(info.endBlock, nextStart) - 1;
+        info.competeFrom = info.endBlock + 2 * _exclusiveBlocks(info.endBlock, nextStart);
         info.deadline = nextStart - 1;
         info.root = _roots[netuid][epoch];
         Settlement memory s = _settlements[netuid][epoch];
@@ -603,7 +727,7 @@ contract EpochConsensus is Ownable {
         return _validators[netuid][hotkey].suspendedUntil;
     }
 
-    // The proposal window of `epoch`: `[S(epoch + 1), S(epoch + 2))`; reverts outside it or when proposed.
+    // The proposal window of `epoch`: `[S(epoch + 1), S(epoch + 2))`; reverts outside it.
     function _proposalWindow(uint16 netuid, uint64 epoch)
         private
         view
@@ -613,7 +737,6 @@ contract EpochConsensus is Ownable {
         if (block.number < proposalStart) revert EpochNotEnded(epoch, proposalStart);
         nextStart = subnetRegistry.epochStartBlock(netuid, epoch + 2);
         if (block.number >= nextStart) revert ProposalWindowClosed(epoch, nextStart - 1);
-        if (_roots[netuid][epoch] != bytes32(0)) revert AlreadyProposed(netuid, epoch);
     }
 
     function _checkResults(bytes calldata results, bytes32 resultsHash) private pure {
@@ -643,59 +766,136 @@ contract EpochConsensus is Ownable {
         }
     }
 
-    // Reads the permitted validators, checks the caller may propose `epoch` now, snapshots every permitted
-    // validator's stake and permit; returns the caller's stake and the total.
-    function _snapshotValidators(uint16 netuid, uint64 epoch, uint256 proposalStart, uint256 nextStart)
-        private
-        returns (uint256 proposerStake, uint256 totalStake)
-    {
+    // The snapshot of `epoch`; the first proposal takes it (late: nobody drawn) when none was taken during it.
+    function _snapshotFor(uint16 netuid, uint64 epoch) private returns (Snapshot memory snap) {
+        snap = _snapshots[netuid][epoch];
+        if (snap.flags == 0) snap = _takeSnapshot(netuid, epoch, SNAPSHOT_LATE);
+    }
+
+    // Writes the permitted validators' entries (stake, cumulative draw stake of those not suspended for
+    // `epoch`) in the parity slots of `epoch` and the draw order. The permits come from the neuron registry
+    // in O(V log V); this contract adds O(V) writes.
+    function _takeSnapshot(uint16 netuid, uint64 epoch, uint8 flags) private returns (Snapshot memory snap) {
         INeuronRegistry.PermittedValidator[] memory validators = neuronRegistry.getPermittedValidators(netuid);
+        uint256 parity = epoch & 1;
+        mapping(address hotkey => SnapshotEntry) storage entries = _entries[netuid][parity];
+        mapping(uint256 index => address hotkey) storage order = _drawOrder[netuid][parity];
         mapping(address hotkey => ValidatorState) storage states = _validators[netuid];
-        bool[] memory eligible = new bool[](validators.length);
-        uint256 count = 0;
-        bool permitted = false;
         uint32 epochPlusOne = uint256(epoch + 1).toUint32();
+        uint256 total = 0;
+        uint256 draw = 0;
         for (uint256 i = 0; i < validators.length; ++i) {
-            INeuronRegistry.PermittedValidator memory v = validators[i];
-            ValidatorState storage state = states[v.hotkey];
-            if (epoch >= state.suspendedUntil) {
-                eligible[i] = true;
-                ++count;
-            }
-            totalStake += v.stake;
-            if (v.hotkey == msg.sender) {
-                // The proposer's stake counts at once; it never attests, so its snapshot is not needed.
-                permitted = true;
-                proposerStake = v.stake;
-                continue;
-            }
-            state.stake = v.stake.toUint112();
-            state.permittedEpoch = epochPlusOne;
+            address hotkey = validators[i].hotkey;
+            uint256 stake = validators[i].stake;
+            total += stake;
+            if (epoch >= states[hotkey].suspendedUntil) draw += stake;
+            entries[hotkey] = SnapshotEntry(stake.toUint112(), draw.toUint112(), epochPlusOne);
+            order[i] = hotkey;
         }
-        if (!permitted) revert NotPermittedValidator(netuid, msg.sender);
+        snap = Snapshot(total.toUint112(), uint112(draw), uint16(validators.length), flags);
+        _snapshots[netuid][epoch] = snap;
+        _emitSnapshot(netuid, epoch, snap);
+    }
+
+    function _emitSnapshot(uint16 netuid, uint64 epoch, Snapshot memory snap) private {
+        emit ValidatorsSnapshotted(
+            netuid, epoch, snap.count, snap.totalStake, snap.drawStake, snap.flags == SNAPSHOT_LATE
+        );
+    }
+
+    // The validator holding the draw of `epoch` (binary search over the cumulative draw stake: O(log V)).
+    function _drawn(uint16 netuid, uint64 epoch, Snapshot memory snap, uint256 proposalStart)
+        private
+        view
+        returns (address)
+    {
+        uint256 r = uint256(keccak256(abi.encode(blockhash(proposalStart - 1), netuid, epoch))) % snap.drawStake;
+        uint256 parity = epoch & 1;
+        mapping(address hotkey => SnapshotEntry) storage entries = _entries[netuid][parity];
+        mapping(uint256 index => address hotkey) storage order = _drawOrder[netuid][parity];
+        uint256 lo = 0;
+        uint256 hi = snap.count - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (entries[order[mid]].drawTo > r) hi = mid;
+            else lo = mid + 1;
+        }
+        return order[lo];
+    }
+
+    // Checks the caller may make the epoch's first proposal now: in the snapshot, not suspended, and in the
+    // exclusive window the drawn proposer (unless it has been suspended since). Returns its stake.
+    function _checkProposer(
+        uint16 netuid,
+        uint64 epoch,
+        Snapshot memory snap,
+        uint256 proposalStart,
+        uint256 nextStart
+    ) private returns (uint256 stake) {
+        SnapshotEntry memory entry = _checkSnapshotValidator(netuid, epoch);
+        stake = entry.stake;
         uint256 exclusiveEnd = proposalStart + _exclusiveBlocks(proposalStart, nextStart);
-        if (block.number < exclusiveEnd) {
-            address drawn = _draw(netuid, epoch, proposalStart, validators, eligible, count);
-            if (drawn != msg.sender) revert NotDrawnProposer(msg.sender, drawn, exclusiveEnd - 1);
+        if (block.number >= exclusiveEnd || snap.flags != SNAPSHOT_TAKEN || snap.drawStake == 0) return stake;
+        uint256 r = uint256(keccak256(abi.encode(blockhash(proposalStart - 1), netuid, epoch))) % snap.drawStake;
+        // The caller's slice of the draw is [drawTo - stake, drawTo) (it is not suspended now, so it was not
+        // when the snapshot was taken: suspensions only grow).
+        if (r < entry.drawTo && r + stake >= entry.drawTo) return stake;
+        address drawn = _drawn(netuid, epoch, snap, proposalStart);
+        if (epoch >= _validators[netuid][drawn].suspendedUntil) {
+            revert NotDrawnProposer(msg.sender, drawn, exclusiveEnd - 1);
         }
     }
 
-    function _draw(
+    // The caller's entry in `epoch`'s snapshot; reverts when it is not in it, is suspended, or already proposed
+    // or attested the epoch (then marks it as having done so).
+    function _checkSnapshotValidator(uint16 netuid, uint64 epoch) private returns (SnapshotEntry memory entry) {
+        entry = _entries[netuid][epoch & 1][msg.sender];
+        uint32 epochPlusOne = uint32(epoch) + 1;
+        if (entry.epochPlusOne != epochPlusOne) revert NotPermittedValidator(netuid, msg.sender);
+        ValidatorState storage state = _validators[netuid][msg.sender];
+        if (epoch < state.suspendedUntil) revert ProposerSuspended(msg.sender, state.suspendedUntil);
+        if (state.attestedEpoch == epochPlusOne) revert AlreadyAttested(netuid, epoch, msg.sender);
+        state.attestedEpoch = epochPlusOne;
+    }
+
+    // A competing proposal of an epoch that has one: from `competeFrom`, while none is final, a root not yet
+    // proposed, the same total; final at once when the proposer alone holds two thirds.
+    function _compete(
         uint16 netuid,
         uint64 epoch,
+        bytes32 root,
+        bytes32 resultsHash,
+        uint256 total,
         uint256 proposalStart,
-        INeuronRegistry.PermittedValidator[] memory validators,
-        bool[] memory eligible,
-        uint256 count
-    ) private view returns (address) {
-        if (count == 0) return address(0);
-        uint256 index = uint256(keccak256(abi.encode(blockhash(proposalStart - 1), netuid, epoch))) % count;
-        for (uint256 i = 0; i < validators.length; ++i) {
-            if (!eligible[i]) continue;
-            if (index == 0) return validators[i].hotkey;
-            --index;
+        uint256 nextStart
+    ) private {
+        Round storage round = _rounds[netuid];
+        bytes32 leading = _roots[netuid][epoch];
+        if (round.flags & FINALISED != 0) revert AlreadyFinalised(netuid, epoch, leading);
+        if (block.number < proposalStart + 2 * _exclusiveBlocks(proposalStart, nextStart)) {
+            revert AlreadyProposed(netuid, epoch);
         }
-        return address(0); // unreachable: `count` entries are eligible
+        Proposal storage p = _proposals[netuid][epoch][root];
+        if (root == leading || p.proposer != address(0)) revert RootAlreadyProposed(netuid, epoch, root);
+        if (total != round.total) revert WrongTotal(round.total, total);
+        uint256 stake = _checkSnapshotValidator(netuid, epoch).stake;
+        p.proposer = msg.sender;
+        p.attestedStake = uint112(stake);
+        p.resultsHash = resultsHash;
+        if (3 * stake >= 2 * uint256(round.totalStake)) _finaliseCompetitor(netuid, epoch, root, p);
+    }
+
+    // A competing root reached two thirds: it becomes the round's proposal and the epoch's root; the first
+    // proposer, whose root lost, is struck and suspended.
+    function _finaliseCompetitor(uint16 netuid, uint64 epoch, bytes32 root, Proposal storage p) private {
+        Round storage round = _rounds[netuid];
+        _strike(netuid, epoch, round.proposer);
+        round.proposer = p.proposer;
+        round.resultsHash = p.resultsHash;
+        round.attestedStake = p.attestedStake;
+        round.flags = FINALISED;
+        _roots[netuid][epoch] = root;
+        _settle(netuid, epoch, round.total, root);
     }
 
     // Checks that the epoch is final, the leaf unclaimed and `amount` within the total; returns the claimed sum.
@@ -737,8 +937,12 @@ contract EpochConsensus is Ownable {
     // Strikes and suspends the proposer of a proposal that expired.
     function _recordExpiry(uint16 netuid, Round storage round) private {
         round.flags = EXPIRY_RECORDED;
-        address proposer = round.proposer;
-        uint64 epoch = round.epoch;
+        _strike(netuid, round.epoch, round.proposer);
+    }
+
+    // One strike to the proposer of a root of `epoch` that did not become final; out of the draw (and unable
+    // to propose) until `epoch + SUSPENSION_EPOCHS + 1`.
+    function _strike(uint16 netuid, uint64 epoch, address proposer) private {
         ValidatorState storage state = _validators[netuid][proposer];
         uint32 count = state.strikes + 1;
         uint32 until = uint32(epoch + SUSPENSION_EPOCHS + 1);

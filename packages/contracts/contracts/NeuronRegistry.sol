@@ -345,7 +345,8 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
 
     /// @inheritdoc INeuronRegistry
     /// @dev The same rule as `hasValidatorPermit`, with one hyperparameter read for the whole subnet; the
-    ///      ranking and the sort by UID run in memory (O(#validators^2)).
+    ///      ranking (stake descending, then UID ascending) and the sort by UID are heapsorts in memory
+    ///      (O(V log V) for V validator-role neurons).
     function getPermittedValidators(uint16 netuid)
         external
         view
@@ -358,33 +359,60 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         uint16[4096] storage list = _validatorUids[netuid];
         mapping(uint16 uid => NeuronRecord) storage neurons = _neurons[netuid];
         PermittedValidator[] memory all = new PermittedValidator[](count);
+        // Rank keys: stake (< 2^200), then the complement of the UID (ties: lower UID first), then the index.
+        uint256[] memory keys = new uint256[](count);
+        uint256 n = 0;
         for (uint256 i = 0; i < count; ++i) {
             uint16 uid = list[i];
             address hotkey = neurons[uid].hotkey;
-            all[i] = PermittedValidator(uid, hotkey, staking.hotkeyStake(netuid, hotkey));
-        }
-        uint256 n = 0;
-        for (uint256 i = 0; i < count; ++i) {
-            PermittedValidator memory v = all[i];
-            if (v.stake < minStake) continue;
-            if (count > maxValidators) {
-                uint256 above = 0;
-                for (uint256 j = 0; j < count; ++j) {
-                    PermittedValidator memory other = all[j];
-                    if (other.stake > v.stake || (other.stake == v.stake && other.uid < v.uid)) ++above;
-                }
-                if (above >= maxValidators) continue;
-            }
-            // Insertion by ascending UID.
-            uint256 k = n++;
-            while (k > 0 && validators[k - 1].uid > v.uid) {
-                validators[k] = validators[k - 1];
-                --k;
-            }
-            validators[k] = v;
+            uint256 stake = staking.hotkeyStake(netuid, hotkey);
+            all[i] = PermittedValidator(uid, hotkey, stake);
+            if (stake < minStake) continue;
+            keys[n++] = (Math.min(stake, type(uint200).max) << 32) | (uint256(0xffff - uid) << 16) | i;
         }
         assembly ("memory-safe") {
+            mstore(keys, n)
+        }
+        if (n > maxValidators) {
+            _heapSort(keys);
+            // The highest `maxValidators` keys are at the end; move them to the front.
+            for (uint256 i = 0; i < maxValidators; ++i) keys[i] = keys[n - 1 - i];
+            n = maxValidators;
+            assembly ("memory-safe") {
+                mstore(keys, n)
+            }
+        }
+        // By ascending UID.
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 index = keys[i] & 0xffff;
+            keys[i] = (uint256(all[index].uid) << 16) | index;
+        }
+        _heapSort(keys);
+        for (uint256 i = 0; i < n; ++i) validators[i] = all[keys[i] & 0xffff];
+        assembly ("memory-safe") {
             mstore(validators, n)
+        }
+    }
+
+    // Sorts ascending in place (heapsort: O(n log n), no recursion).
+    function _heapSort(uint256[] memory a) private pure {
+        uint256 n = a.length;
+        if (n < 2) return;
+        for (uint256 start = n / 2; start > 0; --start) _siftDown(a, start - 1, n);
+        for (uint256 end = n - 1; end > 0; --end) {
+            (a[0], a[end]) = (a[end], a[0]);
+            _siftDown(a, 0, end);
+        }
+    }
+
+    function _siftDown(uint256[] memory a, uint256 root, uint256 end) private pure {
+        while (true) {
+            uint256 child = 2 * root + 1;
+            if (child >= end) return;
+            if (child + 1 < end && a[child] < a[child + 1]) ++child;
+            if (a[root] >= a[child]) return;
+            (a[root], a[child]) = (a[child], a[root]);
+            root = child;
         }
     }
 

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { getAddress, type Hex, keccak256, parseEventLogs, toHex, zeroHash } from 'viem';
+import {
+  encodeAbiParameters,
+  getAddress,
+  type Hex,
+  keccak256,
+  parseEventLogs,
+  toHex,
+  zeroAddress,
+  zeroHash,
+} from 'viem';
 import {
   buildEpochTree,
   decodeResults,
@@ -20,6 +29,7 @@ import {
   minerHotkey,
   proposeEpoch,
   setUpEpochNet,
+  snapshotIfDue,
 } from './epochNet.js';
 import { expectRevert, type Fixture, MULTIADDR, peerIdOf, SUB, useFixture } from './fixture.js';
 
@@ -868,5 +878,241 @@ describe('epoch helpers', () => {
       }
     }
     assert.throws(() => buildEpochTree(1, 0n, []), /at least one leaf/);
+  });
+});
+
+/** The drawn proposer as the contract computes it: the snapshot's validators by ascending UID, each holding a
+ *  slice of the draw stake as wide as its stake (suspended ones none), at `keccak(blockhash(B(e)), netuid,
+ *  epoch) mod drawStake`. */
+async function expectedDraw(
+  f: Fixture,
+  epoch: bigint,
+  slices: readonly { hotkey: Hex; stake: bigint }[],
+): Promise<Hex> {
+  const info = await f.epochConsensus.read.getEpoch([1, epoch]);
+  const block = await f.publicClient.getBlock({ blockNumber: info.endBlock - 1n });
+  const seed = keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'uint16' }, { type: 'uint64' }],
+      [block.hash, 1, epoch],
+    ),
+  );
+  const drawStake = slices.reduce((sum, v) => sum + v.stake, 0n);
+  let r = BigInt(seed) % drawStake;
+  for (const v of slices) {
+    if (r < v.stake) return v.hotkey;
+    r -= v.stake;
+  }
+  throw new Error('unreachable');
+}
+
+describe('EpochConsensus: epochs nobody can stall (issue 14, attack 2)', () => {
+  const fx = useFixture({ subnet: epochHyperparams });
+
+  it('draws the proposer by stake from the snapshot taken during the epoch; stake moved after it changes nothing', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const stakes = [1_000n * SUB, 2_000n * SUB, 4_000n * SUB];
+    const net = await setUpEpochNet(f, { stakes });
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    await snapshotIfDue(f, epoch);
+    await expectRevert(ec.write.snapshotValidators([1], { account: f.erin }), 'SnapshotTaken', [1, epoch]);
+    assert.deepEqual(await ec.read.getSnapshot([1, epoch]), [true, false, 3n, 7_000n * SUB, 7_000n * SUB]);
+    await goToProposal(f, epoch);
+    const slices = net.validators.map((v, i) => ({ hotkey: v.address, stake: stakes[i] as bigint }));
+    const drawn = await ec.read.proposerOf([1, epoch]);
+    assert.equal(drawn, await expectedDraw(f, epoch, slices));
+
+    // After the boundary every other validator's coldkey piles stake onto its hotkey, and the drawn one's
+    // coldkey withdraws all of it: neither the draw nor the stakes counted move.
+    for (const [i, v] of net.validators.entries()) {
+      const cold = net.coldkeys[i];
+      assert.ok(cold !== undefined);
+      if (v.address === drawn) {
+        await f.mined(f.staking.write.deallocate([1, v.address, stakes[i] as bigint], { account: cold }));
+      } else {
+        await f.mined(f.staking.write.stake([50_000n * SUB], { account: cold }));
+        await f.mined(f.staking.write.allocate([1, v.address, 50_000n * SUB], { account: cold }));
+      }
+    }
+    assert.equal(await ec.read.proposerOf([1, epoch]), drawn);
+    assert.deepEqual(await ec.read.getSnapshot([1, epoch]), [true, false, 3n, 7_000n * SUB, 7_000n * SUB]);
+    const p = await proposeEpoch(f, net, epoch);
+    assert.equal(p.proposer.address, drawn);
+    const [a] = attesters(net, p.proposer);
+    assert.ok(a !== undefined);
+    const receipt = await f.mined(ec.write.attest([1, epoch, p.tree.root, p.resultsHash], { account: a }));
+    const [attested] = parseEventLogs({
+      abi: epochConsensusAbi,
+      logs: receipt.logs,
+      eventName: 'EpochAttested',
+    });
+    assert.equal(attested?.args.stake, stakes[net.validators.indexOf(a)]);
+    assert.equal((await ec.read.getEpoch([1, epoch])).totalValidatorStake, 7_000n * SUB);
+  });
+
+  it('never draws a suspended validator, which cannot propose even after the exclusive window', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const net = await setUpEpochNet(f);
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    const p = await proposeEpoch(f, net, epoch); // nobody attests: it expires at D(epoch) = S(epoch + 2) - 1
+    const struck = p.proposer.address;
+    await snapshotIfDue(f, epoch + 1n); // taken before the expiry: the struck one is still in its draw
+    const info = await ec.read.getEpoch([1, epoch]);
+    await f.nextTxAt(info.deadline + 2n); // the latest block is S(epoch + 2)
+    await snapshotIfDue(f, epoch + 2n); // records the expiry first: out of this draw
+    assert.equal(await ec.read.suspendedUntil([1, struck]), epoch + 5n);
+    assert.deepEqual(await ec.read.getSnapshot([1, epoch + 2n]), [
+      true,
+      false,
+      3n,
+      3_000n * SUB,
+      2_000n * SUB,
+    ]);
+
+    for (const e of [epoch + 1n, epoch + 2n]) {
+      await goToProposal(f, e);
+      assert.notEqual(await ec.read.proposerOf([1, e]), struck, `drawn for epoch ${e}`);
+      // Past the exclusive window too, the suspended validator may not propose.
+      await goToProposal(f, e, 3n);
+      const total = await ec.read.epochEmission([1, e]);
+      const payout = buildPayout(net, f.owner.address, e, total);
+      const args = [1, e, payout.tree.root, payout.resultsHash, total, payout.results] as const;
+      await rejects(f, net, e, () => ec.write.propose(args, { account: p.proposer }), 'ProposerSuspended', [
+        struck,
+        epoch + 5n,
+      ]);
+      assert.equal((await ec.read.getEpoch([1, e])).root, zeroHash);
+      const honest = attesters(net, p.proposer);
+      const [h0, h1] = honest;
+      assert.ok(h0 !== undefined && h1 !== undefined);
+      await f.mined(ec.write.propose(args, { account: h0 }));
+      // The suspended validator still attests with its snapshot stake (it is only out of proposing).
+      await f.mined(ec.write.attest([1, e, payout.tree.root, payout.resultsHash], { account: h1 }));
+      assert.equal((await ec.read.getEpoch([1, e])).status, STATUS.Finalised);
+    }
+  });
+
+  it('a wrong-root proposer cannot stall the epoch: a competing root reaches two thirds and is final', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const net = await setUpEpochNet(f);
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    await goToProposal(f, epoch);
+    const total = await ec.read.epochEmission([1, epoch]);
+    const honest = buildPayout(net, f.owner.address, epoch, total);
+    const liar = net.signer(await ec.read.proposerOf([1, epoch]));
+    const [h0, h1] = attesters(net, liar);
+    assert.ok(h0 !== undefined && h1 !== undefined);
+    // The drawn proposer proposes garbage (the right total, a made-up root): nobody honest can attest it.
+    const garbage = keccak256(toHex('garbage'));
+    await f.mined(
+      ec.write.propose([1, epoch, garbage, honest.resultsHash, total, honest.results], { account: liar }),
+    );
+    const honestArgs = [1, epoch, honest.tree.root, honest.resultsHash, total, honest.results] as const;
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.attest([1, epoch, honest.tree.root, honest.resultsHash], { account: h0 }),
+      'WrongRoot',
+      [garbage, honest.resultsHash],
+    );
+    // Before the sub-deadline the first proposal stands alone.
+    await rejects(f, net, epoch, () => ec.write.propose(honestArgs, { account: h0 }), 'AlreadyProposed', [
+      1,
+      epoch,
+    ]);
+    const info = await ec.read.getEpoch([1, epoch]);
+    assert.equal(info.competeFrom, info.endBlock + 4n); // two windows of max(1, 10 / 4) blocks
+    await f.nextTxAt(info.competeFrom + 1n); // gas estimation runs at the latest block
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.propose([1, epoch, garbage, honest.resultsHash, total, honest.results], { account: h0 }),
+      'RootAlreadyProposed',
+      [1, epoch, garbage],
+    );
+    await rejects(
+      f,
+      net,
+      epoch,
+      () =>
+        ec.write.propose([1, epoch, honest.tree.root, honest.resultsHash, total - 1n, honest.results], {
+          account: h0,
+        }),
+      'WrongTotal',
+      [total, total - 1n],
+    );
+    await f.mined(ec.write.propose(honestArgs, { account: h0 }));
+    assert.equal((await ec.read.getEpoch([1, epoch])).status, STATUS.Proposed);
+    await rejects(f, net, epoch, () => ec.write.propose(honestArgs, { account: h1 }), 'RootAlreadyProposed');
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.propose(honestArgs, { account: liar }),
+      'RootAlreadyProposed',
+    );
+    assert.deepEqual(await ec.read.getProposal([1, epoch, honest.tree.root]), [
+      h0.address,
+      honest.resultsHash,
+      1_000n * SUB,
+    ]);
+    // The liar cannot vote for the honest root as well (one proposal or attestation per validator and epoch).
+    await rejects(
+      f,
+      net,
+      epoch,
+      () => ec.write.attest([1, epoch, honest.tree.root, honest.resultsHash], { account: liar }),
+      'ProposerCannotAttest',
+    );
+
+    // One honest attestation: 2 of 3 equal stakes on the honest root, final with it; the liar is struck.
+    await f.mined(ec.write.attest([1, epoch, honest.tree.root, honest.resultsHash], { account: h1 }));
+    const final = await ec.read.getEpoch([1, epoch]);
+    assert.equal(final.status, STATUS.Finalised);
+    assert.equal(final.root, honest.tree.root);
+    assert.equal(final.proposer, h0.address);
+    assert.equal(await ec.read.strikes([1, liar.address]), 1);
+    assert.equal(await ec.read.suspendedUntil([1, liar.address]), epoch + 5n);
+    await rejects(
+      f,
+      net,
+      epoch,
+      () =>
+        ec.write.propose([1, epoch, keccak256(toHex('late')), honest.resultsHash, total, honest.results], {
+          account: liar,
+        }),
+      'AlreadyFinalised',
+    );
+    // Claims follow the final root.
+    const miner = net.miners[0];
+    assert.ok(miner !== undefined);
+    const uid = net.neurons.find((n) => n.hotkey === miner)?.uid ?? -1;
+    await f.mined(ec.write.claim(claimArgs(honest.tree, epoch, uid), { account: f.erin }));
+    assert.equal(await ec.read.isClaimed([1, epoch, uid]), true);
+  });
+
+  it('takes the snapshot at the first proposal when none was taken during the epoch: nobody is drawn', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const net = await setUpEpochNet(f);
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    const info = await ec.read.getEpoch([1, epoch]);
+    await f.nextTxAt(info.endBlock + 1n);
+    assert.equal(await ec.read.proposerOf([1, epoch]), zeroAddress);
+    const total = await ec.read.epochEmission([1, epoch]);
+    const payout = buildPayout(net, f.owner.address, epoch, total);
+    const v = net.validators[2];
+    assert.ok(v !== undefined);
+    await f.mined(
+      ec.write.propose([1, epoch, payout.tree.root, payout.resultsHash, total, payout.results], {
+        account: v,
+      }),
+    );
+    assert.deepEqual(await ec.read.getSnapshot([1, epoch]), [true, true, 3n, 3_000n * SUB, 3_000n * SUB]);
   });
 });

@@ -3,7 +3,7 @@
  * equal stake, all permitted) and miners, plus helpers that build an epoch's payout tree and results the
  * way docs/epoch.md lays them out and propose it from the drawn proposer.
  */
-import type { Address, Hex, TransactionReceipt } from 'viem';
+import { type Address, type Hex, type TransactionReceipt, zeroAddress } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
 import {
   buildEpochTree,
@@ -44,7 +44,14 @@ export async function setUpEpochNet(
   const validatorCount = opts.validatorCount ?? 3;
   const minerCount = opts.minerCount ?? 4;
   const coldkeyPool = [alice, bob, carol];
-  const validators = accounts.slice(8, 8 + validatorCount);
+  // Fixture accounts 8..11, then fresh hotkeys funded with ETH (for 64-validator subnets).
+  const validators = Array.from({ length: validatorCount }, (_, i) => {
+    const fixed = accounts[8 + i];
+    return fixed !== undefined ? fixed : hotkeyAccount(`epoch-validator-${i}`);
+  });
+  for (const v of validators.slice(accounts.length - 8)) {
+    await f.testClient.setBalance({ address: v.address, value: 10n ** 21n });
+  }
   const coldkeys = validators.map((_, i) => coldkeyPool[i % coldkeyPool.length] as PrivateKeyAccount);
   const out: EpochNet['neurons'] = [];
   for (let i = 0; i < validatorCount; i++) {
@@ -132,9 +139,20 @@ export function claimArgs(
   return [1, epoch, uid, leaf.account, leaf.amount, tree.proof(uid), toStake];
 }
 
+/** Takes epoch `epoch`'s validator snapshot (as the epoch agents do early in each epoch) when it is the
+ *  current epoch and none was taken yet. */
+export async function snapshotIfDue(f: Fixture, epoch: bigint): Promise<void> {
+  const ec = f.epochConsensus;
+  if ((await f.subnets.read.currentEpoch([1])) !== epoch) return;
+  const [taken] = await ec.read.getSnapshot([1, epoch]);
+  if (!taken) await f.mined(ec.write.snapshotValidators([1], { account: f.erin }));
+}
+
 /** Mines to the block where the next transaction lands at `S(epoch + 1) + offset` (offset 1: the drawn
- *  proposer's window, with `blockhash(B(e))` already known to eth_call). */
+ *  proposer's window, with `blockhash(B(e))` already known to eth_call), taking the epoch's validator
+ *  snapshot first while the epoch runs. */
 export async function goToProposal(f: Fixture, epoch: bigint, offset = 1n): Promise<bigint> {
+  await snapshotIfDue(f, epoch);
   const info = await f.epochConsensus.read.getEpoch([1, epoch]);
   await f.nextTxAt(info.endBlock + offset);
   return info.endBlock;
@@ -149,7 +167,19 @@ export async function proposeEpoch(
   await goToProposal(f, epoch);
   const total = await f.epochConsensus.read.epochEmission([1, epoch]);
   const payout = buildPayout(net, f.owner.address, epoch, total);
-  const proposer = net.signer(await f.epochConsensus.read.proposerOf([1, epoch]));
+  const drawn = await f.epochConsensus.read.proposerOf([1, epoch]);
+  // Nobody drawn (no snapshot during the epoch, or the drawn one suspended since): any validator not suspended.
+  let proposer: PrivateKeyAccount | undefined;
+  if (drawn !== zeroAddress) proposer = net.signer(drawn);
+  else {
+    for (const v of net.validators) {
+      if ((await f.epochConsensus.read.suspendedUntil([1, v.address])) <= epoch) {
+        proposer = v;
+        break;
+      }
+    }
+  }
+  if (proposer === undefined) throw new Error(`no validator may propose epoch ${epoch}`);
   const receipt = await f.mined(
     f.epochConsensus.write.propose([1, epoch, payout.tree.root, payout.resultsHash, total, payout.results], {
       account: proposer,

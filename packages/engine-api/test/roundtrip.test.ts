@@ -300,6 +300,10 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       ],
     },
   },
+  chain_snapshotValidatorsV1: {
+    params: { netuid: 1 },
+    result: { epoch: 5, taken: true, txHash: `0x${'09'.repeat(32)}`, gasUsed: 180_000 },
+  },
   chain_proposeEpochV1: {
     params: {
       netuid: 1,

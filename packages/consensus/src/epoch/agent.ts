@@ -1,9 +1,14 @@
 /**
- * The validator's epoch agent (docs/epoch.md): once an epoch has ended it settles it from chain inputs
- * ({@link settleEpoch}), builds the Merkle tree, and then — by the epoch's status — proposes (when drawn, or
- * anyone once the exclusive window has passed), attests a proposal equal to its own, records the results of a
- * finalised epoch it proposed (the neurons' pruning score), or claims finalised leaves (its own, or every leaf
- * when it was the proposer and `claim` is `all`). Every chain action goes through {@link EpochChainPort},
+ * The validator's epoch agent (docs/epoch.md): once per epoch, early in it (on the first block of it the
+ * agent sees: before that block's epoch step, or right after it when it proposes as the drawn proposer), it
+ * takes the epoch's validator snapshot, which fixes the stakes and the proposer draw (any validator may; the
+ * first transaction wins and the others find it taken). Once an epoch has ended it settles it from chain
+ * inputs ({@link settleEpoch}), builds the Merkle tree, and then — by the epoch's status — proposes (when
+ * drawn, or anyone once the exclusive window has passed), attests a proposal equal to its own (or, once the
+ * sub-deadline has passed with a different proposal leading, proposes its own root as a competing one),
+ * records the results of a finalised epoch it proposed (the neurons' pruning score), or claims finalised
+ * leaves (its own, or every leaf when it was the proposer and `claim` is `all`; never in an epoch's last two
+ * blocks). Every chain action goes through {@link EpochChainPort},
  * which the stack backs with the chain stack's Engine API. The queue of leaves still to claim (each with its
  * proof) is written through a {@link ClaimQueueStore} when one is given, and reloaded from it at creation, so
  * a restart loses no claim (review L10); a leaf leaves the queue only once its claim went through (or was
@@ -20,6 +25,8 @@ export const BOND_WINDOW = 8;
 /** The chain's view of one epoch (chain_getEpochV1). */
 export interface EpochView {
   epoch: number;
+  /** The epoch the chain is in now (`epoch` is the latest ended one, or 0). */
+  currentEpoch: number;
   currentBlock: number;
   startBlock: number;
   endBlock: number;
@@ -49,6 +56,14 @@ export interface EpochChainPort {
   hotkey(signal: AbortSignal): Promise<string | null>;
   epoch(netuid: number, signal: AbortSignal): Promise<EpochView>;
   inputs(netuid: number, epoch: number, signal: AbortSignal): Promise<EpochInputs>;
+  /**
+   * Takes the current epoch's validator snapshot (chain_snapshotValidatorsV1); `taken: false`, not an error,
+   * when it was already taken (sending nothing when the chain says so before the transaction).
+   */
+  snapshot(
+    netuid: number,
+    signal: AbortSignal,
+  ): Promise<{ epoch: number; taken: boolean; txHash: string | null }>;
   propose(
     p: { netuid: number; epoch: number; root: string; resultsHash: string; total: bigint; results: string },
     signal: AbortSignal,
@@ -126,6 +141,8 @@ export interface EpochAgentStatus {
   claimed: number;
   /** Epochs whose results this validator, their proposer, recorded in the neuron registry. */
   recorded: number;
+  /** Validator snapshots this validator took (it tries once per epoch; another one's may come first). */
+  snapshots: number;
   lastError: string | null;
 }
 
@@ -186,8 +203,11 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     mismatches: 0,
     claimed: 0,
     recorded: 0,
+    snapshots: 0,
     lastError: null,
   };
+  /** The latest epoch whose snapshot this validator tried to take (one attempt per epoch). */
+  let snapshotTried: number | undefined;
 
   async function inputs(epoch: number, signal: AbortSignal): Promise<EpochInputs> {
     const hit = inputsCache.get(epoch);
@@ -329,17 +349,31 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
         'proposed epoch',
       );
     } catch (err) {
-      // Another validator's proposal landed first: it is attested on the next tick.
-      if (revertName(err) !== 'AlreadyProposed') throw err;
+      // Another validator's proposal (of this root, too) landed first: it is attested on the next tick.
+      const name = revertName(err);
+      if (name !== 'AlreadyProposed' && name !== 'RootAlreadyProposed') throw err;
     }
   }
 
-  /** Attests a proposal equal to `s`, once; returns whether it sent a transaction. */
+  /** Epochs this validator already voted in (proposed or attested a root: one vote per epoch on chain). */
+  const voted = new Set<number>();
+
+  /**
+   * Attests a proposal equal to `s`, once; when the proposal differs and the sub-deadline (`competeFrom`: two
+   * exclusive windows after the epoch's end) has passed, proposes its own root instead, or attests it when
+   * another validator proposed it already (`RootAlreadyProposed`). Returns whether it sent a transaction.
+   */
   async function attest(view: EpochView, s: SettledEpoch, me: string, signal: AbortSignal): Promise<boolean> {
     const proposal = view.proposal;
-    if (proposal === null || same(proposal.proposer, me) || proposal.attestations.some((a) => same(a, me))) {
+    if (
+      proposal === null ||
+      voted.has(view.epoch) ||
+      same(proposal.proposer, me) ||
+      proposal.attestations.some((a) => same(a, me))
+    ) {
       return false;
     }
+    const args = { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash };
     if (!same(proposal.root, s.root) || !same(proposal.resultsHash, s.resultsHash)) {
       st.mismatches++;
       warnOnce(
@@ -351,18 +385,41 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
           mine: s.root,
         },
       );
-      return false;
+      const tempo = view.endBlock - view.startBlock + 1;
+      const competeFrom = view.endBlock + 1 + 2 * Math.max(1, Math.floor(tempo / 4));
+      if (view.currentBlock < competeFrom) return false;
+      try {
+        await chain.propose({ ...args, total: s.total, results: s.resultsHex }, signal);
+        st.proposed++;
+        log.info({ epoch: view.epoch, root: s.root, against: proposal.root }, 'proposed a competing root');
+      } catch (err) {
+        const name = revertName(err);
+        // Another validator proposed this root first: attest it.
+        if (name === 'RootAlreadyProposed') return await sendAttest(view.epoch, args, signal);
+        if (name !== 'AlreadyAttested' && name !== 'AlreadyFinalised') throw err;
+      }
+      voted.add(view.epoch);
+      forgetBefore(voted, view.epoch - 64);
+      return true;
     }
+    return await sendAttest(view.epoch, args, signal);
+  }
+
+  async function sendAttest(
+    epoch: number,
+    args: { netuid: number; epoch: number; root: string; resultsHash: string },
+    signal: AbortSignal,
+  ): Promise<boolean> {
     try {
-      await chain.attest(
-        { netuid: opts.netuid, epoch: view.epoch, root: s.root, resultsHash: s.resultsHash },
-        signal,
-      );
+      await chain.attest(args, signal);
       st.attested++;
-      log.info({ epoch: view.epoch, root: s.root }, 'attested epoch');
+      log.info({ epoch, root: args.root }, 'attested epoch');
     } catch (err) {
-      if (revertName(err) !== 'AlreadyAttested') throw err;
+      const name = revertName(err);
+      if (name !== 'AlreadyAttested' && name !== 'AlreadyFinalised') throw err;
     }
+    voted.add(epoch);
+    forgetBefore(voted, epoch - 64);
     return true;
   }
 
@@ -386,6 +443,50 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     return true;
   }
 
+  /**
+   * Takes the current epoch's validator snapshot unless this validator already tried this epoch: one attempt
+   * per epoch, whatever its outcome (the other validators try too; the first transaction wins). Never throws:
+   * a failure is logged and counted in `lastError`.
+   */
+  async function snapshot(view: EpochView, signal: AbortSignal): Promise<void> {
+    if (snapshotTried !== undefined && view.currentEpoch <= snapshotTried) return;
+    snapshotTried = view.currentEpoch;
+    try {
+      const r = await chain.snapshot(opts.netuid, signal);
+      if (r.taken) {
+        st.snapshots++;
+        log.info({ epoch: r.epoch, txHash: r.txHash }, 'took the validator snapshot');
+      } else {
+        log.debug({ epoch: r.epoch }, 'validator snapshot already taken');
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      st.lastError = errorMessage(err);
+      warnOnce(`snapshot:${st.lastError}`, 'taking the validator snapshot failed; trying next epoch', {
+        epoch: view.currentEpoch,
+        err: st.lastError,
+        errorName: revertName(err),
+      });
+    }
+  }
+
+  /** Whether the chain is in the last two blocks of the running epoch (`deadline` is its last block). */
+  function endingEpoch(view: EpochView): boolean {
+    return view.currentEpoch === view.epoch + 1 && view.currentBlock + 1 >= view.deadline;
+  }
+
+  /** The step of the latest ended epoch, by its status; returns whether it sent a transaction. */
+  async function epochStep(view: EpochView, me: string, signal: AbortSignal): Promise<boolean> {
+    if (view.status === 'awaiting') {
+      await propose(view, await settle(view.epoch, signal), me, signal);
+      return true;
+    }
+    if (view.status === 'proposed') return await attest(view, await settle(view.epoch, signal), me, signal);
+    if (view.status === 'finalised')
+      return await finalised(view, await settle(view.epoch, signal), me, signal);
+    return false;
+  }
+
   async function tick(signal: AbortSignal): Promise<void> {
     try {
       st.hotkey ??= await chain.hotkey(signal);
@@ -394,18 +495,22 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
       const view = await chain.epoch(opts.netuid, signal);
       st.lastEpoch = view.epoch;
       st.lastStatus = view.status;
-      // One transaction per step: the epoch's own step (which has a deadline) first, else a queued claim.
-      if (view.status === 'awaiting')
-        return await propose(view, await settle(view.epoch, signal), me, signal);
-      if (view.status === 'proposed' && (await attest(view, await settle(view.epoch, signal), me, signal)))
-        return;
-      if (
-        view.status === 'finalised' &&
-        (await finalised(view, await settle(view.epoch, signal), me, signal))
-      ) {
-        return;
+      // The snapshot of the epoch now running (once per epoch) goes before the ended epoch's own step, so it
+      // lands early even while a first settlement takes blocks; only the drawn proposer of the ended epoch,
+      // whose window is a quarter tempo, proposes first. Never both at once: two transactions of one hotkey
+      // in flight together leave a nonce gap when the first fails before it is sent. When the step sent
+      // nothing, one queued claim follows: claims never delay the steps with deadlines (nor are they sent in
+      // the epoch's last two blocks, where one still in flight when the next epoch starts would hold back
+      // this validator's proposal in its exclusive window, should it be drawn).
+      const drawn = view.status === 'awaiting' && same(view.proposer, me);
+      if (!drawn) await snapshot(view, signal);
+      let acted = false;
+      try {
+        acted = await epochStep(view, me, signal);
+      } finally {
+        if (drawn) await snapshot(view, signal);
       }
-      await claimNext(me, signal);
+      if (!acted && !endingEpoch(view)) await claimNext(me, signal);
     } catch (err) {
       if (signal.aborted) return;
       st.lastError = errorMessage(err);

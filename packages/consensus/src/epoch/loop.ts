@@ -1,6 +1,6 @@
 /**
  * The epoch agent as a loop of the consensus stack: backs {@link EpochChainPort} with the chain stack's
- * `chain_*Epoch*` methods, builds the Merkle tree with `@subnet/contracts`, and runs one agent step per new
+ * `chain_*Epoch*` methods and `chain_snapshotValidatorsV1`, builds the Merkle tree with `@subnet/contracts`, and runs one agent step per new
  * block (never two at once; a block that arrives during a step is folded into the next). A reverted call is
  * the chain stack's REVERTED error, whose `data.errorName` the agent reads.
  */
@@ -50,6 +50,7 @@ export function engineEpochPort(engine: EngineClient<EngineApi>): EpochChainPort
         reveals: x.reveals,
       };
     },
+    snapshot: (netuid, signal) => engine.call('chain_snapshotValidatorsV1', { netuid }, opts(signal)),
     propose: (p, signal) =>
       engine.call('chain_proposeEpochV1', { ...p, total: p.total.toString() }, opts(signal)),
     attest: (p, signal) => engine.call('chain_attestEpochV1', p, opts(signal)),

@@ -107,7 +107,18 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
       chain,
       metrics,
       signal,
-      scores: () => new Map(board.list().map((s) => [s.uid, s.score])),
+      // A miner whose verified correctness is below the routing threshold gets no weight at all: a small
+      // score would still be a small incentive, and a cheat that passes only the challenges it spots keeps
+      // one (its correctness stays near 0 while honest miners' stay near 1).
+      scores: () =>
+        new Map(
+          board
+            .list()
+            .map((s) => [
+              s.uid,
+              s.correctness !== null && s.correctness >= opts.routingMinCorrectness ? s.score : 0,
+            ]),
+        ),
     },
   );
   const running: Promise<void>[] = [];

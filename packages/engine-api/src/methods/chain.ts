@@ -274,6 +274,26 @@ export const chain_getEpochResultsV1 = unary('chain_getEpochResultsV1', {
 
 const TxResult = z.object({ txHash: z.string(), gasUsed: z.number().int() });
 
+export const chain_snapshotValidatorsV1 = unary('chain_snapshotValidatorsV1', {
+  summary:
+    "Takes the current epoch's validator snapshot (stakes and proposer draw; once per epoch, anyone may), signed by this node's hotkey; `taken: false` when it was already taken.",
+  params: z.object({ netuid: Netuid }).strict(),
+  result: z.object({
+    epoch: Epoch.describe('The epoch whose snapshot was taken (or found taken)'),
+    taken: z
+      .boolean()
+      .describe(
+        'Whether this call took it; false (not an error) when it was already taken this epoch, by anyone',
+      ),
+    txHash: z
+      .string()
+      .nullable()
+      .describe('The transaction, or null when none was sent (the snapshot was already taken)'),
+    gasUsed: z.number().int().describe('Gas of the transaction (0 when none was sent)'),
+  }),
+  errors: [chainErrors.REVERTED, chainErrors.NOT_FOUND, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
 export const chain_proposeEpochV1 = unary('chain_proposeEpochV1', {
   summary:
     "Proposes an epoch's Merkle root and results (signed by this node's hotkey, a permitted validator).",
@@ -362,6 +382,7 @@ export const chainMethods = [
   chain_getEpochInputsV1,
   chain_getEpochV1,
   chain_getEpochResultsV1,
+  chain_snapshotValidatorsV1,
   chain_proposeEpochV1,
   chain_attestEpochV1,
   chain_claimEmissionV1,
