@@ -31,3 +31,10 @@ export {
   type OpenAiServerModules,
   type OpenAiServerOpts,
 } from './openai/server.js';
+export {
+  createRouter,
+  type GatewayRouter,
+  type Outcome,
+  type RouterModules,
+  type RouterOpts,
+} from './router.js';

@@ -29,6 +29,16 @@ import {
   engineApi,
 } from '@subnet/engine-api';
 import {
+  createKeyStore,
+  createLimiter,
+  createOpenAiServer,
+  createRouter,
+  type GatewayRouter,
+  type KeyStore,
+  type OpenAiServer,
+  type Outcome,
+} from '@subnet/gateway';
+import {
   createMembership,
   createNetworkNode,
   type NetworkNode,
@@ -41,10 +51,6 @@ import OpenAI from 'openai';
 import { Registry } from 'prom-client';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { createKeyStore, type KeyStore } from '../src/keys.js';
-import { createLimiter } from '../src/limits.js';
-import { createOpenAiServer, type OpenAiServer } from '../src/openai/server.js';
-import { createRouter, type GatewayRouter, type Outcome } from '../src/router.js';
 
 /** Every byte has one successor: greedy decoding of 'quick' goes on '-brown quick-brown …'. */
 const CORPUS = 'quick-brown '.repeat(50);
