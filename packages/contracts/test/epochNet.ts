@@ -163,16 +163,20 @@ export async function proposeEpoch(
   f: Fixture,
   net: EpochNet,
   epoch: bigint,
+  opts: { not?: readonly string[] } = {},
 ): Promise<EpochPayout & { proposer: PrivateKeyAccount; receipt: TransactionReceipt }> {
   await goToProposal(f, epoch);
   const total = await f.epochConsensus.read.epochEmission([1, epoch]);
   const payout = buildPayout(net, f.owner.address, epoch, total);
   const drawn = await f.epochConsensus.read.proposerOf([1, epoch]);
-  // Nobody drawn (no snapshot during the epoch, or the drawn one suspended since): any validator not suspended.
+  // Nobody drawn (no snapshot during the epoch, or the drawn one suspended since): any validator not suspended
+  // (nor in `opts.not`).
   let proposer: PrivateKeyAccount | undefined;
   if (drawn !== zeroAddress) proposer = net.signer(drawn);
   else {
     for (const v of net.validators) {
+      // `not`: validators the caller knows will be suspended by this very call (an expiry it records).
+      if (opts.not?.includes(v.address)) continue;
       if ((await f.epochConsensus.read.suspendedUntil([1, v.address])) <= epoch) {
         proposer = v;
         break;
