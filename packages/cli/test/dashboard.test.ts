@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import { devnetPids, firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../../artifacts/dashboard/', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -23,7 +23,8 @@ interface DevnetInfo {
   dashboardUrl: string;
   adminToken: string;
   gatewayUrl: string;
-  nodes: { wallet: string; role: string; uid: number }[];
+  anvilPid: number;
+  nodes: { wallet: string; role: string; uid: number; pid: number }[];
 }
 
 describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () => {
@@ -75,11 +76,14 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
-  after(async () => {
-    await browser?.close();
-    if (proc !== undefined) await stopDevnet(proc);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(
+    async () => {
+      await browser?.close();
+      if (proc !== undefined) await stopDevnet(proc, devnetPids(info));
+      rmSync(dir, { recursive: true, force: true });
+    },
+    { timeout: 120_000 },
+  );
 
   it('the overview loads with the subnet, its block and epoch', async () => {
     await open('/', 'page-overview');

@@ -6,6 +6,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
@@ -19,28 +20,59 @@ export function spawnDevnet(cwd: string, env: Record<string, string>, args: stri
   });
 }
 
-/** The first line `proc` writes on stdout (or its stderr, if it exits first). */
-export async function firstLine(proc: ChildProcess): Promise<string> {
+/**
+ * The first line `proc` writes on stdout; rejects with its stderr if it exits first or writes nothing within
+ * `timeoutMs` (a devnet that hangs while starting fails the hook instead of hanging the run).
+ */
+export async function firstLine(proc: ChildProcess, timeoutMs = 180_000): Promise<string> {
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-  const exited = once(proc, 'exit').then(([code]) => {
+  const ac = new AbortController();
+  const exited = once(proc, 'exit', { signal: ac.signal }).then(([code]) => {
     throw new Error(`subnet devnet exited with ${code} before it was ready:\n${stderr}`);
   });
+  const late = sleep(timeoutMs, undefined, { signal: ac.signal }).then(() => {
+    throw new Error(`subnet devnet wrote no ready line in ${timeoutMs} ms:\n${stderr}`);
+  });
   try {
-    return await Promise.race([once(lines, 'line').then(([line]) => line as string), exited]);
+    return await Promise.race([once(lines, 'line').then(([line]) => line as string), exited, late]);
   } finally {
+    ac.abort();
+    exited.catch(() => {});
+    late.catch(() => {});
     lines.close();
   }
 }
 
-/** Stops `proc` with SIGINT (Ctrl-C) and resolves with its exit code (at once when it already exited). */
-export async function stopDevnet(proc: ChildProcess): Promise<number | null> {
-  if (proc.exitCode !== null) return proc.exitCode;
+/**
+ * Stops `proc` as Ctrl-C would and resolves with its exit code (at once when it already exited). A devnet
+ * that has not exited 60 s after SIGINT gets a second one (its nodes are killed at once), and 30 s later
+ * SIGKILL, with the node (and anvil) processes in `pids`: a stuck shutdown fails its test, never hangs the run.
+ */
+export async function stopDevnet(proc: ChildProcess, pids: number[] = []): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+  const exited = once(proc, 'exit') as Promise<[number | null]>;
+  const within = (ms: number) => Promise.race([exited.then(() => true), sleep(ms, false, { ref: false })]);
   proc.kill('SIGINT');
-  const [code] = (await once(proc, 'exit')) as [number | null];
+  if (!(await within(60_000))) {
+    proc.kill('SIGINT');
+    if (!(await within(30_000))) {
+      for (const pid of pids) {
+        try {
+          process.kill(-pid, 'SIGKILL'); // a detached node: its process group
+        } catch {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {}
+        }
+      }
+      proc.kill('SIGKILL');
+    }
+  }
+  const [code] = await exited;
   return code;
 }
 
@@ -74,4 +106,9 @@ export function runCli(args: string[], cwd: string, rpcUrl: string, password: st
         resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
     );
   });
+}
+
+/** The processes a devnet's ready line names (anvil and the nodes), for `stopDevnet`'s last resort. */
+export function devnetPids(info: { anvilPid?: number; nodes?: { pid: number }[] } | undefined): number[] {
+  return [...(info?.nodes ?? []).map((n) => n.pid), ...(info?.anvilPid === undefined ? [] : [info.anvilPid])];
 }

@@ -26,11 +26,12 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 
-import { type CliRun, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
 const TEMPO = 10;
 
 interface NodesInfo {
+  anvilPid: number;
   nodes: { wallet: string; role: string; uid: number; pid: number; url: string }[];
 }
 
@@ -73,11 +74,14 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
       }),
     );
   });
-  after(async () => {
-    await engine?.close();
-    if (proc !== undefined) await stopDevnet(proc);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(
+    async () => {
+      await engine?.close();
+      if (proc !== undefined) await stopDevnet(proc, devnetPids(info));
+      rmSync(dir, { recursive: true, force: true });
+    },
+    { timeout: 120_000 },
+  );
 
   it('settles three epochs with miner emission; the cheat gets < 5 % of it and is paid nothing', async () => {
     assert.deepEqual(

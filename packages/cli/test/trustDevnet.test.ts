@@ -27,7 +27,7 @@ import {
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
 import { residentBytes } from '../src/devnetNodes.js';
-import { type CliRun, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./adversaries/${name}.js`, import.meta.url));
 const TEMPO = 10;
@@ -49,6 +49,7 @@ const HONEST = ['miner1', 'miner2'];
 
 interface Info {
   rpcUrl: string;
+  anvilPid: number;
   nodes: { wallet: string; role: string; uid: number; pid: number; url: string }[];
   gateways: { wallet: string; uid: number; url: string; apiKey: string }[];
   neurons: { wallet: string; uid: number; peerId?: string }[];
@@ -110,12 +111,15 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
       );
     }
   });
-  after(async () => {
-    await Promise.all(engines.map((e) => e.close()));
-    // SIGINT stops the nodes, then anvil; a failure above still lands here.
-    if (proc !== undefined) await stopDevnet(proc);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(
+    async () => {
+      await Promise.all(engines.map((e) => e.close()));
+      // SIGINT stops the nodes, then anvil; a failure above still lands here.
+      if (proc !== undefined) await stopDevnet(proc, devnetPids(info));
+      rmSync(dir, { recursive: true, force: true });
+    },
+    { timeout: 120_000 },
+  );
 
   it('runs: every validator serves a gateway; organic clients on all of them; three paid epochs', async () => {
     assert.equal(info.gateways.length, 3, 'one gateway per validator');
