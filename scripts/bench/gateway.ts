@@ -23,6 +23,7 @@ import {
   engineApi,
   loadOrCreateJwtSecret,
 } from '../../packages/engine-api/dist/src/index.js';
+import { freePortRange } from '../../packages/utils/dist/src/index.js';
 import { drive, round, summariseLoad } from './measure.ts';
 import {
   chat,
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const backend = await startFakeOpenAi([MODEL]);
   let devnet: Awaited<ReturnType<typeof startDevnet>> | undefined;
   try {
-    const p2pBase = 20_000 + 2 * Math.floor(Math.random() * 10_000);
+    const p2pBase = await freePortRange(8);
     progress('devnet chain with one validator and one miner');
     devnet = await startDevnet({
       dataDir: dir,

@@ -34,6 +34,7 @@ import {
   loadOrCreateJwtSecret,
 } from '../../packages/engine-api/dist/src/index.js';
 import { generateWire } from '../../packages/gateway/dist/src/wire.js';
+import { freePortRange } from '../../packages/utils/dist/src/index.js';
 import { measureAudits } from './audits.ts';
 import { round, summariseLoad } from './measure.ts';
 import { chat, closePools, cpuSeconds, freePort, startNode, stopNodes, timed } from './nodes.ts';
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
       blockTimeS: 60,
       validators: 2,
       miners: 1,
-      p2pBasePort: 20_000 + 2 * Math.floor(Math.random() * 10_000),
+      p2pBasePort: await freePortRange(8),
     });
     const neurons = devnet.network.neurons ?? [];
     const addrs = (wallet: string) => neurons.find((n) => n.wallet === wallet)?.multiaddrs ?? [];

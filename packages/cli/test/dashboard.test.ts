@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { freePortRange } from '@subnet/utils';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { devnetPids, firstLine, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
@@ -33,7 +34,6 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
   let info: DevnetInfo;
   let browser: Browser;
   let page: Page;
-  const p2pBasePort = 40_000 + Math.floor(Math.random() * 2000) * 10;
 
   const shot = async (name: string) => {
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -56,7 +56,7 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
     dir = mkdtempSync(join(tmpdir(), 'subnet-dashboard-'));
     proc = spawnDevnet(dir, {
       SUBNET_DEVNET__GATEWAY_PORT: '0',
-      SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      SUBNET_DEVNET__P2P_BASE_PORT: String(await freePortRange(40)),
       SUBNET_DEVNET__VALIDATORS: '1',
       SUBNET_DEVNET__TEMPO: '10',
     });

@@ -21,6 +21,7 @@ import {
   engineApi,
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
+import { freePortRange } from '@subnet/utils';
 import OpenAI from 'openai';
 
 import { firstLine, spawnDevnet, stopDevnet as stop } from './devnetProcess.js';
@@ -339,10 +340,11 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
   let proc: ChildProcess;
   let info: NodesInfo;
   let stderr = '';
-  // Free-ish libp2p ports, away from a devnet a developer may be running on 9100.
-  const p2pBasePort = 20_000 + Math.floor(Math.random() * 2000) * 10;
+  // libp2p ports, free when first chosen; the second start (a resume) reuses them, as registered on chain.
+  let p2pBasePort: number | undefined;
   const start = async (): Promise<void> => {
     stderr = '';
+    p2pBasePort ??= await freePortRange(20);
     proc = spawnDevnet(dir, {
       SUBNET_DEVNET__GATEWAY_PORT: '0',
       SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),

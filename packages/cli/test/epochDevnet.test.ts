@@ -25,6 +25,7 @@ import {
   engineApi,
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
+import { freePortRange } from '@subnet/utils';
 
 import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
@@ -52,13 +53,12 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
   let proc: ChildProcess;
   let info: NodesInfo;
   let engine: EngineClient<EngineApi>;
-  const p2pBasePort = 30_000 + Math.floor(Math.random() * 2000) * 10;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'subnet-epoch-devnet-'));
     proc = spawnDevnet(dir, {
       SUBNET_DEVNET__GATEWAY_PORT: '0',
-      SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      SUBNET_DEVNET__P2P_BASE_PORT: String(await freePortRange(40)),
       SUBNET_DEVNET__DISHONEST_MINERS: '1',
       SUBNET_DEVNET__TEMPO: String(TEMPO),
     });

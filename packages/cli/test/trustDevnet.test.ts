@@ -26,6 +26,7 @@ import {
   engineApi,
   loadOrCreateJwtSecret,
 } from '@subnet/engine-api';
+import { freePortRange } from '@subnet/utils';
 import { residentBytes } from '../src/devnetNodes.js';
 import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
@@ -65,7 +66,6 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
   let proc: ChildProcess | undefined;
   let info: Info;
   const engines: EngineClient<EngineApi>[] = [];
-  const p2pBasePort = 40_000 + Math.floor(Math.random() * 2000) * 10;
   const uidOf = (wallet: string) => info.nodes.find((n) => n.wallet === wallet)?.uid as number;
 
   // What the run collects; each `it` below asserts one property of it.
@@ -79,7 +79,7 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
     dir = mkdtempSync(join(tmpdir(), 'subnet-trust-devnet-'));
     proc = spawnDevnet(dir, {
       SUBNET_DEVNET__GATEWAY_PORT: '0',
-      SUBNET_DEVNET__P2P_BASE_PORT: String(p2pBasePort),
+      SUBNET_DEVNET__P2P_BASE_PORT: String(await freePortRange(40)),
       SUBNET_DEVNET__VALIDATORS: '3',
       SUBNET_DEVNET__MINERS: '8',
       SUBNET_DEVNET__TEMPO: String(TEMPO),

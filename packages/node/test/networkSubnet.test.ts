@@ -24,12 +24,11 @@ import {
   libp2pKeyFromHotkey,
   synapseProtocol,
 } from '@subnet/network';
-import { silentLogger, waitFor } from '@subnet/utils';
+import { freePortRange, silentLogger, waitFor } from '@subnet/utils';
 import { createWalletStore, peerIdOfPublicKey } from '@subnet/wallet';
 import { type Hex, parseEther } from 'viem';
 import { type SubnetNode, startNode } from '../src/index.js';
 import { clientOf } from './client.js';
-import { freePortRange } from './ports.js';
 
 const VALIDATORS = 2;
 const MINERS = 8;

@@ -3,5 +3,6 @@ export { errorMessage, hasCode, SubnetError, type SubnetErrorOptions } from './e
 export { preparePrivateFile } from './files.js';
 export { type FromPushOpts, fromPush } from './fromPush.js';
 export { createLogger, type Logger, type LoggerOpts, type LogLevel, silentLogger } from './logger.js';
+export { freePortRange } from './ports.js';
 export { type ReopenOpts, reopen, sleep, waitFor, withTimeout } from './signal.js';
 export { VERSION } from './version.js';
