@@ -16,6 +16,7 @@ export const ChainErrorCode = {
   NOT_FOUND: 'CHAIN_NOT_FOUND',
   NO_COMMIT: 'CHAIN_NO_COMMIT',
   EPOCH_NOT_ENDED: 'CHAIN_EPOCH_NOT_ENDED',
+  EPOCH_NOT_CONFIRMED: 'CHAIN_EPOCH_NOT_CONFIRMED',
   TX_FAILED: 'CHAIN_TX_FAILED',
 } as const;
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode];
@@ -29,6 +30,10 @@ export interface ChainErrorMeta extends Record<string, unknown> {
   txHash?: `0x${string}`;
   gasUsed?: bigint;
   blockNumber?: bigint;
+  /** `EPOCH_NOT_CONFIRMED`: the epoch's last block, how deep it is now and how deep it must be. */
+  endBlock?: bigint;
+  depth?: bigint;
+  confirmations?: number;
 }
 
 export class ChainError extends SubnetError<ChainErrorCode, ChainErrorMeta> {

@@ -18,6 +18,7 @@ export {
   type EpochInputs,
   type EpochNeuron,
   type EpochReveal,
+  type GetEpochInputsParameters,
 } from './actions/getEpochInputs.js';
 export type { EpochResults } from './actions/getEpochResults.js';
 export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
@@ -25,6 +26,7 @@ export type { StakeInfo } from './actions/getStakeInfo.js';
 export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';
+export { defaultConfirmations, EpochInputsCache } from './epochInputsCache.js';
 export { ChainError, ChainErrorCode, type ChainErrorMeta, toChainError } from './errors.js';
 export {
   epochInputsToJson,

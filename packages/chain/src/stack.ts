@@ -3,7 +3,9 @@
  * info, weights) are signed with this node's hotkey, unlocked from its wallet at start (read-only when
  * no password is configured). The salt and vector of a weight commit are written durably to
  * `<dataDir>/weights/` before the commit is sent (`weightsStore.ts`), so a node killed at any point after the
- * send still reveals; the reveal opens the record of the commit the chain holds.
+ * send still reveals; the reveal opens the record of the commit the chain holds. Epoch inputs are served only
+ * once the epoch's last block is `chain.confirmations` deep, and cached by that block's hash
+ * (`epochInputsCache.ts`), so a reorg that replaces it is read again, never answered from the cache.
  */
 import { join } from 'node:path';
 import type { Config } from '@subnet/config';
@@ -19,6 +21,7 @@ import { fromPush } from '@subnet/utils';
 import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
 import type { Address, Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
+import { defaultConfirmations, EpochInputsCache } from './epochInputsCache.js';
 import { ChainError, ChainErrorCode } from './errors.js';
 import {
   epochInputsToJson,
@@ -62,6 +65,12 @@ function engineError(err: unknown): EngineError {
       return EngineError.of(chainErrors.NO_COMMIT, err.message);
     case ChainErrorCode.EPOCH_NOT_ENDED:
       return EngineError.of(chainErrors.EPOCH_NOT_ENDED, err.message);
+    case ChainErrorCode.EPOCH_NOT_CONFIRMED:
+      return EngineError.of(chainErrors.EPOCH_NOT_CONFIRMED, err.message, {
+        endBlock: Number(err.meta?.endBlock ?? 0n),
+        depth: Number(err.meta?.depth ?? 0n),
+        confirmations: err.meta?.confirmations ?? 0,
+      });
     case ChainErrorCode.INVALID_INPUT:
       return EngineError.std('INVALID_PARAMS', err.message);
     default:
@@ -94,6 +103,8 @@ export function chainHandlers(
     return signer;
   };
   const weightsDir = join(opts.dataDir, 'weights');
+  const confirmations = opts.chain.confirmations ?? defaultConfirmations(sdk.chain.chain.id);
+  const epochInputs = new EpochInputsCache();
 
   return {
     chain_getStatusV1: () =>
@@ -173,7 +184,9 @@ export function chainHandlers(
         return { txHash: hash, epoch: Number(c.epoch) };
       }),
     chain_getEpochInputsV1: ({ netuid, epoch }) =>
-      guard(async () => epochInputsToJson(await sdk.getEpochInputs(netuid, epoch))),
+      guard(async () =>
+        epochInputsToJson(await sdk.getEpochInputs(netuid, epoch, { confirmations, cache: epochInputs })),
+      ),
     chain_getEpochV1: ({ netuid, epoch }) =>
       guard(async () => epochToJson(await sdk.getEpoch(netuid, epoch))),
     chain_getEpochResultsV1: ({ netuid, epoch }) =>

@@ -19,7 +19,7 @@ import { deregisterNeuron } from './actions/deregisterNeuron.js';
 import { faucet } from './actions/faucet.js';
 import { getCurrentBlock } from './actions/getCurrentBlock.js';
 import { getEpoch } from './actions/getEpoch.js';
-import { getEpochInputs } from './actions/getEpochInputs.js';
+import { type GetEpochInputsParameters, getEpochInputs } from './actions/getEpochInputs.js';
 import { getEpochResults } from './actions/getEpochResults.js';
 import { getNeuronInfo } from './actions/getNeuronInfo.js';
 import { getPendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
@@ -86,7 +86,11 @@ function bind(chain: ChainClient) {
     faucet: () => faucet(chain),
     getEpoch: (netuid: number, epoch?: number | bigint) =>
       getEpoch(chain, epoch === undefined ? { netuid } : { netuid, epoch }),
-    getEpochInputs: (netuid: number, epoch: number | bigint) => getEpochInputs(chain, { netuid, epoch }),
+    getEpochInputs: (
+      netuid: number,
+      epoch: number | bigint,
+      opts: Omit<GetEpochInputsParameters, 'netuid' | 'epoch'> = {},
+    ) => getEpochInputs(chain, { ...opts, netuid, epoch }),
     getEpochResults: (netuid: number, epoch?: number | bigint) =>
       getEpochResults(chain, epoch === undefined ? { netuid } : { netuid, epoch }),
     snapshotValidators: (netuid: number) => snapshotValidators(chain, { netuid }),

@@ -4,7 +4,9 @@
  * by registrations), and one epoch settled end to end through the chain_* handlers: its validator snapshot taken
  * during it, proposed by the drawn proposer (another validator refused in the exclusive window), a wrong root
  * refused by name, attested to finality, shown in the metagraph and the results, and
- * claimed (minted and staked).
+ * claimed (minted and staked). With chain.confirmations = 3, inputs are refused (EPOCH_NOT_CONFIRMED) until
+ * the epoch's last block is 3 deep; a reorg (evm_snapshot / evm_revert, then another history) that replaces
+ * that block with other weights yields the new inputs, not the ones cached under the old block's hash.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -26,17 +28,19 @@ import {
   EngineError,
 } from '@subnet/engine-api';
 import { createWalletStore } from '@subnet/wallet';
-import type { PrivateKeyAccount } from 'viem';
+import { nonceManager, type PrivateKeyAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import {
   countedReveals,
   createSubnetClient,
   type Devnet,
+  defaultConfirmations,
+  EpochInputsCache,
   type EpochNeuron,
   type SubnetClient,
   startDevnet,
 } from '../src/index.js';
-import { chainApi, chainHandlers } from '../src/stack.js';
+import { type ChainStackOpts, chainApi, chainHandlers } from '../src/stack.js';
 
 const SUB = 10n ** 18n;
 type Client = ReturnType<typeof createEngineClient<typeof chainApi>>;
@@ -44,6 +48,7 @@ type Client = ReturnType<typeof createEngineClient<typeof chainApi>>;
 let dataDir: string;
 let devnet: Devnet;
 let sdk: SubnetClient;
+let stackOpts: ChainStackOpts;
 const accounts = new Map<string, { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount }>();
 const clients = new Map<string, Client>();
 
@@ -93,7 +98,7 @@ before(async () => {
       hotkey: await store.unlock(name, 'default', password),
     });
   }
-  const opts = {
+  stackOpts = {
     dataDir,
     chain: {
       rpcUrl: devnet.anvil.rpcUrl,
@@ -106,7 +111,7 @@ before(async () => {
   };
   for (const name of ['validator1', 'validator2']) {
     const server = createEngineServer({ streamDeadlineMs: 60_000, maxStreams: 4 });
-    server.register(chainApi, chainHandlers(opts, sdk, sdk.withAccount(acct(name).hotkey)));
+    server.register(chainApi, chainHandlers(stackOpts, sdk, sdk.withAccount(acct(name).hotkey)));
     clients.set(name, createEngineClient(chainApi, createInProcessTransport(server)));
   }
 });
@@ -442,5 +447,113 @@ describe('an epoch on chain', () => {
     } finally {
       await rpc('evm_setAutomine', [true]);
     }
+  });
+});
+
+describe('epoch inputs at a confirmation depth, cached by block hash (reorgs)', () => {
+  const rpc = (method: string, params: unknown[] = []) =>
+    sdk.chain.public.request({ method: method as never, params: params as never });
+  const mine = (n: number) => rpc('anvil_mine', [`0x${n.toString(16)}`]);
+  /** A chain stack of validator1 that reads inputs only 3 blocks deep. */
+  let deep: Client;
+
+  before(async () => {
+    // Blocks from transactions and anvil_mine only: an interval block would deepen B(e) behind the test's back.
+    await rpc('evm_setIntervalMining', [0]);
+    await rpc('evm_setAutomine', [true]);
+    const server = createEngineServer({ streamDeadlineMs: 60_000, maxStreams: 4 });
+    server.register(
+      chainApi,
+      chainHandlers(
+        { ...stackOpts, chain: { ...stackOpts.chain, confirmations: 3 } },
+        sdk,
+        sdk.withAccount(acct('validator1').hotkey),
+      ),
+    );
+    deep = createEngineClient(chainApi, createInProcessTransport(server));
+  });
+
+  it('defaults: none on a local chain, 12 elsewhere; the cache keys by the hash of B(e)', () => {
+    assert.equal(defaultConfirmations(31_337), 0);
+    assert.equal(defaultConfirmations(1), 12);
+    assert.equal(defaultConfirmations(8453), 12);
+    const cache = new EpochInputsCache(2);
+    const inputs = (epoch: bigint, hash: `0x${string}`) =>
+      ({ netuid: 1, epoch, endBlockHash: hash }) as Parameters<EpochInputsCache['set']>[0];
+    const h = (b: string) => `0x${b.repeat(32)}` as const;
+    cache.set(inputs(1n, h('aa')));
+    assert.equal(cache.get(1, 1n, h('aa'))?.endBlockHash, h('aa'));
+    assert.equal(cache.get(1, 1n, h('bb')), undefined, 'another block at that height is a miss');
+    cache.set(inputs(1n, h('bb')));
+    assert.equal(cache.get(1, 1n, h('aa')), undefined, 'a replaced block leaves the cache');
+    cache.set(inputs(2n, h('cc')));
+    cache.set(inputs(3n, h('dd')));
+    assert.equal(cache.size, 2);
+    assert.equal(cache.get(1, 1n, h('bb')), undefined, 'the oldest entry left first');
+  });
+
+  it("refuses an epoch's inputs with EPOCH_NOT_CONFIRMED until its last block is 3 deep", async () => {
+    const { currentEpoch: c } = await client('validator1').call('chain_getEpochV1', { netuid: 1 });
+    await mineToEpoch(c + 1); // the latest block is S(c+1): B(c) is 1 deep
+    const shallow = await client('validator1').call('chain_getEpochInputsV1', { netuid: 1, epoch: c });
+    for (const depth of [1, 2]) {
+      await assert.rejects(deep.call('chain_getEpochInputsV1', { netuid: 1, epoch: c }), (e: unknown) => {
+        assert.ok(e instanceof EngineError, String(e));
+        assert.equal(e.code, 'EPOCH_NOT_CONFIRMED', e.message);
+        assert.equal(e.rpcCode, 1107);
+        assert.deepEqual(e.data, { endBlock: shallow.endBlock, depth, confirmations: 3 });
+        return true;
+      });
+      await mine(1);
+    }
+    const confirmed = await deep.call('chain_getEpochInputsV1', { netuid: 1, epoch: c });
+    assert.deepEqual(confirmed, shallow);
+    const view = await deep.call('chain_getEpochV1', { netuid: 1, epoch: c });
+    assert.equal(view.endBlockHash, confirmed.endBlockHash);
+    assert.equal(
+      confirmed.endBlockHash,
+      (await sdk.chain.public.getBlock({ blockNumber: BigInt(confirmed.endBlock) })).hash,
+    );
+  });
+
+  it('a reorg that replaces B(e) with other weights yields the new inputs, not the cached ones', async () => {
+    const v2 = acct('validator2').hotkey;
+    const { currentEpoch: c } = await client('validator1').call('chain_getEpochV1', { netuid: 1 });
+    /** validator2 (uid 1) commits in epoch c and reveals in c+1; epoch c+1's inputs, read 3 deep. */
+    const branch = async (weights: number[]) => {
+      const signer = sdk.withAccount(v2);
+      const commit = await signer.commitWeights({ netuid: 1, uids: [2, 3], weights });
+      assert.equal(commit.epoch, BigInt(c));
+      await mineToEpoch(c + 1);
+      await signer.revealWeights({
+        netuid: 1,
+        uids: commit.uids,
+        weights: commit.weights,
+        salt: commit.salt,
+      });
+      await mineToEpoch(c + 2);
+      await mine(3);
+      return await deep.call('chain_getEpochInputsV1', { netuid: 1, epoch: c + 1 });
+    };
+    const snapshot = await rpc('evm_snapshot');
+    const first = await branch([100, 200]);
+    const revealed = first.reveals.find((r) => r.uid === 1);
+    assert.deepEqual([revealed?.epoch, revealed?.uids, revealed?.weights], [c, [2, 3], [100, 200]]);
+    // Served again from the cache while B(c+1) stands.
+    assert.deepEqual(await deep.call('chain_getEpochInputsV1', { netuid: 1, epoch: c + 1 }), first);
+
+    // The reorg: back to before the commit, and another history in which validator2 revealed other weights.
+    assert.equal(await rpc('evm_revert', [snapshot]), true);
+    nonceManager.reset({ address: v2.address, chainId: sdk.chain.chain.id });
+    const second = await branch([7, 500]);
+    assert.equal(second.endBlock, first.endBlock, 'the same height');
+    assert.notEqual(second.endBlockHash, first.endBlockHash, 'another block at it');
+    assert.deepEqual(
+      second.reveals.find((r) => r.uid === 1)?.weights,
+      [7, 500],
+      'the new inputs, not the cached ones',
+    );
+    const view = await deep.call('chain_getEpochV1', { netuid: 1, epoch: c + 1 });
+    assert.equal(view.endBlockHash, second.endBlockHash);
   });
 });

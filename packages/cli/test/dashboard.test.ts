@@ -3,7 +3,9 @@
  * (`subnet devnet` with its nodes; one validator serving the gateway and the dashboard, three miners, short
  * epochs): the overview loads, the leaderboard lists the three miners and sorting changes the order, the
  * emissions chart renders once an epoch is final, a neuron's page shows its charts, creating a key is refused
- * without the admin login and works with it (the new key then works on /v1). A screenshot of each page (and
+ * without the admin login and works with it (the new key then works on /v1), and a logged-in admin sees the
+ * miners' live scores over the event stream (opened with a single-use ticket, never the token in a URL; the
+ * public view has none). A screenshot of each page (and
  * of the leaderboard on a phone-sized screen) is saved under `artifacts/dashboard/`.
  */
 import assert from 'node:assert/strict';
@@ -185,5 +187,65 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
       headers: { authorization: `Bearer ${secret}` },
     });
     assert.equal(models.status, 200, 'the key created in the dashboard works on the OpenAI API');
+  });
+
+  it('a logged-in admin sees the live scores over the event stream; the token never goes in a URL', async () => {
+    const urls: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
+    const scores = () =>
+      page.$$eval('[data-testid="leaderboard-row"][data-role="miner"] td[data-label="Score"]', (cells) =>
+        cells.map((c) => c.textContent?.trim() ?? ''),
+      );
+    // Logged out: the public view has no scores.
+    await page.getByTestId('logout').click();
+    await open('/leaderboard', 'page-leaderboard');
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-testid="leaderboard-row"][data-role="miner"] td[data-label="Score"]')].map((c) => c.textContent.trim()).join() === '—,—,—'`,
+      undefined,
+      { timeout: 20_000 },
+    );
+    // Logged in: the page trades the token for a stream ticket and shows the miners' scores.
+    await page.getByTestId('login-token').fill(info.adminToken);
+    await page.getByTestId('login-submit').click();
+    await page.waitForFunction(
+      `[...document.querySelectorAll('[data-testid="leaderboard-row"][data-role="miner"] td[data-label="Score"]')].some((c) => /^[0-9.]+$/.test(c.textContent.trim()))`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    assert.ok((await scores()).some((t) => /^[0-9.]+$/.test(t)));
+    await shot('leaderboard-admin');
+    assert.ok(
+      urls.some((u) => /\/api\/events\?ticket=[A-Za-z0-9_-]{43}$/.test(u)),
+      'the stream opened with a ticket',
+    );
+    assert.ok(!urls.some((u) => u.includes(info.adminToken)), 'no URL carries the admin token');
+    // The browser's own EventSource: a ticket opens the operator's stream once; its replay is refused.
+    const seen = await page.evaluate(async (token) => {
+      const r = await fetch('/api/events/ticket', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const { ticket } = (await r.json()) as { ticket: string };
+      const url = `/api/events?ticket=${encodeURIComponent(ticket)}`;
+      const first = await new Promise<string>((resolve) => {
+        const source = new EventSource(url);
+        source.addEventListener('snapshot', (e) => {
+          source.close();
+          resolve((e as unknown as { data: string }).data);
+        });
+        source.addEventListener('error', () => {
+          source.close();
+          resolve('error');
+        });
+      });
+      const replay = await fetch(url);
+      return { first, replay: replay.status };
+    }, info.adminToken);
+    const snapshot = JSON.parse(seen.first) as { neurons: { role: string; score: number | null }[] };
+    assert.ok(
+      snapshot.neurons.some((n) => n.role === 'miner' && n.score !== null),
+      'scores on the stream',
+    );
+    assert.equal(seen.replay, 401, 'a spent ticket is refused');
   });
 });

@@ -129,6 +129,15 @@ const ChainConfigSchema = z.strictObject({
     .min(50)
     .default(1000)
     .describe('How often new blocks and contract events are polled.'),
+  confirmations: z
+    .number()
+    .int()
+    .min(0)
+    .max(1024)
+    .optional()
+    .describe(
+      "Blocks mined on top of an epoch's last block before its inputs are read and settled (a reorg shallower than this cannot change a settlement). Default by chain id: 0 on a local development chain (31337, 1337: the devnet), 12 elsewhere; keep it below a quarter of the subnet's tempo, the drawn proposer's exclusive window.",
+    ),
   wallet: z
     .string()
     .min(1)

@@ -5,6 +5,8 @@
  * queue survives a restart: an agent queues the leaves of a finalised epoch it
  * proposed, the process "dies" before claiming them, and a new agent on the same SQLite file claims every
  * one with its proof; a claim that fails stays queued, one already made (AlreadyClaimed) leaves the queue.
+ * It waits (no error) while an epoch's inputs are not at the chain's confirmation depth, and settles an epoch
+ * again when a reorg replaced its last block (a new hash in the epoch view).
  * The chain is a scripted {@link EpochChainPort} (the agent's seam); settlement and the Merkle tree are real.
  */
 import assert from 'node:assert/strict';
@@ -258,5 +260,88 @@ describe('epoch agent claims at an epoch boundary', () => {
     view = { ...view, deadline: 199, status: 'open', proposer: null, proposal: null };
     await agent.tick(signal);
     assert.equal(claims.length, 2, 'resumed in the next epoch');
+  });
+});
+
+describe('epoch agent and reorgs', () => {
+  it('waits while the inputs are not confirmed, then proposes; a replaced last block is settled again', async () => {
+    const signal = new AbortController().signal;
+    // This validator is the drawn proposer of epoch 2 (blocks 140..159); the chain is in epoch 3.
+    let view: EpochView = {
+      epoch: 2,
+      currentEpoch: 3,
+      currentBlock: 160,
+      startBlock: 140,
+      endBlock: 159,
+      endBlockHash: `0x${'aa'.repeat(32)}`,
+      deadline: 179,
+      status: 'awaiting',
+      proposer: ME,
+      proposal: null,
+    };
+    let confirmed = false;
+    /** Epoch 2's inputs as the chain has them now: after the reorg validator 1 revealed other weights. */
+    let reorged = false;
+    const reads: number[] = [];
+    const proposals: string[] = [];
+    const { port } = scriptedChain(view);
+    const chain: EpochChainPort = {
+      ...port,
+      epoch: async () => view,
+      inputs: async (_n, e) => {
+        if (!confirmed && e === 2) {
+          throw Object.assign(new Error('block 159 is 1 blocks deep; its inputs are read at 3'), {
+            code: 'EPOCH_NOT_CONFIRMED',
+          });
+        }
+        reads.push(e);
+        const x = inputsOf(e);
+        if (!reorged || e !== 2)
+          return { ...x, endBlockHash: e === 2 ? (view.endBlockHash ?? undefined) : undefined };
+        return {
+          ...x,
+          endBlockHash: view.endBlockHash ?? undefined,
+          reveals: x.reveals.map((r) => (r.uid === 1 ? { ...r, weights: [1000, 65_535] } : r)),
+        };
+      },
+      propose: async (p) => {
+        proposals.push(p.root);
+        return { txHash: '0x07' };
+      },
+    };
+    const agent = createEpochAgent(
+      { netuid: NETUID, claim: 'none', claimToStake: false },
+      { chain, tree: contractsTree, log: silentLogger() },
+    );
+
+    // B(2) is not deep enough: the agent waits, with no error and no proposal.
+    await agent.tick(signal);
+    await agent.tick(signal);
+    assert.deepEqual(proposals, []);
+    assert.equal(agent.status().lastError, null);
+    assert.equal(agent.settled(2), undefined);
+
+    // Three blocks later it is: the agent settles and proposes.
+    confirmed = true;
+    view = { ...view, currentBlock: 162 };
+    await agent.tick(signal);
+    assert.deepEqual(proposals, [tree.root]);
+    assert.equal(agent.settled(2)?.endBlockHash, view.endBlockHash);
+    assert.deepEqual(reads, [2, 0, 1]);
+    // The same last block: the settlement is kept, nothing is read again.
+    await agent.tick(signal);
+    assert.deepEqual(reads, [2, 0, 1]);
+
+    // A reorg replaces block 159 with one in which validator 1 revealed other weights.
+    reorged = true;
+    view = { ...view, currentBlock: 163, endBlockHash: `0x${'bb'.repeat(32)}` };
+    await agent.tick(signal);
+    assert.deepEqual(reads, [2, 0, 1, 2, 0, 1], 'the window is read again');
+    const again = agent.settled(2);
+    assert.equal(again?.endBlockHash, view.endBlockHash);
+    assert.notEqual(again?.root, tree.root, 'settled from the new inputs');
+    // (The scripted chain stays `awaiting`, so each tick proposes again: the same root until the reorg.)
+    assert.deepEqual(proposals, [tree.root, tree.root, again?.root]);
+    assert.equal(agent.status().reorgs, 1);
   });
 });

@@ -9,7 +9,10 @@
  * and verifications empty: weights follow from scores and would be copied before their reveal) and answer
  * with it when the admin token is sent.
  * Admin (`Authorization: Bearer <admin token>`): GET /api/admin, /api/keys, /api/nodes; POST /api/keys,
- * DELETE /api/keys/:id, POST /api/nodes/:name/models, DELETE /api/nodes/:name/models/:id.
+ * DELETE /api/keys/:id, POST /api/nodes/:name/models, DELETE /api/nodes/:name/models/:id,
+ * POST /api/events/ticket. A browser's `EventSource` sends no header: it opens the operator's view of
+ * /api/events with `?ticket=<ticket>`, a ticket from POST /api/events/ticket (single use, good for seconds,
+ * for that stream alone; a spent, expired or unknown ticket is a 401), so the admin token is never in a URL.
  * Errors: `{ error: { code, message } }` with 400 (bad input, naming the field), 401 (no or wrong admin
  * token), 404, 405, 413 (body over 64 KiB), 502 (a stack behind the dashboard failed), 503 (not ready yet).
  */
@@ -167,6 +170,15 @@ export type CreatedKey = z.infer<typeof CreatedKeySchema>;
 /** DELETE /api/keys/:id: `revoked` is false when the key was already revoked. */
 export const RevokedKeySchema = z.object({ id: z.string(), revoked: z.boolean() });
 export type RevokedKey = z.infer<typeof RevokedKeySchema>;
+
+/** POST /api/events/ticket (admin): a single-use ticket that opens `/api/events?ticket=…` as the operator. */
+export const StreamTicketSchema = z.object({
+  ticket: z.string(),
+  /** Unix ms after which the ticket is refused. */
+  expiresAt: z.number(),
+  ttlMs: z.number().int(),
+});
+export type StreamTicket = z.infer<typeof StreamTicketSchema>;
 
 /** GET /api/admin: answers 200 only with a valid admin token (the web app's login check). */
 export const AdminSchema = z.object({ admin: z.literal(true), nodes: z.array(z.string()) });

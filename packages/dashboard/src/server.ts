@@ -3,7 +3,10 @@
  * `api.ts`), live snapshots over server-sent events, and the built web app at `/`. Read-only routes are
  * public, but answer the public without this validator's live scores and verdicts (`redact.ts`: they give
  * its weights away before the reveal) and the operator (admin token) with them; the key and node routes
- * need `Authorization: Bearer <admin token>`. It reaches the subnet only
+ * need `Authorization: Bearer <admin token>`. A browser's `EventSource` cannot send that header, so the
+ * operator's view of `/api/events` opens with `?ticket=`, a single-use ticket of a few seconds that
+ * `POST /api/events/ticket` gives for the admin token (`streamTickets.ts`): the token itself never goes in a
+ * URL. It reaches the subnet only
  * through the Engine API (the collector, the gateway's `gateway_*Key*` methods, the managed nodes'
  * `app_*`), never by importing a stack. It must never answer a state-changing request without a valid
  * admin token, read more than 64 KiB of a body, or serve a file outside the web app's build directory.
@@ -21,6 +24,7 @@ import { parseBody, readBody, sendFailure, sendJson } from './http.js';
 import { createNodeManager, type ManagedNode } from './nodes.js';
 import { publicNeuronDetail, publicSnapshot } from './redact.js';
 import { createStaticHandler } from './static.js';
+import { type RedeemResult, TicketStore } from './streamTickets.js';
 
 /** Where the built web app lies: `packages/dashboard/dist/web`, next to this file's `dist/src`. */
 export const DEFAULT_STATIC_DIR = fileURLToPath(new URL('../web/', import.meta.url));
@@ -40,6 +44,8 @@ export interface DashboardOpts {
   staticDir?: string;
   /** Least time between two snapshots on `/api/events` (default 1000 ms). */
   eventIntervalMs?: number;
+  /** How long a stream ticket of `POST /api/events/ticket` is good for (default 10 s). */
+  streamTicketTtlMs?: number;
 }
 
 export interface DashboardModules {
@@ -57,6 +63,13 @@ export interface Dashboard {
 
 const SSE_KEEPALIVE_MS = 15_000;
 const MAX_EVENT_CLIENTS = 256;
+/** Why a stream ticket was refused, and what to do (the answer is a 401). */
+const TICKET_REFUSED: Record<Exclude<RedeemResult, 'ok'>, string> = {
+  unknown: 'Unknown stream ticket; get one with POST /api/events/ticket and the admin token.',
+  expired: 'This stream ticket expired; get a new one with POST /api/events/ticket (they last seconds).',
+  replayed:
+    'This stream ticket was already used; get a new one with POST /api/events/ticket for each stream.',
+};
 const KeyIdSchema = z.string().regex(/^key_[a-z0-9]{8,32}$/, 'a key id such as key_1a2b3c4d');
 const UidSchema = z.coerce.number().int().min(0).max(65_535);
 
@@ -118,6 +131,9 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
   const nodes = createNodeManager(nodeList, secret, (hotkey) => collector.uidOf(hotkey));
   const serveStatic = createStaticHandler(opts.staticDir ?? DEFAULT_STATIC_DIR);
   const eventIntervalMs = opts.eventIntervalMs ?? 1000;
+  const tickets = new TicketStore(
+    opts.streamTicketTtlMs === undefined ? {} : { ttlMs: opts.streamTicketTtlMs },
+  );
 
   // Server-sent events: one snapshot per change, at most one per eventIntervalMs, built once per view
   // (admin, public). Each client is marked admin or not when it connects.
@@ -166,9 +182,22 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
     return admin ? full : publicSnapshot(full);
   };
 
+  /**
+   * Whether an event stream is the operator's: with `?ticket=` the ticket must be good (a bad one is a 401,
+   * never the public view, so the web app knows to get a new one); without, the Authorization header decides.
+   */
+  function streamIsAdmin(x: Exchange): boolean {
+    const ticket = new URL(x.req.url ?? '/', 'http://dashboard').searchParams.get('ticket');
+    if (ticket === null) return asAdmin(x);
+    const result = ticket.length > 128 ? 'unknown' : tickets.redeem(ticket);
+    if (result === 'ok') return true;
+    throw new DashboardError(DashboardErrorCode.UNAUTHORIZED, TICKET_REFUSED[result]);
+  }
+
   function events(x: Exchange): void {
     if (clients.size >= MAX_EVENT_CLIENTS)
       throw new DashboardError(DashboardErrorCode.NOT_READY, 'Too many open event streams; retry later.');
+    const admin = streamIsAdmin(x);
     const { req, res } = x;
     req.socket.setTimeout(0);
     req.socket.setNoDelay(true);
@@ -178,7 +207,6 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
       'x-accel-buffering': 'no',
       connection: 'keep-alive',
     });
-    const admin = asAdmin(x);
     res.write(`retry: 2000\n\n${frame(snapshotFor(admin))}`);
     clients.set(res, admin);
     res.once('close', () => clients.delete(res));
@@ -202,6 +230,21 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
       methods: { GET: (x) => sendJson(x.res, 200, snapshotFor(asAdmin(x))) },
     },
     { pattern: /^\/api\/events$/, admin: false, methods: { GET: events } },
+    {
+      pattern: /^\/api\/events\/ticket$/,
+      admin: true,
+      methods: {
+        POST: (x) => {
+          const issued = tickets.issue();
+          if (issued === undefined)
+            throw new DashboardError(
+              DashboardErrorCode.NOT_READY,
+              'Too many stream tickets outstanding; retry in a few seconds.',
+            );
+          sendJson(x.res, 201, { ...issued, ttlMs: tickets.ttlMs });
+        },
+      },
+    },
     {
       pattern: /^\/api\/neurons\/([^/]+)$/,
       admin: false,

@@ -145,6 +145,7 @@ export function startFakeNode(): FakeNode {
         currentBlock: current,
         startBlock: epoch * TEMPO,
         endBlock: epoch * TEMPO + TEMPO - 1,
+        endBlockHash: `0x${(epoch * TEMPO + TEMPO - 1).toString(16).padStart(64, '0')}`,
         deadline: epoch * TEMPO + 2 * TEMPO - 1,
         status: 'finalised',
         proposer: addr(0x100),

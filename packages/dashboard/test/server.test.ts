@@ -3,7 +3,8 @@
  * consensus, network and gateway methods (`fakeNode.ts`), and a managed node's real Engine API over HTTP
  * with JWT auth: the static web app (types, caching, traversal refused, the 503 page when not built), the
  * public JSON routes and their shapes (checked with the schemas of `api.ts`), live snapshots over SSE,
- * admin auth (401 without or with a wrong token), key creation and revocation, body limits (400 naming the
+ * admin auth (401 without or with a wrong token), the operator's event stream by single-use ticket (a replayed,
+ * forged or expired ticket refused, a ticket no login elsewhere, the public stream still redacted), key creation and revocation, body limits (400 naming the
  * field, 413), 404 and 405, and loading and unloading a managed node's models.
  */
 import assert from 'node:assert/strict';
@@ -40,6 +41,7 @@ import {
   NodesSchema,
   RevokedKeySchema,
   SnapshotSchema,
+  StreamTicketSchema,
   UnloadedModelSchema,
 } from '../src/index.js';
 import { type FakeNode, NETUID, startFakeNode } from './fakeNode.js';
@@ -425,6 +427,7 @@ describe('dashboard server', () => {
       ['GET', '/api/nodes'],
       ['POST', '/api/nodes/miner1/models'],
       ['DELETE', '/api/nodes/miner1/models/devnet-chat'],
+      ['POST', '/api/events/ticket'],
     ];
 
     it('refuses every admin route without the token or with a wrong one (401), changing nothing', async () => {
@@ -448,6 +451,65 @@ describe('dashboard server', () => {
       }
       assert.equal(fake.keys.size, before);
       assert.equal(loaded.has('m'), false);
+    });
+
+    it("the operator's event stream opens with a single-use ticket, never the token in a URL", async () => {
+      const ticket = async () => {
+        const r = await fetch(`${http.url}/api/events/ticket`, { method: 'POST', headers: admin });
+        assert.equal(r.status, 201);
+        assert.equal(r.headers.get('cache-control'), 'no-store');
+        return StreamTicketSchema.parse(await r.json());
+      };
+      const refused = async (path: string, message: RegExp) => {
+        const r = await fetch(`${http.url}${path}`);
+        assert.equal(r.status, 401, path);
+        const body = (await r.json()) as { error: { code: string; message: string } };
+        assert.equal(body.error.code, 'unauthorized');
+        assert.match(body.error.message, message);
+      };
+      const t = await ticket();
+      assert.equal(t.ttlMs, 10_000);
+      assert.ok(t.expiresAt > Date.now() && t.expiresAt <= Date.now() + 10_000);
+      const [opEvent] = await snapshots(`${http.url}/api/events?ticket=${t.ticket}`, 1);
+      assert.equal(SnapshotSchema.parse(opEvent).neurons.find((n) => n.uid === 1)?.score, 0.1);
+      // Replayed (the browser's own retry, or someone who read the URL in a log): refused.
+      await refused(`/api/events?ticket=${t.ticket}`, /already used/);
+      // Forged, or too long to be one.
+      await refused(`/api/events?ticket=${'A'.repeat(43)}`, /Unknown stream ticket/);
+      await refused(`/api/events?ticket=${'A'.repeat(2000)}`, /Unknown stream ticket/);
+      // A ticket opens the event stream alone: elsewhere it is no login.
+      const other = await ticket();
+      const snap = SnapshotSchema.parse(
+        await (await fetch(`${http.url}/api/snapshot?ticket=${other.ticket}`)).json(),
+      );
+      assert.equal(snap.neurons.find((n) => n.uid === 1)?.score, null);
+      assert.equal((await fetch(`${http.url}/api/keys?ticket=${other.ticket}`)).status, 401);
+      // The public stream is still redacted.
+      const [pubEvent] = await snapshots(`${http.url}/api/events`, 1);
+      assert.ok(SnapshotSchema.parse(pubEvent).neurons.every((n) => n.score === null));
+    });
+
+    it('an expired stream ticket is refused', async () => {
+      const short = await createDashboard(
+        { netuid: NETUID, adminToken: TOKEN, staticDir: dir, streamTicketTtlMs: 30 },
+        { engine: fake.engine, logger: silentLogger() },
+      );
+      const s = await listen((req, res) => {
+        if (!short.handle(req, res)) res.writeHead(418).end();
+      });
+      try {
+        const r = await fetch(`${s.url}/api/events/ticket`, { method: 'POST', headers: admin });
+        const t = StreamTicketSchema.parse(await r.json());
+        assert.equal(t.ttlMs, 30);
+        await new Promise((done) => setTimeout(done, 80));
+        const late = await fetch(`${s.url}/api/events?ticket=${t.ticket}`);
+        assert.equal(late.status, 401);
+        assert.match(((await late.json()) as { error: { message: string } }).error.message, /expired/);
+      } finally {
+        await short.close();
+        s.server.closeAllConnections();
+        await new Promise((r) => s.server.close(r));
+      }
     });
 
     it('/api/admin answers with the token', async () => {

@@ -42,6 +42,8 @@ export interface EpochState {
   startBlock: bigint;
   /** `B(e)`, the epoch's last block. */
   endBlock: bigint;
+  /** `B(e)`'s hash as the chain has it now (null until it is mined): a change means a reorg replaced it. */
+  endBlockHash: Hash | null;
   /** `D(e)`, the last block to propose or attest. */
   deadline: bigint;
   status: EpochStatus;
@@ -56,7 +58,7 @@ export interface EpochState {
 
 /**
  * Reads the settlement of epoch `epoch` (default: the latest ended one) of a subnet: `EpochConsensus.getEpoch`,
- * `epochEmission`, `yumaVersion` and `proposerOf` (read at the last block reserved to the drawn proposer, or
+ * `epochEmission`, `yumaVersion`, the hash of its last block and `proposerOf` (read at the last block reserved to the drawn proposer, or
  * now while that window is open), the `EpochProposed` and `EpochAttested` events of the epoch, and, once the
  * subnet's next proposal replaced this one in the contract's round, `getEpoch` at the epoch's deadline for the
  * proposer and stakes. NOT_FOUND for an unknown subnet.
@@ -92,7 +94,7 @@ export async function getEpoch(
     const proposalStart = info.endBlock;
     const ended = currentBlock >= proposalStart;
     const drawAt = currentBlock < info.exclusiveUntil ? currentBlock : info.exclusiveUntil;
-    const [drawn, proposal] = await Promise.all([
+    const [drawn, proposal, endBlockHash] = await Promise.all([
       ended
         ? client.public.readContract({
             ...read,
@@ -104,6 +106,11 @@ export async function getEpoch(
       info.root === zeroHash
         ? Promise.resolve(null)
         : readProposal(client, netuid, epoch, info, currentBlock),
+      currentBlock >= proposalStart - 1n
+        ? client.public
+            .getBlock({ blockNumber: proposalStart - 1n, includeTransactions: false })
+            .then((b) => b.hash)
+        : Promise.resolve(null),
     ]);
     return {
       netuid,
@@ -112,6 +119,7 @@ export async function getEpoch(
       currentBlock,
       startBlock: info.startBlock,
       endBlock: proposalStart - 1n,
+      endBlockHash,
       deadline: info.deadline,
       status: EPOCH_STATUSES[info.status] ?? 'open',
       proposer: drawn === zeroAddress ? null : drawn,

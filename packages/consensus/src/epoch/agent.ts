@@ -3,7 +3,9 @@
  * agent sees: before that block's epoch step, or right after it when it proposes as the drawn proposer), it
  * takes the epoch's validator snapshot, which fixes the stakes and the proposer draw (any validator may; the
  * first transaction wins and the others find it taken). Once an epoch has ended it settles it from chain
- * inputs ({@link settleEpoch}), builds the Merkle tree, and then — by the epoch's status — proposes (when
+ * inputs ({@link settleEpoch}) — once the epoch's last block is at the chain stack's confirmation depth (until
+ * then it waits), and again whenever a reorg replaced that block (its hash in the epoch view changed) —
+ * builds the Merkle tree, and then — by the epoch's status — proposes (when
  * drawn, or anyone once the exclusive window has passed), attests a proposal equal to its own (or, once the
  * sub-deadline has passed with a different proposal leading, proposes its own root as a competing one),
  * records the results of a finalised epoch it proposed (the neurons' pruning score), or claims finalised
@@ -30,6 +32,11 @@ export interface EpochView {
   currentBlock: number;
   startBlock: number;
   endBlock: number;
+  /**
+   * The hash of `endBlock` as the chain has it now (null until it is mined; absent when the chain does not
+   * say): when it differs from the hash a settlement was read at, a reorg replaced the inputs.
+   */
+  endBlockHash?: string | null | undefined;
   deadline: number;
   status: 'open' | 'awaiting' | 'proposed' | 'finalised' | 'expired';
   /** The drawn proposer's hotkey. */
@@ -39,6 +46,8 @@ export interface EpochView {
 
 /** A settled epoch with its tree: what the agent proposes or compares, and the proofs claims need. */
 export interface SettledEpoch extends Settlement {
+  /** The hash of the epoch's last block its inputs were read at (when the chain stack gives it). */
+  endBlockHash: string | undefined;
   root: string;
   resultsHash: string;
   resultsHex: string;
@@ -55,6 +64,10 @@ export type EpochTreeBuilder = (
 export interface EpochChainPort {
   hotkey(signal: AbortSignal): Promise<string | null>;
   epoch(netuid: number, signal: AbortSignal): Promise<EpochView>;
+  /**
+   * An epoch's inputs, read at its last block. Until that block is deep enough (the chain stack's
+   * `chain.confirmations`) it throws an error whose `code` is `EPOCH_NOT_CONFIRMED`: the agent waits.
+   */
   inputs(netuid: number, epoch: number, signal: AbortSignal): Promise<EpochInputs>;
   /**
    * Takes the current epoch's validator snapshot (chain_snapshotValidatorsV1); `taken: false`, not an error,
@@ -143,6 +156,8 @@ export interface EpochAgentStatus {
   recorded: number;
   /** Validator snapshots this validator took (it tries once per epoch; another one's may come first). */
   snapshots: number;
+  /** Settlements read again because a reorg replaced the epoch's last block after they were computed. */
+  reorgs: number;
   lastError: string | null;
 }
 
@@ -152,6 +167,15 @@ export interface EpochAgent {
   status(): EpochAgentStatus;
   /** The settlement of `epoch` if this agent computed it (leaves, results, root, proofs). */
   settled(epoch: number): SettledEpoch | undefined;
+}
+
+/**
+ * Whether `err` says the epoch's inputs cannot be read yet: its last block is not mined, or not yet at the
+ * chain stack's confirmation depth. The agent waits for later blocks; it is no failure.
+ */
+function notReadable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EPOCH_NOT_CONFIRMED' || code === 'EPOCH_NOT_ENDED';
 }
 
 /** The custom error name of a reverted chain call, if that is what `err` is. */
@@ -170,7 +194,6 @@ function forgetBefore(m: { keys(): Iterable<number>; delete(epoch: number): unkn
 
 export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModules): EpochAgent {
   const { chain, log } = modules;
-  const inputsCache = new Map<number, EpochInputs>();
   const settledCache = new Map<number, SettledEpoch>();
   /** Finalised epochs' leaves still to claim, by epoch (oldest first; kept once empty). */
   const claimQueue = new Map<number, PendingClaim[]>();
@@ -204,30 +227,47 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     claimed: 0,
     recorded: 0,
     snapshots: 0,
+    reorgs: 0,
     lastError: null,
   };
   /** The latest epoch whose snapshot this validator tried to take (one attempt per epoch). */
   let snapshotTried: number | undefined;
 
-  async function inputs(epoch: number, signal: AbortSignal): Promise<EpochInputs> {
-    const hit = inputsCache.get(epoch);
-    if (hit !== undefined) return hit;
-    // Inputs are read at the epoch's last block, so once read they never change.
-    const read = await chain.inputs(opts.netuid, epoch, signal);
-    inputsCache.set(epoch, read);
-    forgetBefore(inputsCache, epoch - 2 * BOND_WINDOW);
-    return read;
-  }
-
-  async function settle(epoch: number, signal: AbortSignal): Promise<SettledEpoch> {
+  /**
+   * The settlement of `view.epoch`, computed once per hash of its last block: when the chain's hash of that
+   * block (`view.endBlockHash`) is not the one the cached settlement was read at, a reorg replaced it and the
+   * whole window is read again. The inputs themselves are cached by the chain stack, by block hash (the hash
+   * of an epoch's last block decides every block before it), so this agent keeps no inputs of its own.
+   */
+  async function settle(view: EpochView, signal: AbortSignal): Promise<SettledEpoch> {
+    const epoch = view.epoch;
     const hit = settledCache.get(epoch);
-    if (hit !== undefined) return hit;
+    const now = view.endBlockHash ?? undefined;
+    if (
+      hit !== undefined &&
+      (now === undefined || hit.endBlockHash === undefined || same(now, hit.endBlockHash))
+    )
+      return hit;
+    // The settled epoch first: until its last block is confirmed nothing else is read.
+    const last = await chain.inputs(opts.netuid, epoch, signal);
     const window: EpochInputs[] = [];
-    for (let e = Math.max(0, epoch - BOND_WINDOW + 1); e <= epoch; e++) window.push(await inputs(e, signal));
+    for (let e = Math.max(0, epoch - BOND_WINDOW + 1); e < epoch; e++) {
+      window.push(await chain.inputs(opts.netuid, e, signal));
+    }
+    window.push(last);
     const settlement = settleEpoch(window);
     const tree = modules.tree(opts.netuid, settlement);
+    const endBlockHash = last.endBlockHash;
+    if (hit !== undefined) {
+      st.reorgs++;
+      log.warn(
+        { epoch, was: hit.endBlockHash, now: endBlockHash, root: tree.root, previousRoot: hit.root },
+        "a reorg replaced the epoch's last block: settled it again from the new inputs",
+      );
+    }
     const settled: SettledEpoch = {
       ...settlement,
+      endBlockHash,
       root: tree.root,
       resultsHash: tree.resultsHash,
       resultsHex: tree.results,
@@ -477,14 +517,22 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
 
   /** The step of the latest ended epoch, by its status; returns whether it sent a transaction. */
   async function epochStep(view: EpochView, me: string, signal: AbortSignal): Promise<boolean> {
+    if (view.status !== 'awaiting' && view.status !== 'proposed' && view.status !== 'finalised') return false;
+    let s: SettledEpoch;
+    try {
+      s = await settle(view, signal);
+    } catch (err) {
+      if (!notReadable(err)) throw err;
+      // The epoch's last block is not deep enough yet (chain.confirmations): wait for the next blocks.
+      log.debug({ epoch: view.epoch, err: errorMessage(err) }, 'epoch inputs not confirmed yet; waiting');
+      return false;
+    }
     if (view.status === 'awaiting') {
-      await propose(view, await settle(view.epoch, signal), me, signal);
+      await propose(view, s, me, signal);
       return true;
     }
-    if (view.status === 'proposed') return await attest(view, await settle(view.epoch, signal), me, signal);
-    if (view.status === 'finalised')
-      return await finalised(view, await settle(view.epoch, signal), me, signal);
-    return false;
+    if (view.status === 'proposed') return await attest(view, s, me, signal);
+    return await finalised(view, s, me, signal);
   }
 
   async function tick(signal: AbortSignal): Promise<void> {

@@ -41,6 +41,7 @@ export function engineEpochPort(engine: EngineClient<EngineApi>): EpochChainPort
       return {
         epoch: x.epoch,
         startBlock: x.startBlock,
+        endBlockHash: x.endBlockHash,
         // The schema has checked these are 0x-prefixed 20-byte addresses.
         owner: x.owner as Address,
         emission: BigInt(x.emission),

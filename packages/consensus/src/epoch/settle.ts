@@ -39,6 +39,8 @@ export interface EpochReveal {
 export interface EpochInputs {
   epoch: number;
   startBlock: number;
+  /** The hash of the block the inputs were read at (the epoch's last), when the chain stack gives it. */
+  endBlockHash?: string | undefined;
   owner: Account;
   /** A(e): the amount to distribute (only the settled, last epoch of a window uses it). */
   emission: bigint;

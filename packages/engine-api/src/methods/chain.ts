@@ -17,6 +17,11 @@ export const chainErrors = defineErrors({
     code: 1106,
     summary: 'The epoch has not ended yet (its inputs are read at its last block); ask again later.',
   },
+  EPOCH_NOT_CONFIRMED: {
+    code: 1107,
+    summary:
+      "The epoch's last block is not yet `chain.confirmations` blocks deep (a reorg could still replace it); ask again a few blocks later.",
+  },
 });
 
 export const AddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte hex address');
@@ -189,13 +194,14 @@ export const EpochRevealSchema = z.object({
 
 export const chain_getEpochInputsV1 = unary('chain_getEpochInputsV1', {
   summary:
-    "Everything an epoch is settled from (docs/epoch.md, Inputs), read at the epoch's last block; reveals already filtered.",
+    "Everything an epoch is settled from (docs/epoch.md, Inputs), read at the epoch's last block once that block is `chain.confirmations` deep, and cached by its hash (a reorg that replaces it is read again); reveals already filtered.",
   params: z.object({ netuid: Netuid, epoch: Epoch }).strict(),
   result: z.object({
     netuid: Netuid,
     epoch: Epoch,
     startBlock: z.number().int().describe('S(e)'),
     endBlock: z.number().int().describe('B(e) = S(e+1) - 1, the block every input is read at'),
+    endBlockHash: Bytes32Schema.describe('The hash of B(e) the inputs were read at'),
     deadline: z.number().int().describe('D(e) = S(e+2) - 1, the last block to propose or attest'),
     owner: AddressSchema,
     params: HyperparamsSchema,
@@ -208,7 +214,12 @@ export const chain_getEpochInputsV1 = unary('chain_getEpochInputsV1', {
         'Per permitted validator, its latest reveal in [max(S(e-3), registeredAt), B(e)], entries only on miners registered by the reveal',
       ),
   }),
-  errors: [chainErrors.NOT_FOUND, chainErrors.EPOCH_NOT_ENDED, chainErrors.RPC_UNREACHABLE],
+  errors: [
+    chainErrors.NOT_FOUND,
+    chainErrors.EPOCH_NOT_ENDED,
+    chainErrors.EPOCH_NOT_CONFIRMED,
+    chainErrors.RPC_UNREACHABLE,
+  ],
 });
 
 export const EpochProposalSchema = z.object({
@@ -235,6 +246,9 @@ export const chain_getEpochV1 = unary('chain_getEpochV1', {
     currentBlock: z.number().int(),
     startBlock: z.number().int(),
     endBlock: z.number().int(),
+    endBlockHash: Bytes32Schema.nullable().describe(
+      "The hash of B(e) as the chain has it now (null until it is mined): a change means a reorg replaced the epoch's inputs",
+    ),
     deadline: z.number().int(),
     status: EpochStatusSchema,
     proposer: AddressSchema.nullable().describe(

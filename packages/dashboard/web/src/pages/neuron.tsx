@@ -3,6 +3,7 @@
  * verification results (redundancy majority and logprob audits). Refetches on every new block.
  */
 import type { NeuronDetail, Verification } from '../../../src/api';
+import { useAuth } from '../auth';
 import { BarChart, LineChart } from '../components/charts';
 import { DataDetails, ErrorMessage, Loading, PageTitle } from '../components/common';
 import {
@@ -47,7 +48,9 @@ function VerificationRow({ v }: { v: Verification }) {
 
 export function NeuronPage({ uid }: { uid: number }) {
   const { snapshot } = useLive();
-  const { data, error } = useApi<NeuronDetail>(`/api/neurons/${uid}`, snapshot?.block?.number ?? null);
+  const { token } = useAuth();
+  // With the admin token the operator also sees the score history and verdicts.
+  const { data, error } = useApi<NeuronDetail>(`/api/neurons/${uid}`, snapshot?.block?.number ?? null, token);
 
   const title = `Neuron ${uid}`;
   if (!data) {
