@@ -28,19 +28,19 @@ import {
   subnetTokenAbi,
   weightsAbi,
 } from '@subnet/contracts';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  type EngineApi,
-  type EngineClient,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import type { EngineApi, EngineClient } from '@subnet/engine-api';
 import { freePortRange } from '@subnet/utils';
 import { createWalletStore } from '@subnet/wallet';
 import { type Address, BaseError, ContractFunctionRevertedError, decodeFunctionData, type Hex } from 'viem';
-import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import {
+  type CliRun,
+  devnetEngine,
+  devnetPids,
+  firstLine,
+  runCli,
+  spawnDevnet,
+  stopDevnet,
+} from './devnetProcess.js';
 
 const TEMPO = 10;
 const SUB = 10n ** 18n;
@@ -100,14 +100,7 @@ describe('chain attacks on the devnet: a weight copier and a wrong-root proposer
     }
     const validator = info.nodes.find((n) => n.wallet === 'validator2');
     assert.ok(validator !== undefined);
-    const secret = await loadOrCreateJwtSecret(join(dir, '.subnet', 'engine-jwt.hex'));
-    engine = createEngineClient(
-      engineApi,
-      createHttpTransport({
-        url: validator.url,
-        token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-      }),
-    );
+    engine = await devnetEngine(dir, validator.url);
   });
   after(
     async () => {

@@ -5,9 +5,19 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import {
+  createEngineClient,
+  createHttpTransport,
+  createTokenSigner,
+  type EngineApi,
+  type EngineClient,
+  engineApi,
+  loadOrCreateJwtSecret,
+} from '@subnet/engine-api';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -111,4 +121,13 @@ export function runCli(args: string[], cwd: string, rpcUrl: string, password: st
 /** The processes a devnet's ready line names (anvil and the nodes), for `stopDevnet`'s last resort. */
 export function devnetPids(info: { anvilPid?: number; nodes?: { pid: number }[] } | undefined): number[] {
   return [...(info?.nodes ?? []).map((n) => n.pid), ...(info?.anvilPid === undefined ? [] : [info.anvilPid])];
+}
+
+/** An Engine API client of the devnet node at `url`, with the secret the devnet in `dir` shares. */
+export async function devnetEngine(dir: string, url: string): Promise<EngineClient<EngineApi>> {
+  const secret = await loadOrCreateJwtSecret(join(dir, '.subnet', 'engine-jwt.hex'));
+  return createEngineClient(
+    engineApi,
+    createHttpTransport({ url, token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }) }),
+  );
 }

@@ -16,18 +16,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createSubnetClient, loadNetwork } from '@subnet/chain';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  type EngineApi,
-  type EngineClient,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import type { EngineApi, EngineClient } from '@subnet/engine-api';
 import { freePortRange } from '@subnet/utils';
 
-import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import {
+  type CliRun,
+  devnetEngine,
+  devnetPids,
+  firstLine,
+  runCli,
+  spawnDevnet,
+  stopDevnet,
+} from './devnetProcess.js';
 
 const TEMPO = 10;
 
@@ -65,14 +65,7 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
     info = JSON.parse(await firstLine(proc)) as NodesInfo;
     const validator = info.nodes.find((n) => n.wallet === 'validator2');
     assert.ok(validator !== undefined);
-    const secret = await loadOrCreateJwtSecret(join(dir, '.subnet', 'engine-jwt.hex'));
-    engine = createEngineClient(
-      engineApi,
-      createHttpTransport({
-        url: validator.url,
-        token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-      }),
-    );
+    engine = await devnetEngine(dir, validator.url);
   });
   after(
     async () => {

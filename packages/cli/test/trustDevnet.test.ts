@@ -17,18 +17,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  createEngineClient,
-  createHttpTransport,
-  createTokenSigner,
-  type EngineApi,
-  type EngineClient,
-  engineApi,
-  loadOrCreateJwtSecret,
-} from '@subnet/engine-api';
+import type { EngineApi, EngineClient } from '@subnet/engine-api';
 import { freePortRange } from '@subnet/utils';
 import { residentBytes } from '../src/devnetNodes.js';
-import { type CliRun, devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import {
+  type CliRun,
+  devnetEngine,
+  devnetPids,
+  firstLine,
+  runCli,
+  spawnDevnet,
+  stopDevnet,
+} from './devnetProcess.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./adversaries/${name}.js`, import.meta.url));
 const TEMPO = 10;
@@ -98,18 +98,8 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
       await stopDevnet(proc);
       throw err;
     }
-    const secret = await loadOrCreateJwtSecret(join(dir, '.subnet', 'engine-jwt.hex'));
-    for (const n of info.nodes.filter((x) => x.role === 'validator')) {
-      engines.push(
-        createEngineClient(
-          engineApi,
-          createHttpTransport({
-            url: n.url,
-            token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }),
-          }),
-        ),
-      );
-    }
+    for (const n of info.nodes.filter((x) => x.role === 'validator'))
+      engines.push(await devnetEngine(dir, n.url));
   });
   after(
     async () => {
