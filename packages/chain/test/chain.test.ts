@@ -223,6 +223,28 @@ describe('SubnetClient writes', () => {
     assert.equal((await sdk.getNeuronInfo(1, hotkey)).stake, 5n * SUB);
   });
 
+  it('deallocated stake unbonds until a block, then withdraws to free stake', async () => {
+    const miner = sdk.withAccount(acct('miner2').coldkey);
+    const coldkey = acct('miner2').coldkey.address;
+    const hotkey = acct('miner2').hotkey.address;
+    const free = (await sdk.getStakeInfo(coldkey)).free;
+    const { releaseBlock } = await miner.deallocateFromSubnet(1, hotkey, 2n * SUB);
+    const latest = await sdk.chain.public.getBlockNumber({ cacheTime: 0 });
+    assert.equal(releaseBlock, latest + 60n, 'the devnet deallocation period is 60 blocks');
+    assert.deepEqual(await sdk.getDeallocation(coldkey, 1, hotkey), {
+      allocated: 3n * SUB,
+      deallocating: 2n * SUB,
+      releaseBlock,
+    });
+    assert.equal((await sdk.getStakeInfo(coldkey)).free, free, 'not free while it unbonds');
+    await expectChainError(miner.withdrawAllocation(1, hotkey), 'CHAIN_REVERTED', 'UnbondingNotMatured');
+    await mine(60);
+    const { amount } = await miner.withdrawAllocation(1, hotkey);
+    assert.equal(amount, 2n * SUB);
+    assert.equal((await sdk.getStakeInfo(coldkey)).free, free + 2n * SUB);
+    await expectChainError(miner.withdrawAllocation(1, hotkey), 'CHAIN_REVERTED', 'NothingToWithdraw');
+  });
+
   it('commit then reveal weights; the vector is emitted and lastUpdate moves', async () => {
     const validator = sdk.withAccount(acct('validator1').hotkey);
     const commit = await validator.commitWeights({ netuid: 1, uids: [1, 2, 3], weights: [100, 200, 300] });
@@ -357,6 +379,47 @@ describe('chain_* Engine API handlers', () => {
       if (numbers.length === 2) break;
     }
     assert.ok((numbers[1] as number) > (numbers[0] as number));
+  });
+});
+
+describe('slashing through the SDK', () => {
+  it('a validator that signs two roots for one epoch is slashed by anyone holding both statements', async () => {
+    const validator = sdk.withAccount(acct('validator1').hotkey);
+    const reporter = sdk.withAccount(acct('miner3').coldkey);
+    const hotkey = acct('validator1').hotkey.address;
+    const epoch = (await sdk.getEpoch(1)).epoch;
+    const resultsHash = `0x${'22'.repeat(32)}` as const;
+    const a = await validator.signAttestation({
+      netuid: 1,
+      epoch,
+      root: `0x${'aa'.repeat(32)}`,
+      resultsHash,
+    });
+    const b = await validator.signAttestation({
+      netuid: 1,
+      epoch,
+      root: `0x${'bb'.repeat(32)}`,
+      resultsHash,
+    });
+    await expectChainError(
+      reporter.slashEquivocation({ netuid: 1, epoch, a, b: a }),
+      'CHAIN_REVERTED',
+      'SameRoot',
+    );
+    const before = (await sdk.getNeuronInfo(1, hotkey)).stake;
+    const { amount } = await reporter.slashEquivocation({ netuid: 1, epoch, a, b });
+    assert.equal(amount, before / 10n, 'the default slash share is 10 %');
+    assert.equal((await sdk.getNeuronInfo(1, hotkey)).stake, before - amount);
+    await expectChainError(
+      reporter.slashEquivocation({ netuid: 1, epoch, a, b }),
+      'CHAIN_REVERTED',
+      'AlreadySlashed',
+    );
+    await expectChainError(
+      reporter.slashWrongRoot({ netuid: 1, epoch, hotkey }),
+      'CHAIN_REVERTED',
+      'EpochNotFinalised',
+    );
   });
 });
 
