@@ -28,6 +28,7 @@ export {
   type SignedAttestation,
   slashingAddress,
 } from './actions/slashingAddress.js';
+export type { WrongRootSlash } from './actions/slashWrongRoots.js';
 export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';

@@ -42,6 +42,7 @@ import { setSubnetParams } from './actions/setSubnetParams.js';
 import { signAttestation } from './actions/signAttestation.js';
 import { slashEquivocation } from './actions/slashEquivocation.js';
 import { slashWrongRoot } from './actions/slashWrongRoot.js';
+import { slashWrongRoots } from './actions/slashWrongRoots.js';
 import { snapshotValidators } from './actions/snapshotValidators.js';
 import { updateServiceInfo } from './actions/updateServiceInfo.js';
 import { withdrawAllocation } from './actions/withdrawAllocation.js';
@@ -89,6 +90,7 @@ function bind(chain: ChainClient) {
     signAttestation: b(signAttestation),
     slashEquivocation: b(slashEquivocation),
     slashWrongRoot: b(slashWrongRoot),
+    slashWrongRoots: b(slashWrongRoots),
     commitWeights: b(commitWeights),
     revealWeights: (p: { netuid: number; uids: readonly number[]; weights: readonly number[]; salt: Hex }) =>
       revealWeights(chain, p),

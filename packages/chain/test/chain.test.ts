@@ -17,7 +17,8 @@ import {
   EngineError,
 } from '@subnet/engine-api';
 import { createWalletStore, peerIdOfPublicKey } from '@subnet/wallet';
-import { type PrivateKeyAccount, parseEventLogs } from 'viem';
+import { keccak256, type PrivateKeyAccount, parseEventLogs } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ChainError, createSubnetClient, type Devnet, type SubnetClient, startDevnet } from '../src/index.js';
 import { chainApi, chainHandlers } from '../src/stack.js';
 
@@ -420,6 +421,70 @@ describe('slashing through the SDK', () => {
       'CHAIN_REVERTED',
       'EpochNotFinalised',
     );
+  });
+});
+
+describe('wrong-root reports through the SDK', () => {
+  it('slashes the validator whose proposed root lost to the final one, once, and nobody else', async () => {
+    // A second validator, X (100 SUB), proposes a root first; validator1 (900 SUB after the slash above)
+    // proposes another once competing roots are allowed, and alone holds two thirds: its root is final.
+    const xCold = privateKeyToAccount(generatePrivateKey());
+    const xHot = privateKeyToAccount(generatePrivateKey());
+    await sdk.chain.public.request({
+      method: 'anvil_setBalance' as never,
+      params: [xCold.address, `0x${(10n ** 20n).toString(16)}`] as never,
+    });
+    await sdk.chain.public.request({
+      method: 'anvil_setBalance' as never,
+      params: [xHot.address, `0x${(10n ** 20n).toString(16)}`] as never,
+    });
+    const xc = sdk.withAccount(xCold);
+    await xc.faucet();
+    await xc.addStake(100n * SUB);
+    await xc.allocateToSubnet(1, xHot.address, 100n * SUB);
+    await xc.registerNeuron({
+      netuid: 1,
+      hotkey: xHot.address,
+      role: 'validator',
+      peerId: peerIdOfPublicKey(xHot.publicKey),
+      multiaddrs: ['/ip4/127.0.0.1/tcp/4009'],
+    });
+    // An epoch nobody snapshotted: nobody is drawn, so X may propose first.
+    const e = (await sdk.getEpoch(1)).currentEpoch + 1n;
+    await mineToEpoch(e + 1n);
+    const { emission: total } = await sdk.getEpoch(1, e);
+    const results = '0x' as const;
+    const rh = keccak256(results);
+    const x = sdk.withAccount(xHot);
+    const v = sdk.withAccount(acct('validator1').hotkey);
+    await x.proposeEpoch({
+      netuid: 1,
+      epoch: e,
+      root: `0x${'01'.repeat(32)}`,
+      resultsHash: rh,
+      total,
+      results,
+    });
+    assert.deepEqual(await v.slashWrongRoots({ netuid: 1, epoch: e }), { slashed: [] }, 'not final yet');
+    await mine(10); // past competeFrom (two quarter-tempo windows)
+    await v.proposeEpoch({
+      netuid: 1,
+      epoch: e,
+      root: `0x${'02'.repeat(32)}`,
+      resultsHash: rh,
+      total,
+      results,
+    });
+    assert.equal((await sdk.getEpoch(1, e)).status, 'finalised');
+
+    const reporter = sdk.withAccount(acct('miner3').coldkey);
+    const r = await reporter.slashWrongRoots({ netuid: 1, epoch: e });
+    assert.deepEqual(
+      r.slashed.map((s) => [s.hotkey, s.amount]),
+      [[xHot.address, 10n * SUB]],
+    );
+    assert.equal((await sdk.getNeuronInfo(1, xHot.address)).stake, 90n * SUB);
+    assert.deepEqual(await reporter.slashWrongRoots({ netuid: 1, epoch: e }), { slashed: [] }, 'once');
   });
 });
 
