@@ -276,7 +276,18 @@ describe('subnet devnet and the chain commands', () => {
     assert.equal(delegate.code, 0, delegate.stderr);
     // Taking part of it back: it unbonds (slashable) until a block, and cannot be withdrawn before.
     const dealloc = await cli(
-      ['stake', 'deallocate', '--amount', '0.5', '--netuid', '1', '--from', 'validator1', '--wallet', 'miner3'],
+      [
+        'stake',
+        'deallocate',
+        '--amount',
+        '0.5',
+        '--netuid',
+        '1',
+        '--from',
+        'validator1',
+        '--wallet',
+        'miner3',
+      ],
       env,
       dir,
     );
