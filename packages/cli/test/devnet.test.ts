@@ -292,7 +292,7 @@ describe('subnet devnet and the chain commands', () => {
       dir,
     );
     assert.equal(dealloc.code, 0, dealloc.stderr);
-    assert.match(dealloc.stdout, /0\.5 SUB unbonds until block \d+/);
+    assert.match(dealloc.stdout, /0\.50* SUB unbonds until block \d+ \(slashable until then\)/);
     const tooSoon = await cli(
       ['stake', 'withdraw', '--netuid', '1', '--from', 'validator1', '--wallet', 'miner3'],
       env,
