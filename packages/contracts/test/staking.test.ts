@@ -123,6 +123,7 @@ describe('Staking', () => {
 
     const dereceipt = await mined(staking.write.deallocate([1, HOT_A, 10n * SUB], { account: alice }));
     const release = dereceipt.blockNumber + 5n;
+    console.log(`gas deallocate (partial, first deallocation of the pair) ${dereceipt.gasUsed}`);
     const [de] = parseEventLogs({ abi: stakingAbi, logs: dereceipt.logs, eventName: 'Deallocated' });
     assert.deepEqual(de?.args, {
       coldkey: alice.address,
@@ -173,6 +174,7 @@ describe('Staking', () => {
     await mine(1);
     const wreceipt = await mined(staking.write.withdrawAllocation([1, HOT_A], { account: alice }));
     assert.equal(wreceipt.blockNumber, release2);
+    console.log(`gas withdrawAllocation ${wreceipt.gasUsed}`);
     const [w] = parseEventLogs({ abi: stakingAbi, logs: wreceipt.logs, eventName: 'AllocationWithdrawn' });
     assert.deepEqual(w?.args, { coldkey: alice.address, netuid: 1, hotkey: HOT_A, amount: 15n * SUB });
     assert.equal(await staking.read.freeStake([alice.address]), 65n * SUB);
