@@ -192,6 +192,8 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
     const contracts = await deployContracts(deployerWallet, publicClient, {
       faucet: { amount: 1000n * SUB, cooldownBlocks: 10n },
       unbondingPeriod: 20n,
+      // Deallocated stake stays slashable this long: three devnet tempos, as long as a vote stays provable.
+      deallocationPeriod: 60n,
     });
 
     progress('creating and funding dev wallets');

@@ -5,6 +5,7 @@
  */
 
 export type { PreparedWeightsCommit, WeightsCommit } from './actions/commitWeights.js';
+export type { PairStake } from './actions/getDeallocation.js';
 export {
   EPOCH_STATUSES,
   type EpochAttestation,
@@ -23,6 +24,12 @@ export {
 export type { EpochResults } from './actions/getEpochResults.js';
 export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 export type { StakeInfo } from './actions/getStakeInfo.js';
+export {
+  attestationTypes,
+  type SignedAttestation,
+  slashingAddress,
+} from './actions/slashingAddress.js';
+export type { WrongRootSlash } from './actions/slashWrongRoots.js';
 export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';

@@ -246,6 +246,13 @@ export function chainHandlers(
         });
         return { txHash: tx.hash, gasUsed: Number(tx.gasUsed) };
       }),
+    chain_slashWrongRootsV1: ({ netuid, epoch }) =>
+      guard(async () => {
+        const r = await needSigner().slashWrongRoots({ netuid, epoch });
+        return {
+          slashed: r.slashed.map((x) => ({ hotkey: x.hotkey, amount: x.amount.toString(), txHash: x.hash })),
+        };
+      }),
     // A full buffer drops a block or snapshot: the next one supersedes it.
     chain_watchBlocksV1: (_p, ctx) =>
       fromPush(ctx.signal, (push, fail, signal) => {

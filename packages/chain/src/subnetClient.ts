@@ -18,6 +18,7 @@ import { deallocateFromSubnet } from './actions/deallocateFromSubnet.js';
 import { deregisterNeuron } from './actions/deregisterNeuron.js';
 import { faucet } from './actions/faucet.js';
 import { getCurrentBlock } from './actions/getCurrentBlock.js';
+import { getDeallocation } from './actions/getDeallocation.js';
 import { getEpoch } from './actions/getEpoch.js';
 import { type GetEpochInputsParameters, getEpochInputs } from './actions/getEpochInputs.js';
 import { getEpochResults } from './actions/getEpochResults.js';
@@ -38,8 +39,13 @@ import { registerSubnet } from './actions/registerSubnet.js';
 import { removeStake } from './actions/removeStake.js';
 import { revealWeights } from './actions/revealWeights.js';
 import { setSubnetParams } from './actions/setSubnetParams.js';
+import { signAttestation } from './actions/signAttestation.js';
+import { slashEquivocation } from './actions/slashEquivocation.js';
+import { slashWrongRoot } from './actions/slashWrongRoot.js';
+import { slashWrongRoots } from './actions/slashWrongRoots.js';
 import { snapshotValidators } from './actions/snapshotValidators.js';
 import { updateServiceInfo } from './actions/updateServiceInfo.js';
+import { withdrawAllocation } from './actions/withdrawAllocation.js';
 import { type ChainClient, type ChainClientOpts, createChainClient } from './client.js';
 import { fetchMetagraph } from './metagraph.js';
 import type { Hyperparams } from './types.js';
@@ -78,6 +84,13 @@ function bind(chain: ChainClient) {
       allocateToSubnet(chain, { netuid, hotkey, amount }),
     deallocateFromSubnet: (netuid: number, hotkey: Address, amount: bigint) =>
       deallocateFromSubnet(chain, { netuid, hotkey, amount }),
+    withdrawAllocation: (netuid: number, hotkey: Address) => withdrawAllocation(chain, { netuid, hotkey }),
+    getDeallocation: (coldkey: Address, netuid: number, hotkey: Address) =>
+      getDeallocation(chain, { coldkey, netuid, hotkey }),
+    signAttestation: b(signAttestation),
+    slashEquivocation: b(slashEquivocation),
+    slashWrongRoot: b(slashWrongRoot),
+    slashWrongRoots: b(slashWrongRoots),
     commitWeights: b(commitWeights),
     revealWeights: (p: { netuid: number; uids: readonly number[]; weights: readonly number[]; salt: Hex }) =>
       revealWeights(chain, p),

@@ -6,6 +6,7 @@
 import {
   epochConsensusAbi,
   neuronRegistryAbi,
+  slashingAbi,
   stakingAbi,
   subnetRegistryAbi,
   subnetTokenAbi,
@@ -30,6 +31,7 @@ const suiteErrors: AbiError[] = (() => {
     neuronRegistryAbi,
     weightsAbi,
     epochConsensusAbi,
+    slashingAbi,
   ] as readonly Abi[]) {
     for (const item of abi) {
       if (item.type !== 'error') continue;

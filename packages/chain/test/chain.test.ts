@@ -17,7 +17,8 @@ import {
   EngineError,
 } from '@subnet/engine-api';
 import { createWalletStore, peerIdOfPublicKey } from '@subnet/wallet';
-import { type PrivateKeyAccount, parseEventLogs } from 'viem';
+import { keccak256, type PrivateKeyAccount, parseEventLogs } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { ChainError, createSubnetClient, type Devnet, type SubnetClient, startDevnet } from '../src/index.js';
 import { chainApi, chainHandlers } from '../src/stack.js';
 
@@ -223,6 +224,28 @@ describe('SubnetClient writes', () => {
     assert.equal((await sdk.getNeuronInfo(1, hotkey)).stake, 5n * SUB);
   });
 
+  it('deallocated stake unbonds until a block, then withdraws to free stake', async () => {
+    const miner = sdk.withAccount(acct('miner2').coldkey);
+    const coldkey = acct('miner2').coldkey.address;
+    const hotkey = acct('miner2').hotkey.address;
+    const free = (await sdk.getStakeInfo(coldkey)).free;
+    const { releaseBlock } = await miner.deallocateFromSubnet(1, hotkey, 2n * SUB);
+    const latest = await sdk.chain.public.getBlockNumber({ cacheTime: 0 });
+    assert.equal(releaseBlock, latest + 60n, 'the devnet deallocation period is 60 blocks');
+    assert.deepEqual(await sdk.getDeallocation(coldkey, 1, hotkey), {
+      allocated: 3n * SUB,
+      deallocating: 2n * SUB,
+      releaseBlock,
+    });
+    assert.equal((await sdk.getStakeInfo(coldkey)).free, free, 'not free while it unbonds');
+    await expectChainError(miner.withdrawAllocation(1, hotkey), 'CHAIN_REVERTED', 'UnbondingNotMatured');
+    await mine(60);
+    const { amount } = await miner.withdrawAllocation(1, hotkey);
+    assert.equal(amount, 2n * SUB);
+    assert.equal((await sdk.getStakeInfo(coldkey)).free, free + 2n * SUB);
+    await expectChainError(miner.withdrawAllocation(1, hotkey), 'CHAIN_REVERTED', 'NothingToWithdraw');
+  });
+
   it('commit then reveal weights; the vector is emitted and lastUpdate moves', async () => {
     const validator = sdk.withAccount(acct('validator1').hotkey);
     const commit = await validator.commitWeights({ netuid: 1, uids: [1, 2, 3], weights: [100, 200, 300] });
@@ -357,6 +380,111 @@ describe('chain_* Engine API handlers', () => {
       if (numbers.length === 2) break;
     }
     assert.ok((numbers[1] as number) > (numbers[0] as number));
+  });
+});
+
+describe('slashing through the SDK', () => {
+  it('a validator that signs two roots for one epoch is slashed by anyone holding both statements', async () => {
+    const validator = sdk.withAccount(acct('validator1').hotkey);
+    const reporter = sdk.withAccount(acct('miner3').coldkey);
+    const hotkey = acct('validator1').hotkey.address;
+    const epoch = (await sdk.getEpoch(1)).epoch;
+    const resultsHash = `0x${'22'.repeat(32)}` as const;
+    const a = await validator.signAttestation({
+      netuid: 1,
+      epoch,
+      root: `0x${'aa'.repeat(32)}`,
+      resultsHash,
+    });
+    const b = await validator.signAttestation({
+      netuid: 1,
+      epoch,
+      root: `0x${'bb'.repeat(32)}`,
+      resultsHash,
+    });
+    await expectChainError(
+      reporter.slashEquivocation({ netuid: 1, epoch, a, b: a }),
+      'CHAIN_REVERTED',
+      'SameRoot',
+    );
+    const before = (await sdk.getNeuronInfo(1, hotkey)).stake;
+    const { amount } = await reporter.slashEquivocation({ netuid: 1, epoch, a, b });
+    assert.equal(amount, before / 10n, 'the default slash share is 10 %');
+    assert.equal((await sdk.getNeuronInfo(1, hotkey)).stake, before - amount);
+    await expectChainError(
+      reporter.slashEquivocation({ netuid: 1, epoch, a, b }),
+      'CHAIN_REVERTED',
+      'AlreadySlashed',
+    );
+    await expectChainError(
+      reporter.slashWrongRoot({ netuid: 1, epoch, hotkey }),
+      'CHAIN_REVERTED',
+      'EpochNotFinalised',
+    );
+  });
+});
+
+describe('wrong-root reports through the SDK', () => {
+  it('slashes the validator whose proposed root lost to the final one, once, and nobody else', async () => {
+    // A second validator, X (100 SUB), proposes a root first; validator1 (900 SUB after the slash above)
+    // proposes another once competing roots are allowed, and alone holds two thirds: its root is final.
+    const xCold = privateKeyToAccount(generatePrivateKey());
+    const xHot = privateKeyToAccount(generatePrivateKey());
+    await sdk.chain.public.request({
+      method: 'anvil_setBalance' as never,
+      params: [xCold.address, `0x${(10n ** 20n).toString(16)}`] as never,
+    });
+    await sdk.chain.public.request({
+      method: 'anvil_setBalance' as never,
+      params: [xHot.address, `0x${(10n ** 20n).toString(16)}`] as never,
+    });
+    const xc = sdk.withAccount(xCold);
+    await xc.faucet();
+    await xc.addStake(100n * SUB);
+    await xc.allocateToSubnet(1, xHot.address, 100n * SUB);
+    await xc.registerNeuron({
+      netuid: 1,
+      hotkey: xHot.address,
+      role: 'validator',
+      peerId: peerIdOfPublicKey(xHot.publicKey),
+      multiaddrs: ['/ip4/127.0.0.1/tcp/4009'],
+    });
+    // An epoch nobody snapshotted: nobody is drawn, so X may propose first.
+    const e = (await sdk.getEpoch(1)).currentEpoch + 1n;
+    await mineToEpoch(e + 1n);
+    const { emission: total } = await sdk.getEpoch(1, e);
+    const results = '0x' as const;
+    const rh = keccak256(results);
+    const x = sdk.withAccount(xHot);
+    const v = sdk.withAccount(acct('validator1').hotkey);
+    await x.proposeEpoch({
+      netuid: 1,
+      epoch: e,
+      root: `0x${'01'.repeat(32)}`,
+      resultsHash: rh,
+      total,
+      results,
+    });
+    assert.deepEqual(await v.slashWrongRoots({ netuid: 1, epoch: e }), { slashed: [] }, 'not final yet');
+    await mine(10); // past competeFrom (two quarter-tempo windows)
+    await v.proposeEpoch({
+      netuid: 1,
+      epoch: e,
+      root: `0x${'02'.repeat(32)}`,
+      resultsHash: rh,
+      total,
+      results,
+    });
+    assert.equal((await sdk.getEpoch(1, e)).status, 'finalised');
+
+    const reporter = sdk.withAccount(acct('miner3').coldkey);
+    const r = await reporter.slashWrongRoots({ netuid: 1, epoch: e });
+    assert.deepEqual(
+      r.slashed.map((s) => [s.hotkey, s.amount]),
+      [[xHot.address, 10n * SUB]],
+    );
+    assert.equal((await sdk.getNeuronInfo(1, xHot.address)).stake, 90n * SUB);
+    assert.deepEqual(await reporter.slashWrongRoots({ netuid: 1, epoch: e }), { slashed: [] }, 'once');
   });
 });
 

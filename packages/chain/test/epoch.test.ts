@@ -308,6 +308,20 @@ describe('an epoch on chain', () => {
       { hotkey: acct(attesterName).hotkey.address, stake: (1000n * SUB).toString(), block: attestBlock },
     ]);
 
+    // Both validators voted the final root: reporting wrong-root voters finds none and sends nothing (an epoch
+    // not final yet has none either).
+    const blockBefore = await sdk.getCurrentBlock();
+    assert.deepEqual(await client(attesterName).call('chain_slashWrongRootsV1', { netuid: 1, epoch: e }), {
+      slashed: [],
+    });
+    assert.deepEqual(
+      await client(attesterName).call('chain_slashWrongRootsV1', { netuid: 1, epoch: e + 1 }),
+      {
+        slashed: [],
+      },
+    );
+    assert.equal(await sdk.getCurrentBlock(), blockBefore, 'no transaction was sent');
+
     // Recording the results in the neuron registry (the pruning score): wrong bytes are refused by name; left
     // out, the chain stack reads them from the EpochProposed event; recording again changes nothing.
     const registryEmission = async (uid: number) =>

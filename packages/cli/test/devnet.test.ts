@@ -275,6 +275,32 @@ describe('subnet devnet and the chain commands', () => {
       dir,
     );
     assert.equal(delegate.code, 0, delegate.stderr);
+    // Taking part of it back: it unbonds (slashable) until a block, and cannot be withdrawn before.
+    const dealloc = await cli(
+      [
+        'stake',
+        'deallocate',
+        '--amount',
+        '0.5',
+        '--netuid',
+        '1',
+        '--from',
+        'validator1',
+        '--wallet',
+        'miner3',
+      ],
+      env,
+      dir,
+    );
+    assert.equal(dealloc.code, 0, dealloc.stderr);
+    assert.match(dealloc.stdout, /0\.50* SUB unbonds until block \d+ \(slashable until then\)/);
+    const tooSoon = await cli(
+      ['stake', 'withdraw', '--netuid', '1', '--from', 'validator1', '--wallet', 'miner3'],
+      env,
+      dir,
+    );
+    assert.equal(tooSoon.code, 1, 'the deallocation has not matured');
+    assert.match(tooSoon.stderr, /UnbondingNotMatured/);
     const remove = await cli(['--json', 'stake', 'remove', '--amount', '2', '--wallet', 'miner3'], env, dir);
     assert.equal(remove.code, 0, remove.stderr);
     const early = await cli(['stake', 'claim', '--wallet', 'miner3'], env, dir);
@@ -282,7 +308,7 @@ describe('subnet devnet and the chain commands', () => {
     const s = JSON.parse(
       (await cli(['--json', 'stake', 'show', '--wallet', 'miner3'], env, dir)).stdout,
     ) as Record<string, string>;
-    assert.equal(s.allocated, (10n ** 18n).toString());
+    assert.equal(s.allocated, (5n * 10n ** 17n).toString());
     assert.equal(s.unbonding, (2n * 10n ** 18n).toString());
     assert.equal(s.free, '0');
   });

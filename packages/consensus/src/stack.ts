@@ -129,6 +129,7 @@ export default defineStack({
             mismatches: status?.mismatches ?? 0,
             claimed: status?.claimed ?? 0,
             recorded: status?.recorded ?? 0,
+            slashed: status?.slashed ?? 0,
             lastError: status?.lastError ?? null,
           },
           settlement:

@@ -60,6 +60,7 @@ type Claim = Parameters<EpochChainPort['claim']>[0];
 /** A chain whose epoch view and claim answers the test sets; it records every claim sent. */
 function scriptedChain(view: EpochView, onClaim: (c: Claim) => void = () => {}) {
   const claims: Claim[] = [];
+  const slashReports: number[] = [];
   const port: EpochChainPort = {
     hotkey: async () => ME,
     epoch: async () => view,
@@ -68,13 +69,17 @@ function scriptedChain(view: EpochView, onClaim: (c: Claim) => void = () => {}) 
     propose: async () => ({ txHash: '0x01' }),
     attest: async () => ({ txHash: '0x02' }),
     recordResults: async () => ({ txHash: '0x03' }),
+    slashWrongRoots: async ({ epoch }) => {
+      slashReports.push(epoch);
+      return { slashed: [] };
+    },
     claim: async (c) => {
       claims.push(c);
       onClaim(c);
       return { txHash: '0x04' };
     },
   };
-  return { port, claims };
+  return { port, claims, slashReports };
 }
 
 const reverted = (errorName: string) =>
@@ -243,12 +248,14 @@ describe('epoch agent claims at an epoch boundary', () => {
       proposer: ME,
       proposal: { proposer: ME, root: tree.root, resultsHash: tree.resultsHash, attestations: [hk(1)] },
     };
-    const { port, claims } = scriptedChain(view);
+    const { port, claims, slashReports } = scriptedChain(view);
     const agent = createEpochAgent(
       { netuid: NETUID, claim: 'all', claimToStake: false },
       { chain: { ...port, epoch: async () => view }, tree: contractsTree, log: silentLogger() },
     );
     await agent.tick(signal); // queues every leaf and records the results
+    await agent.tick(signal); // reports the wrong-root voters
+    assert.deepEqual(slashReports, [2]);
     await agent.tick(signal);
     assert.equal(claims.length, 1);
     for (const currentBlock of [178, 179]) {
@@ -343,5 +350,90 @@ describe('epoch agent and reorgs', () => {
     // (The scripted chain stays `awaiting`, so each tick proposes again: the same root until the reorg.)
     assert.deepEqual(proposals, [tree.root, tree.root, again?.root]);
     assert.equal(agent.status().reorgs, 1);
+  });
+});
+
+describe('epoch agent wrong-root reports', () => {
+  it('reports each final epoch once, counts the slashed, and a failure is logged, not retried', async () => {
+    const signal = new AbortController().signal;
+    let view: EpochView = {
+      epoch: 2,
+      currentEpoch: 3,
+      currentBlock: 178,
+      startBlock: 140,
+      endBlock: 159,
+      deadline: 179,
+      status: 'finalised',
+      proposer: hk(1),
+      proposal: { proposer: hk(1), root: tree.root, resultsHash: tree.resultsHash, attestations: [ME] },
+    };
+    const calls: number[] = [];
+    let answer: () => { slashed: { hotkey: string; amount: string }[] } = () => ({
+      slashed: [{ hotkey: hk(5), amount: '100' }],
+    });
+    const { port, claims } = scriptedChain(view);
+    const agent = createEpochAgent(
+      { netuid: NETUID, claim: 'own', claimToStake: false },
+      {
+        chain: {
+          ...port,
+          epoch: async () => view,
+          slashWrongRoots: async (p) => {
+            assert.equal(p.netuid, NETUID);
+            calls.push(p.epoch);
+            return answer();
+          },
+        },
+        tree: contractsTree,
+        log: silentLogger(),
+      },
+    );
+    // Not in the running epoch's last two blocks (a transaction then could delay the next proposal).
+    await agent.tick(signal);
+    assert.deepEqual(calls, []);
+    view = { ...view, currentBlock: 165 };
+    await agent.tick(signal);
+    await agent.tick(signal);
+    assert.deepEqual(calls, [2], 'once per epoch');
+    assert.equal(agent.status().slashed, 1);
+    assert.equal(claims.length, 1, 'its own leaf is claimed on the next tick');
+    // A root this validator did not compute is not final for it: nothing to judge (it mismatched).
+    view = {
+      ...view,
+      epoch: 3,
+      currentEpoch: 4,
+      currentBlock: 185,
+      startBlock: 160,
+      endBlock: 179,
+      deadline: 199,
+    };
+    view = {
+      ...view,
+      proposal: { ...(view.proposal as NonNullable<EpochView['proposal']>), root: `0x${'ee'.repeat(32)}` },
+    };
+    await agent.tick(signal);
+    assert.deepEqual(calls, [2]);
+    // Epoch 4 final with this validator's root: the report fails, is logged and not retried.
+    answer = () => {
+      throw new Error('rpc down');
+    };
+    const s4 = contractsTree(NETUID, settleEpoch([0, 1, 2, 3, 4].map(inputsOf)));
+    view = {
+      ...view,
+      epoch: 4,
+      currentEpoch: 5,
+      currentBlock: 205,
+      startBlock: 180,
+      endBlock: 199,
+      deadline: 219,
+    };
+    view = {
+      ...view,
+      proposal: { proposer: hk(1), root: s4.root, resultsHash: s4.resultsHash, attestations: [ME] },
+    };
+    await agent.tick(signal);
+    await agent.tick(signal);
+    assert.deepEqual(calls, [2, 4]);
+    assert.equal(agent.status().lastError, 'rpc down');
   });
 });

@@ -90,11 +90,17 @@ contract EpochConsensus is Ownable {
     }
 
     // Per (subnet, hotkey), one slot: its last proposal or attestation (`attestedEpoch` = epoch + 1: one per
-    // epoch) and its penalties.
+    // epoch) with the fingerprint of the root it voted for (`vote`), the one before (`prevEpoch`, `prevVote`),
+    // and its penalties. The two votes are what the Slashing contract reads (`voteOf`): a vote for epoch `e`
+    // stays readable until the validator votes on `e + 2`, which it cannot before `S(e + 3)`, at least one
+    // tempo after `e`'s deadline.
     struct ValidatorState {
         uint32 attestedEpoch;
         uint32 suspendedUntil;
         uint32 strikes;
+        uint32 prevEpoch;
+        bytes8 vote;
+        bytes8 prevVote;
     }
 
     // Per (subnet, epoch), one slot: the validator snapshot the epoch's proposals and attestations count.
@@ -388,7 +394,7 @@ contract EpochConsensus is Ownable {
         Round memory next;
         (next.settledEpoch, next.settledUntil) = _closePrevious(netuid);
         Snapshot memory snap = _snapshotFor(netuid, epoch);
-        uint256 proposerStake = _checkProposer(netuid, epoch, snap, proposalStart, nextStart);
+        uint256 proposerStake = _checkProposer(netuid, epoch, root, snap, proposalStart, nextStart);
         _checkTotal(next.settledUntil, proposalStart, total);
 
         bool final_ = 3 * proposerStake >= 2 * uint256(snap.totalStake);
@@ -428,7 +434,7 @@ contract EpochConsensus is Ownable {
         if (entry.epochPlusOne != epochPlusOne) revert NotPermittedValidator(netuid, msg.sender);
         ValidatorState storage state = _validators[netuid][msg.sender];
         if (state.attestedEpoch == epochPlusOne) revert AlreadyAttested(netuid, epoch, msg.sender);
-        state.attestedEpoch = epochPlusOne;
+        _recordVote(state, epochPlusOne, root);
         bytes32 leading = _roots[netuid][epoch];
         uint256 stake = entry.stake;
         if (root == leading) {
@@ -701,6 +707,39 @@ contract EpochConsensus is Ownable {
         return round.proposer == hotkey && hotkey != address(0) && round.epoch == epoch;
     }
 
+    /// @notice The root epoch `epoch` of `netuid` was finalised with (zero while it is not final).
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @return root The final root.
+    function finalRoot(uint16 netuid, uint64 epoch) external view returns (bytes32 root) {
+        if (_settlements[netuid][epoch].finalised) return _roots[netuid][epoch];
+        return bytes32(0);
+    }
+
+    /// @notice What `hotkey` proposed or attested for epoch `epoch`: the fingerprint (`rootFingerprint`) of the
+    ///         root it voted for. Kept for the hotkey's last two votes on the subnet, so a vote for `epoch`
+    ///         is readable at least until `S(epoch + 3)`; `known` is false when it did not vote for `epoch`
+    ///         or its vote is no longer stored.
+    /// @param netuid The subnet.
+    /// @param epoch The epoch.
+    /// @param hotkey The validator's hotkey.
+    /// @return known Whether a vote for `epoch` is stored.
+    /// @return fingerprint The fingerprint of the root it voted for.
+    function voteOf(uint16 netuid, uint64 epoch, address hotkey) external view returns (bool known, bytes8 fingerprint) {
+        ValidatorState memory s = _validators[netuid][hotkey];
+        if (s.attestedEpoch == epoch + 1) return (true, s.vote);
+        if (s.prevEpoch == epoch + 1) return (true, s.prevVote);
+        return (false, bytes8(0));
+    }
+
+    /// @notice The fingerprint `voteOf` stores for a root: the first 8 bytes of `keccak256(root)` (a validator
+    ///         would need a second preimage of 64 bits to vote for another root under the final one's print).
+    /// @param root The root.
+    /// @return The fingerprint.
+    function rootFingerprint(bytes32 root) public pure returns (bytes8) {
+        return bytes8(keccak256(abi.encode(root)));
+    }
+
     /// @notice Whether the leaf of `uid` of epoch `epoch` was claimed.
     /// @param netuid The subnet.
     /// @param epoch The epoch.
@@ -828,11 +867,12 @@ contract EpochConsensus is Ownable {
     function _checkProposer(
         uint16 netuid,
         uint64 epoch,
+        bytes32 root,
         Snapshot memory snap,
         uint256 proposalStart,
         uint256 nextStart
     ) private returns (uint256 stake) {
-        SnapshotEntry memory entry = _checkSnapshotValidator(netuid, epoch);
+        SnapshotEntry memory entry = _checkSnapshotValidator(netuid, epoch, root);
         stake = entry.stake;
         uint256 exclusiveEnd = proposalStart + _exclusiveBlocks(proposalStart, nextStart);
         if (block.number >= exclusiveEnd || snap.flags != SNAPSHOT_TAKEN || snap.drawStake == 0) return stake;
@@ -847,15 +887,24 @@ contract EpochConsensus is Ownable {
     }
 
     // The caller's entry in `epoch`'s snapshot; reverts when it is not in it, is suspended, or already proposed
-    // or attested the epoch (then marks it as having done so).
-    function _checkSnapshotValidator(uint16 netuid, uint64 epoch) private returns (SnapshotEntry memory entry) {
+    // or attested the epoch (then records its vote for `root`).
+    function _checkSnapshotValidator(uint16 netuid, uint64 epoch, bytes32 root)
+        private
+        returns (SnapshotEntry memory entry)
+    {
         entry = _entries[netuid][epoch & 1][msg.sender];
         uint32 epochPlusOne = uint32(epoch) + 1;
         if (entry.epochPlusOne != epochPlusOne) revert NotPermittedValidator(netuid, msg.sender);
         ValidatorState storage state = _validators[netuid][msg.sender];
         if (epoch < state.suspendedUntil) revert ProposerSuspended(msg.sender, state.suspendedUntil);
         if (state.attestedEpoch == epochPlusOne) revert AlreadyAttested(netuid, epoch, msg.sender);
-        state.attestedEpoch = epochPlusOne;
+        _recordVote(state, epochPlusOne, root);
+    }
+
+    // Records a proposal or attestation of `root` for epoch `epochPlusOne - 1`, keeping the previous vote.
+    function _recordVote(ValidatorState storage state, uint32 epochPlusOne, bytes32 root) private {
+        (state.prevEpoch, state.prevVote) = (state.attestedEpoch, state.vote);
+        (state.attestedEpoch, state.vote) = (epochPlusOne, rootFingerprint(root));
     }
 
     // A competing proposal of an epoch that has one: from `competeFrom`, while none is final, a root not yet
@@ -878,7 +927,7 @@ contract EpochConsensus is Ownable {
         Proposal storage p = _proposals[netuid][epoch][root];
         if (root == leading || p.proposer != address(0)) revert RootAlreadyProposed(netuid, epoch, root);
         if (total != round.total) revert WrongTotal(round.total, total);
-        uint256 stake = _checkSnapshotValidator(netuid, epoch).stake;
+        uint256 stake = _checkSnapshotValidator(netuid, epoch, root).stake;
         p.proposer = msg.sender;
         p.attestedStake = uint112(stake);
         p.resultsHash = resultsHash;

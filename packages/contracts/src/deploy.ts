@@ -1,7 +1,8 @@
 /**
  * Deploys the subnet contract suite (SubnetToken, Staking, SubnetRegistry, NeuronRegistry, Weights,
- * EpochConsensus, AdminTimelock) and wires it (NeuronRegistry.setWeights; EpochConsensus as token minter,
- * staking rewarder and emission manager; optional faucet and unbonding period), then hands the ownership of
+ * EpochConsensus, Slashing, AdminTimelock) and wires it (NeuronRegistry.setWeights; EpochConsensus as token
+ * minter, staking rewarder and emission manager; Slashing as staking slasher; optional faucet, unbonding and
+ * deallocation periods), then hands the ownership of
  * every Ownable contract to the AdminTimelock: the admin roles are set once here, and any later change is
  * scheduled in the open and acts only after the timelock's delay. Used by the devnet, the tests and the gas
  * report. Transactions carry explicit nonces; every receipt is awaited and checked, so a returned address
@@ -22,6 +23,7 @@ import {
 import { adminTimelockAbi, adminTimelockBytecode } from './generated/AdminTimelock.js';
 import { epochConsensusAbi, epochConsensusBytecode } from './generated/EpochConsensus.js';
 import { neuronRegistryAbi, neuronRegistryBytecode } from './generated/NeuronRegistry.js';
+import { slashingAbi, slashingBytecode } from './generated/Slashing.js';
 import { stakingAbi, stakingBytecode } from './generated/Staking.js';
 import { subnetRegistryAbi, subnetRegistryBytecode } from './generated/SubnetRegistry.js';
 import { subnetTokenAbi, subnetTokenBytecode } from './generated/SubnetToken.js';
@@ -65,6 +67,11 @@ export interface DeployContractsOpts {
   lockReductionInterval?: bigint;
   /** Staking unbonding period in blocks; unset keeps the contract default (7200). */
   unbondingPeriod?: bigint;
+  /**
+   * Staking deallocation period in blocks (how long deallocated stake stays slashable before it can be
+   * withdrawn to free stake); unset keeps the contract default (7200). Keep it above a few tempos.
+   */
+  deallocationPeriod?: bigint;
   /** Turns the token faucet on. */
   faucet?: { amount: bigint; cooldownBlocks: bigint };
   /**
@@ -95,6 +102,8 @@ export interface DeployedContracts {
   neuronRegistry: Address;
   weights: Address;
   epochConsensus: Address;
+  /** The Slashing contract (also `Staking.slasher()`). */
+  slashing: Address;
 }
 
 /** The wallet client {@link deployContracts} needs: one with an account (local or JSON-RPC). */
@@ -122,6 +131,7 @@ export async function deployContracts(
     neuronRegistry: at(3),
     weights: at(4),
     epochConsensus: at(5),
+    slashing: at(6),
   };
   let nonce = first;
 
@@ -216,8 +226,20 @@ export async function deployContracts(
     }),
     contracts.epochConsensus,
   ]);
+  deployments.push([
+    'Slashing',
+    await walletClient.deployContract({
+      abi: slashingAbi,
+      bytecode: slashingBytecode,
+      args: [contracts.staking, contracts.epochConsensus, contracts.subnetRegistry, contracts.neuronRegistry],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    contracts.slashing,
+  ]);
   const admin = opts.admin ?? {};
-  const timelock = admin === 'deployer' ? undefined : at(6);
+  const timelock = admin === 'deployer' ? undefined : at(7);
   if (admin !== 'deployer' && timelock !== undefined) {
     deployments.push([
       'AdminTimelock',
@@ -296,6 +318,18 @@ export async function deployContracts(
       nonce: nonce++,
     }),
   ]);
+  wiring.push([
+    'Staking.setSlasher',
+    await walletClient.writeContract({
+      address: contracts.staking,
+      abi: stakingAbi,
+      functionName: 'setSlasher',
+      args: [contracts.slashing],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+  ]);
   if (opts.faucet !== undefined) {
     wiring.push([
       'SubnetToken.setFaucet',
@@ -318,6 +352,20 @@ export async function deployContracts(
         abi: stakingAbi,
         functionName: 'setUnbondingPeriod',
         args: [opts.unbondingPeriod],
+        account,
+        chain,
+        nonce: nonce++,
+      }),
+    ]);
+  }
+  if (opts.deallocationPeriod !== undefined) {
+    wiring.push([
+      'Staking.setDeallocationPeriod',
+      await walletClient.writeContract({
+        address: contracts.staking,
+        abi: stakingAbi,
+        functionName: 'setDeallocationPeriod',
+        args: [opts.deallocationPeriod],
         account,
         chain,
         nonce: nonce++,

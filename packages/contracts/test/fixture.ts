@@ -39,6 +39,7 @@ import {
   adminTimelockAbi,
   epochConsensusAbi,
   neuronRegistryAbi,
+  slashingAbi,
   stakingAbi,
   subnetRegistryAbi,
   subnetTokenAbi,
@@ -57,6 +58,7 @@ const allErrors = [
   ...neuronRegistryAbi,
   ...weightsAbi,
   ...epochConsensusAbi,
+  ...slashingAbi,
   ...reentrantTokenAbi,
 ].filter((item) => item.type === 'error') as Abi;
 
@@ -166,6 +168,7 @@ export interface Fixture {
   neurons: Contract<typeof neuronRegistryAbi>;
   weights: Contract<typeof weightsAbi>;
   epochConsensus: Contract<typeof epochConsensusAbi>;
+  slashing: Contract<typeof slashingAbi>;
   /** Waits for a transaction and asserts it succeeded. */
   mined(hash: Hash | Promise<Hash>): Promise<TransactionReceipt>;
   /** Mines `blocks` empty blocks. */
@@ -216,6 +219,7 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
   const neurons = getContract({ address: addresses.neuronRegistry, abi: neuronRegistryAbi, client });
   const weights = getContract({ address: addresses.weights, abi: weightsAbi, client });
   const epochConsensus = getContract({ address: addresses.epochConsensus, abi: epochConsensusAbi, client });
+  const slashing = getContract({ address: addresses.slashing, abi: slashingAbi, client });
 
   /** Waits for a transaction and asserts it succeeded. */
   const mined = async (hash: Hash | Promise<Hash>): Promise<TransactionReceipt> => {
@@ -267,6 +271,7 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
     neurons,
     weights,
     epochConsensus,
+    slashing,
     mined,
     mine,
     blockNumber,

@@ -71,6 +71,8 @@ describe('re-entrancy', () => {
       encodeFunctionData({ abi: stakingAbi, functionName: 'claim' }),
       encodeFunctionData({ abi: stakingAbi, functionName: 'allocate', args: [1, HOTKEY, 1n] }),
       encodeFunctionData({ abi: stakingAbi, functionName: 'deallocate', args: [1, HOTKEY, 1n] }),
+      encodeFunctionData({ abi: stakingAbi, functionName: 'withdrawAllocation', args: [1, HOTKEY] }),
+      encodeFunctionData({ abi: stakingAbi, functionName: 'slash', args: [1, HOTKEY, 1n] }),
     ];
     for (const payload of payloads) {
       await arm(staking.address, payload);

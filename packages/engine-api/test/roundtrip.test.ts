@@ -337,6 +337,14 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
     params: { netuid: 1, epoch: 4, results: `0x${'00'.repeat(44)}` },
     result: { txHash: `0x${'08'.repeat(32)}`, gasUsed: 90_000 },
   },
+  chain_slashWrongRootsV1: {
+    params: { netuid: 1, epoch: 4 },
+    result: {
+      slashed: [
+        { hotkey: `0x${'0a'.repeat(20)}`, amount: '50000000000000000000', txHash: `0x${'09'.repeat(32)}` },
+      ],
+    },
+  },
   chain_watchBlocksV1: {
     params: {},
     events: [
@@ -635,6 +643,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
         mismatches: 0,
         claimed: 5,
         recorded: 1,
+        slashed: 0,
         lastError: null,
       },
       settlement: {

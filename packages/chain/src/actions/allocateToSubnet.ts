@@ -28,7 +28,7 @@ export async function allocateToSubnet(
   }
   if (amount > free) {
     throw invalidInput(
-      `amount ${formatUnits(amount, 18)} SUB exceeds the free stake of ${formatUnits(free, 18)} SUB; stake more first`,
+      `amount ${formatUnits(amount, 18)} SUB exceeds the free stake of ${formatUnits(free, 18)} SUB; stake more first (deallocated stake is free only once withdrawn after its deallocation period)`,
     );
   }
   const tx = await sendContractTx(client, {

@@ -1,14 +1,18 @@
 import { stakingAbi } from '@subnet/contracts';
-import type { Address, Hash } from 'viem';
+import { type Address, type Hash, parseEventLogs } from 'viem';
 import type { ChainClient } from '../client.js';
 import { sendContractTx } from '../tx.js';
 import { checkAddress, checkAmount, checkNetuid } from '../validate.js';
 
-/** Returns allocated stake to the coldkey's free stake (`Staking.deallocate`). */
+/**
+ * Deallocates stake from a (subnet, hotkey) pair (`Staking.deallocate`): it stops counting for the hotkey at
+ * once but stays slashable in the coldkey's deallocation record of the pair until `releaseBlock`, from which
+ * {@link withdrawAllocation} moves it to free stake.
+ */
 export async function deallocateFromSubnet(
   client: ChainClient,
   params: { netuid: number; hotkey: Address; amount: bigint },
-): Promise<{ hash: Hash }> {
+): Promise<{ hash: Hash; releaseBlock: bigint }> {
   const tx = await sendContractTx(client, {
     address: client.contracts.staking,
     abi: stakingAbi,
@@ -19,5 +23,7 @@ export async function deallocateFromSubnet(
       checkAmount(params.amount, 'amount'),
     ],
   });
-  return { hash: tx.hash };
+  // From the mined event: the simulation ran a block earlier than the transaction.
+  const [event] = parseEventLogs({ abi: stakingAbi, logs: tx.receipt.logs, eventName: 'Deallocated' });
+  return { hash: tx.hash, releaseBlock: event?.args.releaseBlock ?? BigInt(tx.result as bigint | number) };
 }

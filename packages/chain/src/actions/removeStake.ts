@@ -1,5 +1,5 @@
 import { stakingAbi } from '@subnet/contracts';
-import type { Hash } from 'viem';
+import { type Hash, parseEventLogs } from 'viem';
 import type { ChainClient } from '../client.js';
 import { sendContractTx } from '../tx.js';
 import { checkAmount } from '../validate.js';
@@ -15,5 +15,7 @@ export async function removeStake(
     functionName: 'unstake',
     args: [checkAmount(params.amount, 'amount')],
   });
-  return { hash: tx.hash, releaseBlock: BigInt(tx.result as bigint | number) };
+  // From the mined event: the simulation ran a block earlier than the transaction.
+  const [event] = parseEventLogs({ abi: stakingAbi, logs: tx.receipt.logs, eventName: 'Unstaked' });
+  return { hash: tx.hash, releaseBlock: event?.args.releaseBlock ?? BigInt(tx.result as bigint | number) };
 }

@@ -427,6 +427,57 @@ export function registerChain(program: Command): void {
         output(cmd.optsWithGlobals<GlobalOpts>(), { txHash: r.hash }, () => `done (tx ${r.hash})`);
       });
   }
+  amountCmd('deallocate', 'Deallocate stake from a hotkey in a subnet (it unbonds, slashable, until a block)')
+    .requiredOption('--netuid <n>', 'subnet id')
+    .option('--from <hotkey>', "hotkey address, or wallet[/hotkey] (default: the wallet's own hotkey)")
+    .action(async (_o, cmd: Command) => {
+      const r = await run(cmd, 'deallocating…', async (g, f) => {
+        const s = await chainSetup(g, f);
+        const hotkey = await s.hotkeyAddress((f.from as string | undefined) ?? `${f.wallet}/${f.hotkey}`, f);
+        const amount = s.chain.parseSub(f.amount as string);
+        const tx = await (await s.signer(f, 'coldkey')).deallocateFromSubnet(
+          intOption(f.netuid as string, '--netuid', 1),
+          hotkey,
+          amount,
+        );
+        return { ...tx, amount, hotkey };
+      });
+      output(
+        cmd.optsWithGlobals<GlobalOpts>(),
+        {
+          txHash: r.hash,
+          hotkey: r.hotkey,
+          amount: r.amount.toString(),
+          releaseBlock: Number(r.releaseBlock),
+        },
+        () =>
+          `${formatSub(r.amount)} SUB unbonds until block ${r.releaseBlock} (slashable until then); ` +
+          `then \`subnet stake withdraw\` moves it to free stake (tx ${r.hash})`,
+      );
+    });
+  withSignerOptions(
+    withChainOptions(
+      stake
+        .command('withdraw')
+        .description('Move matured deallocated stake of a hotkey in a subnet back to free stake')
+        .requiredOption('--netuid <n>', 'subnet id')
+        .option('--from <hotkey>', "hotkey address, or wallet[/hotkey] (default: the wallet's own hotkey)"),
+    ),
+  ).action(async (_o, cmd: Command) => {
+    const r = await run(cmd, 'withdrawing…', async (g, f) => {
+      const s = await chainSetup(g, f);
+      const hotkey = await s.hotkeyAddress((f.from as string | undefined) ?? `${f.wallet}/${f.hotkey}`, f);
+      return (await s.signer(f, 'coldkey')).withdrawAllocation(
+        intOption(f.netuid as string, '--netuid', 1),
+        hotkey,
+      );
+    });
+    output(
+      cmd.optsWithGlobals<GlobalOpts>(),
+      { txHash: r.hash, amount: r.amount.toString() },
+      () => `withdrew ${formatSub(r.amount)} SUB to free stake (tx ${r.hash})`,
+    );
+  });
   withChainOptions(
     stake
       .command('show')

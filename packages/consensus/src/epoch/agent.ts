@@ -8,9 +8,11 @@
  * builds the Merkle tree, and then — by the epoch's status — proposes (when
  * drawn, or anyone once the exclusive window has passed), attests a proposal equal to its own (or, once the
  * sub-deadline has passed with a different proposal leading, proposes its own root as a competing one),
- * records the results of a finalised epoch it proposed (the neurons' pruning score), or claims finalised
- * leaves (its own, or every leaf when it was the proposer and `claim` is `all`; never in an epoch's last two
- * blocks). Every chain action goes through {@link EpochChainPort},
+ * records the results of a finalised epoch it proposed (the neurons' pruning score), reports the validators
+ * that voted another root than the final one (once per final epoch: the chain stack sends
+ * `Slashing.slashWrongRoot` for each; no reward), or claims finalised leaves (its own, or every leaf when it
+ * was the proposer and `claim` is `all`; never in an epoch's last two blocks). Every chain action goes
+ * through {@link EpochChainPort},
  * which the stack backs with the chain stack's Engine API. The queue of leaves still to claim (each with its
  * proof) is written through a {@link ClaimQueueStore} when one is given, and reloaded from it at creation, so
  * a restart loses no claim (review L10); a leaf leaves the queue only once its claim went through (or was
@@ -90,6 +92,14 @@ export interface EpochChainPort {
     p: { netuid: number; epoch: number; results: string },
     signal: AbortSignal,
   ): Promise<{ txHash: string }>;
+  /**
+   * Slashes every validator that proposed or attested another root than final epoch `epoch`'s
+   * (chain_slashWrongRootsV1); an empty list when there was none.
+   */
+  slashWrongRoots(
+    p: { netuid: number; epoch: number },
+    signal: AbortSignal,
+  ): Promise<{ slashed: readonly { hotkey: string; amount: string }[] }>;
   claim(
     p: {
       netuid: number;
@@ -158,6 +168,8 @@ export interface EpochAgentStatus {
   snapshots: number;
   /** Settlements read again because a reorg replaced the epoch's last block after they were computed. */
   reorgs: number;
+  /** Validators this one had slashed for voting a root other than the final one. */
+  slashed: number;
   lastError: string | null;
 }
 
@@ -228,6 +240,7 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     recorded: 0,
     snapshots: 0,
     reorgs: 0,
+    slashed: 0,
     lastError: null,
   };
   /** The latest epoch whose snapshot this validator tried to take (one attempt per epoch). */
@@ -463,10 +476,39 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     return true;
   }
 
+  /** Final epochs whose wrong voters this validator reported (one try each, whatever its outcome). */
+  const wrongRootsReported = new Set<number>();
+
+  /**
+   * Reports the validators that voted another root than final epoch `epoch`'s, once per epoch. A failure is
+   * logged (not retried: another validator reports them too, and the votes stay provable only a few tempos).
+   */
+  async function reportWrongRoots(epoch: number, signal: AbortSignal): Promise<boolean> {
+    if (wrongRootsReported.has(epoch)) return false;
+    wrongRootsReported.add(epoch);
+    forgetBefore(wrongRootsReported, epoch - 64);
+    try {
+      const r = await chain.slashWrongRoots({ netuid: opts.netuid, epoch }, signal);
+      st.slashed += r.slashed.length;
+      for (const x of r.slashed)
+        log.warn({ epoch, hotkey: x.hotkey, amount: x.amount }, 'slashed a wrong-root validator');
+    } catch (err) {
+      if (signal.aborted) throw err;
+      st.lastError = errorMessage(err);
+      warnOnce(`slash:${st.lastError}`, 'reporting wrong-root validators failed', {
+        epoch,
+        err: st.lastError,
+        errorName: revertName(err),
+      });
+    }
+    return true;
+  }
+
   /**
    * A finalised epoch equal to `s`: queues its claims and, as its proposer, records its results (the
    * neurons' pruning score) once, before the subnet's next proposal overwrites the results hash the
-   * contract checks them against. Returns whether it sent a transaction.
+   * contract checks them against; then reports the validators that voted another root (once). Returns
+   * whether it sent a transaction (or may have).
    */
   async function finalised(
     view: EpochView,
@@ -477,10 +519,16 @@ export function createEpochAgent(opts: EpochAgentOpts, modules: EpochAgentModule
     const proposal = view.proposal;
     if (proposal === null || !same(proposal.root, s.root)) return false;
     enqueueClaims(view, s, me);
-    if (!same(proposal.proposer, me) || !same(proposal.resultsHash, s.resultsHash)) return false;
-    if (resultsRecorded.has(view.epoch)) return false;
-    await recordResults(view.epoch, s, signal);
-    return true;
+    if (
+      same(proposal.proposer, me) &&
+      same(proposal.resultsHash, s.resultsHash) &&
+      !resultsRecorded.has(view.epoch)
+    ) {
+      await recordResults(view.epoch, s, signal);
+      return true;
+    }
+    if (endingEpoch(view)) return false;
+    return await reportWrongRoots(view.epoch, signal);
   }
 
   /**

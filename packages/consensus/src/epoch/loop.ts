@@ -56,6 +56,7 @@ export function engineEpochPort(engine: EngineClient<EngineApi>): EpochChainPort
       engine.call('chain_proposeEpochV1', { ...p, total: p.total.toString() }, opts(signal)),
     attest: (p, signal) => engine.call('chain_attestEpochV1', p, opts(signal)),
     recordResults: (p, signal) => engine.call('chain_recordEpochResultsV1', p, opts(signal)),
+    slashWrongRoots: (p, signal) => engine.call('chain_slashWrongRootsV1', p, opts(signal)),
     claim: (p, signal) =>
       engine.call('chain_claimEmissionV1', { ...p, amount: p.amount.toString() }, opts(signal)),
   };

@@ -3,6 +3,7 @@
 export { adminTimelockAbi, adminTimelockBytecode } from './AdminTimelock.js';
 export { epochConsensusAbi, epochConsensusBytecode } from './EpochConsensus.js';
 export { neuronRegistryAbi, neuronRegistryBytecode } from './NeuronRegistry.js';
+export { slashingAbi, slashingBytecode } from './Slashing.js';
 export { stakingAbi, stakingBytecode } from './Staking.js';
 export { subnetRegistryAbi, subnetRegistryBytecode } from './SubnetRegistry.js';
 export { subnetTokenAbi, subnetTokenBytecode } from './SubnetToken.js';

@@ -370,6 +370,22 @@ export const chain_recordEpochResultsV1 = unary('chain_recordEpochResultsV1', {
   errors: [chainErrors.REVERTED, chainErrors.NOT_FOUND, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
 });
 
+export const chain_slashWrongRootsV1 = unary('chain_slashWrongRootsV1', {
+  summary:
+    "Slashes every validator that proposed or attested a root other than a final epoch's (Slashing.slashWrongRoot, sent by this node's hotkey); nothing for an epoch not final or without a wrong vote.",
+  params: z.object({ netuid: Netuid, epoch: Epoch }).strict(),
+  result: z.object({
+    slashed: z.array(
+      z.object({
+        hotkey: AddressSchema,
+        amount: AmountSchema.describe('Stake burnt'),
+        txHash: z.string(),
+      }),
+    ),
+  }),
+  errors: [chainErrors.REVERTED, chainErrors.NOT_FOUND, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
 export const chain_watchBlocksV1 = stream('chain_watchBlocksV1', {
   summary: 'Streams each new block number and hash.',
   params: z.object({}).strict(),
@@ -401,6 +417,7 @@ export const chainMethods = [
   chain_attestEpochV1,
   chain_claimEmissionV1,
   chain_recordEpochResultsV1,
+  chain_slashWrongRootsV1,
   chain_watchBlocksV1,
   chain_watchMetagraphV1,
 ] as const;

@@ -171,6 +171,11 @@ export const consensus_getEpochV1 = unary('consensus_getEpochV1', {
         .int()
         .min(0)
         .describe('Epochs it proposed whose results it recorded in the neuron registry (the pruning score)'),
+      slashed: z
+        .number()
+        .int()
+        .min(0)
+        .describe('Validators it had slashed for proposing or attesting a root other than the final one'),
       lastError: z.string().nullable(),
     }),
     settlement: z
