@@ -605,15 +605,37 @@ describe('EpochConsensus results recording', () => {
     await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
     await f.mined(f.neurons.write.deregisterNeuron([1, 6], { account: f.dave }));
     await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(99), false, peerIdOf(minerHotkey(99)), MULTIADDR, ''], {
-        account: f.dave,
-      }),
+      f.neurons.write.registerNeuron(
+        [
+          1,
+          minerHotkey(99),
+          false,
+          peerIdOf(minerHotkey(99)),
+          MULTIADDR,
+          '',
+          await f.consent(minerHotkey(99), f.dave),
+        ],
+        {
+          account: f.dave,
+        },
+      ),
     );
     assert.equal(await f.neurons.read.uidOf([1, minerHotkey(99)]), 5);
     await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(98), false, peerIdOf(minerHotkey(98)), MULTIADDR, ''], {
-        account: f.dave,
-      }),
+      f.neurons.write.registerNeuron(
+        [
+          1,
+          minerHotkey(98),
+          false,
+          peerIdOf(minerHotkey(98)),
+          MULTIADDR,
+          '',
+          await f.consent(minerHotkey(98), f.dave),
+        ],
+        {
+          account: f.dave,
+        },
+      ),
     );
     assert.equal(await f.neurons.read.uidOf([1, minerHotkey(98)]), 6);
     await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
@@ -729,9 +751,20 @@ describe('pruning after a recorded epoch', () => {
     await f.mine(5);
     assert.equal(await f.neurons.read.getNeuronCount([1]), 8);
     const receipt = await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(50), false, peerIdOf(minerHotkey(50)), MULTIADDR, ''], {
-        account: f.dave,
-      }),
+      f.neurons.write.registerNeuron(
+        [
+          1,
+          minerHotkey(50),
+          false,
+          peerIdOf(minerHotkey(50)),
+          MULTIADDR,
+          '',
+          await f.consent(minerHotkey(50), f.dave),
+        ],
+        {
+          account: f.dave,
+        },
+      ),
     );
     const [pruned] = parseEventLogs({
       abi: neuronRegistryAbi,

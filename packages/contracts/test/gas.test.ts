@@ -30,13 +30,17 @@ describe('gas targets', () => {
   });
 
   it(`registerNeuron costs <= ${REGISTER_NEURON_MAX_GAS} gas (peer id ~52 chars, one multiaddr, no metadata)`, async () => {
-    const { neurons, staking, mined, alice } = fx();
+    const f = fx();
+    const { neurons, staking, mined, alice } = f;
     const register = async (key: Address, asValidator: boolean) =>
       (
         await mined(
-          neurons.write.registerNeuron([1, key, asValidator, peerIdOf(key), MULTIADDR, ''], {
-            account: alice,
-          }),
+          neurons.write.registerNeuron(
+            [1, key, asValidator, peerIdOf(key), MULTIADDR, '', await f.consent(key, alice)],
+            {
+              account: alice,
+            },
+          ),
         )
       ).gasUsed;
     const first = await register(hotkey(0), false);
@@ -55,11 +59,15 @@ describe('gas targets', () => {
   });
 
   it(`revealWeights of 256 weights costs <= ${REVEAL_256_MAX_GAS} gas`, async () => {
-    const { neurons, staking, subnets, weights, mined, mine, blockNumber, alice, bob } = fx();
+    const f = fx();
+    const { neurons, staking, subnets, weights, mined, mine, blockNumber, alice, bob } = f;
     await mined(staking.write.stake([1_000n * SUB], { account: alice }));
     await mined(staking.write.allocate([1, bob.address, 1_000n * SUB], { account: alice }));
     await mined(
-      neurons.write.registerNeuron([1, bob.address, true, peerIdOf(bob), MULTIADDR, ''], { account: alice }),
+      neurons.write.registerNeuron(
+        [1, bob.address, true, peerIdOf(bob), MULTIADDR, '', await f.consent(bob.address, alice)],
+        { account: alice },
+      ),
     );
     const uids = Array.from({ length: 256 }, (_, i) => i);
     let seed = 7;

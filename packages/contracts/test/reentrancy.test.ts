@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Abi, type Address, encodeFunctionData, getContract, type Hex } from 'viem';
+import { NO_CONSENT } from '../src/consent.js';
 import {
   neuronRegistryAbi,
   neuronRegistryBytecode,
@@ -96,7 +97,7 @@ describe('re-entrancy', () => {
   it('blocks re-entering SubnetRegistry.registerSubnet and NeuronRegistry.registerNeuron', async () => {
     const f = fx();
     const { alice } = f;
-    const hp = { ...defaultHyperparams, minStake: 0n };
+    const hp = defaultHyperparams;
     const { subnets, neurons, arm, disarm } = await reentrantSuite(f);
     await arm(
       subnets.address,
@@ -119,15 +120,23 @@ describe('re-entrancy', () => {
       encodeFunctionData({
         abi: neuronRegistryAbi,
         functionName: 'registerNeuron',
-        args: [1, HOTKEY, false, '', '', ''],
+        args: [1, HOTKEY, false, '', '', '', NO_CONSENT],
       }),
     );
     await expectRevert(
-      neurons.write.registerNeuron([1, alice.address, false, '', '', ''], { account: alice }),
+      neurons.write.registerNeuron(
+        [1, alice.address, false, '', '', '', await f.consent(alice.address, alice)],
+        { account: alice },
+      ),
       'ReentrancyGuardReentrantCall',
     );
     await disarm();
-    await f.mined(neurons.write.registerNeuron([1, alice.address, false, '', '', ''], { account: alice }));
+    await f.mined(
+      neurons.write.registerNeuron(
+        [1, alice.address, false, '', '', '', await f.consent(alice.address, alice)],
+        { account: alice },
+      ),
+    );
     assert.equal(await neurons.read.getNeuronCount([1]), 1);
   });
 });
