@@ -253,14 +253,14 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, E
         if (hotkey == address(0)) revert UidNotRegistered(netuid, uid);
         address coldkey = _hotkeyColdkey[hotkey];
         if (msg.sender != coldkey) revert NotColdkey(msg.sender);
-        UidState memory state = _uidState[netuid];
+        UidState memory state = _loadUidState(netuid);
         _evict(netuid, state, record);
         delete _neurons[netuid][uid];
         state.count -= 1;
         uint256 word = uid >> 8;
         _freeUids[netuid][word] |= uint256(1) << (uid & 0xff);
         state.freeWordMask |= uint16(1 << word);
-        _uidState[netuid] = state;
+        _storeUidState(netuid, state);
         emit NeuronDeregistered(netuid, uid, hotkey, coldkey);
     }
 
@@ -589,7 +589,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, E
             _checkConsent(hotkey, consent);
             _hotkeyColdkey[hotkey] = msg.sender;
         }
-        UidState memory state = _uidState[netuid];
+        UidState memory state = _loadUidState(netuid);
         uid = _takeUid(netuid, state, hp.maxAllowedUids, hp.immunityPeriod);
         NeuronRecord storage record = _neurons[netuid][uid];
         record.registeredAt = uint64(block.number);
@@ -597,7 +597,6 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, E
         record.emission = 0;
         record.hotkey = hotkey;
         record.isValidator = asValidator;
-        record.emissionRecorded = false;
         if (asValidator) {
             record.validatorIndex = state.validatorCount;
             _validatorUids[netuid][state.validatorCount] = uid;
@@ -610,8 +609,34 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, E
         uint256 next = burn + burn / 2;
         state.burn = uint128(next < hp.maxRegistrationBurn ? next : hp.maxRegistrationBurn);
         state.burnBlock = uint64(block.number);
-        _uidState[netuid] = state;
+        _storeUidState(netuid, state);
         _uidPlusOne[netuid][hotkey] = uid + 1;
+    }
+
+    // `_uidState[netuid]` in one storage read (the struct copy reads the slot once per member).
+    function _loadUidState(uint16 netuid) private view returns (UidState memory state) {
+        UidState storage stored = _uidState[netuid];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(stored.slot)
+        }
+        state.nextUid = uint16(word);
+        state.count = uint16(word >> 16);
+        state.freeWordMask = uint16(word >> 32);
+        state.validatorCount = uint16(word >> 48);
+        state.burn = uint128(word >> 64);
+        state.burnBlock = uint64(word >> 192);
+    }
+
+    // `_uidState[netuid] = state` in one storage write (members packed from the low-order bytes up, as
+    // Solidity lays them out).
+    function _storeUidState(uint16 netuid, UidState memory state) private {
+        UidState storage stored = _uidState[netuid];
+        uint256 word = uint256(state.nextUid) | (uint256(state.count) << 16) | (uint256(state.freeWordMask) << 32)
+            | (uint256(state.validatorCount) << 48) | (uint256(state.burn) << 64) | (uint256(state.burnBlock) << 192);
+        assembly ("memory-safe") {
+            sstore(stored.slot, word)
+        }
     }
 
     // The current registration price (see `registrationBurn`).
@@ -670,6 +695,8 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, E
             NeuronRecord storage pruned = _neurons[netuid][uid];
             emit NeuronPruned(netuid, uid, pruned.hotkey, pruned.emission);
             _evict(netuid, state, pruned);
+            // A free or new UID's record is zero; a pruned one's moving average starts over.
+            pruned.emissionRecorded = false;
         }
     }
 
