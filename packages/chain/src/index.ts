@@ -20,8 +20,10 @@ export {
   type EpochReveal,
 } from './actions/getEpochInputs.js';
 export type { EpochResults } from './actions/getEpochResults.js';
+export type { PendingSubnetParams } from './actions/getPendingSubnetParams.js';
 export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 export type { StakeInfo } from './actions/getStakeInfo.js';
+export { CONSENT_VALIDITY_S, type RegisterNeuronParameters } from './actions/registerNeuron.js';
 export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
 export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';

@@ -58,6 +58,7 @@ export function paramsToJson(p: Hyperparams) {
     immunityPeriod: Number(p.immunityPeriod),
     minStake: p.minStake.toString(),
     registrationBurn: p.registrationBurn.toString(),
+    maxRegistrationBurn: p.maxRegistrationBurn.toString(),
     kappa: p.kappa,
     bondsMovingAverage: p.bondsMovingAverage,
     ownerSplit: p.ownerSplit,
@@ -69,6 +70,7 @@ export function paramsToJson(p: Hyperparams) {
     maxWeightLimit: p.maxWeightLimit,
     weightsVersionKey: Number(p.weightsVersionKey),
     registrationAllowed: p.registrationAllowed,
+    burnAdjustmentInterval: Number(p.burnAdjustmentInterval),
   };
 }
 

@@ -479,11 +479,11 @@ describe('EpochConsensus', () => {
     assert.equal(await f.subnets.read.epochStartBlock([1, epoch + 2n]), before.deadline + 1n);
     assert.equal(await f.subnets.read.epochStartBlock([1, epoch + 3n]), before.deadline + 3n);
     // Nobody can propose epoch + 1 (and so record the round as expired) before its old end.
-    const early = buildPayout(net, f.owner.address, epoch + 1n, 0n);
+    const early = buildPayout(net, f.owner.address, epoch + 1n, p.total);
     const [other] = attesters(net, p.proposer);
     assert.ok(other !== undefined);
     await expectRevert(
-      ec.write.propose([1, epoch + 1n, early.tree.root, early.resultsHash, 0n, early.results], {
+      ec.write.propose([1, epoch + 1n, early.tree.root, early.resultsHash, p.total, early.results], {
         account: other,
       }),
       'EpochNotEnded',

@@ -80,6 +80,7 @@ const PARAM_KINDS: Record<keyof Hyperparams, 'int' | 'bigint' | 'sub' | 'bool'> 
   immunityPeriod: 'bigint',
   minStake: 'sub',
   registrationBurn: 'sub',
+  maxRegistrationBurn: 'sub',
   kappa: 'int',
   bondsMovingAverage: 'int',
   ownerSplit: 'int',
@@ -91,6 +92,7 @@ const PARAM_KINDS: Record<keyof Hyperparams, 'int' | 'bigint' | 'sub' | 'bool'> 
   maxWeightLimit: 'int',
   weightsVersionKey: 'bigint',
   registrationAllowed: 'bool',
+  burnAdjustmentInterval: 'bigint',
 };
 
 function parseParam(
@@ -268,7 +270,7 @@ export function registerChain(program: Command): void {
       neuron
         .command('register')
         .description(
-          "Register the wallet's hotkey in a subnet (signed by the coldkey, burns the registration fee)",
+          "Register the wallet's hotkey in a subnet (signed by the coldkey, with the hotkey's consent to the binding at its first registration; burns the current demand-priced registration fee)",
         )
         .requiredOption('--netuid <n>', 'subnet id')
         .option('--role <role>', 'miner or validator', 'miner')
@@ -281,11 +283,12 @@ export function registerChain(program: Command): void {
       const s = await chainSetup(g, f);
       if (f.role !== 'miner' && f.role !== 'validator')
         throw new CliError(ExitCode.USAGE, '--role must be miner or validator');
-      const hotkey = await s.hotkeyAddress(`${f.wallet}/${f.hotkey}`, f);
-      const sdk = await s.signer(f, 'coldkey');
+      // The wallet's hotkey signs its consent to the binding to the coldkey (needed at its first registration).
+      const { sdk, hotkey } = await s.coldkeyAndHotkey(f);
       return sdk.registerNeuron({
         netuid: intOption(f.netuid as string, '--netuid', 1),
-        hotkey,
+        hotkey: hotkey.address,
+        hotkeyAccount: hotkey,
         role: f.role,
         peerId: f.peerId as string,
         multiaddrs: (f.multiaddr as unknown as string[] | undefined) ?? [],
