@@ -34,6 +34,7 @@ export {
   epochToJson,
   metagraphToJson,
   neuronToJson,
+  paramsToJson,
   subnetToJson,
 } from './json.js';
 export { fetchMetagraph, watchMetagraph } from './metagraph.js';

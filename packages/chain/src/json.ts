@@ -50,6 +50,7 @@ export function subnetToJson(s: SubnetInfo) {
   };
 }
 
+/** Hyperparameters as JSON (amounts as decimal strings), the Engine API's `HyperparamsSchema` shape. */
 export function paramsToJson(p: Hyperparams) {
   return {
     tempo: Number(p.tempo),

@@ -335,7 +335,7 @@ describe('NeuronRegistry', () => {
 
   it('prunes the lowest-emission non-immune neuron when full; immune neurons are never pruned', async () => {
     const f = fx();
-    const { neurons, subnets, mined, nextTxAt, deployer, owner, alice, bob } = f;
+    const { neurons, mined, nextTxAt, deployer, alice, bob } = f;
     await f.applyHyperparams(1, { ...hp, immunityPeriod: 20n });
     await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
     const registeredAt: bigint[] = [];
@@ -644,7 +644,7 @@ describe('NeuronRegistry', () => {
 
   it('keeps uid <-> hotkey a bijection through 80 random registrations, deregistrations and prunings', async () => {
     const f = fx();
-    const { neurons, subnets, mined, mine, blockNumber, deployer, owner, accounts } = f;
+    const { neurons, mined, mine, blockNumber, deployer, accounts } = f;
     const immunityPeriod = 12n;
     await f.applyHyperparams(1, { ...hp, immunityPeriod });
     await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
@@ -842,7 +842,7 @@ describe('NeuronRegistry', () => {
 
   it('prices registration by demand: a burst costs geometrically more, the price decays back to the floor', async () => {
     const f = fx();
-    const { neurons, token, mined, mine, alice } = f;
+    const { neurons, token, mine, alice } = f;
     // Floor 1 SUB, cap 100 SUB, interval 10 blocks (the fixture's subnet).
     assert.equal(await neurons.read.registrationBurn([1]), SUB);
     const paid: bigint[] = [];

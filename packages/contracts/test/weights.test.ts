@@ -222,7 +222,7 @@ describe('Weights', () => {
 
   it('lets only registered validator hotkeys with a permit commit, rate-limited', async () => {
     const f = fx();
-    const { weights, neurons, subnets, mined, nextTxAt, owner, alice, bob, erin, frank } = f;
+    const { weights, neurons, mined, nextTxAt, alice, bob, erin, frank } = f;
     const hash = keccak256(toHex('h'));
     await expectRevert(weights.write.commitWeights([1, zeroHash], { account: erin }), 'EmptyCommitHash');
     await expectRevert(weights.write.commitWeights([9, hash], { account: erin }), 'SubnetNotFound', [9]);
@@ -258,7 +258,7 @@ describe('Weights', () => {
 
   it('reveals only in commit epoch + commitRevealPeriod, with the subnet version key and the committed data', async () => {
     const f = fx();
-    const { weights, subnets, mined, owner, erin } = f;
+    const { weights, mined, erin } = f;
     await f.applyHyperparams(1, { ...hp, commitRevealPeriod: 2 });
     await validator(f, erin);
     const uids = packU16([1, 2]);
@@ -284,7 +284,7 @@ describe('Weights', () => {
 
   it('refuses malformed or out-of-bounds vectors even when they match the commit', async () => {
     const f = fx();
-    const { weights, subnets, mined, owner, erin } = f;
+    const { weights, mined, erin } = f;
     await f.applyHyperparams(1, { ...hp, minAllowedWeights: 2, maxWeightLimit: 32_768 });
     await validator(f, erin);
     const cases: [string, Hex, Hex, readonly unknown[]][] = [

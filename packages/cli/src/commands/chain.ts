@@ -175,19 +175,29 @@ export function registerChain(program: Command): void {
       .requiredOption('--netuid <n>', 'subnet id'),
   ).action(async (_o, cmd: Command) => {
     const global = cmd.optsWithGlobals<GlobalOpts>();
-    const { chain, info } = await run(cmd, 'reading the subnet…', async (g, f) => {
+    const { chain, info, pending } = await run(cmd, 'reading the subnet…', async (g, f) => {
       const s = await chainSetup(g, f);
-      return {
-        chain: s.chain,
-        info: await s.sdk.getSubnetInfo(intOption(f.netuid as string, '--netuid', 1)),
-      };
+      const netuid = intOption(f.netuid as string, '--netuid', 1);
+      const [info, pending] = await Promise.all([
+        s.sdk.getSubnetInfo(netuid),
+        s.sdk.getPendingSubnetParams(netuid),
+      ]);
+      return { chain: s.chain, info, pending };
     });
-    const json = chain.subnetToJson(info);
+    const subnetJson = chain.subnetToJson(info);
+    // An owner's change waiting for its epoch boundary, shown beside the values in effect.
+    const pendingJson = pending.pending
+      ? { effectiveBlock: Number(pending.effectiveBlock), params: chain.paramsToJson(pending.params) }
+      : null;
+    const json = { ...subnetJson, pendingParams: pendingJson };
     output(global, json, () =>
       [
         `subnet ${json.netuid} "${json.name}" owned by ${json.owner}, ${json.active ? 'active' : 'not active'}`,
         json.description,
-        ...Object.entries(json.params).map(([k, v]) => `  ${k.padEnd(20)} ${v}`),
+        ...Object.entries(json.params).map(([k, v]) => {
+          const next = pendingJson?.params[k as keyof typeof pendingJson.params];
+          return `  ${k.padEnd(22)} ${v}${next !== undefined && next !== v ? ` (from block ${pendingJson?.effectiveBlock}: ${next})` : ''}`;
+        }),
       ].join('\n'),
     );
   });
@@ -248,7 +258,9 @@ export function registerChain(program: Command): void {
     withChainOptions(
       subnet
         .command('set-param')
-        .description('Change one hyperparameter of a subnet (owner; checked against the contract bounds)')
+        .description(
+          'Change one hyperparameter of a subnet (owner; checked against the contract bounds); it takes effect at the next epoch boundary',
+        )
         .requiredOption('--netuid <n>', 'subnet id')
         .requiredOption('--param <name>', `one of: ${Object.keys(PARAM_KINDS).join(', ')}`)
         .requiredOption('--value <value>', 'new value (SUB amounts in SUB, e.g. 1.5)'),
@@ -258,10 +270,19 @@ export function registerChain(program: Command): void {
       const s = await chainSetup(g, f);
       const netuid = intOption(f.netuid as string, '--netuid', 1);
       const [key, value] = parseParam(f.param as string, f.value as string, s.chain.parseSub);
-      const current = await s.sdk.getSubnetParams(netuid);
-      return (await s.signer(f, 'coldkey')).setSubnetParams(netuid, { ...current, [key]: value });
+      // On top of a change already waiting for its epoch boundary, else of the values in effect.
+      const { params: latest } = await s.sdk.getPendingSubnetParams(netuid);
+      return (await s.signer(f, 'coldkey')).setSubnetParams(netuid, { ...latest, [key]: value });
     });
-    output(cmd.optsWithGlobals<GlobalOpts>(), { txHash: r.hash }, () => `updated (tx ${r.hash})`);
+    output(
+      cmd.optsWithGlobals<GlobalOpts>(),
+      {
+        txHash: r.hash,
+        effectiveEpoch: Number(r.effectiveEpoch),
+        effectiveBlock: Number(r.effectiveBlock),
+      },
+      () => `updated from epoch ${r.effectiveEpoch}, block ${r.effectiveBlock} on (tx ${r.hash})`,
+    );
   });
 
   const neuron = program.command('neuron').description('Register and inspect neurons');
@@ -297,8 +318,8 @@ export function registerChain(program: Command): void {
     });
     output(
       cmd.optsWithGlobals<GlobalOpts>(),
-      { uid: r.uid, txHash: r.hash },
-      () => `registered as uid ${r.uid} (tx ${r.hash})`,
+      { uid: r.uid, txHash: r.hash, burn: r.burn.toString() },
+      () => `registered as uid ${r.uid}, burned ${formatSub(r.burn)} SUB (tx ${r.hash})`,
     );
   });
   withSignerOptions(
