@@ -201,9 +201,12 @@ try {
   const allocate = await sdk.allocateToSubnet(1, hot.address, 150n * SUB);
   const peerId = peerIdOfPublicKey(hot.publicKey); // the hotkey's own (53 characters): the registry checks it
   const multiaddr = `/ip4/203.0.113.7/tcp/30333/p2p/${peerId}`.slice(0, 60);
+  // The hotkey's first registration carries its consent to the binding (EIP-712 signature); the second, of
+  // the same (now bound) hotkey on subnet 1, does not.
   const miner = await sdk.registerNeuron({
     netuid: subnet.netuid,
     hotkey: hot.address,
+    hotkeyAccount: hot,
     role: 'miner',
     peerId,
     multiaddrs: [multiaddr],
@@ -249,12 +252,9 @@ try {
   const within = (limit: number, gas: bigint) => ({ limit, value: Number(gas), pass: gas <= BigInt(limit) });
   const targets = {
     revealWeights256: within(250_000, ops.revealWeights256),
-    registerNeuron: within(
-      300_000,
-      ops.registerNeuronMiner > ops.registerNeuronValidator
-        ? ops.registerNeuronMiner
-        : ops.registerNeuronValidator,
-    ),
+    // A first registration also checks the hotkey's consent signature (~6k gas, once per hotkey).
+    registerNeuronWithConsent: within(310_000, ops.registerNeuronMiner),
+    registerNeuron: within(300_000, ops.registerNeuronValidator),
     proposeEpoch: within(250_000, ops.proposeEpoch),
     attestEpochFinalising: within(100_000, ops.attestEpochFinalising),
     claimEmission: within(80_000, ops.claimEmission),
@@ -263,7 +263,7 @@ try {
     report: 'gas',
     date: new Date().toISOString(),
     note:
-      'gasUsed from receipts on anvil (cancun); registerNeuron with a 52-character peer id and one multiaddr; the ERC-20 approve before each paid call is not included; ' +
+      "gasUsed from receipts on anvil (cancun); registerNeuron with a 52-character peer id and one multiaddr: registerNeuronMiner is the hotkey's first registration (with its consent signature, on a fresh subnet), registerNeuronValidator the same hotkey again (bound, no consent); the ERC-20 approve before each paid call is not included; " +
       'epoch operations on subnet 1 (3 validators of equal stake, 4 miners: 7 result entries, 8 leaves) in its third settled epoch, the *FirstEpoch ones in its first; ' +
       'attestEpochFinalising is the one attestation that reaches 2/3; claimEmission pays a miner leaf to its coldkey, claimEmissionToStake a validator its own leaf to stake (no target: the claim target is for the payout to the coldkey)',
     operations: Object.fromEntries(Object.entries(ops).map(([k, g]) => [k, Number(g)])),

@@ -44,6 +44,7 @@ export const DEVNET_SUBNET_PARAMS: Hyperparams = {
   immunityPeriod: 100n,
   minStake: 100n * SUB,
   registrationBurn: 1n * SUB,
+  maxRegistrationBurn: 100n * SUB,
   kappa: 32_767,
   bondsMovingAverage: 900_000,
   ownerSplit: 1800,
@@ -55,6 +56,7 @@ export const DEVNET_SUBNET_PARAMS: Hyperparams = {
   maxWeightLimit: 65_535,
   weightsVersionKey: 0n,
   registrationAllowed: true,
+  burnAdjustmentInterval: 100n,
 };
 
 export interface DevnetOpts {
@@ -265,6 +267,7 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       const { uid } = await sdk.registerNeuron({
         netuid,
         hotkey: w.hotkey.address,
+        hotkeyAccount: w.hotkey,
         role,
         peerId,
         multiaddrs,

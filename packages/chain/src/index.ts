@@ -22,8 +22,10 @@ export {
   type GetEpochInputsParameters,
 } from './actions/getEpochInputs.js';
 export type { EpochResults } from './actions/getEpochResults.js';
+export type { PendingSubnetParams } from './actions/getPendingSubnetParams.js';
 export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 export type { StakeInfo } from './actions/getStakeInfo.js';
+export { CONSENT_VALIDITY_S, type RegisterNeuronParameters } from './actions/registerNeuron.js';
 export {
   attestationTypes,
   type SignedAttestation,
@@ -41,6 +43,7 @@ export {
   epochToJson,
   metagraphToJson,
   neuronToJson,
+  paramsToJson,
   subnetToJson,
 } from './json.js';
 export { fetchMetagraph, watchMetagraph } from './metagraph.js';

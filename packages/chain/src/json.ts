@@ -50,6 +50,7 @@ export function subnetToJson(s: SubnetInfo) {
   };
 }
 
+/** Hyperparameters as JSON (amounts as decimal strings), the Engine API's `HyperparamsSchema` shape. */
 export function paramsToJson(p: Hyperparams) {
   return {
     tempo: Number(p.tempo),
@@ -58,6 +59,7 @@ export function paramsToJson(p: Hyperparams) {
     immunityPeriod: Number(p.immunityPeriod),
     minStake: p.minStake.toString(),
     registrationBurn: p.registrationBurn.toString(),
+    maxRegistrationBurn: p.maxRegistrationBurn.toString(),
     kappa: p.kappa,
     bondsMovingAverage: p.bondsMovingAverage,
     ownerSplit: p.ownerSplit,
@@ -69,6 +71,7 @@ export function paramsToJson(p: Hyperparams) {
     maxWeightLimit: p.maxWeightLimit,
     weightsVersionKey: Number(p.weightsVersionKey),
     registrationAllowed: p.registrationAllowed,
+    burnAdjustmentInterval: Number(p.burnAdjustmentInterval),
   };
 }
 

@@ -23,6 +23,7 @@ import { getEpoch } from './actions/getEpoch.js';
 import { type GetEpochInputsParameters, getEpochInputs } from './actions/getEpochInputs.js';
 import { getEpochResults } from './actions/getEpochResults.js';
 import { getNeuronInfo } from './actions/getNeuronInfo.js';
+import { getPendingSubnetParams } from './actions/getPendingSubnetParams.js';
 import { getPendingWeightsCommit } from './actions/getPendingWeightsCommit.js';
 import { getStakeInfo } from './actions/getStakeInfo.js';
 import { getSubnetInfo } from './actions/getSubnetInfo.js';
@@ -63,6 +64,7 @@ function bind(chain: ChainClient) {
     getSubnets: b(getSubnets),
     getSubnetInfo: (netuid: number) => getSubnetInfo(chain, { netuid }),
     getSubnetParams: (netuid: number) => getSubnetParams(chain, { netuid }),
+    getPendingSubnetParams: (netuid: number) => getPendingSubnetParams(chain, { netuid }),
     getSubnetNeurons: (netuid: number) => getSubnetNeurons(chain, { netuid }),
     getSubnetValidators: (netuid: number) => getSubnetValidators(chain, { netuid }),
     getSubnetMiners: (netuid: number) => getSubnetMiners(chain, { netuid }),

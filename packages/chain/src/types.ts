@@ -46,8 +46,9 @@ export interface EpochResult {
 export interface NeuronInfo extends NeuronRecord {
   netuid: number;
   /**
-   * `NeuronRegistry`'s own `emission` (the pruning score): the amount of the latest epoch whose results were
-   * recorded (`EpochConsensus.recordResults`); 0 until one is. SDK only: not in the Engine API's JSON.
+   * `NeuronRegistry`'s own `emission` (the pruning score): the moving average of the amounts of the epochs whose
+   * results were recorded (`EpochConsensus.recordResults`; the first sets it, each later one moves it a quarter
+   * of the way); 0 until one is. SDK only: not in the Engine API's JSON.
    */
   recordedEmission: bigint;
   stake: bigint;

@@ -191,6 +191,21 @@ describe('bad input is refused before anything is sent', () => {
       }),
       'CHAIN_INVALID_INPUT',
     );
+    // A hotkey bound to no coldkey yet: its first registration needs its own signature (consent).
+    const fresh = privateKeyToAccount(generatePrivateKey());
+    await expectChainError(
+      miner.registerNeuron({ netuid: 1, hotkey: fresh.address, role: 'miner' }),
+      'CHAIN_INVALID_INPUT',
+    );
+    await expectChainError(
+      miner.registerNeuron({
+        netuid: 1,
+        hotkey: fresh.address,
+        hotkeyAccount: acct('miner1').hotkey,
+        role: 'miner',
+      }),
+      'CHAIN_INVALID_INPUT',
+    );
     await expectChainError(sdk.addStake(SUB), 'CHAIN_NO_ACCOUNT');
     const afterCount = await sdk.chain.public.getTransactionCount({
       address: acct('miner1').coldkey.address,
@@ -213,6 +228,25 @@ describe('SubnetClient writes', () => {
       'NotSubnetOwner',
     );
     await expectChainError(miner.removeStake(SUB), 'CHAIN_REVERTED', 'InsufficientFreeStake');
+  });
+
+  it('an owner’s hyperparameter change waits for the next epoch boundary', async () => {
+    const owner = sdk.withAccount(acct('owner').coldkey);
+    const params = await sdk.getSubnetParams(1);
+    assert.deepEqual(await sdk.getPendingSubnetParams(1), { pending: false, effectiveBlock: 0n, params });
+    const set = await owner.setSubnetParams(1, params);
+    const epoch = await sdk.chain.public.readContract({
+      address: sdk.chain.contracts.subnetRegistry,
+      abi: subnetRegistryAbi,
+      functionName: 'currentEpoch',
+      args: [1],
+    });
+    assert.equal(set.effectiveEpoch, epoch + 1n);
+    assert.deepEqual(await sdk.getPendingSubnetParams(1), {
+      pending: true,
+      effectiveBlock: set.effectiveBlock,
+      params,
+    });
   });
 
   it('concurrent writes from one key get distinct nonces', async () => {

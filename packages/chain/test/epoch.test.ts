@@ -214,7 +214,7 @@ describe('an epoch on chain', () => {
     const late = privateKeyToAccount(generatePrivateKey());
     const { uid } = await sdk
       .withAccount(acct('miner1').coldkey)
-      .registerNeuron({ netuid: 1, hotkey: late.address, role: 'miner' });
+      .registerNeuron({ netuid: 1, hotkey: late.address, hotkeyAccount: late, role: 'miner' });
     assert.equal(uid, 4);
     e = Number(commit.epoch + 1n);
     await mineToEpoch(e + 1);

@@ -4,6 +4,8 @@ pragma solidity ^0.8.24;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {INeuronRegistry} from "./interfaces/INeuronRegistry.sol";
@@ -21,10 +23,20 @@ import {hotkeyOfPeerId} from "./PeerId.sol";
 ///      `block.number < registeredAt + immunityPeriod`. Pruning scans the subnet's UIDs (one storage read
 ///      each), so a registration into a full subnet costs ~2.2k gas more per UID.
 ///      A hotkey is bound for good to the first coldkey that registers it, on any subnet; the neuron's
-///      `coldkey` is always that binding.
-///      `emission` is the neuron's emission in the last epoch the emission manager recorded (EpochConsensus,
-///      from a final epoch's results: `recordResults`): the pruning score. `lastUpdate` is the registration block until the weights contract marks a weight reveal.
-contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
+///      `coldkey` is always that binding. The first registration needs the hotkey's consent: its EIP-712
+///      signature of `HotkeyBinding(hotkey, coldkey, deadline)` (domain: this contract on this chain), so
+///      nobody binds a hotkey they do not hold, and a signature copied from the mempool binds it only to the
+///      coldkey it names.
+///      The registration burn is priced by demand (`registrationBurn`): each registration raises the price
+///      by half (up to the subnet's `maxRegistrationBurn`), each `burnAdjustmentInterval` blocks without a
+///      registration halves what lies above the floor (`registrationBurn` hyperparameter), so a burst of N
+///      registrations costs geometrically more than N single ones.
+///      `emission` is the pruning score: a moving average of the neuron's recorded epoch emissions (the
+///      first record sets it; each later one moves it a quarter of the way to the new amount), recorded by
+///      the emission manager (EpochConsensus, from a final epoch's results: `recordResults`), so one bad
+///      epoch does not put an honest neuron first in line. `lastUpdate` is the registration block until the
+///      weights contract marks a weight reveal.
+contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, EIP712 {
     using SafeCast for uint256;
 
     /// @notice A neuron as the views return it.
@@ -51,17 +63,29 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         address hotkey;
         bool isValidator;
         uint16 validatorIndex;
+        bool emissionRecorded;
         bytes serviceInfo;
+    }
+
+    /// @notice A hotkey's consent to be bound to the registering coldkey: the hotkey's EIP-712 signature of
+    ///         `HotkeyBinding(address hotkey,address coldkey,uint256 deadline)`, valid until block timestamp
+    ///         `deadline`. Needed only at the hotkey's first registration (empty otherwise).
+    struct HotkeyConsent {
+        uint256 deadline;
+        bytes signature;
     }
 
     // Per subnet, one slot: UIDs below `nextUid` were handed out at least once; `count` neurons hold one;
     // `freeWordMask` bit w is set when word w of the free-UID bitmap has a free UID; `validatorCount` is the
-    // length of the subnet's validator list.
+    // length of the subnet's validator list; `burn` is the registration price right after the last
+    // registration, at block `burnBlock` (it decays from there, see `registrationBurn`).
     struct UidState {
         uint16 nextUid;
         uint16 count;
         uint16 freeWordMask;
         uint16 validatorCount;
+        uint128 burn;
+        uint64 burnBlock;
     }
 
     /// @notice Longest peer id in bytes.
@@ -73,6 +97,10 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice Longest metadata string in bytes.
     /// @return Bytes.
     uint256 public constant MAX_METADATA_LENGTH = 1024;
+    /// @notice The EIP-712 type a hotkey signs to consent to its binding.
+    /// @return The type hash.
+    bytes32 public constant HOTKEY_BINDING_TYPEHASH =
+        keccak256("HotkeyBinding(address hotkey,address coldkey,uint256 deadline)");
 
     /// @notice The token registration burns are paid in.
     /// @return The burnable ERC-20 token.
@@ -132,6 +160,11 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     error WeightsAlreadySet();
     /// @notice Array arguments differ in length.
     error LengthMismatch(uint256 a, uint256 b);
+    /// @notice The hotkey's first registration carries no valid consent signature from the hotkey for this
+    ///         coldkey, chain and contract (`signer` is who signed, zero when nobody could be recovered).
+    error InvalidHotkeyConsent(address hotkey, address signer);
+    /// @notice The hotkey's consent expired at block timestamp `deadline`.
+    error HotkeyConsentExpired(uint256 deadline);
     /// @notice The peer id is not the canonical secp256k1 libp2p peer id of the hotkey (another key's, an
     ///         ed25519 one, or not a peer id at all).
     error PeerIdNotHotkey(string peerId, address hotkey);
@@ -168,7 +201,10 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     /// @param token_ The token registration burns are paid in.
     /// @param staking_ The stake ledger.
     /// @param subnetRegistry_ The subnet registry.
-    constructor(ERC20Burnable token_, IStaking staking_, ISubnetRegistry subnetRegistry_) Ownable(msg.sender) {
+    constructor(ERC20Burnable token_, IStaking staking_, ISubnetRegistry subnetRegistry_)
+        Ownable(msg.sender)
+        EIP712("NeuronRegistry", "1")
+    {
         if (address(token_) == address(0) || address(staking_) == address(0) || address(subnetRegistry_) == address(0))
         {
             revert ZeroAddress();
@@ -178,8 +214,8 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         subnetRegistry = subnetRegistry_;
     }
 
-    /// @notice Registers `hotkey` on `netuid` for the caller (its coldkey), burning the subnet's
-    ///         `registrationBurn` from the caller (approval needed). Validators need
+    /// @notice Registers `hotkey` on `netuid` for the caller (its coldkey), burning the current
+    ///         `registrationBurn(netuid)` from the caller (approval needed). Validators need
     ///         `staking.hotkeyStake(netuid, hotkey) >= minStake`. May prune a neuron (see the contract notes).
     /// @param netuid The subnet (must exist, be active and allow registration).
     /// @param hotkey The neuron's hotkey (bound to the caller on first use).
@@ -187,6 +223,8 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
     /// @param peerId The hotkey's libp2p peer id, or empty.
     /// @param multiaddrs Comma-separated multiaddrs (<= 1024 bytes).
     /// @param metadata Free-form metadata (<= 1024 bytes).
+    /// @param consent The hotkey's signed consent to its binding to the caller; read only when the hotkey
+    ///        is bound to no coldkey yet.
     /// @return uid The UID taken.
     function registerNeuron(
         uint16 netuid,
@@ -194,11 +232,13 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         bool asValidator,
         string calldata peerId,
         string calldata multiaddrs,
-        string calldata metadata
+        string calldata metadata,
+        HotkeyConsent calldata consent
     ) external nonReentrant returns (uint16 uid) {
         _checkServiceInfo(peerId, multiaddrs, metadata);
         uint256 burn;
-        (uid, burn) = _register(netuid, hotkey, asValidator, _packServiceInfo(peerId, multiaddrs, metadata));
+        (uid, burn) =
+            _register(netuid, hotkey, asValidator, _packServiceInfo(peerId, multiaddrs, metadata), consent);
         _checkPeerId(peerId, hotkey);
         emit NeuronRegistered(netuid, uid, hotkey, msg.sender, asValidator, peerId, multiaddrs);
         if (burn != 0) token.burnFrom(msg.sender, burn);
@@ -213,14 +253,14 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         if (hotkey == address(0)) revert UidNotRegistered(netuid, uid);
         address coldkey = _hotkeyColdkey[hotkey];
         if (msg.sender != coldkey) revert NotColdkey(msg.sender);
-        UidState memory state = _uidState[netuid];
+        UidState memory state = _loadUidState(netuid);
         _evict(netuid, state, record);
         delete _neurons[netuid][uid];
         state.count -= 1;
         uint256 word = uid >> 8;
         _freeUids[netuid][word] |= uint256(1) << (uid & 0xff);
         state.freeWordMask |= uint16(1 << word);
-        _uidState[netuid] = state;
+        _storeUidState(netuid, state);
         emit NeuronDeregistered(netuid, uid, hotkey, coldkey);
     }
 
@@ -276,7 +316,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         for (uint256 i = 0; i < uids.length; ++i) {
             NeuronRecord storage record = neurons[uids[i]];
             if (record.hotkey == address(0)) revert UidNotRegistered(netuid, uids[i]);
-            record.emission = amounts[i].toUint128();
+            _recordEmission(record, amounts[i]);
         }
         emit EmissionsRecorded(netuid, uids, amounts);
     }
@@ -296,7 +336,7 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         for (uint256 i = 0; i < uids.length; ++i) {
             NeuronRecord storage record = neurons[uids[i]];
             if (record.hotkey == address(0) || record.registeredAt >= registeredBefore) continue;
-            record.emission = amounts[i].toUint128();
+            _recordEmission(record, amounts[i]);
             recordedUids[recorded] = uids[i];
             recordedAmounts[recorded] = amounts[i];
             ++recorded;
@@ -501,11 +541,36 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
         return _hotkeyColdkey[hotkey];
     }
 
-    // Checks and effects of `registerNeuron`; returns the UID and the tokens to burn.
-    function _register(uint16 netuid, address hotkey, bool asValidator, bytes memory serviceInfo)
-        private
-        returns (uint16 uid, uint256 burn)
+    /// @notice What a registration on `netuid` burns at the current block: the price right after the last
+    ///         registration, with what lies above the floor (`registrationBurn` hyperparameter) halved per
+    ///         full `burnAdjustmentInterval` since, within [floor, `maxRegistrationBurn`].
+    /// @param netuid The subnet (reverts `SubnetNotFound` when unknown).
+    /// @return burn Tokens.
+    function registrationBurn(uint16 netuid) external view returns (uint256 burn) {
+        return _burnPrice(_uidState[netuid], subnetRegistry.getRegistrationInfo(netuid));
+    }
+
+    /// @notice The EIP-712 digest a hotkey signs to consent to its binding to `coldkey` (see `HotkeyConsent`).
+    /// @param hotkey The hotkey.
+    /// @param coldkey The coldkey it consents to.
+    /// @param deadline The last block timestamp the consent is valid at.
+    /// @return digest The typed-data hash.
+    function hotkeyBindingDigest(address hotkey, address coldkey, uint256 deadline)
+        public
+        view
+        returns (bytes32 digest)
     {
+        return _hashTypedDataV4(keccak256(abi.encode(HOTKEY_BINDING_TYPEHASH, hotkey, coldkey, deadline)));
+    }
+
+    // Checks and effects of `registerNeuron`; returns the UID and the tokens to burn.
+    function _register(
+        uint16 netuid,
+        address hotkey,
+        bool asValidator,
+        bytes memory serviceInfo,
+        HotkeyConsent calldata consent
+    ) private returns (uint16 uid, uint256 burn) {
         if (hotkey == address(0)) revert ZeroAddress();
         ISubnetRegistry.RegistrationInfo memory hp = subnetRegistry.getRegistrationInfo(netuid);
         if (!hp.active) revert SubnetNotActive(netuid);
@@ -520,8 +585,11 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
             if (stake < hp.minStake) revert InsufficientStake(stake, hp.minStake);
         }
 
-        if (boundColdkey == address(0)) _hotkeyColdkey[hotkey] = msg.sender;
-        UidState memory state = _uidState[netuid];
+        if (boundColdkey == address(0)) {
+            _checkConsent(hotkey, consent);
+            _hotkeyColdkey[hotkey] = msg.sender;
+        }
+        UidState memory state = _loadUidState(netuid);
         uid = _takeUid(netuid, state, hp.maxAllowedUids, hp.immunityPeriod);
         NeuronRecord storage record = _neurons[netuid][uid];
         record.registeredAt = uint64(block.number);
@@ -537,9 +605,71 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
             record.validatorIndex = 0;
         }
         record.serviceInfo = serviceInfo;
-        _uidState[netuid] = state;
+        burn = _burnPrice(state, hp);
+        uint256 next = burn + burn / 2;
+        state.burn = uint128(next < hp.maxRegistrationBurn ? next : hp.maxRegistrationBurn);
+        state.burnBlock = uint64(block.number);
+        _storeUidState(netuid, state);
         _uidPlusOne[netuid][hotkey] = uid + 1;
-        burn = hp.registrationBurn;
+    }
+
+    // `_uidState[netuid]` in one storage read (the struct copy reads the slot once per member).
+    function _loadUidState(uint16 netuid) private view returns (UidState memory state) {
+        UidState storage stored = _uidState[netuid];
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(stored.slot)
+        }
+        state.nextUid = uint16(word);
+        state.count = uint16(word >> 16);
+        state.freeWordMask = uint16(word >> 32);
+        state.validatorCount = uint16(word >> 48);
+        state.burn = uint128(word >> 64);
+        state.burnBlock = uint64(word >> 192);
+    }
+
+    // `_uidState[netuid] = state` in one storage write (members packed from the low-order bytes up, as
+    // Solidity lays them out).
+    function _storeUidState(uint16 netuid, UidState memory state) private {
+        UidState storage stored = _uidState[netuid];
+        uint256 word = uint256(state.nextUid) | (uint256(state.count) << 16) | (uint256(state.freeWordMask) << 32)
+            | (uint256(state.validatorCount) << 48) | (uint256(state.burn) << 64) | (uint256(state.burnBlock) << 192);
+        assembly ("memory-safe") {
+            sstore(stored.slot, word)
+        }
+    }
+
+    // The current registration price (see `registrationBurn`).
+    function _burnPrice(UidState memory state, ISubnetRegistry.RegistrationInfo memory hp)
+        private
+        view
+        returns (uint256 price)
+    {
+        uint256 floor = hp.registrationBurn;
+        price = state.burn;
+        if (price <= floor) return floor;
+        uint256 windows = (block.number - state.burnBlock) / hp.burnAdjustmentInterval;
+        price = windows >= 128 ? floor : floor + ((price - floor) >> windows);
+        if (price > hp.maxRegistrationBurn) price = hp.maxRegistrationBurn;
+    }
+
+    // Reverts unless `consent` is the hotkey's unexpired signature binding it to the caller.
+    function _checkConsent(address hotkey, HotkeyConsent calldata consent) private view {
+        if (block.timestamp > consent.deadline) revert HotkeyConsentExpired(consent.deadline);
+        (address signer,,) =
+            ECDSA.tryRecoverCalldata(hotkeyBindingDigest(hotkey, msg.sender, consent.deadline), consent.signature);
+        if (signer != hotkey) revert InvalidHotkeyConsent(hotkey, signer);
+    }
+
+    // One epoch's emission into the moving average (the first record sets it).
+    function _recordEmission(NeuronRecord storage record, uint256 amount) private {
+        uint128 value = amount.toUint128();
+        if (record.emissionRecorded) {
+            value = uint128((3 * uint256(record.emission) + value) / 4);
+        } else {
+            record.emissionRecorded = true;
+        }
+        record.emission = value;
     }
 
     // Picks the UID for a registration: the lowest free one, else a new one, else a pruned one. Updates
@@ -565,6 +695,8 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient {
             NeuronRecord storage pruned = _neurons[netuid][uid];
             emit NeuronPruned(netuid, uid, pruned.hotkey, pruned.emission);
             _evict(netuid, state, pruned);
+            // A free or new UID's record is zero; a pruned one's moving average starts over.
+            pruned.emissionRecorded = false;
         }
     }
 

@@ -13,12 +13,15 @@ import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
 /// @dev Lock cost (Bittensor style): after a registration that paid `c`, the cost jumps to
 ///      `max(2c, minLockCost)` and decays linearly to `minLockCost` over `lockReductionInterval` blocks.
 ///      Locked tokens stay in this contract, recorded per subnet (`lockedAmount`).
-///      Epochs: `currentEpoch = (block.number - registeredAt) / tempo` while the tempo never changed. A tempo
-///      change starts a new epoch at the change block (or keeps the current one when the change falls exactly
-///      on an epoch start) with the new tempo from there on, so epoch numbers only ever grow; the schedule is
-///      a list of anchors (`getEpochSchedule`).
+///      Epochs: `currentEpoch = (block.number - registeredAt) / tempo` while the tempo never changed. The
+///      schedule is a list of anchors (`getEpochSchedule`); a tempo change adds one at the next epoch boundary
+///      (the current epoch keeps its length, so no round's deadline moves), with the new tempo from there on.
+///      Hyperparameter changes take effect from the next epoch boundary too: `setHyperparams` stores them as
+///      pending with the block they take effect at (`getPendingHyperparams`); every reader returns the values
+///      in effect at the current block, so an owner cannot shrink the permit set or shorten a round under way.
 ///      `maxAllowedUids` can never be lowered: the neuron registry hands out UIDs below it and would otherwise
-///      hold UIDs above the new maximum.
+///      hold UIDs above the new maximum. `minStake` must be > 0: a permit set with no stake would finalise any
+///      root (`3 * 0 >= 2 * 0`).
 contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -39,11 +42,14 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
         uint64 tempo;
     }
 
+    // Slot 0 is all that a registration's read needs: owner, activation and when pending hyperparameters
+    // take effect (0: none pending).
     struct Subnet {
         address owner;
         bool active;
+        uint64 pendingFrom;
         uint64 registeredAt;
-        uint256 lockedAmount;
+        uint192 lockedAmount;
         string name;
         string description;
     }
@@ -72,6 +78,9 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
     /// @notice The emission splits sum to this many basis points.
     /// @return Basis points (10000).
     uint256 public constant SPLIT_TOTAL = 10_000;
+    /// @notice Largest `burnAdjustmentInterval` in blocks.
+    /// @return Blocks.
+    uint64 public constant MAX_BURN_ADJUSTMENT_INTERVAL = 1_000_000;
 
     /// @notice The token subnets lock.
     /// @return The ERC-20 token.
@@ -95,6 +104,7 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
 
     mapping(uint16 netuid => Subnet) private _subnets;
     mapping(uint16 netuid => Hyperparams) private _hyperparams;
+    mapping(uint16 netuid => Hyperparams) private _pendingHyperparams;
     mapping(uint16 netuid => EpochAnchor[]) private _anchors;
 
     /// @notice No subnet has this netuid.
@@ -117,14 +127,17 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
     error ZeroAddress();
     /// @notice `lockReductionInterval` must be at least 1 block.
     error InvalidLockReductionInterval();
+    /// @notice The lock cost does not fit the 192 bits a subnet's locked amount is stored in.
+    error InvalidLockCost(uint256 cost);
 
     /// @notice A subnet was registered; `lockedAmount` was locked and the next lock cost peaks at `nextLockCost`.
     event SubnetRegistered(
         uint16 indexed netuid, address indexed owner, string name, uint256 lockedAmount, uint256 nextLockCost
     );
-    /// @notice A subnet's hyperparameters were set (at registration or by its owner).
-    event HyperparamsSet(uint16 indexed netuid, Hyperparams params);
-    /// @notice A subnet's tempo changed: from `startBlock` on, epoch `epoch` and later ones last `tempo` blocks.
+    /// @notice A subnet's hyperparameters were set (at registration or by its owner); they take effect at
+    ///         `effectiveBlock`, the first block of epoch `effectiveEpoch` (at once at registration).
+    event HyperparamsSet(uint16 indexed netuid, uint64 effectiveEpoch, uint64 effectiveBlock, Hyperparams params);
+    /// @notice A subnet's tempo changes: from `startBlock` on, epoch `epoch` and later ones last `tempo` blocks.
     event EpochScheduleChanged(uint16 indexed netuid, uint64 startBlock, uint64 epoch, uint64 tempo);
     /// @notice A subnet was activated.
     event SubnetActivated(uint16 indexed netuid);
@@ -176,6 +189,7 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
         netuid = count + 1;
 
         uint256 cost = lockCost();
+        if (cost > type(uint192).max) revert InvalidLockCost(cost);
         uint256 nextPeak = cost * 2;
         if (nextPeak < minLockCost) nextPeak = minLockCost;
         lockCostPeak = nextPeak;
@@ -185,14 +199,14 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
         Subnet storage subnet = _subnets[netuid];
         subnet.owner = msg.sender;
         subnet.registeredAt = uint64(block.number);
-        subnet.lockedAmount = cost;
+        subnet.lockedAmount = uint192(cost);
         subnet.name = name;
         subnet.description = description;
         _hyperparams[netuid] = params;
         _anchors[netuid].push(EpochAnchor(uint64(block.number), 0, params.tempo));
 
         emit SubnetRegistered(netuid, msg.sender, name, cost, nextPeak);
-        emit HyperparamsSet(netuid, params);
+        emit HyperparamsSet(netuid, 0, uint64(block.number), params);
         emit EpochScheduleChanged(netuid, uint64(block.number), 0, params.tempo);
         if (cost != 0) token.safeTransferFrom(msg.sender, address(this), cost);
     }
@@ -206,19 +220,29 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
         emit SubnetActivated(netuid);
     }
 
-    /// @notice Replaces a subnet's hyperparameters; only its owner. `maxAllowedUids` cannot be lowered; a
-    ///         tempo change starts a new epoch (see the contract notes).
+    /// @notice Replaces a subnet's hyperparameters from the next epoch boundary on; only its owner. Until then
+    ///         the values in effect stay (a second change in the same epoch replaces the pending one);
+    ///         `maxAllowedUids` cannot be lowered; a tempo change starts at that boundary too (see the
+    ///         contract notes).
     /// @param netuid The subnet.
     /// @param params The new hyperparameters.
     function setHyperparams(uint16 netuid, Hyperparams calldata params) external onlySubnetOwner(netuid) {
         _validate(params);
-        Hyperparams storage current = _hyperparams[netuid];
-        if (params.maxAllowedUids < current.maxAllowedUids) {
-            revert CannotLowerMaxAllowedUids(current.maxAllowedUids, params.maxAllowedUids);
+        Subnet storage subnet = _subnets[netuid];
+        uint64 pendingFrom = subnet.pendingFrom;
+        if (pendingFrom != 0 && block.number >= pendingFrom) {
+            // The pending values are in effect: they become the current ones.
+            _hyperparams[netuid] = _pendingHyperparams[netuid];
+            pendingFrom = 0;
         }
-        if (params.tempo != current.tempo) _changeTempo(netuid, params.tempo);
-        _hyperparams[netuid] = params;
-        emit HyperparamsSet(netuid, params);
+        Hyperparams storage latest = pendingFrom != 0 ? _pendingHyperparams[netuid] : _hyperparams[netuid];
+        if (params.maxAllowedUids < latest.maxAllowedUids) {
+            revert CannotLowerMaxAllowedUids(latest.maxAllowedUids, params.maxAllowedUids);
+        }
+        (uint64 startBlock, uint64 epoch) = _scheduleTempo(netuid, params.tempo);
+        _pendingHyperparams[netuid] = params;
+        subnet.pendingFrom = startBlock;
+        emit HyperparamsSet(netuid, epoch, startBlock, params);
     }
 
     /// @notice Hands a subnet to `newOwner`; only its owner.
@@ -272,27 +296,50 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
     /// @inheritdoc ISubnetRegistry
     function getHyperparams(uint16 netuid) external view returns (Hyperparams memory params) {
         _requireExists(netuid);
-        return _hyperparams[netuid];
+        return _effective(netuid, _subnets[netuid]);
+    }
+
+    /// @notice The hyperparameters an owner's change scheduled and not yet in effect; reverts `SubnetNotFound`
+    ///         for an unknown netuid.
+    /// @param netuid The subnet.
+    /// @return pending True when a change waits for its epoch boundary.
+    /// @return effectiveBlock The block it takes effect at (0 when none).
+    /// @return params The pending hyperparameters (the values in effect when none).
+    function getPendingHyperparams(uint16 netuid)
+        external
+        view
+        returns (bool pending, uint64 effectiveBlock, Hyperparams memory params)
+    {
+        _requireExists(netuid);
+        Subnet storage subnet = _subnets[netuid];
+        effectiveBlock = subnet.pendingFrom;
+        pending = effectiveBlock > block.number;
+        if (!pending) effectiveBlock = 0;
+        params = _effective(netuid, subnet);
+        if (pending) params = _pendingHyperparams[netuid];
     }
 
     /// @inheritdoc ISubnetRegistry
     function getRegistrationInfo(uint16 netuid) external view returns (RegistrationInfo memory info) {
         _requireExists(netuid);
-        Hyperparams storage params = _hyperparams[netuid];
+        Subnet storage subnet = _subnets[netuid];
+        Hyperparams storage params = _effective(netuid, subnet);
         return RegistrationInfo({
-            active: _subnets[netuid].active,
+            active: subnet.active,
             registrationAllowed: params.registrationAllowed,
             maxAllowedUids: params.maxAllowedUids,
             immunityPeriod: params.immunityPeriod,
             minStake: params.minStake,
-            registrationBurn: params.registrationBurn
+            registrationBurn: params.registrationBurn,
+            maxRegistrationBurn: params.maxRegistrationBurn,
+            burnAdjustmentInterval: params.burnAdjustmentInterval
         });
     }
 
     /// @inheritdoc ISubnetRegistry
     function validatorPermitParams(uint16 netuid) external view returns (uint256 minStake, uint16 maxValidators) {
         _requireExists(netuid);
-        Hyperparams storage params = _hyperparams[netuid];
+        Hyperparams storage params = _effective(netuid, _subnets[netuid]);
         return (params.minStake, params.maxValidators);
     }
 
@@ -311,9 +358,8 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
     /// @inheritdoc ISubnetRegistry
     function currentEpoch(uint16 netuid) public view returns (uint64 epoch) {
         _requireExists(netuid);
-        EpochAnchor[] storage anchors = _anchors[netuid];
-        EpochAnchor memory last = anchors[anchors.length - 1];
-        return last.epoch + (uint64(block.number) - last.startBlock) / last.tempo;
+        EpochAnchor memory anchor = _anchorNow(_anchors[netuid]);
+        return anchor.epoch + (uint64(block.number) - anchor.startBlock) / anchor.tempo;
     }
 
     /// @notice The first block of an epoch (future epochs assume the current tempo stays).
@@ -333,7 +379,8 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The subnet's epoch schedule: one anchor at registration plus one per tempo change.
+    /// @notice The subnet's epoch schedule: one anchor at registration plus one per tempo change (the last
+    ///         one may start at the next epoch boundary, in the future).
     /// @param netuid The subnet.
     /// @return anchors The anchors, oldest first.
     function getEpochSchedule(uint16 netuid) external view returns (EpochAnchor[] memory anchors) {
@@ -341,21 +388,39 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
         return _anchors[netuid];
     }
 
-    function _changeTempo(uint16 netuid, uint64 tempo) private {
+    // The anchor in effect at the current block: the last one, or the one before when the last starts at the
+    // next epoch boundary (at most one anchor lies in the future).
+    function _anchorNow(EpochAnchor[] storage anchors) private view returns (EpochAnchor memory anchor) {
+        uint256 lastIndex = anchors.length - 1;
+        anchor = anchors[lastIndex];
+        if (anchor.startBlock > block.number) anchor = anchors[lastIndex - 1];
+    }
+
+    // The next epoch boundary (its block and epoch), where a change made now takes effect; sets the tempo from
+    // there on (an anchor there, replaced or dropped when a change already made one).
+    function _scheduleTempo(uint16 netuid, uint64 tempo) private returns (uint64 startBlock, uint64 epoch) {
         EpochAnchor[] storage anchors = _anchors[netuid];
         uint256 lastIndex = anchors.length - 1;
         EpochAnchor memory last = anchors[lastIndex];
-        uint64 elapsed = uint64(block.number) - last.startBlock;
-        uint64 epoch = last.epoch + elapsed / last.tempo;
-        if (elapsed == 0) {
-            anchors[lastIndex].tempo = tempo;
-        } else if (elapsed % last.tempo == 0) {
-            anchors.push(EpochAnchor(uint64(block.number), epoch, tempo));
+        if (last.startBlock > block.number) {
+            (startBlock, epoch) = (last.startBlock, last.epoch);
+            if (tempo == last.tempo) return (startBlock, epoch);
+            if (tempo == anchors[lastIndex - 1].tempo) anchors.pop();
+            else anchors[lastIndex].tempo = tempo;
         } else {
-            epoch += 1;
-            anchors.push(EpochAnchor(uint64(block.number), epoch, tempo));
+            epoch = last.epoch + (uint64(block.number) - last.startBlock) / last.tempo + 1;
+            startBlock = last.startBlock + (epoch - last.epoch) * last.tempo;
+            if (tempo == last.tempo) return (startBlock, epoch);
+            anchors.push(EpochAnchor(startBlock, epoch, tempo));
         }
-        emit EpochScheduleChanged(netuid, uint64(block.number), epoch, tempo);
+        emit EpochScheduleChanged(netuid, startBlock, epoch, tempo);
+    }
+
+    // The hyperparameters in effect: the pending ones from their boundary on.
+    function _effective(uint16 netuid, Subnet storage subnet) private view returns (Hyperparams storage) {
+        uint64 pendingFrom = subnet.pendingFrom;
+        if (pendingFrom != 0 && block.number >= pendingFrom) return _pendingHyperparams[netuid];
+        return _hyperparams[netuid];
     }
 
     function _setLockParams(uint256 minLockCost_, uint64 lockReductionInterval_) private {
@@ -376,6 +441,11 @@ contract SubnetRegistry is ISubnetRegistry, Ownable, ReentrancyGuardTransient {
             revert InvalidHyperparameter("maxValidators");
         }
         if (p.immunityPeriod > MAX_IMMUNITY_PERIOD) revert InvalidHyperparameter("immunityPeriod");
+        if (p.minStake == 0) revert InvalidHyperparameter("minStake");
+        if (p.maxRegistrationBurn < p.registrationBurn) revert InvalidHyperparameter("maxRegistrationBurn");
+        if (p.burnAdjustmentInterval == 0 || p.burnAdjustmentInterval > MAX_BURN_ADJUSTMENT_INTERVAL) {
+            revert InvalidHyperparameter("burnAdjustmentInterval");
+        }
         if (p.bondsMovingAverage > BONDS_MOVING_AVERAGE_SCALE) revert InvalidHyperparameter("bondsMovingAverage");
         if (uint256(p.ownerSplit) + p.minerSplit + p.validatorSplit != SPLIT_TOTAL) {
             revert InvalidHyperparameter("splits");

@@ -1,9 +1,18 @@
 /**
  * @subnet/contracts: the subnet contract suite (typed `as const` ABIs and bytecode generated from
  * contracts/ by scripts/compile.ts), its deployer, the weight-vector helpers matching Weights.sol, the epoch
- * tree and results helpers matching EpochConsensus.sol, and the anvil launcher.
+ * tree and results helpers matching EpochConsensus.sol, the hotkey-consent typed data matching
+ * NeuronRegistry.sol, and the anvil launcher.
  */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
+export {
+  type HotkeyBindingParameters,
+  type HotkeyConsent,
+  hotkeyBindingTypedData,
+  hotkeyBindingTypes,
+  NEURON_REGISTRY_EIP712,
+  NO_CONSENT,
+} from './consent.js';
 export {
   DEVNET_TIMELOCK_DELAY_S,
   type DeployAdmin,

@@ -461,6 +461,46 @@ describe('EpochConsensus', () => {
     assert.equal(await ec.read.totalEmitted(), q.total);
   });
 
+  it('a tempo change during a round moves no deadline: the honest proposer is not struck', async () => {
+    const f = fx();
+    const ec = f.epochConsensus;
+    const net = await setUpEpochNet(f);
+    const epoch = await f.subnets.read.currentEpoch([1]);
+    const p = await proposeEpoch(f, net, epoch);
+    const before = await ec.read.getEpoch([1, epoch]);
+    assert.equal(before.status, STATUS.Proposed);
+    // Early in epoch + 1 (the round's attestation window), the owner cuts the tempo from 10 to 2 blocks.
+    await f.mined(
+      f.subnets.write.setHyperparams([1, { ...epochHyperparams, tempo: 2n }], { account: f.owner }),
+    );
+    assert.equal(await f.subnets.read.currentEpoch([1]), epoch + 1n);
+    const after = await ec.read.getEpoch([1, epoch]);
+    assert.equal(after.deadline, before.deadline);
+    assert.equal(await f.subnets.read.epochStartBlock([1, epoch + 2n]), before.deadline + 1n);
+    assert.equal(await f.subnets.read.epochStartBlock([1, epoch + 3n]), before.deadline + 3n);
+    // Nobody can propose epoch + 1 (and so record the round as expired) before its old end.
+    const early = buildPayout(net, f.owner.address, epoch + 1n, p.total);
+    const [other] = attesters(net, p.proposer);
+    assert.ok(other !== undefined);
+    await expectRevert(
+      ec.write.propose([1, epoch + 1n, early.tree.root, early.resultsHash, p.total, early.results], {
+        account: other,
+      }),
+      'EpochNotEnded',
+    );
+    // An attestation on the round's last block still counts and finalises it; the proposer has no strike.
+    await f.nextTxAt(before.deadline);
+    const receipt = await f.mined(
+      ec.write.attest([1, epoch, p.tree.root, p.resultsHash], { account: other }),
+    );
+    assert.equal(receipt.blockNumber, before.deadline);
+    assert.equal((await ec.read.getEpoch([1, epoch])).status, STATUS.Finalised);
+    assert.equal(await ec.read.strikes([1, p.proposer.address]), 0);
+    // From epoch + 2 on the new tempo applies.
+    await f.mine(1);
+    assert.equal((await f.subnets.read.getHyperparams([1])).tempo, 2n);
+  });
+
   it('records an expiry through recordExpiry, once and only after the deadline', async () => {
     const f = fx();
     const ec = f.epochConsensus;
@@ -605,15 +645,37 @@ describe('EpochConsensus results recording', () => {
     await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
     await f.mined(f.neurons.write.deregisterNeuron([1, 6], { account: f.dave }));
     await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(99), false, peerIdOf(minerHotkey(99)), MULTIADDR, ''], {
-        account: f.dave,
-      }),
+      f.neurons.write.registerNeuron(
+        [
+          1,
+          minerHotkey(99),
+          false,
+          peerIdOf(minerHotkey(99)),
+          MULTIADDR,
+          '',
+          await f.consent(minerHotkey(99), f.dave),
+        ],
+        {
+          account: f.dave,
+        },
+      ),
     );
     assert.equal(await f.neurons.read.uidOf([1, minerHotkey(99)]), 5);
     await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(98), false, peerIdOf(minerHotkey(98)), MULTIADDR, ''], {
-        account: f.dave,
-      }),
+      f.neurons.write.registerNeuron(
+        [
+          1,
+          minerHotkey(98),
+          false,
+          peerIdOf(minerHotkey(98)),
+          MULTIADDR,
+          '',
+          await f.consent(minerHotkey(98), f.dave),
+        ],
+        {
+          account: f.dave,
+        },
+      ),
     );
     assert.equal(await f.neurons.read.uidOf([1, minerHotkey(98)]), 6);
     await f.mined(f.neurons.write.deregisterNeuron([1, 5], { account: f.dave }));
@@ -729,9 +791,20 @@ describe('pruning after a recorded epoch', () => {
     await f.mine(5);
     assert.equal(await f.neurons.read.getNeuronCount([1]), 8);
     const receipt = await f.mined(
-      f.neurons.write.registerNeuron([1, minerHotkey(50), false, peerIdOf(minerHotkey(50)), MULTIADDR, ''], {
-        account: f.dave,
-      }),
+      f.neurons.write.registerNeuron(
+        [
+          1,
+          minerHotkey(50),
+          false,
+          peerIdOf(minerHotkey(50)),
+          MULTIADDR,
+          '',
+          await f.consent(minerHotkey(50), f.dave),
+        ],
+        {
+          account: f.dave,
+        },
+      ),
     );
     const [pruned] = parseEventLogs({
       abi: neuronRegistryAbi,

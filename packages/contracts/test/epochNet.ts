@@ -61,14 +61,20 @@ export async function setUpEpochNet(
     await mined(staking.write.stake([stake], { account: cold }));
     await mined(staking.write.allocate([1, hot.address, stake], { account: cold }));
     await mined(
-      neurons.write.registerNeuron([1, hot.address, true, peerIdOf(hot), MULTIADDR, ''], { account: cold }),
+      neurons.write.registerNeuron(
+        [1, hot.address, true, peerIdOf(hot), MULTIADDR, '', await f.consent(hot.address, cold)],
+        { account: cold },
+      ),
     );
     out.push({ uid: out.length, hotkey: hot.address, coldkey: cold.address });
   }
   const miners = Array.from({ length: minerCount }, (_, i) => minerHotkey(i));
   for (const hot of miners) {
     await mined(
-      neurons.write.registerNeuron([1, hot, false, peerIdOf(hot), MULTIADDR, ''], { account: dave }),
+      neurons.write.registerNeuron(
+        [1, hot, false, peerIdOf(hot), MULTIADDR, '', await f.consent(hot, dave)],
+        { account: dave },
+      ),
     );
     out.push({ uid: out.length, hotkey: hot, coldkey: dave.address });
   }

@@ -25,6 +25,7 @@ import {
   http,
   keccak256,
   type PublicClient,
+  parseEventLogs,
   type TestClient,
   type TransactionReceipt,
   type Transport,
@@ -34,6 +35,7 @@ import {
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { type Anvil, startAnvil } from '../src/anvil.js';
+import { type HotkeyConsent, hotkeyBindingTypedData } from '../src/consent.js';
 import { type DeployContractsOpts, type DeployedContracts, deployContracts } from '../src/deploy.js';
 import {
   adminTimelockAbi,
@@ -69,6 +71,7 @@ export const defaultHyperparams = {
   immunityPeriod: 5n,
   minStake: 100n * SUB,
   registrationBurn: 1n * SUB,
+  maxRegistrationBurn: 100n * SUB,
   kappa: 32_767,
   bondsMovingAverage: 900_000,
   ownerSplit: 1_800,
@@ -80,6 +83,7 @@ export const defaultHyperparams = {
   maxWeightLimit: 65_535,
   weightsVersionKey: 1n,
   registrationAllowed: true,
+  burnAdjustmentInterval: 10n,
 };
 export type Hyperparams = typeof defaultHyperparams;
 
@@ -116,13 +120,18 @@ export function peerIdOfPublicKey(publicKey: Hex): string {
 }
 
 const knownPeerIds = new Map<Address, string>();
+const knownAccounts = new Map<Address, PrivateKeyAccount>();
 
-/** A hotkey derived from `label` (a signing account); {@link peerIdOf} knows its peer id. */
+/** A hotkey derived from `label` (a signing account); {@link peerIdOf} and consents know its key. */
 export function hotkeyAccount(label: string): PrivateKeyAccount {
   const account = privateKeyToAccount(keccak256(toHex(label)));
   knownPeerIds.set(account.address, peerIdOfPublicKey(account.publicKey));
+  knownAccounts.set(account.address, account);
   return account;
 }
+
+/** A deadline far in the future for consents (block timestamps never reach it in a test). */
+export const FAR_DEADLINE = 2n ** 40n;
 
 /**
  * The peer id NeuronRegistry accepts for a hotkey: of an account, or of an address made by
@@ -177,6 +186,20 @@ export interface Fixture {
   blockNumber(): Promise<bigint>;
   /** Mines empty blocks so that the next transaction lands in block `target` (no-op when past it). */
   nextTxAt(target: bigint): Promise<void>;
+  /**
+   * The hotkey's EIP-712 consent to its binding to `coldkey` (signed with the hotkey's key, of an account or of
+   * an address made by {@link hotkeyAccount}); `deadline` defaults to {@link FAR_DEADLINE}.
+   */
+  consent(
+    hotkey: Address | PrivateKeyAccount,
+    coldkey: Address | Account,
+    deadline?: bigint,
+  ): Promise<HotkeyConsent>;
+  /**
+   * Sets a subnet's hyperparameters as its owner (`owner` unless given) and mines up to the epoch boundary
+   * they take effect at, so that the next transaction sees them. Returns that boundary block.
+   */
+  applyHyperparams(netuid: number, params: Hyperparams, account?: Account): Promise<bigint>;
 }
 
 async function createFixture(opts: FixtureOpts): Promise<Fixture> {
@@ -233,6 +256,36 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
     const gap = target - (await blockNumber()) - 1n;
     if (gap > 0n) await mine(Number(gap));
   };
+  const applyHyperparams = async (netuid: number, params: Hyperparams, account: Account = owner) => {
+    const receipt = await mined(subnets.write.setHyperparams([netuid, params], { account }));
+    const [event] = parseEventLogs({
+      abi: subnetRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'HyperparamsSet',
+    });
+    if (event === undefined) throw new Error('setHyperparams emitted no HyperparamsSet');
+    await nextTxAt(event.args.effectiveBlock);
+    return event.args.effectiveBlock;
+  };
+  const consent = async (
+    hotkey: Address | PrivateKeyAccount,
+    coldkey: Address | Account,
+    deadline = FAR_DEADLINE,
+  ): Promise<HotkeyConsent> => {
+    const signer = typeof hotkey === 'string' ? knownAccounts.get(getAddress(hotkey)) : hotkey;
+    if (signer === undefined)
+      throw new Error(`no key known for hotkey ${hotkey}: make it with hotkeyAccount`);
+    const signature = await signer.signTypedData(
+      hotkeyBindingTypedData({
+        chainId: chain.id,
+        neuronRegistry: addresses.neuronRegistry,
+        hotkey: signer.address,
+        coldkey: typeof coldkey === 'string' ? coldkey : coldkey.address,
+        deadline,
+      }),
+    );
+    return { deadline, signature };
+  };
 
   // Fund and approve: every test account gets 100k SUB and approves the token-pulling contracts.
   const users = accounts.slice(1);
@@ -276,6 +329,8 @@ async function setUp(anvil: Anvil, opts: FixtureOpts): Promise<Fixture> {
     mine,
     blockNumber,
     nextTxAt,
+    consent,
+    applyHyperparams,
   };
 }
 

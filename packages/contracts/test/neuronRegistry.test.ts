@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Address, encodeDeployData, hexToBytes, parseEventLogs, toHex, zeroAddress } from 'viem';
-import { neuronRegistryAbi, neuronRegistryBytecode } from '../src/generated/index.js';
+import {
+  type Address,
+  encodeDeployData,
+  hashTypedData,
+  hexToBytes,
+  parseEventLogs,
+  toHex,
+  zeroAddress,
+} from 'viem';
+import { hotkeyBindingTypedData, NO_CONSENT } from '../src/consent.js';
+import { neuronRegistryAbi, neuronRegistryBytecode, subnetRegistryAbi } from '../src/generated/index.js';
 import {
   base58,
   defaultHyperparams,
   expectRevert,
+  FAR_DEADLINE,
   type Fixture,
   hotkeyAccount,
   MULTIADDR,
@@ -28,9 +38,12 @@ async function register(
   netuid = 1,
 ): Promise<number> {
   const receipt = await f.mined(
-    f.neurons.write.registerNeuron([netuid, key, asValidator, peerIdOf(key), MULTIADDR, ''], {
-      account: coldkey,
-    }),
+    f.neurons.write.registerNeuron(
+      [netuid, key, asValidator, peerIdOf(key), MULTIADDR, '', await f.consent(key, coldkey)],
+      {
+        account: coldkey,
+      },
+    ),
   );
   const [event] = parseEventLogs({
     abi: neuronRegistryAbi,
@@ -57,9 +70,12 @@ describe('NeuronRegistry', () => {
     const balance = await token.read.balanceOf([alice.address]);
     const key = hotkey(1);
     const receipt = await mined(
-      neurons.write.registerNeuron([1, key, false, peerIdOf(key), MULTIADDR, '{"model":"m"}'], {
-        account: alice,
-      }),
+      neurons.write.registerNeuron(
+        [1, key, false, peerIdOf(key), MULTIADDR, '{"model":"m"}', await f.consent(key, alice)],
+        {
+          account: alice,
+        },
+      ),
     );
     const [event] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -106,12 +122,20 @@ describe('NeuronRegistry', () => {
   it('stores empty and maximal service info round trip', async () => {
     const f = fx();
     const { neurons, mined, alice } = f;
-    await mined(neurons.write.registerNeuron([1, hotkey(1), false, '', '', ''], { account: alice }));
+    await mined(
+      neurons.write.registerNeuron([1, hotkey(1), false, '', '', '', await f.consent(hotkey(1), alice)], {
+        account: alice,
+      }),
+    );
     const info = await neurons.read.getNeuronInfo([1, 0]);
     assert.deepEqual([info.peerId, info.multiaddrs, info.metadata], ['', '', '']);
     // A peer id is at most 53 bytes now (the hotkey's own); the other fields at their limits.
     const big = [peerIdOf(hotkey(2)), `/ip4/1.2.3.4/tcp/1,${'m'.repeat(1005)}`, 'é'.repeat(512)] as const;
-    await mined(neurons.write.registerNeuron([1, hotkey(2), false, ...big], { account: alice }));
+    await mined(
+      neurons.write.registerNeuron([1, hotkey(2), false, ...big, await f.consent(hotkey(2), alice)], {
+        account: alice,
+      }),
+    );
     const info2 = await neurons.read.getNeuronInfo([1, 1]);
     assert.deepEqual([info2.peerId, info2.multiaddrs, info2.metadata], [...big]);
   });
@@ -121,13 +145,19 @@ describe('NeuronRegistry', () => {
     const { neurons, alice } = f;
     const key = hotkey(1);
     await expectRevert(
-      neurons.write.registerNeuron([1, key, true, peerIdOf(key), MULTIADDR, ''], { account: alice }),
+      neurons.write.registerNeuron(
+        [1, key, true, peerIdOf(key), MULTIADDR, '', await f.consent(key, alice)],
+        { account: alice },
+      ),
       'InsufficientStake',
       [0n, 100n * SUB],
     );
     await back(f, alice, key, 99n * SUB);
     await expectRevert(
-      neurons.write.registerNeuron([1, key, true, peerIdOf(key), MULTIADDR, ''], { account: alice }),
+      neurons.write.registerNeuron(
+        [1, key, true, peerIdOf(key), MULTIADDR, '', await f.consent(key, alice)],
+        { account: alice },
+      ),
       'InsufficientStake',
       [99n * SUB, 100n * SUB],
     );
@@ -148,8 +178,10 @@ describe('NeuronRegistry', () => {
     assert.equal(peerIdOf(vector), '16Uiu2HAkvr6PijsmTydZ374YUYtYkkstKiGidbC2VCdMebwvDCHf');
     const key = hotkey(1);
     const own = peerIdOf(key);
-    const reg = (peerId: string) =>
-      neurons.write.registerNeuron([1, key, false, peerId, MULTIADDR, ''], { account: alice });
+    const reg = async (peerId: string) =>
+      neurons.write.registerNeuron([1, key, false, peerId, MULTIADDR, '', await f.consent(key, alice)], {
+        account: alice,
+      });
     // The 38 bytes after the leading zero: 0x25 (length), protobuf 08 02 12 21, prefix, x.
     const raw = (prefix: number, x: bigint) =>
       base58(
@@ -193,9 +225,12 @@ describe('NeuronRegistry', () => {
     }
     // A victim's peer id is refused for the attacker even after the victim registered with it.
     await mined(
-      neurons.write.registerNeuron([1, hotkey(2), false, peerIdOf(hotkey(2)), MULTIADDR, ''], {
-        account: alice,
-      }),
+      neurons.write.registerNeuron(
+        [1, hotkey(2), false, peerIdOf(hotkey(2)), MULTIADDR, '', await f.consent(hotkey(2), alice)],
+        {
+          account: alice,
+        },
+      ),
     );
     await expectRevert(reg(peerIdOf(hotkey(2))), 'PeerIdNotHotkey', [peerIdOf(hotkey(2)), key]);
     await mined(reg(own));
@@ -204,9 +239,12 @@ describe('NeuronRegistry', () => {
     for (const account of f.accounts.slice(0, 6)) {
       assert.equal(await neurons.read.isRegistered([1, account.address]), false);
       await mined(
-        neurons.write.registerNeuron([1, account.address, false, peerIdOf(account), '', ''], {
-          account: alice,
-        }),
+        neurons.write.registerNeuron(
+          [1, account.address, false, peerIdOf(account), '', '', await f.consent(account.address, alice)],
+          {
+            account: alice,
+          },
+        ),
       );
     }
   });
@@ -214,7 +252,7 @@ describe('NeuronRegistry', () => {
   it('refuses registrations that break the subnet or hotkey rules', async () => {
     const f = fx();
     const { neurons, subnets, token, mined, owner, alice, bob, addresses } = f;
-    const reg = (
+    const reg = async (
       netuid: number,
       key: Address,
       account = alice,
@@ -223,7 +261,15 @@ describe('NeuronRegistry', () => {
       meta = '',
     ) =>
       neurons.write.registerNeuron(
-        [netuid, key, false, peerId ?? (key === zeroAddress ? '' : peerIdOf(key)), addrs, meta],
+        [
+          netuid,
+          key,
+          false,
+          peerId ?? (key === zeroAddress ? '' : peerIdOf(key)),
+          addrs,
+          meta,
+          key === zeroAddress ? NO_CONSENT : await f.consent(key, account),
+        ],
         { account },
       );
     await expectRevert(reg(1, zeroAddress), 'ZeroAddress');
@@ -231,7 +277,7 @@ describe('NeuronRegistry', () => {
     await mined(subnets.write.registerSubnet(['two', '', hp], { account: owner }));
     await expectRevert(reg(2, hotkey(1)), 'SubnetNotActive', [2]);
     await mined(subnets.write.activateSubnet([2], { account: owner }));
-    await mined(subnets.write.setHyperparams([2, { ...hp, registrationAllowed: false }], { account: owner }));
+    await f.applyHyperparams(2, { ...hp, registrationAllowed: false });
     await expectRevert(reg(2, hotkey(1)), 'RegistrationDisabled', [2]);
     await expectRevert(reg(1, hotkey(1), alice, 'p'.repeat(129)), 'FieldTooLong', ['peerId', 129n, 128n]);
     await expectRevert(reg(1, hotkey(1), alice, undefined, 'm'.repeat(1025)), 'FieldTooLong', ['multiaddrs']);
@@ -243,7 +289,7 @@ describe('NeuronRegistry', () => {
     await expectRevert(reg(1, hotkey(1)), 'HotkeyAlreadyRegistered', [1, hotkey(1)]);
     await expectRevert(reg(1, hotkey(1), bob), 'HotkeyOwnedByAnotherColdkey', [hotkey(1), alice.address]);
     // The binding is global: the same coldkey may use the hotkey on another subnet, nobody else may.
-    await mined(subnets.write.setHyperparams([2, hp], { account: owner }));
+    await f.applyHyperparams(2, hp);
     await expectRevert(reg(2, hotkey(1), bob), 'HotkeyOwnedByAnotherColdkey');
     await mined(reg(2, hotkey(1)));
     assert.equal(await neurons.read.uidOf([2, hotkey(1)]), 0);
@@ -289,8 +335,8 @@ describe('NeuronRegistry', () => {
 
   it('prunes the lowest-emission non-immune neuron when full; immune neurons are never pruned', async () => {
     const f = fx();
-    const { neurons, subnets, mined, nextTxAt, deployer, owner, alice, bob } = f;
-    await mined(subnets.write.setHyperparams([1, { ...hp, immunityPeriod: 20n }], { account: owner }));
+    const { neurons, mined, nextTxAt, deployer, alice, bob } = f;
+    await f.applyHyperparams(1, { ...hp, immunityPeriod: 20n });
     await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
     const registeredAt: bigint[] = [];
     for (let i = 0; i < 8; i++) {
@@ -299,9 +345,12 @@ describe('NeuronRegistry', () => {
     }
     // All 8 are immune for 20 blocks after their registration.
     await expectRevert(
-      neurons.write.registerNeuron([1, hotkey(100), false, peerIdOf(hotkey(100)), MULTIADDR, ''], {
-        account: bob,
-      }),
+      neurons.write.registerNeuron(
+        [1, hotkey(100), false, peerIdOf(hotkey(100)), MULTIADDR, '', await f.consent(hotkey(100), bob)],
+        {
+          account: bob,
+        },
+      ),
       'AllNeuronsImmune',
       [1],
     );
@@ -314,9 +363,12 @@ describe('NeuronRegistry', () => {
     // At registeredAt[3] + 20 uids 0..3 are no longer immune, uids 4.. are; uid 3 has the lowest emission.
     await nextTxAt((registeredAt[3] as bigint) + 20n);
     const receipt = await mined(
-      neurons.write.registerNeuron([1, hotkey(100), false, peerIdOf(hotkey(100)), MULTIADDR, ''], {
-        account: bob,
-      }),
+      neurons.write.registerNeuron(
+        [1, hotkey(100), false, peerIdOf(hotkey(100)), MULTIADDR, '', await f.consent(hotkey(100), bob)],
+        {
+          account: bob,
+        },
+      ),
     );
     const [pruned] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -333,9 +385,12 @@ describe('NeuronRegistry', () => {
     // newcomer on uid 3 has emission 0 but is immune (until registeredAt[3] + 40).
     await nextTxAt((registeredAt[7] as bigint) + 20n);
     const second = await mined(
-      neurons.write.registerNeuron([1, hotkey(101), false, peerIdOf(hotkey(101)), MULTIADDR, ''], {
-        account: bob,
-      }),
+      neurons.write.registerNeuron(
+        [1, hotkey(101), false, peerIdOf(hotkey(101)), MULTIADDR, '', await f.consent(hotkey(101), bob)],
+        {
+          account: bob,
+        },
+      ),
     );
     const [pruned2] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -344,18 +399,24 @@ describe('NeuronRegistry', () => {
     });
     assert.equal(pruned2?.args.uid, 5);
     const third = await mined(
-      neurons.write.registerNeuron([1, hotkey(102), false, peerIdOf(hotkey(102)), MULTIADDR, ''], {
-        account: bob,
-      }),
+      neurons.write.registerNeuron(
+        [1, hotkey(102), false, peerIdOf(hotkey(102)), MULTIADDR, '', await f.consent(hotkey(102), bob)],
+        {
+          account: bob,
+        },
+      ),
     );
     const [pruned3] = parseEventLogs({ abi: neuronRegistryAbi, logs: third.logs, eventName: 'NeuronPruned' });
     assert.equal(pruned3?.args.uid, 6);
     // When the newcomer's immunity ends, its emission of 0 makes it the candidate.
     await nextTxAt((registeredAt[3] as bigint) + 40n);
     const fourth = await mined(
-      neurons.write.registerNeuron([1, hotkey(103), false, peerIdOf(hotkey(103)), MULTIADDR, ''], {
-        account: bob,
-      }),
+      neurons.write.registerNeuron(
+        [1, hotkey(103), false, peerIdOf(hotkey(103)), MULTIADDR, '', await f.consent(hotkey(103), bob)],
+        {
+          account: bob,
+        },
+      ),
     );
     const [pruned4] = parseEventLogs({
       abi: neuronRegistryAbi,
@@ -419,7 +480,12 @@ describe('NeuronRegistry', () => {
   it('updates service info by hotkey or coldkey', async () => {
     const f = fx();
     const { neurons, mined, alice, bob, erin } = f;
-    await mined(neurons.write.registerNeuron([1, erin.address, false, '', '', ''], { account: alice }));
+    await mined(
+      neurons.write.registerNeuron(
+        [1, erin.address, false, '', '', '', await f.consent(erin.address, alice)],
+        { account: alice },
+      ),
+    );
     const receipt = await mined(
       neurons.write.updateServiceInfo([1, 0, peerIdOf(erin), '/ip4/1/tcp/2', 'meta'], { account: erin }),
     );
@@ -578,9 +644,9 @@ describe('NeuronRegistry', () => {
 
   it('keeps uid <-> hotkey a bijection through 80 random registrations, deregistrations and prunings', async () => {
     const f = fx();
-    const { neurons, subnets, mined, mine, blockNumber, deployer, owner, accounts } = f;
+    const { neurons, mined, mine, blockNumber, deployer, accounts } = f;
     const immunityPeriod = 12n;
-    await mined(subnets.write.setHyperparams([1, { ...hp, immunityPeriod }], { account: owner }));
+    await f.applyHyperparams(1, { ...hp, immunityPeriod });
     await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
     const coldkeys = accounts.slice(2, 5);
     const rand = prng(1234);
@@ -588,7 +654,9 @@ describe('NeuronRegistry', () => {
       hotkey: Address;
       coldkey: (typeof coldkeys)[number];
       registeredAt: bigint;
+      /** The moving average NeuronRegistry keeps (the first record sets it, then a quarter of the way). */
       emission: bigint;
+      recorded: boolean;
     };
     const model = new Map<number, Slot>();
     let nextUid = 0;
@@ -618,9 +686,12 @@ describe('NeuronRegistry', () => {
         const key = hotkey(`random-${serial++}`);
         const at = (await blockNumber()) + 1n;
         const want = expectedUid(at);
-        const call = neurons.write.registerNeuron([1, key, false, peerIdOf(key), '', ''], {
-          account: coldkey,
-        });
+        const call = neurons.write.registerNeuron(
+          [1, key, false, peerIdOf(key), '', '', await f.consent(key, coldkey)],
+          {
+            account: coldkey,
+          },
+        );
         if (want === undefined) {
           await expectRevert(call, 'AllNeuronsImmune');
           immuneRefusals++;
@@ -648,7 +719,7 @@ describe('NeuronRegistry', () => {
           prunings++;
         }
         if (want === nextUid) nextUid++;
-        model.set(want, { hotkey: key, coldkey, registeredAt: at, emission: 0n });
+        model.set(want, { hotkey: key, coldkey, registeredAt: at, emission: 0n, recorded: false });
       } else if (kind < 8) {
         const uids = [...model.keys()];
         if (uids.length === 0) continue;
@@ -661,7 +732,10 @@ describe('NeuronRegistry', () => {
         const amounts = uids.map(() => BigInt(rand(4)));
         await mined(neurons.write.recordEmissions([1, uids, amounts], { account: deployer }));
         uids.forEach((uid, i) => {
-          (model.get(uid) as Slot).emission = amounts[i] as bigint;
+          const slot = model.get(uid) as Slot;
+          const amount = amounts[i] as bigint;
+          slot.emission = slot.recorded ? (3n * slot.emission + amount) / 4n : amount;
+          slot.recorded = true;
         });
       } else {
         await mine(1 + rand(4));
@@ -684,5 +758,238 @@ describe('NeuronRegistry', () => {
     }
     assert.ok(prunings > 0, 'the sequence pruned');
     assert.ok(immuneRefusals > 0, 'the sequence hit AllNeuronsImmune');
+  });
+
+  it('binds a hotkey only with its EIP-712 consent: capture and replays are refused by name', async () => {
+    const f = fx();
+    const { neurons, mined, publicClient, alice, bob, addresses, chain } = f;
+    const victim = hotkeyAccount('consent-victim');
+    const reg = (account: Fixture['alice'], consent: { deadline: bigint; signature: `0x${string}` }) =>
+      neurons.write.registerNeuron([1, victim.address, true, '', '', '', consent], { account });
+    const signed = (over: Partial<Parameters<typeof hotkeyBindingTypedData>[0]>) =>
+      victim.signTypedData(
+        hotkeyBindingTypedData({
+          chainId: chain.id,
+          neuronRegistry: addresses.neuronRegistry,
+          hotkey: victim.address,
+          coldkey: alice.address,
+          deadline: FAR_DEADLINE,
+          ...over,
+        }),
+      );
+    // The contract's digest is the one viem signs.
+    const typed = hotkeyBindingTypedData({
+      chainId: chain.id,
+      neuronRegistry: addresses.neuronRegistry,
+      hotkey: victim.address,
+      coldkey: alice.address,
+      deadline: 5n,
+    });
+    assert.equal(
+      await neurons.read.hotkeyBindingDigest([victim.address, alice.address, 5n]),
+      hashTypedData(typed),
+    );
+    await back(f, alice, victim.address, 100n * SUB); // the hotkey is public once stake is allocated to it
+    // Capture without consent: no signature, or bob signing for the victim.
+    await expectRevert(reg(bob, { deadline: FAR_DEADLINE, signature: '0x' }), 'InvalidHotkeyConsent', [
+      victim.address,
+      zeroAddress,
+    ]);
+    const forged = await bob.signTypedData(
+      hotkeyBindingTypedData({
+        chainId: chain.id,
+        neuronRegistry: addresses.neuronRegistry,
+        hotkey: victim.address,
+        coldkey: bob.address,
+        deadline: FAR_DEADLINE,
+      }),
+    );
+    await expectRevert(reg(bob, { deadline: FAR_DEADLINE, signature: forged }), 'InvalidHotkeyConsent', [
+      victim.address,
+      bob.address,
+    ]);
+    // The victim's consent for alice, copied from the mempool by bob: it names alice, so it fails for bob.
+    const consent = { deadline: FAR_DEADLINE, signature: await signed({}) };
+    await expectRevert(reg(bob, consent), 'InvalidHotkeyConsent');
+    // Replays from another chain or another contract, or with a changed deadline, fail.
+    for (const other of [
+      { chainId: 1 },
+      { neuronRegistry: addresses.subnetRegistry },
+      { coldkey: bob.address },
+    ] as const) {
+      await expectRevert(
+        reg(alice, { deadline: FAR_DEADLINE, signature: await signed(other) }),
+        'InvalidHotkeyConsent',
+      );
+    }
+    await expectRevert(reg(alice, { ...consent, deadline: FAR_DEADLINE - 1n }), 'InvalidHotkeyConsent');
+    // An expired consent.
+    const now = (await publicClient.getBlock()).timestamp - 1n; // the next block is later than this
+    await expectRevert(
+      reg(alice, { deadline: now, signature: await signed({ deadline: now }) }),
+      'HotkeyConsentExpired',
+      [now],
+    );
+    assert.equal(await neurons.read.hotkeyColdkey([victim.address]), zeroAddress);
+    // The rightful registration binds it; later registrations of the bound hotkey need no consent.
+    await mined(reg(alice, consent));
+    assert.equal(await neurons.read.hotkeyColdkey([victim.address]), alice.address);
+    await expectRevert(reg(bob, consent), 'HotkeyOwnedByAnotherColdkey', [victim.address, alice.address]);
+    await mined(neurons.write.deregisterNeuron([1, 0], { account: alice }));
+    await mined(reg(alice, NO_CONSENT));
+    assert.equal(await neurons.read.uidOf([1, victim.address]), 0);
+  });
+
+  it('prices registration by demand: a burst costs geometrically more, the price decays back to the floor', async () => {
+    const f = fx();
+    const { neurons, token, mine, alice } = f;
+    // Floor 1 SUB, cap 100 SUB, interval 10 blocks (the fixture's subnet).
+    assert.equal(await neurons.read.registrationBurn([1]), SUB);
+    const paid: bigint[] = [];
+    for (let i = 0; i < 8; i++) {
+      const quoted = await neurons.read.registrationBurn([1]);
+      const before = await token.read.balanceOf([alice.address]);
+      await register(f, alice, hotkey(`burst-${i}`));
+      paid.push(before - (await token.read.balanceOf([alice.address])));
+      assert.equal(paid[i], quoted, 'the quoted price is what a registration burns');
+    }
+    // Each registration in the window raises the next price by half: 1, 1.5, 2.25, ... SUB.
+    let expected = SUB;
+    for (const amount of paid) {
+      assert.equal(amount, expected);
+      expected += expected / 2n;
+    }
+    const total = paid.reduce((a, b) => a + b, 0n);
+    assert.ok(total > 6n * 8n * SUB, `8 registrations in a burst cost ${total}, over 6x the floor each`);
+    // Decay: what lies above the floor halves per full interval without a registration.
+    const peak = await neurons.read.registrationBurn([1]);
+    assert.equal(peak, expected);
+    await mine(9);
+    assert.equal(await neurons.read.registrationBurn([1]), peak);
+    await mine(1);
+    assert.equal(await neurons.read.registrationBurn([1]), SUB + (peak - SUB) / 2n);
+    await mine(20);
+    assert.equal(await neurons.read.registrationBurn([1]), SUB + (peak - SUB) / 8n);
+    await mine(10 * 128);
+    assert.equal(await neurons.read.registrationBurn([1]), SUB);
+  });
+
+  it('caps the demand price at maxRegistrationBurn; a floor-only subnet keeps a fixed burn', async () => {
+    const f = fx();
+    const { neurons, subnets, mined, owner, alice } = f;
+    await mined(
+      subnets.write.registerSubnet(['capped', '', { ...hp, maxRegistrationBurn: 2n * SUB }], {
+        account: owner,
+      }),
+    );
+    await mined(subnets.write.activateSubnet([2], { account: owner }));
+    for (let i = 0; i < 4; i++) await register(f, alice, hotkey(`cap-${i}`), false, 2);
+    assert.equal(await neurons.read.registrationBurn([2]), 2n * SUB);
+    await mined(
+      subnets.write.registerSubnet(['flat', '', { ...hp, maxRegistrationBurn: SUB }], { account: owner }),
+    );
+    await mined(subnets.write.activateSubnet([3], { account: owner }));
+    for (let i = 0; i < 3; i++) await register(f, alice, hotkey(`flat-${i}`), false, 3);
+    assert.equal(await neurons.read.registrationBurn([3]), SUB);
+    await expectRevert(neurons.read.registrationBurn([9]), 'SubnetNotFound', [9]);
+  });
+
+  it('prunes by the moving average of recorded emission, not the latest epoch alone', async () => {
+    const f = fx();
+    const { neurons, mined, nextTxAt, deployer, alice, bob } = f;
+    await mined(neurons.write.setEmissionManager([deployer.address], { account: deployer }));
+    const registeredAt: bigint[] = [];
+    for (let i = 0; i < 8; i++) {
+      await register(f, alice, hotkey(`ema-${i}`));
+      registeredAt.push(await f.blockNumber());
+    }
+    // uid 0: a steady earner that had one bad epoch (100, 100, 100, 0: average 42.1875 -> 42 after
+    // rounding down each step); uid 1: a steady low earner (10 every epoch); the others earn 1000.
+    const series: bigint[][] = [
+      [100n, 10n],
+      [100n, 10n],
+      [100n, 10n],
+      [0n, 10n],
+    ];
+    for (const [a, b] of series) {
+      await mined(
+        neurons.write.recordEmissions(
+          [1, [0, 1, 2, 3, 4, 5, 6, 7], [a as bigint, b as bigint, ...Array(6).fill(1000n)]],
+          { account: deployer },
+        ),
+      );
+    }
+    // First record sets it, then each moves a quarter of the way: 100, 100, 100, 75.
+    assert.equal((await neurons.read.getNeuronInfo([1, 0])).emission, 75n);
+    assert.equal((await neurons.read.getNeuronInfo([1, 1])).emission, 10n);
+    await nextTxAt((registeredAt[7] as bigint) + hp.immunityPeriod);
+    const receipt = await mined(
+      neurons.write.registerNeuron(
+        [1, hotkey('ema-new'), false, '', '', '', await f.consent(hotkey('ema-new'), bob)],
+        { account: bob },
+      ),
+    );
+    const [pruned] = parseEventLogs({
+      abi: neuronRegistryAbi,
+      logs: receipt.logs,
+      eventName: 'NeuronPruned',
+    });
+    // The latest epoch alone would prune uid 0 (0 < 10); the moving average prunes uid 1.
+    assert.deepEqual(pruned?.args, { netuid: 1, uid: 1, hotkey: hotkey('ema-1'), emission: 10n });
+    assert.equal(await neurons.read.isRegistered([1, hotkey('ema-0')]), true);
+  });
+
+  it('one minStake moved from hotkey to hotkey leaves a permit only with the hotkey that holds it now', async () => {
+    const f = fx();
+    const { neurons, staking, mined, mine, alice, deployer } = f;
+    const keys = [hotkey('mover-0'), hotkey('mover-1'), hotkey('mover-2')];
+    await mined(staking.write.stake([hp.minStake], { account: alice }));
+    // Each move waits out the deallocation period (the stake stays slashable where it was until then),
+    // short here so the test mines few blocks.
+    await mined(staking.write.setDeallocationPeriod([5n], { account: deployer }));
+    const period = Number(await staking.read.deallocationPeriod());
+    for (const key of keys) {
+      await mined(staking.write.allocate([1, key, hp.minStake], { account: alice }));
+      await register(f, alice, key, true);
+      await mined(staking.write.deallocate([1, key, hp.minStake], { account: alice }));
+      await mine(period);
+      await mined(staking.write.withdrawAllocation([1, key], { account: alice }));
+    }
+    await mined(staking.write.allocate([1, keys[2] as Address, hp.minStake], { account: alice }));
+    // Three validator registrations from one minStake; only the hotkey that holds it now has a permit.
+    assert.equal(await neurons.read.getValidatorCount([1]), 3);
+    assert.deepEqual(await Promise.all([0, 1, 2].map((uid) => neurons.read.hasValidatorPermit([1, uid]))), [
+      false,
+      false,
+      true,
+    ]);
+    assert.deepEqual(
+      (await neurons.read.getPermittedValidators([1])).map((v) => [v.uid, v.hotkey, v.stake]),
+      [[2, keys[2], hp.minStake]],
+    );
+  });
+
+  it('applies an owner’s permit change only from the next epoch', async () => {
+    const f = fx();
+    const { neurons, subnets, mined, owner, alice, bob } = f;
+    const keys = [hotkey('permit-0'), hotkey('permit-1')];
+    await back(f, alice, keys[0] as Address, 300n * SUB);
+    await back(f, bob, keys[1] as Address, 200n * SUB);
+    await register(f, alice, keys[0] as Address, true);
+    await register(f, bob, keys[1] as Address, true);
+    assert.equal((await neurons.read.getPermittedValidators([1])).length, 2);
+    // The owner shrinks the permit set to its own validator: nothing changes in the current epoch.
+    const receipt = await mined(
+      subnets.write.setHyperparams([1, { ...hp, maxValidators: 1 }], { account: owner }),
+    );
+    const [set] = parseEventLogs({ abi: subnetRegistryAbi, logs: receipt.logs, eventName: 'HyperparamsSet' });
+    assert.equal(await neurons.read.hasValidatorPermit([1, 1]), true);
+    assert.equal((await neurons.read.getPermittedValidators([1])).length, 2);
+    await f.nextTxAt((set?.args.effectiveBlock as bigint) + 1n);
+    assert.equal(await neurons.read.hasValidatorPermit([1, 1]), false);
+    assert.deepEqual(
+      (await neurons.read.getPermittedValidators([1])).map((v) => v.uid),
+      [0],
+    );
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Abi, type Address, encodeFunctionData, getContract, type Hex } from 'viem';
+import { hotkeyBindingTypedData, NO_CONSENT } from '../src/consent.js';
 import {
   neuronRegistryAbi,
   neuronRegistryBytecode,
@@ -10,7 +11,7 @@ import {
   subnetRegistryBytecode,
 } from '../src/generated/index.js';
 import { reentrantTokenAbi, reentrantTokenBytecode } from '../src/generated/test/ReentrantToken.js';
-import { defaultHyperparams, expectRevert, type Fixture, SUB, useFixture } from './fixture.js';
+import { defaultHyperparams, expectRevert, FAR_DEADLINE, type Fixture, SUB, useFixture } from './fixture.js';
 
 /** Deploys `bytecode` from the deployer and returns the address. */
 async function deploy(f: Fixture, abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> {
@@ -98,7 +99,7 @@ describe('re-entrancy', () => {
   it('blocks re-entering SubnetRegistry.registerSubnet and NeuronRegistry.registerNeuron', async () => {
     const f = fx();
     const { alice } = f;
-    const hp = { ...defaultHyperparams, minStake: 0n };
+    const hp = defaultHyperparams;
     const { subnets, neurons, arm, disarm } = await reentrantSuite(f);
     await arm(
       subnets.address,
@@ -116,20 +117,35 @@ describe('re-entrancy', () => {
     await f.mined(subnets.write.registerSubnet(['outer', '', hp], { account: alice }));
     await f.mined(subnets.write.activateSubnet([1], { account: alice }));
 
+    // This suite's own NeuronRegistry is the verifying contract of the hotkey's consent.
+    const consent = {
+      deadline: FAR_DEADLINE,
+      signature: await alice.signTypedData(
+        hotkeyBindingTypedData({
+          chainId: f.chain.id,
+          neuronRegistry: neurons.address,
+          hotkey: alice.address,
+          coldkey: alice.address,
+          deadline: FAR_DEADLINE,
+        }),
+      ),
+    };
     await arm(
       neurons.address,
       encodeFunctionData({
         abi: neuronRegistryAbi,
         functionName: 'registerNeuron',
-        args: [1, HOTKEY, false, '', '', ''],
+        args: [1, HOTKEY, false, '', '', '', NO_CONSENT],
       }),
     );
     await expectRevert(
-      neurons.write.registerNeuron([1, alice.address, false, '', '', ''], { account: alice }),
+      neurons.write.registerNeuron([1, alice.address, false, '', '', '', consent], { account: alice }),
       'ReentrancyGuardReentrantCall',
     );
     await disarm();
-    await f.mined(neurons.write.registerNeuron([1, alice.address, false, '', '', ''], { account: alice }));
+    await f.mined(
+      neurons.write.registerNeuron([1, alice.address, false, '', '', '', consent], { account: alice }),
+    );
     assert.equal(await neurons.read.getNeuronCount([1]), 1);
   });
 });

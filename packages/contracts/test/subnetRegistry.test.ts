@@ -137,6 +137,11 @@ describe('SubnetRegistry', () => {
       ['commitRevealPeriod', { commitRevealPeriod: 101 }],
       ['minAllowedWeights', { minAllowedWeights: 9, maxAllowedUids: 8 }],
       ['maxWeightLimit', { maxWeightLimit: 0 }],
+      // A permit set with no stake would finalise any root (3 * 0 >= 2 * 0).
+      ['minStake', { minStake: 0n }],
+      ['maxRegistrationBurn', { registrationBurn: 2n, maxRegistrationBurn: 1n }],
+      ['burnAdjustmentInterval', { burnAdjustmentInterval: 0n }],
+      ['burnAdjustmentInterval', { burnAdjustmentInterval: 1_000_001n }],
     ];
     for (const [name, change] of bad) {
       await expectRevert(register('ok', '', { ...hp, ...change }), 'InvalidHyperparameter', [name]);
@@ -155,6 +160,10 @@ describe('SubnetRegistry', () => {
       commitRevealPeriod: 100,
       minAllowedWeights: 4096,
       maxWeightLimit: 1,
+      minStake: 1n,
+      registrationBurn: 5n,
+      maxRegistrationBurn: 5n,
+      burnAdjustmentInterval: 1_000_000n,
     };
     await subnets.simulate.registerSubnet(['x'.repeat(64), 'd'.repeat(1024), edge], { account: owner });
   });
@@ -196,8 +205,9 @@ describe('SubnetRegistry', () => {
   });
 
   it('lets only the subnet owner tune it, with the same validation, never lowering maxAllowedUids', async () => {
-    const { subnets, mined, deployer, owner, alice } = fx();
-    await mined(subnets.write.registerSubnet(['a', '', hp], { account: owner }));
+    const { subnets, mined, nextTxAt, deployer, owner, alice } = fx();
+    const registered = await mined(subnets.write.registerSubnet(['a', '', hp], { account: owner }));
+    const start = registered.blockNumber;
     const tuned = { ...hp, maxAllowedUids: 16, kappa: 40_000, minStake: 5n * SUB, weightsVersionKey: 7n };
     await expectRevert(subnets.write.setHyperparams([1, tuned], { account: alice }), 'NotSubnetOwner');
     await expectRevert(subnets.write.setHyperparams([1, tuned], { account: deployer }), 'NotSubnetOwner');
@@ -207,13 +217,30 @@ describe('SubnetRegistry', () => {
       'InvalidHyperparameter',
       ['commitRevealPeriod'],
     );
+    await expectRevert(
+      subnets.write.setHyperparams([1, { ...tuned, minStake: 0n }], { account: owner }),
+      'InvalidHyperparameter',
+      ['minStake'],
+    );
+    // Set in epoch 0 (tempo 10): pending until epoch 1 starts at start + 10.
     const receipt = await mined(subnets.write.setHyperparams([1, tuned], { account: owner }));
     const events = parseEventLogs({ abi: subnetRegistryAbi, logs: receipt.logs });
     assert.deepEqual(
       events.map((e) => e.eventName),
       ['HyperparamsSet'],
     );
-    assert.deepEqual(await subnets.read.getHyperparams([1]), tuned);
+    const [set] = events;
+    assert.equal(set?.eventName, 'HyperparamsSet');
+    assert.deepEqual(set?.args, {
+      netuid: 1,
+      effectiveEpoch: 1n,
+      effectiveBlock: start + 10n,
+      params: tuned,
+    });
+    assert.deepEqual(await subnets.read.getHyperparams([1]), hp);
+    assert.deepEqual(await subnets.read.getPendingHyperparams([1]), [true, start + 10n, tuned]);
+    assert.deepEqual(await subnets.read.validatorPermitParams([1]), [hp.minStake, hp.maxValidators]);
+    // The pending value is the one that cannot be lowered.
     await expectRevert(
       subnets.write.setHyperparams([1, { ...tuned, maxAllowedUids: 15, maxValidators: 2 }], {
         account: owner,
@@ -221,6 +248,9 @@ describe('SubnetRegistry', () => {
       'CannotLowerMaxAllowedUids',
       [16, 15],
     );
+    await nextTxAt(start + 12n);
+    assert.deepEqual(await subnets.read.getHyperparams([1]), tuned);
+    assert.deepEqual(await subnets.read.getPendingHyperparams([1]), [false, 0n, tuned]);
     assert.deepEqual(await subnets.read.getRegistrationInfo([1]), {
       active: false,
       registrationAllowed: true,
@@ -228,7 +258,21 @@ describe('SubnetRegistry', () => {
       immunityPeriod: hp.immunityPeriod,
       minStake: 5n * SUB,
       registrationBurn: hp.registrationBurn,
+      maxRegistrationBurn: hp.maxRegistrationBurn,
+      burnAdjustmentInterval: hp.burnAdjustmentInterval,
     });
+    // A later change promotes the values in effect and waits for the next boundary (epoch 2).
+    const again = await mined(subnets.write.setHyperparams([1, { ...tuned, kappa: 1 }], { account: owner }));
+    const [set2] = parseEventLogs({ abi: subnetRegistryAbi, logs: again.logs, eventName: 'HyperparamsSet' });
+    assert.deepEqual([set2?.args.effectiveEpoch, set2?.args.effectiveBlock], [2n, start + 20n]);
+    assert.equal((await subnets.read.getHyperparams([1])).kappa, 40_000);
+    await expectRevert(
+      subnets.write.setHyperparams([1, { ...tuned, maxAllowedUids: 15, maxValidators: 2 }], {
+        account: owner,
+      }),
+      'CannotLowerMaxAllowedUids',
+      [16, 15],
+    );
   });
 
   it('hands a subnet over to a new owner', async () => {
@@ -256,7 +300,7 @@ describe('SubnetRegistry', () => {
     await mined(subnets.write.activateSubnet([1], { account: alice }));
   });
 
-  it('counts epochs from registration and keeps them monotonic across tempo changes', async () => {
+  it('counts epochs from registration; a tempo change starts at the next epoch boundary', async () => {
     const { subnets, mined, mine, nextTxAt, owner } = fx();
     const receipt = await mined(
       subnets.write.registerSubnet(['a', '', { ...hp, tempo: 10n }], { account: owner }),
@@ -268,36 +312,51 @@ describe('SubnetRegistry', () => {
     await mine(25); // block start + 25: epoch 2
     assert.equal(await subnets.read.currentEpoch([1]), 2n);
 
-    // Tempo 10 -> 4 mid-epoch at block start + 27: epoch 3 starts there.
+    // Tempo 10 -> 7 mid-epoch at block start + 27: epoch 2 keeps its length, epoch 3 starts at start + 30
+    // with the new tempo.
     await nextTxAt(start + 27n);
-    const change = await mined(subnets.write.setHyperparams([1, { ...hp, tempo: 4n }], { account: owner }));
+    const change = await mined(subnets.write.setHyperparams([1, { ...hp, tempo: 7n }], { account: owner }));
     assert.equal(change.blockNumber, start + 27n);
     const [scheduled] = parseEventLogs({
       abi: subnetRegistryAbi,
       logs: change.logs,
       eventName: 'EpochScheduleChanged',
     });
-    assert.deepEqual(scheduled?.args, { netuid: 1, startBlock: start + 27n, epoch: 3n, tempo: 4n });
+    assert.deepEqual(scheduled?.args, { netuid: 1, startBlock: start + 30n, epoch: 3n, tempo: 7n });
+    assert.equal(await subnets.read.currentEpoch([1]), 2n);
+    assert.equal((await subnets.read.getHyperparams([1])).tempo, 10n);
+    assert.equal(await subnets.read.epochStartBlock([1, 2n]), start + 20n);
+    assert.equal(await subnets.read.epochStartBlock([1, 3n]), start + 30n);
+    assert.equal(await subnets.read.epochStartBlock([1, 4n]), start + 37n);
+    // A second change in the same epoch (start + 28) replaces the scheduled one.
+    await mined(subnets.write.setHyperparams([1, { ...hp, tempo: 4n }], { account: owner }));
+    assert.equal(await subnets.read.epochStartBlock([1, 5n]), start + 38n);
+    await nextTxAt(start + 30n);
+    await mine(1); // block start + 30
     assert.equal(await subnets.read.currentEpoch([1]), 3n);
-    assert.equal(await subnets.read.epochStartBlock([1, 2n]), start + 20n); // history keeps the old tempo
-    assert.equal(await subnets.read.epochStartBlock([1, 3n]), start + 27n);
-    assert.equal(await subnets.read.epochStartBlock([1, 5n]), start + 35n);
-    await mine(4);
+    assert.equal((await subnets.read.getHyperparams([1])).tempo, 4n);
+    await mine(4); // start + 34
     assert.equal(await subnets.read.currentEpoch([1]), 4n);
 
-    // A change exactly on an epoch start keeps that epoch: epoch 5 starts at start + 35.
-    await nextTxAt(start + 35n);
+    // A change on an epoch's first block still waits for the next one: epoch 5 starts at start + 38 with
+    // tempo 4, epoch 6 at start + 42 with tempo 20.
+    await nextTxAt(start + 38n);
     await mined(subnets.write.setHyperparams([1, { ...hp, tempo: 20n }], { account: owner }));
     assert.equal(await subnets.read.currentEpoch([1]), 5n);
-    assert.equal(await subnets.read.epochStartBlock([1, 6n]), start + 55n);
+    assert.equal(await subnets.read.epochStartBlock([1, 6n]), start + 42n);
+    assert.equal(await subnets.read.epochStartBlock([1, 7n]), start + 62n);
+    // Back to the tempo in effect (start + 39) drops the scheduled anchor; then 20 again (start + 40).
+    await mined(subnets.write.setHyperparams([1, { ...hp, tempo: 4n }], { account: owner }));
+    assert.equal(await subnets.read.epochStartBlock([1, 7n]), start + 46n);
+    await mined(subnets.write.setHyperparams([1, { ...hp, tempo: 20n }], { account: owner }));
     assert.deepEqual(await subnets.read.getEpochSchedule([1]), [
       { startBlock: start, epoch: 0n, tempo: 10n },
-      { startBlock: start + 27n, epoch: 3n, tempo: 4n },
-      { startBlock: start + 35n, epoch: 5n, tempo: 20n },
+      { startBlock: start + 30n, epoch: 3n, tempo: 4n },
+      { startBlock: start + 42n, epoch: 6n, tempo: 20n },
     ]);
   });
 
-  it('retunes the tempo of the registration block in place', async () => {
+  it('a tempo change in the registration block waits for epoch 1', async () => {
     const { subnets, testClient, publicClient, owner } = fx();
     await testClient.setAutomine(false);
     try {
@@ -321,7 +380,8 @@ describe('SubnetRegistry', () => {
       assert.equal(b.status, 'success');
       assert.equal(a.blockNumber, b.blockNumber);
       assert.deepEqual(await subnets.read.getEpochSchedule([1]), [
-        { startBlock: a.blockNumber, epoch: 0n, tempo: 3n },
+        { startBlock: a.blockNumber, epoch: 0n, tempo: hp.tempo },
+        { startBlock: a.blockNumber + hp.tempo, epoch: 1n, tempo: 3n },
       ]);
     } finally {
       await testClient.setAutomine(true);
@@ -332,6 +392,7 @@ describe('SubnetRegistry', () => {
     const { subnets } = fx();
     await expectRevert(subnets.read.getSubnet([1]), 'SubnetNotFound', [1]);
     await expectRevert(subnets.read.getHyperparams([1]), 'SubnetNotFound');
+    await expectRevert(subnets.read.getPendingHyperparams([1]), 'SubnetNotFound');
     await expectRevert(subnets.read.getRegistrationInfo([0]), 'SubnetNotFound', [0]);
     await expectRevert(subnets.read.subnetOwner([1]), 'SubnetNotFound');
     await expectRevert(subnets.read.currentEpoch([1]), 'SubnetNotFound');

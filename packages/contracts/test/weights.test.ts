@@ -80,9 +80,12 @@ async function validator(f: Fixture, hotkey: Fixture['erin']): Promise<number> {
   await f.mined(f.staking.write.stake([100n * SUB], { account: f.alice }));
   await f.mined(f.staking.write.allocate([1, hotkey.address, 100n * SUB], { account: f.alice }));
   await f.mined(
-    f.neurons.write.registerNeuron([1, hotkey.address, true, peerIdOf(hotkey), MULTIADDR, ''], {
-      account: f.alice,
-    }),
+    f.neurons.write.registerNeuron(
+      [1, hotkey.address, true, peerIdOf(hotkey), MULTIADDR, '', await f.consent(hotkey.address, f.alice)],
+      {
+        account: f.alice,
+      },
+    ),
   );
   return f.neurons.read.uidOf([1, hotkey.address]);
 }
@@ -219,7 +222,7 @@ describe('Weights', () => {
 
   it('lets only registered validator hotkeys with a permit commit, rate-limited', async () => {
     const f = fx();
-    const { weights, neurons, subnets, mined, nextTxAt, owner, alice, bob, erin, frank } = f;
+    const { weights, neurons, mined, nextTxAt, alice, bob, erin, frank } = f;
     const hash = keccak256(toHex('h'));
     await expectRevert(weights.write.commitWeights([1, zeroHash], { account: erin }), 'EmptyCommitHash');
     await expectRevert(weights.write.commitWeights([9, hash], { account: erin }), 'SubnetNotFound', [9]);
@@ -228,7 +231,10 @@ describe('Weights', () => {
       bob.address,
     ]);
     await mined(
-      neurons.write.registerNeuron([1, frank.address, false, peerIdOf(frank), '', ''], { account: alice }),
+      neurons.write.registerNeuron(
+        [1, frank.address, false, peerIdOf(frank), '', '', await f.consent(frank.address, alice)],
+        { account: alice },
+      ),
     );
     await expectRevert(
       weights.write.commitWeights([1, hash], { account: frank }),
@@ -237,7 +243,7 @@ describe('Weights', () => {
     );
 
     const uid = await validator(f, erin);
-    await mined(subnets.write.setHyperparams([1, { ...hp, weightsRateLimit: 5n }], { account: owner }));
+    await f.applyHyperparams(1, { ...hp, weightsRateLimit: 5n });
     const first = await mined(weights.write.commitWeights([1, hash], { account: erin }));
     await expectRevert(weights.write.commitWeights([1, hash], { account: erin }), 'RateLimited', [
       1,
@@ -252,8 +258,8 @@ describe('Weights', () => {
 
   it('reveals only in commit epoch + commitRevealPeriod, with the subnet version key and the committed data', async () => {
     const f = fx();
-    const { weights, subnets, mined, owner, erin } = f;
-    await mined(subnets.write.setHyperparams([1, { ...hp, commitRevealPeriod: 2 }], { account: owner }));
+    const { weights, mined, erin } = f;
+    await f.applyHyperparams(1, { ...hp, commitRevealPeriod: 2 });
     await validator(f, erin);
     const uids = packU16([1, 2]);
     const values = packU16([10, 20]);
@@ -278,12 +284,8 @@ describe('Weights', () => {
 
   it('refuses malformed or out-of-bounds vectors even when they match the commit', async () => {
     const f = fx();
-    const { weights, subnets, mined, owner, erin } = f;
-    await mined(
-      subnets.write.setHyperparams([1, { ...hp, minAllowedWeights: 2, maxWeightLimit: 32_768 }], {
-        account: owner,
-      }),
-    );
+    const { weights, mined, erin } = f;
+    await f.applyHyperparams(1, { ...hp, minAllowedWeights: 2, maxWeightLimit: 32_768 });
     await validator(f, erin);
     const cases: [string, Hex, Hex, readonly unknown[]][] = [
       ['LengthMismatch', packU16([1, 2]), packU16([5]), [4n, 2n]],

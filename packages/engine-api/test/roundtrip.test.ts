@@ -71,6 +71,7 @@ const subnet: z.output<typeof SubnetSchema> = {
     immunityPeriod: 100,
     minStake: '1000000000000000000',
     registrationBurn: '1000000000000000000',
+    maxRegistrationBurn: '100000000000000000000',
     kappa: 32767,
     bondsMovingAverage: 900_000,
     ownerSplit: 1800,
@@ -82,6 +83,7 @@ const subnet: z.output<typeof SubnetSchema> = {
     maxWeightLimit: 65535,
     weightsVersionKey: 0,
     registrationAllowed: true,
+    burnAdjustmentInterval: 100,
   },
   epochSchedule: [
     { epoch: 0, startBlock: 7, tempo: 20 },

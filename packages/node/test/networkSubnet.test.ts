@@ -138,6 +138,7 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
     await loner.registerNeuron({
       netuid: 1,
       hotkey: lonerHot.address,
+      hotkeyAccount: lonerHot,
       role: 'validator',
       peerId: peerIdOfPublicKey(lonerHot.publicKey),
       multiaddrs: [`/ip4/127.0.0.1/tcp/${lonerPorts.tcp}`, `/ip4/127.0.0.1/tcp/${lonerPorts.ws}/ws`],

@@ -80,6 +80,7 @@ const PARAM_KINDS: Record<keyof Hyperparams, 'int' | 'bigint' | 'sub' | 'bool'> 
   immunityPeriod: 'bigint',
   minStake: 'sub',
   registrationBurn: 'sub',
+  maxRegistrationBurn: 'sub',
   kappa: 'int',
   bondsMovingAverage: 'int',
   ownerSplit: 'int',
@@ -91,6 +92,7 @@ const PARAM_KINDS: Record<keyof Hyperparams, 'int' | 'bigint' | 'sub' | 'bool'> 
   maxWeightLimit: 'int',
   weightsVersionKey: 'bigint',
   registrationAllowed: 'bool',
+  burnAdjustmentInterval: 'bigint',
 };
 
 function parseParam(
@@ -173,19 +175,29 @@ export function registerChain(program: Command): void {
       .requiredOption('--netuid <n>', 'subnet id'),
   ).action(async (_o, cmd: Command) => {
     const global = cmd.optsWithGlobals<GlobalOpts>();
-    const { chain, info } = await run(cmd, 'reading the subnet…', async (g, f) => {
+    const { chain, info, pending } = await run(cmd, 'reading the subnet…', async (g, f) => {
       const s = await chainSetup(g, f);
-      return {
-        chain: s.chain,
-        info: await s.sdk.getSubnetInfo(intOption(f.netuid as string, '--netuid', 1)),
-      };
+      const netuid = intOption(f.netuid as string, '--netuid', 1);
+      const [info, pending] = await Promise.all([
+        s.sdk.getSubnetInfo(netuid),
+        s.sdk.getPendingSubnetParams(netuid),
+      ]);
+      return { chain: s.chain, info, pending };
     });
-    const json = chain.subnetToJson(info);
+    const subnetJson = chain.subnetToJson(info);
+    // An owner's change waiting for its epoch boundary, shown beside the values in effect.
+    const pendingJson = pending.pending
+      ? { effectiveBlock: Number(pending.effectiveBlock), params: chain.paramsToJson(pending.params) }
+      : null;
+    const json = { ...subnetJson, pendingParams: pendingJson };
     output(global, json, () =>
       [
         `subnet ${json.netuid} "${json.name}" owned by ${json.owner}, ${json.active ? 'active' : 'not active'}`,
         json.description,
-        ...Object.entries(json.params).map(([k, v]) => `  ${k.padEnd(20)} ${v}`),
+        ...Object.entries(json.params).map(([k, v]) => {
+          const next = pendingJson?.params[k as keyof typeof pendingJson.params];
+          return `  ${k.padEnd(22)} ${v}${next !== undefined && next !== v ? ` (from block ${pendingJson?.effectiveBlock}: ${next})` : ''}`;
+        }),
       ].join('\n'),
     );
   });
@@ -246,7 +258,9 @@ export function registerChain(program: Command): void {
     withChainOptions(
       subnet
         .command('set-param')
-        .description('Change one hyperparameter of a subnet (owner; checked against the contract bounds)')
+        .description(
+          'Change one hyperparameter of a subnet (owner; checked against the contract bounds); it takes effect at the next epoch boundary',
+        )
         .requiredOption('--netuid <n>', 'subnet id')
         .requiredOption('--param <name>', `one of: ${Object.keys(PARAM_KINDS).join(', ')}`)
         .requiredOption('--value <value>', 'new value (SUB amounts in SUB, e.g. 1.5)'),
@@ -256,10 +270,19 @@ export function registerChain(program: Command): void {
       const s = await chainSetup(g, f);
       const netuid = intOption(f.netuid as string, '--netuid', 1);
       const [key, value] = parseParam(f.param as string, f.value as string, s.chain.parseSub);
-      const current = await s.sdk.getSubnetParams(netuid);
-      return (await s.signer(f, 'coldkey')).setSubnetParams(netuid, { ...current, [key]: value });
+      // On top of a change already waiting for its epoch boundary, else of the values in effect.
+      const { params: latest } = await s.sdk.getPendingSubnetParams(netuid);
+      return (await s.signer(f, 'coldkey')).setSubnetParams(netuid, { ...latest, [key]: value });
     });
-    output(cmd.optsWithGlobals<GlobalOpts>(), { txHash: r.hash }, () => `updated (tx ${r.hash})`);
+    output(
+      cmd.optsWithGlobals<GlobalOpts>(),
+      {
+        txHash: r.hash,
+        effectiveEpoch: Number(r.effectiveEpoch),
+        effectiveBlock: Number(r.effectiveBlock),
+      },
+      () => `updated from epoch ${r.effectiveEpoch}, block ${r.effectiveBlock} on (tx ${r.hash})`,
+    );
   });
 
   const neuron = program.command('neuron').description('Register and inspect neurons');
@@ -268,7 +291,7 @@ export function registerChain(program: Command): void {
       neuron
         .command('register')
         .description(
-          "Register the wallet's hotkey in a subnet (signed by the coldkey, burns the registration fee)",
+          "Register the wallet's hotkey in a subnet (signed by the coldkey, with the hotkey's consent to the binding at its first registration; burns the current demand-priced registration fee)",
         )
         .requiredOption('--netuid <n>', 'subnet id')
         .option('--role <role>', 'miner or validator', 'miner')
@@ -281,11 +304,12 @@ export function registerChain(program: Command): void {
       const s = await chainSetup(g, f);
       if (f.role !== 'miner' && f.role !== 'validator')
         throw new CliError(ExitCode.USAGE, '--role must be miner or validator');
-      const hotkey = await s.hotkeyAddress(`${f.wallet}/${f.hotkey}`, f);
-      const sdk = await s.signer(f, 'coldkey');
+      // The wallet's hotkey signs its consent to the binding to the coldkey (needed at its first registration).
+      const { sdk, hotkey } = await s.coldkeyAndHotkey(f);
       return sdk.registerNeuron({
         netuid: intOption(f.netuid as string, '--netuid', 1),
-        hotkey,
+        hotkey: hotkey.address,
+        hotkeyAccount: hotkey,
         role: f.role,
         peerId: f.peerId as string,
         multiaddrs: (f.multiaddr as unknown as string[] | undefined) ?? [],
@@ -294,8 +318,8 @@ export function registerChain(program: Command): void {
     });
     output(
       cmd.optsWithGlobals<GlobalOpts>(),
-      { uid: r.uid, txHash: r.hash },
-      () => `registered as uid ${r.uid} (tx ${r.hash})`,
+      { uid: r.uid, txHash: r.hash, burn: r.burn.toString() },
+      () => `registered as uid ${r.uid}, burned ${formatSub(r.burn)} SUB (tx ${r.hash})`,
     );
   });
   withSignerOptions(

@@ -26,6 +26,8 @@ export interface SignerFlags {
 }
 
 export type ChainModule = typeof import('@subnet/chain');
+/** A signing account (viem's, as the SDK takes it). */
+type Account = Parameters<SubnetClient['withAccount']>[0];
 
 export interface ChainSetup {
   config: Config;
@@ -34,6 +36,11 @@ export interface ChainSetup {
   sdk: SubnetClient;
   /** The SDK signing with a wallet's coldkey or hotkey. */
   signer(flags: SignerFlags, which: 'coldkey' | 'hotkey'): Promise<SubnetClient>;
+  /**
+   * The SDK signing with a wallet's coldkey, and the wallet's hotkey account (one password for both), for a
+   * hotkey's consent to its binding at its first registration.
+   */
+  coldkeyAndHotkey(flags: SignerFlags): Promise<{ sdk: SubnetClient; hotkey: Account }>;
   /** Resolves a hotkey given as an address, or as `wallet/hotkey` / a wallet name (its default hotkey). */
   hotkeyAddress(spec: string, flags: SignerFlags): Promise<`0x${string}`>;
 }
@@ -91,7 +98,7 @@ export async function chainSetup(global: GlobalOpts, flags: ChainFlags): Promise
   });
   const devnetPassword = join(config.dataDir, 'devnet', 'wallet-password');
 
-  async function unlock(flags: SignerFlags, key: string) {
+  async function unlock(flags: SignerFlags, keys: readonly string[]) {
     const w = await import('@subnet/wallet');
     const store = w.createWalletStore({ dir: flags.walletDir ?? w.defaultWalletDir(config.dataDir) });
     const passwordFile =
@@ -106,7 +113,9 @@ export async function chainSetup(global: GlobalOpts, flags: ChainFlags): Promise
       envName: flags.passwordEnv,
       prompt: `Password of wallet ${flags.wallet}: `,
     });
-    return store.unlock(flags.wallet ?? 'default', key, password);
+    const accounts: Account[] = [];
+    for (const key of keys) accounts.push(await store.unlock(flags.wallet ?? 'default', key, password));
+    return accounts;
   }
 
   return {
@@ -115,11 +124,19 @@ export async function chainSetup(global: GlobalOpts, flags: ChainFlags): Promise
     network,
     sdk,
     async signer(flags, which) {
-      const account = await unlock(
-        flags,
+      const [account] = await unlock(flags, [
         which === 'coldkey' ? 'coldkey' : (flags.hotkey ?? 'default'),
-      ).catch(chainFailure);
+      ]).catch(chainFailure);
+      if (account === undefined) throw new CliError(ExitCode.USAGE, 'no key unlocked');
       return sdk.withAccount(account);
+    },
+    async coldkeyAndHotkey(flags) {
+      const [coldkey, hotkey] = await unlock(flags, ['coldkey', flags.hotkey ?? 'default']).catch(
+        chainFailure,
+      );
+      if (coldkey === undefined || hotkey === undefined)
+        throw new CliError(ExitCode.USAGE, 'no key unlocked');
+      return { sdk: sdk.withAccount(coldkey), hotkey };
     },
     async hotkeyAddress(spec, flags) {
       if (/^0x[0-9a-fA-F]{40}$/.test(spec)) return spec as `0x${string}`;

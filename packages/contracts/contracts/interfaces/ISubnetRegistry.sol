@@ -8,14 +8,18 @@ interface ISubnetRegistry {
     /// @notice Owner-tunable parameters of a subnet.
     /// @dev Splits are basis points summing to 10000; `kappa` and `maxWeightLimit` are fractions of 65535;
     ///      `bondsMovingAverage` is per million; `commitRevealPeriod` counts epochs (>= 1); block counts are
-    ///      blocks of the chain the contracts run on.
+    ///      blocks of the chain the contracts run on. `minStake` is > 0. The registration burn is priced by
+    ///      demand between `registrationBurn` (the floor) and `maxRegistrationBurn` (the cap): each
+    ///      registration raises it by half, and each `burnAdjustmentInterval` blocks without one halves what
+    ///      lies above the floor (`NeuronRegistry.registrationBurn`).
     struct Hyperparams {
         uint64 tempo;
         uint16 maxAllowedUids;
         uint16 maxValidators;
         uint64 immunityPeriod;
         uint256 minStake;
-        uint256 registrationBurn;
+        uint128 registrationBurn;
+        uint128 maxRegistrationBurn;
         uint16 kappa;
         uint32 bondsMovingAverage;
         uint16 ownerSplit;
@@ -27,6 +31,7 @@ interface ISubnetRegistry {
         uint16 maxWeightLimit;
         uint64 weightsVersionKey;
         bool registrationAllowed;
+        uint64 burnAdjustmentInterval;
     }
 
     /// @notice What a neuron registration needs to know about a subnet, read in one call.
@@ -36,22 +41,25 @@ interface ISubnetRegistry {
         uint16 maxAllowedUids;
         uint64 immunityPeriod;
         uint256 minStake;
-        uint256 registrationBurn;
+        uint128 registrationBurn;
+        uint128 maxRegistrationBurn;
+        uint64 burnAdjustmentInterval;
     }
 
-    /// @notice The hyperparameters of a subnet; reverts `SubnetNotFound` for an unknown netuid.
+    /// @notice The hyperparameters in effect for a subnet (an owner's change takes effect at the next epoch
+    ///         boundary); reverts `SubnetNotFound` for an unknown netuid.
     /// @param netuid The subnet.
-    /// @return params Its current hyperparameters.
+    /// @return params Its hyperparameters in effect at the current block.
     function getHyperparams(uint16 netuid) external view returns (Hyperparams memory params);
 
     /// @notice The subset of a subnet's state a neuron registration needs; reverts `SubnetNotFound` for an
     ///         unknown netuid.
     /// @param netuid The subnet.
     /// @return info Activation, registration switch, UID limit, immunity period, validator minimum stake and
-    ///         registration burn.
+    ///         registration burn bounds and decay interval (the values in effect).
     function getRegistrationInfo(uint16 netuid) external view returns (RegistrationInfo memory info);
 
-    /// @notice What a validator permit depends on, read in one call; reverts `SubnetNotFound` for an unknown
+    /// @notice What a validator permit depends on (the values in effect), read in one call; reverts `SubnetNotFound` for an unknown
     ///         netuid.
     /// @param netuid The subnet.
     /// @return minStake The validator minimum stake.

@@ -39,7 +39,8 @@ export const HyperparamsSchema = z.object({
   maxValidators: z.number().int(),
   immunityPeriod: z.number().int(),
   minStake: AmountSchema,
-  registrationBurn: AmountSchema,
+  registrationBurn: AmountSchema.describe('Floor of the demand-priced registration burn'),
+  maxRegistrationBurn: AmountSchema.describe('Cap of the demand-priced registration burn'),
   kappa: z.number().int(),
   bondsMovingAverage: z.number().int(),
   ownerSplit: z.number().int(),
@@ -51,6 +52,10 @@ export const HyperparamsSchema = z.object({
   maxWeightLimit: z.number().int(),
   weightsVersionKey: z.number().int(),
   registrationAllowed: z.boolean(),
+  burnAdjustmentInterval: z
+    .number()
+    .int()
+    .describe('Blocks without a registration that halve what the burn holds above its floor'),
 });
 
 export const SubnetSchema = z.object({
