@@ -482,6 +482,7 @@ describe('wrong-root reports through the SDK', () => {
       role: 'validator',
       peerId: peerIdOfPublicKey(xHot.publicKey),
       multiaddrs: ['/ip4/127.0.0.1/tcp/4009'],
+      hotkeyAccount: xHot,
     });
     // An epoch nobody snapshotted: nobody is drawn, so X may propose first.
     const e = (await sdk.getEpoch(1)).currentEpoch + 1n;

@@ -146,7 +146,8 @@ describe('chain attacks on the devnet: a weight copier and a wrong-root proposer
         address: network.contracts.token,
         abi: subnetTokenAbi,
         functionName: 'transfer',
-        args: [shown.coldkey.address, (stake + 10n) * SUB], // 10 SUB over the stake for the registration burn
+        // 100 SUB over the stake for the registration burn (priced by demand; the devnet caps it at 100 SUB).
+        args: [shown.coldkey.address, (stake + 100n) * SUB],
       });
       await pub.waitForTransactionReceipt({ hash: fund as Hex });
       const amount = String(stake);

@@ -252,27 +252,22 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
       );
       await sleep(1000);
     }
-    // Each finalised epoch's proposer records its results in NeuronRegistry (the pruning score): once the latest
-    // finalised epoch is recorded, the honest miners' recorded emission is > 0 and the cheat's is 0.
+    // Each finalised epoch's proposer records its results in NeuronRegistry, where they feed the pruning
+    // score (a moving average of recorded emission): once recorded, the honest miners' score is > 0 and the
+    // cheat's a small fraction of theirs (it is 0 from the first epoch it earned nothing in, decaying to it).
     const network = await loadNetwork(join(dir, '.subnet', 'devnet.json'));
     const sdk = createSubnetClient({ rpcUrl, chainId: network.chainId, contracts: network.contracts });
     const recordDeadline = Date.now() + 60_000;
     for (;;) {
-      const latest = await engine.call('chain_getEpochResultsV1', { netuid: 1 });
       const recorded = new Map((await sdk.getSubnetNeurons(1)).map((n) => [n.uid, n.recordedEmission]));
-      if (latest.results.every((r) => recorded.get(r.uid) === BigInt(r.emission))) {
-        for (const uid of honest) {
-          assert.ok(
-            (recorded.get(uid) ?? 0n) > 0n,
-            `epoch ${latest.epoch}: honest uid ${uid} recorded ${recorded.get(uid)}`,
-          );
-        }
-        assert.equal(recorded.get(cheat), 0n, `epoch ${latest.epoch}: the cheat's recorded emission`);
-        break;
-      }
+      const least = honest.reduce<bigint | undefined>((m, uid) => {
+        const r = recorded.get(uid) ?? 0n;
+        return m === undefined || r < m ? r : m;
+      }, undefined);
+      if (least !== undefined && least > 0n && (recorded.get(cheat) ?? 0n) * 10n < least) break;
       assert.ok(
         Date.now() < recordDeadline,
-        `epoch ${latest.epoch}'s results are not recorded: ${[...recorded]} vs ${latest.results.map((r) => `${r.uid}:${r.emission}`)}`,
+        `pruning scores: honest ${honest.map((u) => recorded.get(u))}, the cheat ${recorded.get(cheat)}`,
       );
       await sleep(1000);
     }

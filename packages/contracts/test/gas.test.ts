@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { type Address, keccak256, toHex } from 'viem';
 import { NO_CONSENT } from '../src/consent.js';
@@ -27,6 +28,17 @@ const ATTEST_MAX_GAS = 100_000n;
 const CLAIM_MAX_GAS = 80_000n;
 
 const hotkey = (i: number): Address => hotkeyAccount(`gas-hotkey-${i}`).address;
+
+/**
+ * Hands one section's figures to `npm run gas` (scripts/gas-report.ts), which runs this file with
+ * GAS_REPORT_FILE set and reports them beside its devnet figures: one JSON line per section.
+ */
+function report(section: string, gas: Record<string, bigint>): void {
+  const file = process.env.GAS_REPORT_FILE;
+  if (file === undefined || file === '') return;
+  const figures = Object.fromEntries(Object.entries(gas).map(([k, v]) => [k, Number(v)]));
+  appendFileSync(file, `${JSON.stringify({ section, gas: figures })}\n`);
+}
 
 describe('gas targets', () => {
   const fx = useFixture({
@@ -72,6 +84,14 @@ describe('gas targets', () => {
         `re-registration of a bound hotkey: miner ${minerAgain}, validator ${validatorAgain}; ` +
         `peerId ${peerIdOf(hotkey(0)).length} B, multiaddr ${MULTIADDR.length} B`,
     );
+    report('registerNeuron256', {
+      minerFirstOnSubnet: first,
+      miner: typical,
+      validatorFirst: firstValidator,
+      validator,
+      minerBound: minerAgain,
+      validatorBound: validatorAgain,
+    });
     assert.ok(typical <= REGISTER_NEURON_MAX_GAS, `miner registration ${typical}`);
     assert.ok(validator <= FIRST_VALIDATOR_REGISTRATION_MAX_GAS, `validator registration ${validator}`);
     assert.ok(minerAgain <= REGISTER_NEURON_MAX_GAS, `miner re-registration ${minerAgain}`);
@@ -121,6 +141,7 @@ describe('gas targets', () => {
       weights.write.revealWeights([1, packU16(uids), packU16(values), salt, 1n], { account: bob }),
     );
     console.log(`gas commitWeights ${commit.gasUsed}, revealWeights(256) ${reveal.gasUsed}`);
+    report('weights256', { commitWeights: commit.gasUsed, revealWeights256: reveal.gasUsed });
     assert.ok(reveal.gasUsed <= REVEAL_256_MAX_GAS, `reveal ${reveal.gasUsed}`);
   });
 });
@@ -190,6 +211,7 @@ describe('epoch gas targets (3 validators, 4 miners)', () => {
           .map(([k, v]) => `${k} ${v}`)
           .join(', '),
     );
+    report('epoch3Validators', gas);
     assert.ok((gas.propose as bigint) <= PROPOSE_MAX_GAS, `propose ${gas.propose}`);
     assert.ok((gas.attestFinalising as bigint) <= ATTEST_MAX_GAS, `attest ${gas.attestFinalising}`);
     assert.ok((gas.claim as bigint) <= CLAIM_MAX_GAS, `claim ${gas.claim}`);
@@ -271,6 +293,7 @@ describe('epoch gas targets at maxAllowedUids = 256 with 64 validators', () => {
           .map(([k, v]) => `${k} ${v}`)
           .join(', '),
     );
+    report('epoch64Validators256Uids', gas);
     assert.ok((gas.propose as bigint) <= PROPOSE_MAX_GAS, `propose ${gas.propose}`);
     assert.ok((gas.attestMax as bigint) <= ATTEST_MAX_GAS, `attest ${gas.attestMax}`);
     assert.ok((gas.claim as bigint) <= CLAIM_MAX_GAS, `claim ${gas.claim}`);

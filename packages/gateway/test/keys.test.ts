@@ -22,7 +22,7 @@ import {
 const DEFAULTS = { requestsPerMinute: 600, tokensPerMinute: 200_000 };
 
 const until = (what: string, cond: () => boolean) =>
-  waitFor(() => (cond() ? true : undefined), { timeoutMs: 5000, intervalMs: 10, what });
+  waitFor(() => (cond() ? true : undefined), { timeoutMs: 20_000, intervalMs: 10, what });
 
 describe('key store', () => {
   let dir: string;

@@ -117,11 +117,11 @@ describe('gossip', () => {
     running.push(victim, bad);
     await connect(bad.libp2p, victim.libp2p);
     await waitFor(() => (victim.libp2p.services.pubsub.getSubscribers(HB).length > 0 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'subscription',
     });
     await waitFor(() => (bad.libp2p.services.pubsub.getSubscribers(HB).length > 0 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'subscription',
     });
     const send = (bytes: Uint8Array) => bad.libp2p.services.pubsub.publish(HB, bytes);
@@ -136,7 +136,7 @@ describe('gossip', () => {
     await send(await signedHeartbeat(badN.privateKey, badN.peerId, { ts: Date.now() - 3_600_000 }));
     const refused = (reason: string) => counted(victim.metrics.refused, { layer: 'gossip', reason });
     await waitFor(async () => ((await refused('stale')) === 1 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the last message to be refused',
     });
     assert.equal(await refused('malformed'), 2);
@@ -150,13 +150,13 @@ describe('gossip', () => {
     await send(await signedHeartbeat(badN.privateKey, badN.peerId, { seq: 100 }));
     await send(await signedHeartbeat(badN.privateKey, badN.peerId, { seq: 99 }));
     await waitFor(async () => ((await refused('replayed')) === 1 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the replay to be refused',
     });
     assert.equal(victim.peers.heartbeat(badN.peerId)?.heartbeat.seq, 100);
     // Scores are cached for a gossipsub heartbeat (1 s).
     await waitFor(() => ((victim.gossip.score(badN.peerId) ?? 0) < 0 ? true : undefined), {
-      timeoutMs: 3000,
+      timeoutMs: 20_000,
       what: 'rejections to lower the sender score',
     });
   });
@@ -171,7 +171,7 @@ describe('gossip', () => {
     running.push(victim, bad);
     await connect(bad.libp2p, victim.libp2p);
     await waitFor(() => (bad.libp2p.services.pubsub.getSubscribers(HB).length > 0 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'subscription',
     });
     const send = (bytes: Uint8Array) => bad.libp2p.services.pubsub.publish(HB, bytes);
@@ -180,7 +180,7 @@ describe('gossip', () => {
     const models = Array.from({ length: 65 }, (_, i) => modelInfo(`m${i}`));
     await send(await signedHeartbeat(badN.privateKey, badN.peerId, { models, seq: 1 }));
     await waitFor(async () => ((await refused('too_many_models')) === 1 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the heartbeat with 65 models to be rejected',
     });
     assert.equal(await counted(victim.metrics.gossip, { topic: 'heartbeat', result: 'reject' }), 1);
@@ -188,7 +188,7 @@ describe('gossip', () => {
     for (let i = 0; i < 12; i++)
       await send(await signedHeartbeat(badN.privateKey, badN.peerId, { seq: 10 + i }));
     await waitFor(async () => ((await refused('rate_limited')) === 8 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: '8 heartbeats over the rate',
     });
     const taken = await counted(victim.metrics.gossip, { topic: 'heartbeat', result: 'accept' });
@@ -201,7 +201,7 @@ describe('gossip', () => {
     await waitFor(
       async () =>
         (await refused('rate_limited')) === 9 && (await refused('too_many_models')) === 2 ? true : undefined,
-      { timeoutMs: 5000, what: 'the forged heartbeats to be refused for their bounds' },
+      { timeoutMs: 20_000, what: 'the forged heartbeats to be refused for their bounds' },
     );
     assert.equal(await refused('forged'), 0);
     // A node never publishes more models than its peers accept.
@@ -227,15 +227,18 @@ describe('gossip', () => {
     await connect(spammer.libp2p, victim.libp2p);
     const chat = gossipTopic(1, 'chat');
     await waitFor(() => (spammer.libp2p.services.pubsub.getSubscribers(chat).length > 0 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'subscription',
     });
     await spammer.gossip.publish('chat', { n: 1 });
-    await waitFor(() => (got.length === 1 ? true : undefined), { timeoutMs: 5000, what: 'a valid message' });
+    await waitFor(() => (got.length === 1 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'a valid message',
+    });
     for (let i = 0; i < 5; i++)
       await spammer.libp2p.services.pubsub.publish(chat, encoder.encode(`{bad ${i}`));
     await waitFor(() => ((victim.gossip.score(spammerN.peerId) ?? 0) < -80 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the spammer to be graylisted',
     });
     const rejected = await counted(victim.metrics.gossip, { topic: 'chat', result: 'reject' });
@@ -264,7 +267,10 @@ describe('gossip', () => {
     await sleep(1500); // a heartbeat or two for the mesh to form
     const { recipients } = await a.gossip.publish('scores', { epoch: 7, weights: [1, 2, 3] });
     assert.ok(recipients >= 1);
-    await waitFor(() => (atC.length === 1 ? true : undefined), { timeoutMs: 5000, what: 'relayed message' });
+    await waitFor(() => (atC.length === 1 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'relayed message',
+    });
     assert.deepEqual(atB, [{ epoch: 7, weights: [1, 2, 3] }]);
     // The DHT may have connected a and c directly by now, so the relay is a or b.
     assert.ok([a, b].some((n) => n.libp2p.peerId.toString() === atC[0]?.from));
@@ -289,7 +295,7 @@ describe('gossip', () => {
     await waitFor(
       async () =>
         (await counted(b.metrics.refused, { layer: 'gossip', reason: 'oversized' })) === 1 ? true : undefined,
-      { timeoutMs: 5000, what: 'oversized message refused' },
+      { timeoutMs: 20_000, what: 'oversized message refused' },
     );
     assert.equal(atB.length, 1);
   });
@@ -310,7 +316,7 @@ describe('gossip', () => {
           !isConnected(rogue, memberN.peerId)
             ? true
             : undefined,
-        { timeoutMs: 3000, what: 'the outsider to be refused' },
+        { timeoutMs: 20_000, what: 'the outsider to be refused' },
       );
       assert.equal(isConnected(member.libp2p, outsider.peerId), false);
       // Dialling it from the member is refused before any socket opens.

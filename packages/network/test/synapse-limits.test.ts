@@ -209,7 +209,7 @@ describe('synapse bounds: a hostile miner is cut off', () => {
   });
   const disconnected = () =>
     waitFor(() => (v.getConnections(h.peerId).length === 0 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the connection to the hostile miner to close',
     });
   const overLimit = (limit: string) =>
@@ -315,7 +315,7 @@ describe('synapse bounds: a hostile miner is cut off', () => {
     // Read one event, then stop reading: the rest pile up until the budget is crossed.
     assert.equal((await it.next()).done, false);
     await waitFor(async () => ((await overLimit('buffered_bytes')) >= 1 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the buffered bound to break',
     });
     const err = await failure({ [Symbol.asyncIterator]: () => it });
@@ -480,7 +480,7 @@ describe('synapse server bounds', () => {
       closed: () => closed || stream.status !== 'open',
       waitErr: () =>
         waitFor(() => frames.find((f) => f.t === 'err'), {
-          timeoutMs: 5000,
+          timeoutMs: 20_000,
           intervalMs: 5,
           what: 'an err frame',
         }),
@@ -494,7 +494,7 @@ describe('synapse server bounds', () => {
     const err = await r.waitErr();
     assert.equal(err.id, null);
     assert.equal(err.reason, 'no_permit');
-    await waitFor(() => (r.closed() ? true : undefined), { timeoutMs: 5000, what: 'the stream to close' });
+    await waitFor(() => (r.closed() ? true : undefined), { timeoutMs: 20_000, what: 'the stream to close' });
     assert.equal(
       await counter(registry, 'subnet_network_refused_total', { layer: 'synapse', reason: 'oversized' }),
       0,
@@ -507,7 +507,7 @@ describe('synapse server bounds', () => {
     a.partial(60_000, 20_000);
     b.partial(60_000, 20_000);
     const refused = await waitFor(() => [a, b].find((r) => r.frames.some((f) => f.t === 'err')), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'one of the two streams to be refused',
     });
     assert.equal((await refused.waitErr()).reason, 'oversized');
@@ -530,7 +530,7 @@ describe('synapse server bounds', () => {
       ),
     );
     await waitFor(() => c.frames.find((f) => f.t === 'end' && f.id === 'after'), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the answer on a fresh stream',
     });
     for (const r of [a, b, c]) r.stream.abort(new Error('done'));

@@ -152,7 +152,7 @@ async function rawStream(from: SubnetLibp2p, to: SubnetLibp2p) {
       ...extra,
     });
   const waitFrame = (pred: (f: (typeof frames)[number]) => boolean, what: string) =>
-    waitFor(() => frames.find(pred), { timeoutMs: 5000, intervalMs: 5, what });
+    waitFor(() => frames.find(pred), { timeoutMs: 20_000, intervalMs: 5, what });
   return { stream, frames, req, waitFrame };
 }
 
@@ -304,7 +304,7 @@ describe('synapse protocol over libp2p', () => {
     })();
     assert.equal(err?.code, NetworkErrorCode.CANCELLED);
     await waitFor(() => seen.aborted.has(id) || undefined, {
-      timeoutMs: 2000,
+      timeoutMs: 20_000,
       what: 'the handler to see its abort',
     });
 
@@ -321,7 +321,7 @@ describe('synapse protocol over libp2p', () => {
       }
     }
     await waitFor(() => seen.aborted.has(brokeId) || undefined, {
-      timeoutMs: 2000,
+      timeoutMs: 20_000,
       what: 'the abort after break',
     });
     assert.equal(server.inFlight, 0);
@@ -336,7 +336,7 @@ describe('synapse protocol over libp2p', () => {
     const id = [...seen.started].find((x) => !before.has(x));
     assert.ok(id !== undefined, 'the miner started the request before it timed out');
     await waitFor(() => (seen.aborted.has(id) && server.inFlight === 0 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'the handler to see its abort',
     });
   });
@@ -418,7 +418,7 @@ describe('synapse protocol over libp2p', () => {
     const err = await raw.waitFrame((f) => f.t === 'err', 'the oversized refusal');
     assert.equal(err.reason, 'oversized');
     await waitFor(() => (raw.stream.status !== 'open' ? true : undefined), {
-      timeoutMs: 3000,
+      timeoutMs: 20_000,
       what: 'the reset',
     });
     // Through the client: a request too large for the miner.
@@ -482,7 +482,7 @@ describe('synapse protocol over libp2p', () => {
       ),
     );
     await waitFor(() => (doomedServer.inFlight === 3 ? true : undefined), {
-      timeoutMs: 3000,
+      timeoutMs: 20_000,
       what: '3 in flight',
     });
     const err = await failure(
@@ -492,7 +492,7 @@ describe('synapse protocol over libp2p', () => {
     ac.abort();
     for (const e of await Promise.all(hanging)) assert.equal(e.code, NetworkErrorCode.CANCELLED);
     await waitFor(() => (doomedServer.inFlight === 0 ? true : undefined), {
-      timeoutMs: 3000,
+      timeoutMs: 20_000,
       what: 'none in flight',
     });
   });
@@ -542,7 +542,7 @@ describe('synapse protocol over libp2p', () => {
           throw err;
         }
       },
-      { timeoutMs: 3000, intervalMs: 10, what: 'the receipt' },
+      { timeoutMs: 20_000, intervalMs: 10, what: 'the receipt' },
     );
     assert.equal(receipt.miner, miner.account.address.toLowerCase());
     assert.equal(receipt.validator, validator.account.address.toLowerCase());

@@ -122,7 +122,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
     advice = a;
     const from = polls;
     await waitFor(() => (polls >= from + 2 ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 20_000,
       what: 'two routing polls',
     });
   };
@@ -333,7 +333,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
         const x = usageOf(victimId);
         return x !== undefined && x.requests === 4 ? x : undefined;
       },
-      { timeoutMs: 5000, what: 'the usage flush' },
+      { timeoutMs: 20_000, what: 'the usage flush' },
     );
     assert.equal(u.promptTokens, want.prompt);
     assert.equal(u.completionTokens, want.completion);
@@ -353,7 +353,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
         const x = usageOf(bystanderId);
         return x !== undefined && x.requests === 1 ? x : undefined;
       },
-      { timeoutMs: 5000, what: "the bystander's usage flush" },
+      { timeoutMs: 20_000, what: "the bystander's usage flush" },
     );
     assert.deepEqual([b.promptTokens, b.completionTokens], [5, 3]);
   });
@@ -409,7 +409,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       assert.equal(lp?.top_logprobs?.length, lp?.tokens?.length);
 
       await waitFor(() => (sampled.length >= 2 && plain.length >= 2 ? true : undefined), {
-        timeoutMs: 5000,
+        timeoutMs: 20_000,
         what: 'outcomes',
       });
       assert.ok(plain.every((o) => o.sample === null));

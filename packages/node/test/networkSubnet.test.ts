@@ -214,7 +214,7 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
         async () => {
           const { providers } = await get('validator2').client.call('network_findProvidersV1', {
             model,
-            timeoutMs: 2000,
+            timeoutMs: 20_000,
           });
           return providers.length === MINERS / 2 || undefined;
         },

@@ -159,7 +159,7 @@ describe('split mode supervision', () => {
           const h = await client.call('node_getHealthV1', {});
           return h.stacks.counter !== 'running' ? h : undefined;
         },
-        { timeoutMs: 5000, what: 'the supervisor to notice the kill', intervalMs: 5 },
+        { timeoutMs: 20_000, what: 'the supervisor to notice the kill', intervalMs: 5 },
       );
       assert.equal(down.status, 'degraded');
       const back = await waitFor(

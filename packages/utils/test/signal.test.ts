@@ -29,7 +29,7 @@ describe('signal helpers', () => {
   it('waitFor returns the first defined value or fails naming what it waited for', async () => {
     let n = 0;
     assert.equal(
-      await waitFor(() => (++n >= 3 ? n : undefined), { timeoutMs: 1000, intervalMs: 1, what: 'n' }),
+      await waitFor(() => (++n >= 3 ? n : undefined), { timeoutMs: 20_000, intervalMs: 1, what: 'n' }),
       3,
     );
     await assert.rejects(
