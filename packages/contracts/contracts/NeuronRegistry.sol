@@ -415,8 +415,11 @@ contract NeuronRegistry is INeuronRegistry, Ownable, ReentrancyGuardTransient, E
         }
         if (n > maxValidators) {
             _heapSort(keys);
-            // The highest `maxValidators` keys are at the end; move them to the front.
-            for (uint256 i = 0; i < maxValidators; ++i) keys[i] = keys[n - 1 - i];
+            // The highest `maxValidators` keys are at the end; move them to the front, in order (each read
+            // index, `n - maxValidators + i`, is above every index written so far; a reversing copy would
+            // overwrite keys it has yet to read when `n < 2 * maxValidators`).
+            uint256 from = n - maxValidators;
+            for (uint256 i = 0; i < maxValidators; ++i) keys[i] = keys[from + i];
             n = maxValidators;
             assembly ("memory-safe") {
                 mstore(keys, n)

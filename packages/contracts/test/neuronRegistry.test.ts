@@ -477,6 +477,27 @@ describe('NeuronRegistry', () => {
     assert.deepEqual(await permits(), [true, false, true, false, false, false]);
   });
 
+  it('lists the top maxValidators validators once each when fewer than twice as many hold minStake', async () => {
+    // The selection moves the highest keys of a sorted array to its front; a reversing copy overwrote keys
+    // it had yet to read when maxValidators < n < 2 * maxValidators (found by invariants.test.ts): one
+    // validator was listed twice and another, permitted, left out of the epoch snapshot.
+    const f = fx();
+    const { neurons, alice } = f;
+    await f.applyHyperparams(1, { ...hp, maxValidators: 3 });
+    const stakes = [150n, 300n, 200n, 250n];
+    for (let i = 0; i < stakes.length; i++)
+      await back(f, alice, hotkey(`top-${i}`), (stakes[i] as bigint) * SUB);
+    for (let i = 0; i < stakes.length; i++) await register(f, alice, hotkey(`top-${i}`), true);
+    assert.deepEqual(
+      (await neurons.read.getPermittedValidators([1])).map((v) => [v.uid, v.stake]),
+      [
+        [1, 300n * SUB],
+        [2, 200n * SUB],
+        [3, 250n * SUB],
+      ],
+    );
+  });
+
   it('updates service info by hotkey or coldkey', async () => {
     const f = fx();
     const { neurons, mined, alice, bob, erin } = f;
