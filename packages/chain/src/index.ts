@@ -27,7 +27,6 @@ export type { PendingWeightsCommit } from './actions/getPendingWeightsCommit.js'
 export type { StakeInfo } from './actions/getStakeInfo.js';
 export { CONSENT_VALIDITY_S, type RegisterNeuronParameters } from './actions/registerNeuron.js';
 export {
-  attestationTypes,
   type SignedAttestation,
   slashingAddress,
 } from './actions/slashingAddress.js';

@@ -2,9 +2,15 @@
  * @subnet/contracts: the subnet contract suite (typed `as const` ABIs and bytecode generated from
  * contracts/ by scripts/compile.ts), its deployer, the weight-vector helpers matching Weights.sol, the epoch
  * tree and results helpers matching EpochConsensus.sol, the hotkey-consent typed data matching
- * NeuronRegistry.sol, and the anvil launcher.
+ * NeuronRegistry.sol, the epoch-statement typed data matching Slashing.sol, and the anvil launcher.
  */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
+export {
+  type AttestationParameters,
+  attestationTypedData,
+  attestationTypes,
+  SLASHING_EIP712,
+} from './attestation.js';
 export {
   type HotkeyBindingParameters,
   type HotkeyConsent,

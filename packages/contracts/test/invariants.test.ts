@@ -38,6 +38,7 @@ import {
   zeroHash,
 } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
+import { attestationTypedData } from '../src/attestation.js';
 import { buildEpochTree, type EpochLeaf, type EpochTree, encodeResults, OWNER_UID } from '../src/epoch.js';
 import {
   epochConsensusAbi,
@@ -342,31 +343,14 @@ interface ShareModel {
 const shareAt = (s: ShareModel, epoch: bigint) =>
   !s.set ? 1_000 : epoch >= s.effectiveEpoch ? s.pending : s.current;
 
-const attestationTypes = {
-  Attestation: [
-    { name: 'netuid', type: 'uint16' },
-    { name: 'epoch', type: 'uint64' },
-    { name: 'root', type: 'bytes32' },
-    { name: 'resultsHash', type: 'bytes32' },
-  ],
-} as const;
-
 function signAttestation(
   f: Fixture,
   signer: PrivateKeyAccount,
   message: { netuid: number; epoch: bigint; root: Hex; resultsHash: Hex },
 ): Promise<Hex> {
-  return signer.signTypedData({
-    domain: {
-      name: 'SubnetSlashing',
-      version: '1',
-      chainId: f.chain.id,
-      verifyingContract: f.addresses.slashing,
-    },
-    types: attestationTypes,
-    primaryType: 'Attestation',
-    message,
-  });
+  return signer.signTypedData(
+    attestationTypedData({ chainId: f.chain.id, slashing: f.addresses.slashing, ...message }),
+  );
 }
 
 /** Epoch of the block the next transaction lands in. */

@@ -2,21 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Address, type Hex, keccak256, parseEventLogs, toHex, zeroAddress } from 'viem';
 import type { PrivateKeyAccount } from 'viem/accounts';
+import { attestationTypedData } from '../src/attestation.js';
 import { slashingAbi, stakingAbi } from '../src/generated/index.js';
 import { buildPayout, type EpochNet, epochHyperparams, setUpEpochNet, snapshotIfDue } from './epochNet.js';
 import { expectRevert, type Fixture, hotkeyAccount, SUB, useFixture } from './fixture.js';
 
 const SLASH_EQUIVOCATION_MAX_GAS = 150_000n;
 const SLASH_WRONG_ROOT_MAX_GAS = 150_000n;
-
-const attestationTypes = {
-  Attestation: [
-    { name: 'netuid', type: 'uint16' },
-    { name: 'epoch', type: 'uint64' },
-    { name: 'root', type: 'bytes32' },
-    { name: 'resultsHash', type: 'bytes32' },
-  ],
-} as const;
 
 /** A validator's signed `Attestation` statement in the Slashing contract's EIP-712 domain (or another). */
 function signAttestation(
@@ -25,17 +17,13 @@ function signAttestation(
   message: { netuid: number; epoch: bigint; root: Hex; resultsHash: Hex },
   domain: { chainId?: number; verifyingContract?: Address } = {},
 ): Promise<Hex> {
-  return signer.signTypedData({
-    domain: {
-      name: 'SubnetSlashing',
-      version: '1',
+  return signer.signTypedData(
+    attestationTypedData({
       chainId: domain.chainId ?? f.chain.id,
-      verifyingContract: domain.verifyingContract ?? f.addresses.slashing,
-    },
-    types: attestationTypes,
-    primaryType: 'Attestation',
-    message,
-  });
+      slashing: domain.verifyingContract ?? f.addresses.slashing,
+      ...message,
+    }),
+  );
 }
 
 /** The ledger totals a slash must keep consistent: the balance is always staked + deallocating + unbonding. */

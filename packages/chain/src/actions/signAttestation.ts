@@ -1,7 +1,8 @@
+import { attestationTypedData } from '@subnet/contracts';
 import type { Hex } from 'viem';
 import { type ChainClient, requireWallet } from '../client.js';
 import { checkBytes32, checkEpoch, checkNetuid } from '../validate.js';
-import { attestationTypes, type SignedAttestation, slashingAddress } from './slashingAddress.js';
+import { type SignedAttestation, slashingAddress } from './slashingAddress.js';
 
 /** Signs epoch `epoch`'s statement (root, results hash) with the client's account (the validator's hotkey). */
 export async function signAttestation(
@@ -13,15 +14,14 @@ export async function signAttestation(
   const resultsHash = checkBytes32(params.resultsHash, 'resultsHash');
   const signature = await wallet.signTypedData({
     account: wallet.account,
-    domain: {
-      name: 'SubnetSlashing',
-      version: '1',
+    ...attestationTypedData({
       chainId: client.chain.id,
-      verifyingContract: await slashingAddress(client),
-    },
-    types: attestationTypes,
-    primaryType: 'Attestation',
-    message: { netuid: checkNetuid(params.netuid), epoch: checkEpoch(params.epoch), root, resultsHash },
+      slashing: await slashingAddress(client),
+      netuid: checkNetuid(params.netuid),
+      epoch: checkEpoch(params.epoch),
+      root,
+      resultsHash,
+    }),
   });
   return { root, resultsHash, signature };
 }

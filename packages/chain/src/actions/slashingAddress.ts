@@ -1,21 +1,11 @@
 /**
- * Where the Slashing contract lives (`Staking.slasher()`, so network files need no new entry) and the EIP-712
- * statement validators sign for it.
+ * Where the Slashing contract lives (`Staking.slasher()`, so network files need no new entry); the EIP-712
+ * statement validators sign for it is defined once, in `@subnet/contracts` (attestation.ts).
  */
 import { stakingAbi } from '@subnet/contracts';
 import type { Address, Hex } from 'viem';
 import type { ChainClient } from '../client.js';
 import { toChainError } from '../errors.js';
-
-/** The EIP-712 types of an epoch statement (Slashing.sol `ATTESTATION_TYPEHASH`). */
-export const attestationTypes = {
-  Attestation: [
-    { name: 'netuid', type: 'uint16' },
-    { name: 'epoch', type: 'uint64' },
-    { name: 'root', type: 'bytes32' },
-    { name: 'resultsHash', type: 'bytes32' },
-  ],
-} as const;
 
 /** One signed statement: a root and results hash for an epoch, and the hotkey's signature over it. */
 export interface SignedAttestation {
