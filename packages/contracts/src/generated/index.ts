@@ -3,6 +3,9 @@
 export { adminTimelockAbi, adminTimelockBytecode } from './AdminTimelock.js';
 export { epochConsensusAbi, epochConsensusBytecode } from './EpochConsensus.js';
 export { neuronRegistryAbi, neuronRegistryBytecode } from './NeuronRegistry.js';
+export { paymentEscrowAbi, paymentEscrowBytecode } from './PaymentEscrow.js';
+export { paymentTokenAbi, paymentTokenBytecode } from './PaymentToken.js';
+export { pricingAbi, pricingBytecode } from './Pricing.js';
 export { slashingAbi, slashingBytecode } from './Slashing.js';
 export { stakingAbi, stakingBytecode } from './Staking.js';
 export { subnetRegistryAbi, subnetRegistryBytecode } from './SubnetRegistry.js';
