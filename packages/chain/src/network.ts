@@ -18,6 +18,9 @@ export const ContractAddressesSchema = z.object({
   neuronRegistry: address,
   weights: address,
   epochConsensus: address,
+  paymentToken: address.optional().describe('The payment ERC-20 (devnet PaymentToken; USDC in production)'),
+  pricing: address.optional().describe('The Pricing contract (per-model inference prices)'),
+  paymentEscrow: address.optional().describe('The PaymentEscrow contract (prepaid accounts)'),
 });
 export type ContractAddresses = { [K in keyof z.output<typeof ContractAddressesSchema>]: `0x${string}` };
 

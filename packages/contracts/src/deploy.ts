@@ -23,6 +23,9 @@ import {
 import { adminTimelockAbi, adminTimelockBytecode } from './generated/AdminTimelock.js';
 import { epochConsensusAbi, epochConsensusBytecode } from './generated/EpochConsensus.js';
 import { neuronRegistryAbi, neuronRegistryBytecode } from './generated/NeuronRegistry.js';
+import { paymentEscrowAbi, paymentEscrowBytecode } from './generated/PaymentEscrow.js';
+import { paymentTokenAbi, paymentTokenBytecode } from './generated/PaymentToken.js';
+import { pricingAbi, pricingBytecode } from './generated/Pricing.js';
 import { slashingAbi, slashingBytecode } from './generated/Slashing.js';
 import { stakingAbi, stakingBytecode } from './generated/Staking.js';
 import { subnetRegistryAbi, subnetRegistryBytecode } from './generated/SubnetRegistry.js';
@@ -90,6 +93,11 @@ export interface DeployContractsOpts {
    * admin; it then owns SubnetToken, Staking, SubnetRegistry, NeuronRegistry and EpochConsensus.
    */
   admin?: DeployAdmin;
+  /**
+   * Also deploys the payment contracts ({@link deployPayments}) after everything else (the addresses and
+   * nonces of the suite above do not change). Default: not deployed.
+   */
+  payments?: Omit<DeployPaymentsOpts, 'subnetRegistry' | 'timeoutMs'>;
   /** Deadline for each receipt. Default 60 s. */
   timeoutMs?: number;
 }
@@ -104,6 +112,12 @@ export interface DeployedContracts {
   epochConsensus: Address;
   /** The Slashing contract (also `Staking.slasher()`). */
   slashing: Address;
+  /** The payment token (set when the payment contracts were deployed, see {@link DeployContractsOpts}). */
+  paymentToken?: Address;
+  /** The Pricing contract (set when the payment contracts were deployed). */
+  pricing?: Address;
+  /** The PaymentEscrow contract (set when the payment contracts were deployed). */
+  paymentEscrow?: Address;
 }
 
 /** The wallet client {@link deployContracts} needs: one with an account (local or JSON-RPC). */
@@ -404,5 +418,108 @@ export async function deployContracts(
       });
     }
   }
+  if (opts.payments !== undefined) {
+    const payments = await deployPayments(walletClient, publicClient, {
+      ...opts.payments,
+      subnetRegistry: contracts.subnetRegistry,
+      timeoutMs: timeout,
+    });
+    return { ...contracts, ...payments };
+  }
   return contracts;
+}
+
+/** Options for {@link deployPayments}. */
+export interface DeployPaymentsOpts {
+  /** The SubnetRegistry Pricing reads subnet owners and epochs from. */
+  subnetRegistry: Address;
+  /**
+   * An existing ERC-20 to pay with (USDC in production; a plain token, no fee on transfer). Default: a new
+   * devnet PaymentToken (6 decimals, EIP-2612 and EIP-3009), owned (mintable) by the deployer.
+   */
+  token?: Address;
+  /** Units (6 decimals) of a new PaymentToken minted to the deployer. Default 100,000,000 sUSD. */
+  initialSupply?: bigint;
+  /** PaymentEscrow's withdrawal notice period in seconds. Default 3600 (one hour). */
+  noticePeriod?: bigint;
+  /** Deadline for each receipt. Default 60 s. */
+  timeoutMs?: number;
+}
+
+/** Addresses {@link deployPayments} returns. */
+export interface DeployedPayments {
+  paymentToken: Address;
+  pricing: Address;
+  paymentEscrow: Address;
+}
+
+/**
+ * Deploys the payment contracts from `walletClient.account` at its next nonces: PaymentToken (unless `token`
+ * names one), Pricing and PaymentEscrow. None of them has an admin role to hand over (the devnet token's
+ * owner, who may mint, stays the deployer). Every receipt is awaited and checked.
+ */
+export async function deployPayments(
+  walletClient: DeployWalletClient,
+  publicClient: PublicClient,
+  opts: DeployPaymentsOpts,
+): Promise<DeployedPayments> {
+  const account = walletClient.account;
+  const chain = walletClient.chain;
+  const timeout = opts.timeoutMs ?? 60_000;
+  let nonce = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
+  const next = () => getContractAddress({ from: account.address, nonce: BigInt(nonce) });
+  const deployments: [string, Hash, Address][] = [];
+  let paymentToken = opts.token;
+  if (paymentToken === undefined) {
+    paymentToken = next();
+    deployments.push([
+      'PaymentToken',
+      await walletClient.deployContract({
+        abi: paymentTokenAbi,
+        bytecode: paymentTokenBytecode,
+        args: [opts.initialSupply ?? 100_000_000n * 10n ** 6n],
+        account,
+        chain,
+        nonce: nonce++,
+      }),
+      paymentToken,
+    ]);
+  }
+  const pricing = next();
+  deployments.push([
+    'Pricing',
+    await walletClient.deployContract({
+      abi: pricingAbi,
+      bytecode: pricingBytecode,
+      args: [opts.subnetRegistry],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    pricing,
+  ]);
+  const paymentEscrow = next();
+  deployments.push([
+    'PaymentEscrow',
+    await walletClient.deployContract({
+      abi: paymentEscrowAbi,
+      bytecode: paymentEscrowBytecode,
+      args: [paymentToken, opts.noticePeriod ?? 3600n],
+      account,
+      chain,
+      nonce: nonce++,
+    }),
+    paymentEscrow,
+  ]);
+  for (const [name, hash, expected] of deployments) {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
+    if (receipt.status !== 'success' || receipt.contractAddress?.toLowerCase() !== expected.toLowerCase()) {
+      throw new SubnetError(
+        DeployErrorCode.DEPLOY_FAILED,
+        `deploying ${name} failed (tx ${hash}, status ${receipt.status}); check the deployer's balance and nonce`,
+        { meta: { name, hash } },
+      );
+    }
+  }
+  return { paymentToken, pricing, paymentEscrow };
 }

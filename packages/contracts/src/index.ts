@@ -2,7 +2,9 @@
  * @subnet/contracts: the subnet contract suite (typed `as const` ABIs and bytecode generated from
  * contracts/ by scripts/compile.ts), its deployer, the weight-vector helpers matching Weights.sol, the epoch
  * tree and results helpers matching EpochConsensus.sol, the hotkey-consent typed data matching
- * NeuronRegistry.sol, the epoch-statement typed data matching Slashing.sol, and the anvil launcher.
+ * NeuronRegistry.sol, the epoch-statement typed data matching Slashing.sol, the payment typed data matching
+ * PaymentEscrow.sol and PaymentToken.sol (EIP-712 spending authorizations, EIP-3009, EIP-2612), and the anvil
+ * launcher.
  */
 export { type Anvil, AnvilErrorCode, type AnvilOpts, anvilBinary, startAnvil } from './anvil.js';
 export {
@@ -25,8 +27,11 @@ export {
   type DeployContractsOpts,
   DeployErrorCode,
   type DeployedContracts,
+  type DeployedPayments,
+  type DeployPaymentsOpts,
   type DeployWalletClient,
   deployContracts,
+  deployPayments,
 } from './deploy.js';
 export {
   buildEpochTree,
@@ -43,6 +48,26 @@ export {
   resultsHash,
 } from './epoch.js';
 export * from './generated/index.js';
+export {
+  cancelAuthorizationTypedData,
+  cancelAuthorizationTypes,
+  modelId,
+  PAYMENT_ESCROW_EIP712,
+  PAYMENT_TOKEN_DECIMALS,
+  PAYMENT_TOKEN_EIP712,
+  permitTypedData,
+  permitTypes,
+  randomNonce,
+  receiveWithAuthorizationTypedData,
+  receiveWithAuthorizationTypes,
+  type SpendingAuthorization,
+  spendingAuthorizationTypedData,
+  spendingAuthorizationTypes,
+  type TokenDomain,
+  type TransferAuthorization,
+  transferWithAuthorizationTypedData,
+  transferWithAuthorizationTypes,
+} from './payments.js';
 export {
   packU16,
   unpackU16,

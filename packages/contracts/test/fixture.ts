@@ -41,6 +41,9 @@ import {
   adminTimelockAbi,
   epochConsensusAbi,
   neuronRegistryAbi,
+  paymentEscrowAbi,
+  paymentTokenAbi,
+  pricingAbi,
   slashingAbi,
   stakingAbi,
   subnetRegistryAbi,
@@ -61,6 +64,9 @@ const allErrors = [
   ...weightsAbi,
   ...epochConsensusAbi,
   ...slashingAbi,
+  ...paymentTokenAbi,
+  ...pricingAbi,
+  ...paymentEscrowAbi,
   ...reentrantTokenAbi,
 ].filter((item) => item.type === 'error') as Abi;
 
