@@ -10,6 +10,7 @@ import { before, describe, it } from 'node:test';
 import {
   type Address,
   getContract,
+  getContractAddress,
   type Hex,
   keccak256,
   parseEventLogs,
@@ -130,6 +131,21 @@ describe('payments', () => {
       await f.mined(usd.write.mint([user.address, 1_000_000n * USD], { account: f.deployer }));
       await f.mined(usd.write.approve([f.addresses.paymentEscrow as Address, 2n ** 255n], { account: user }));
     }
+  });
+
+  it('are deployed after the suite, whose addresses stay those of the first nonces', () => {
+    const f = fx();
+    const at = (nonce: number) => getContractAddress({ from: f.deployer.address, nonce: BigInt(nonce) });
+    const { token, staking, subnetRegistry, neuronRegistry, weights, epochConsensus, slashing } = f.addresses;
+    assert.deepEqual(
+      [token, staking, subnetRegistry, neuronRegistry, weights, epochConsensus, slashing],
+      [0, 1, 2, 3, 4, 5, 6].map(at),
+    );
+    // Then five wiring calls (no timelock in the fixture), then the three payment contracts.
+    assert.deepEqual(
+      [f.addresses.paymentToken, f.addresses.pricing, f.addresses.paymentEscrow],
+      [12, 13, 14].map(at),
+    );
   });
 
   describe('PaymentToken', () => {
