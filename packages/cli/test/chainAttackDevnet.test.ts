@@ -207,6 +207,15 @@ describe('chain attacks on the devnet: a weight copier and a wrong-root proposer
             // Only reveals of commits the copier copied (the first ones it sees may predate it).
             if ((log.args.epoch ?? 0n) <= replayedEpoch || !copied.has(log.args.epoch ?? 0n)) continue;
             replayedEpoch = log.args.epoch ?? 0n;
+            // A rational copier replays only a reveal whose commit epoch is its own copy's: a copy that landed
+            // an epoch late could only be revealed an epoch late (RevealTooEarly), which pays nothing either.
+            const own = await pub.readContract({
+              address: weightsAddress,
+              abi: weightsAbi,
+              functionName: 'getCommit',
+              args: [1, copier.uid],
+            });
+            if (own.epoch !== log.args.epoch) continue;
             const tx = await pub.getTransaction({ hash: log.transactionHash });
             const { args } = decodeFunctionData({ abi: weightsAbi, data: tx.input });
             try {
