@@ -22,20 +22,23 @@ const U16_MAX = 65_535;
 /**
  * The per-uid results of finalised epoch `epoch`, or of the latest finalised one (`EpochConsensus.settledEpoch`
  * minus one), decoded from the `results` bytes of its `EpochProposed` event; `undefined` when the subnet has
- * no finalised epoch yet, NOT_FOUND when the given epoch is not finalised. Read at `blockNumber` when given.
+ * no finalised epoch yet, NOT_FOUND when the given epoch is not finalised. Read at `blockNumber` when given,
+ * else at the latest block (every read at the same one).
  */
 export async function getEpochResults(
   client: ChainClient,
   params: { netuid: number; epoch?: number | bigint; blockNumber?: bigint },
 ): Promise<EpochResults | undefined> {
   const netuid = checkNetuid(params.netuid);
-  const read = {
-    address: client.contracts.epochConsensus,
-    abi: epochConsensusAbi,
-    ...(params.blockNumber === undefined ? {} : { blockNumber: params.blockNumber }),
-  } as const;
   try {
+    // Every read at one block: read at "latest", a block mined between the reads could hold a proposal (a
+    // competing root that finalised) whose event lies after the block the events are searched up to.
     const at = params.blockNumber ?? (await client.public.getBlockNumber({ cacheTime: 0 }));
+    const read = {
+      address: client.contracts.epochConsensus,
+      abi: epochConsensusAbi,
+      blockNumber: at,
+    } as const;
     let epoch: bigint;
     if (params.epoch === undefined) {
       const settled = await client.public.readContract({
