@@ -272,16 +272,7 @@ export async function deployContracts(
       timelock,
     ]);
   }
-  for (const [name, hash, expected] of deployments) {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
-    if (receipt.status !== 'success' || receipt.contractAddress?.toLowerCase() !== expected.toLowerCase()) {
-      throw new SubnetError(
-        DeployErrorCode.DEPLOY_FAILED,
-        `deploying ${name} failed (tx ${hash}, status ${receipt.status}); check the deployer's balance and nonce`,
-        { meta: { name, hash } },
-      );
-    }
-  }
+  await checkDeployments(publicClient, deployments, timeout);
 
   const wiring: [string, Hash][] = [];
   wiring.push([
@@ -511,6 +502,16 @@ export async function deployPayments(
     }),
     paymentEscrow,
   ]);
+  await checkDeployments(publicClient, deployments, timeout);
+  return { paymentToken, pricing, paymentEscrow };
+}
+
+/** Waits for each deployment and checks it landed at the address its nonce predicted; DEPLOY_FAILED if not. */
+async function checkDeployments(
+  publicClient: PublicClient,
+  deployments: readonly (readonly [string, Hash, Address])[],
+  timeout: number,
+): Promise<void> {
   for (const [name, hash, expected] of deployments) {
     const receipt = await publicClient.waitForTransactionReceipt({ hash, timeout });
     if (receipt.status !== 'success' || receipt.contractAddress?.toLowerCase() !== expected.toLowerCase()) {
@@ -521,5 +522,4 @@ export async function deployPayments(
       );
     }
   }
-  return { paymentToken, pricing, paymentEscrow };
 }
