@@ -525,7 +525,10 @@ describe('subnet devnet with its nodes (npm start)', { timeout: 180_000 }, () =>
       max_tokens: 5,
     });
     assert.equal(completion.object, 'text_completion');
-    assert.equal(completion.usage?.completion_tokens, 5);
+    // Sampled with a fresh seed: the bigram may draw its end token before max_tokens (finish 'stop').
+    const used = completion.usage?.completion_tokens ?? 0;
+    assert.ok(used >= 1 && used <= 5, `completion tokens ${used}`);
+    assert.equal(completion.choices[0]?.finish_reason, used === 5 ? 'length' : 'stop');
 
     // The client asks for base64 by default and decodes it.
     const emb = await client.embeddings.create({ model: 'use-embed', input: ['miners', 'validators'] });
