@@ -97,6 +97,25 @@ export function combineScore(
   return { score: (correctness ?? 0) * (availability ?? 1) * latencyFactor, latencyFactor };
 }
 
+/**
+ * The score a miner's weight is made of: its score, or 0. A miner whose correctness is unknown or below
+ * `minCorrectness` (the routing threshold) gets no weight at all: a small score would still be a small
+ * incentive, and a cheat that passes only the challenges it spots keeps one (its correctness stays near 0
+ * while honest miners' stay near 1). Nor does a miner with an `advertised` model (one the validator can judge)
+ * that is not `judged` yet: correctness is the least over the models, so an unjudged model is unknown, not 1.
+ * Otherwise a miner serving embeddings honestly and cheating on chat held full weight until its first chat
+ * challenge (seen in the attack devnet, where it took a whole epoch's miner emission).
+ */
+export function weightScore(
+  s: Pick<MinerScore, 'score' | 'correctness'>,
+  o: { judged: Iterable<string>; advertised: Iterable<string>; minCorrectness: number },
+): number {
+  if (s.correctness === null || s.correctness < o.minCorrectness) return 0;
+  const judged = new Set(o.judged);
+  for (const model of o.advertised) if (!judged.has(model)) return 0;
+  return s.score;
+}
+
 /** The key of a neuron's entry: lower-case hotkey and registration block. */
 export const neuronKey = (n: { hotkey: string; registeredAt: number }): string =>
   `${n.hotkey.toLowerCase()}@${n.registeredAt}`;
@@ -145,6 +164,8 @@ export interface Scoreboard {
   retain(neurons: Iterable<NeuronRef>): void;
   /** The entry of the uid's current holder. */
   get(uid: number): MinerScore | undefined;
+  /** The models the uid's current holder has a correctness average for (a verdict or a miss), sorted. */
+  judgedModels(uid: number): string[];
   /** Every current holder with an entry, by uid. */
   list(): MinerScore[];
   /** Entries written and deleted since the last call (for a write-through store). */
@@ -277,6 +298,9 @@ export function createScoreboard(
     get(uid) {
       const e = held(uid);
       return e === undefined ? undefined : view(e);
+    },
+    judgedModels(uid) {
+      return Object.keys(held(uid)?.byModel ?? {}).sort();
     },
     list() {
       const out: MinerScore[] = [];

@@ -33,7 +33,7 @@ import {
 import { followOutcomes, type Outcome, requestOfSample } from './outcomes.js';
 import { mulberry32, newSeed } from './prompt.js';
 import type { Verification } from './records.js';
-import type { MinerScore, NeuronRef } from './scores.js';
+import { type MinerScore, type NeuronRef, weightScore } from './scores.js';
 import { createValidatorState, type ValidatorState, type ValidatorStateOpts } from './state.js';
 import { createWeightSetter, type WeightSetterStatus } from './weightSetter.js';
 
@@ -107,20 +107,20 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
       chain,
       metrics,
       signal,
-      // A miner whose verified correctness is below the routing threshold gets no weight at all: a small
-      // score would still be a small incentive, and a cheat that passes only the challenges it spots keeps
-      // one (its correctness stays near 0 while honest miners' stay near 1).
-      scores: () =>
-        new Map(
-          board
-            .list()
-            .map((s) => [
-              s.uid,
-              s.correctness !== null && s.correctness >= opts.routingMinCorrectness ? s.score : 0,
-            ]),
-        ),
+      scores: () => new Map(board.list().map((s) => [s.uid, scoreForWeight(s)])),
     },
   );
+  /** The models each miner advertised in the latest challenge view that this node can judge (uid → ids). */
+  let advertised = new Map<number, Set<string>>();
+
+  /** The score a miner's weight is made of ({@link weightScore}), by what this node advertises and judged. */
+  const scoreForWeight = (s: MinerScore): number =>
+    weightScore(s, {
+      judged: board.judgedModels(s.uid),
+      advertised: advertised.get(s.uid) ?? [],
+      minCorrectness: opts.routingMinCorrectness,
+    });
+
   const running: Promise<void>[] = [];
   const unsubscribe: (() => void)[] = [];
 
@@ -217,6 +217,7 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
     ]);
     localModels = local;
     const models: TargetView['models'] = new Map();
+    const byMiner = new Map<number, Set<string>>();
     for (const p of peers) {
       if (p.role !== 'miner' || p.uid === null || !registered.has(p.uid)) continue;
       for (const m of p.models) {
@@ -232,8 +233,13 @@ export function createValidatorLoop(opts: ValidatorLoopOpts, modules: ValidatorL
         if (m.taskTypes.includes('completion')) e.completion.push(t);
         if (m.taskTypes.includes('embedding')) e.embed.push(t);
         models.set(m.id, e);
+        // Only models this node can audit (its own app stack serves them) and a challenge covers get
+        // verdicts here; the others cannot hold back weight.
+        const covered = m.taskTypes.some((x) => x === 'chat' || x === 'completion' || x === 'embedding');
+        if (covered && local.has(m.id)) byMiner.set(p.uid, (byMiner.get(p.uid) ?? new Set()).add(m.id));
       }
     }
+    advertised = byMiner;
     return { models };
   }
 

@@ -7,6 +7,7 @@ import {
   type NeuronRef,
   neuronKey,
   routingOf,
+  weightScore,
 } from '../../src/validator/scores.js';
 
 const opts = { alpha: 0.2, latencyTargetMs: 1000, recoveryPasses: 3, minCorrectness: 0.5 };
@@ -200,5 +201,57 @@ describe('scoreboard', () => {
       again.list().map((s) => s.uid),
       [1],
     );
+  });
+});
+
+describe('weightScore', () => {
+  const rule = { minCorrectness: 0.5 };
+  it('an advertised model with no verdict yet holds the weight at 0, whatever the other models pass', () => {
+    // The attack devnet's memory hog: embeddings served honestly (judged, 1), chat cheated (not yet judged).
+    const b = createScoreboard(opts);
+    b.retain([neuron(7)]);
+    for (let i = 0; i < 5; i++) b.recordVerdict(7, true, { model: 'use-embed' });
+    const s = b.get(7);
+    assert.ok(s !== undefined && s.correctness === 1 && s.score > 0);
+    assert.deepEqual(b.judgedModels(7), ['use-embed']);
+    const advertised = ['devnet-chat', 'use-embed'];
+    assert.equal(weightScore(s, { ...rule, judged: b.judgedModels(7), advertised }), 0);
+    // Its first chat verdict is a fail: still 0, now by correctness.
+    b.recordVerdict(7, false, { model: 'devnet-chat' });
+    assert.equal(weightScore(b.get(7) as never, { ...rule, judged: b.judgedModels(7), advertised }), 0);
+  });
+
+  it('a miner judged on every advertised model gets its score; models it does not advertise do not matter', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(3)]);
+    b.recordVerdict(3, true, { model: 'devnet-chat' });
+    b.recordVerdict(3, true, { model: 'use-embed' });
+    const s = b.get(3);
+    assert.ok(s !== undefined);
+    const judged = b.judgedModels(3);
+    assert.equal(weightScore(s, { ...rule, judged, advertised: ['devnet-chat', 'use-embed'] }), s.score);
+    assert.equal(weightScore(s, { ...rule, judged, advertised: [] }), s.score);
+    // A new advertised model is unknown until judged.
+    assert.equal(weightScore(s, { ...rule, judged, advertised: ['devnet-chat', 'new-model'] }), 0);
+  });
+
+  it('a correctness below the threshold, or none, gives 0', () => {
+    assert.equal(
+      weightScore({ score: 0.4, correctness: 0.49 }, { ...rule, judged: ['m'], advertised: ['m'] }),
+      0,
+    );
+    assert.equal(weightScore({ score: 0, correctness: null }, { ...rule, judged: [], advertised: [] }), 0);
+    assert.equal(
+      weightScore({ score: 0.9, correctness: 0.9 }, { ...rule, judged: ['m'], advertised: ['m'] }),
+      0.9,
+    );
+  });
+
+  it('a miss counts as judged (at 0): a model a miner advertises but never answers cannot stall the rule', () => {
+    const b = createScoreboard(opts);
+    b.retain([neuron(4)]);
+    b.recordMiss(4, 'devnet-chat');
+    assert.deepEqual(b.judgedModels(4), ['devnet-chat']);
+    assert.deepEqual(b.judgedModels(99), [], 'no holder: nothing judged');
   });
 });
