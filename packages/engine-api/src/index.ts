@@ -55,6 +55,7 @@ export {
 } from './http.js';
 export * from './methods/app.js';
 export * from './methods/chain.js';
+export * from './methods/chainPayments.js';
 export * from './methods/consensus.js';
 export * from './methods/engine.js';
 export * from './methods/gateway.js';

@@ -13,6 +13,7 @@ import {
   app_scoreV1,
   appMethods,
   chainMethods,
+  chainPaymentMethods,
   consensusMethods,
   defineApi,
   type EngineApi,
@@ -347,6 +348,149 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       ],
     },
   },
+  chain_getPaymentsV1: {
+    params: { netuid: 1 },
+    result: {
+      chainId: 31337,
+      block: 120,
+      token: {
+        address: addr(5),
+        name: 'Subnet USD',
+        symbol: 'sUSD',
+        decimals: 6,
+        eip712: { name: 'Subnet USD', version: '1' },
+      },
+      escrow: addr(6),
+      pricing: addr(7),
+      noticePeriodS: 3600,
+      gateway: addr(8),
+      models: [
+        {
+          model: 'devnet-chat',
+          modelId: `0x${'0b'.repeat(32)}`,
+          promptPerMillion: '100000',
+          completionPerMillion: '400000',
+          effectiveBlock: 40,
+          pending: { promptPerMillion: '200000', completionPerMillion: '800000', effectiveBlock: 140 },
+        },
+      ],
+      split: { validatorBps: 1000, ownerBps: 1000, burnBps: 500, minerBps: 7500 },
+    },
+  },
+  chain_getPaymentAccountV1: {
+    params: { client: addr(9) },
+    result: {
+      client: addr(9),
+      gateway: addr(8),
+      balance: '5000000',
+      pendingWithdrawal: '1000000',
+      withdrawableAt: 1_700_003_600,
+      spendable: '4000000',
+      walletBalance: '995000000',
+    },
+  },
+  chain_checkAuthorizationV1: {
+    params: {
+      authorization: {
+        client: addr(9),
+        gateway: addr(8),
+        cap: '5000000',
+        expiry: '1800000000',
+        nonce: `0x${'0c'.repeat(32)}`,
+      },
+      signature: `0x${'0d'.repeat(65)}`,
+    },
+    result: { digest: `0x${'0e'.repeat(32)}`, collected: '1200' },
+  },
+  chain_signUsageReceiptV1: {
+    params: {
+      receipt: {
+        requestId: `0x${'0f'.repeat(32)}`,
+        client: addr(9),
+        miner: addr(10),
+        netuid: 1,
+        model: 'devnet-chat',
+        promptTokens: 12,
+        completionTokens: 8,
+        priceBlock: 118,
+        cost: '5',
+        cumulative: '1205',
+      },
+    },
+    result: {
+      receipt: {
+        requestId: `0x${'0f'.repeat(32)}`,
+        client: addr(9),
+        gateway: addr(8),
+        miner: addr(10),
+        netuid: 1,
+        model: 'devnet-chat',
+        promptTokens: 12,
+        completionTokens: 8,
+        priceBlock: 118,
+        cost: '5',
+        cumulative: '1205',
+      },
+      signature: `0x${'10'.repeat(65)}`,
+    },
+  },
+  chain_settlePaymentsV1: {
+    params: {
+      netuid: 1,
+      vouchers: [
+        {
+          authorization: {
+            client: addr(9),
+            gateway: addr(8),
+            cap: '5000000',
+            expiry: '1800000000',
+            nonce: `0x${'0c'.repeat(32)}`,
+          },
+          signature: `0x${'0d'.repeat(65)}`,
+          cumulative: '1205',
+        },
+      ],
+      direct: '1000',
+      miners: [{ miner: addr(10), weight: '2205' }],
+    },
+    result: {
+      txHash: `0x${'11'.repeat(32)}`,
+      gasUsed: 120_000,
+      settlementId: 3,
+      total: '2205',
+      validatorFee: '220',
+      ownerFee: '220',
+      burned: '110',
+      minerTotal: '1655',
+      shares: [{ miner: addr(10), amount: '1655' }],
+    },
+  },
+  chain_depositForV1: {
+    params: { client: addr(9), amount: '300' },
+    result: { txHash: `0x${'12'.repeat(32)}`, gasUsed: 60_000 },
+  },
+  chain_getMinerEarningsV1: {
+    params: {},
+    result: { miner: addr(10), unclaimed: '1655', claimed: '0' },
+  },
+  chain_claimMinerEarningsV1: {
+    params: {},
+    result: { txHash: `0x${'13'.repeat(32)}`, gasUsed: 40_000, amount: '1655' },
+  },
+  chain_verifyX402V1: {
+    params: {
+      paymentPayload: { x402Version: 2, payload: { signature: '0x00' } },
+      paymentRequirements: { scheme: 'exact', network: 'eip155:31337' },
+    },
+    result: { isValid: true, payer: addr(9) },
+  },
+  chain_settleX402V1: {
+    params: {
+      paymentPayload: { x402Version: 2, payload: { signature: '0x00' } },
+      paymentRequirements: { scheme: 'exact', network: 'eip155:31337' },
+    },
+    result: { success: true, payer: addr(9), transaction: `0x${'14'.repeat(32)}`, network: 'eip155:31337' },
+  },
   chain_watchBlocksV1: {
     params: {},
     events: [
@@ -679,7 +823,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
 };
 
 const nodeApi = defineApi(nodeMethods);
-const chainApi = defineApi(chainMethods);
+const chainApi = defineApi([...chainMethods, ...chainPaymentMethods]);
 const appApi = defineApi(appMethods);
 const networkApi = defineApi(networkMethods);
 const gatewayApi = defineApi(gatewayMethods);
