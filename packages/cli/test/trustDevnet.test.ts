@@ -35,7 +35,7 @@ const TEMPO = 10;
 /** Resident memory budget of one validator process (reference model, consensus, gateway, network). */
 const VALIDATOR_RSS_BUDGET = 1536 * 1_048_576;
 /** Organic requests the gateways route in the window the routing shares are measured over. */
-const ROUTED_WINDOW = 24;
+const ROUTED_WINDOW = 48;
 /** Paid epochs to watch; the assertions read the last. */
 const PAID_EPOCHS = 3;
 
