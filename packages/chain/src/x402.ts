@@ -11,7 +11,7 @@
  * checked against, requirements for another network, another token than `token` or another payee than the
  * hotkey, and payloads that are not EIP-3009 (Permit2 needs a proxy contract this chain does not have).
  */
-import type { ResultOf, chain_settleX402V1, chain_verifyX402V1 } from '@subnet/engine-api';
+import type { chain_settleX402V1, chain_verifyX402V1, ResultOf } from '@subnet/engine-api';
 import { x402Facilitator } from '@x402/core/facilitator';
 import { parsePaymentPayload, parsePaymentRequirements } from '@x402/core/schemas';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
@@ -155,7 +155,11 @@ export function createX402Facilitator(opts: X402FacilitatorOpts): X402Facilitato
           c.payer,
         );
       const res = await facilitator.settle(c.payload, c.requirements);
-      const out: X402SettleResult = { success: res.success, transaction: res.transaction, network: res.network };
+      const out: X402SettleResult = {
+        success: res.success,
+        transaction: res.transaction,
+        network: res.network,
+      };
       if (!res.success) out.errorReason = res.errorReason ?? 'settlement_failed';
       return withPayer(out, res.payer ?? c.payer);
     },
