@@ -15,7 +15,7 @@ import type { chain_settleX402V1, chain_verifyX402V1, ResultOf } from '@subnet/e
 import { x402Facilitator } from '@x402/core/facilitator';
 import { parsePaymentPayload, parsePaymentRequirements } from '@x402/core/schemas';
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types';
-import { toFacilitatorEvmSigner } from '@x402/evm';
+import { eip3009ABI, toFacilitatorEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/facilitator';
 import {
   type Account,
@@ -135,6 +135,40 @@ export function createX402Facilitator(opts: X402FacilitatorOpts): X402Facilitato
     return { ok: true, payload, requirements, payer };
   };
 
+  /**
+   * `@x402/evm` names why a simulated transfer failed (nonce used, balance short) with one Multicall3 read,
+   * which a chain without Multicall3 (anvil, a fresh devnet) cannot answer: then it says only
+   * `…_transaction_simulation_failed`. Read the two facts directly instead.
+   */
+  const diagnose = async (reason: string | undefined, c: Extract<Checked, { ok: true }>): Promise<string> => {
+    if (reason !== SIMULATION_FAILED) return reason ?? 'invalid';
+    const auth = (
+      c.payload.payload as { authorization: { from: Address; nonce: `0x${string}`; value: string } }
+    ).authorization;
+    const asset = getAddress(c.requirements.asset);
+    try {
+      const [used, balance] = await Promise.all([
+        publicClient.readContract({
+          address: asset,
+          abi: eip3009ABI,
+          functionName: 'authorizationState',
+          args: [auth.from, auth.nonce],
+        }),
+        publicClient.readContract({
+          address: asset,
+          abi: eip3009ABI,
+          functionName: 'balanceOf',
+          args: [auth.from],
+        }),
+      ]);
+      if (used === true) return NONCE_USED;
+      if (typeof balance === 'bigint' && balance < BigInt(auth.value)) return INSUFFICIENT_BALANCE;
+    } catch {
+      // The token lacks one of the reads: keep the library's reason.
+    }
+    return reason;
+  };
+
   return {
     network,
     payTo,
@@ -144,7 +178,7 @@ export function createX402Facilitator(opts: X402FacilitatorOpts): X402Facilitato
       const res = await facilitator.verify(c.payload, c.requirements);
       const out: X402VerifyResult = res.isValid
         ? { isValid: true }
-        : { isValid: false, invalidReason: res.invalidReason ?? 'invalid' };
+        : { isValid: false, invalidReason: await diagnose(res.invalidReason, c) };
       return withPayer(out, res.payer ?? c.payer);
     },
     async settle(rawPayload, rawRequirements) {
@@ -160,7 +194,7 @@ export function createX402Facilitator(opts: X402FacilitatorOpts): X402Facilitato
         transaction: res.transaction,
         network: res.network,
       };
-      if (!res.success) out.errorReason = res.errorReason ?? 'settlement_failed';
+      if (!res.success) out.errorReason = await diagnose(res.errorReason ?? 'settlement_failed', c);
       return withPayer(out, res.payer ?? c.payer);
     },
   };
@@ -177,6 +211,10 @@ function payerOf(raw: unknown): string | undefined {
     ?.from;
   return typeof from === 'string' && isAddress(from, { strict: false }) ? getAddress(from) : undefined;
 }
+
+const SIMULATION_FAILED = 'invalid_exact_evm_transaction_simulation_failed';
+const NONCE_USED = 'invalid_exact_evm_nonce_already_used';
+const INSUFFICIENT_BALANCE = 'invalid_exact_evm_insufficient_balance';
 
 const UINT = /^\d{1,78}$/;
 const NONCE = /^0x[0-9a-fA-F]{64}$/;
