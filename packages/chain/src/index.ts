@@ -50,3 +50,11 @@ export { type ContractAddresses, loadNetwork, type Network, NetworkSchema } from
 export { createSubnetClient, type SubnetClient } from './subnetClient.js';
 export type { EpochResult, Hyperparams, Metagraph, NeuronInfo, SubnetInfo } from './types.js';
 export { checkAddress, parseSub } from './validate.js';
+export {
+  createX402Facilitator,
+  type X402Facilitator,
+  type X402FacilitatorOpts,
+  X402Reason,
+  type X402SettleResult,
+  type X402VerifyResult,
+} from './x402.js';

@@ -38,3 +38,17 @@ export {
   type RouterModules,
   type RouterOpts,
 } from './router.js';
+export {
+  DEFAULT_X402_TIMEOUT_S,
+  decodePaymentSignature,
+  encodePaymentResponse,
+  MAX_PAYMENT_SIGNATURE_CHARS,
+  type PaymentRequiredAnswer,
+  paymentRequiredResponse,
+  paymentRequirementsFor,
+  X402_HEADERS,
+  X402_VERSION,
+  type X402PriceOpts,
+  type X402Settlement,
+  x402Unused,
+} from './x402.js';
