@@ -65,7 +65,11 @@ describe('payments policy', () => {
     const a = auth({ expiry: 1000n });
     assert.equal(decideQuota(a, [a], 1000n, 1n, 999n).ok, true);
     assert.deepEqual(decideQuota(a, [a], 1000n, 1n, 1000n), { ok: false, reason: 'expired', available: 0n });
-    assert.deepEqual(decideQuota(a, [a], 1000n, 1n, 940n, 60n), { ok: false, reason: 'expired', available: 0n });
+    assert.deepEqual(decideQuota(a, [a], 1000n, 1n, 940n, 60n), {
+      ok: false,
+      reason: 'expired',
+      available: 0n,
+    });
   });
 
   it('reserves the bound, charges the exact cost and releases the rest', () => {
