@@ -672,3 +672,38 @@ describe('gateway payments (chain stack double)', () => {
     assert.equal(await gw.payments.settle(), undefined);
   });
 });
+
+describe('gateway payments on a node without payment methods', () => {
+  it('shows no prices, answers the payment routes with 503 and keeps admin keys working', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gw-nopay-'));
+    const server = createEngineServer({ streamDeadlineMs: 10_000, maxStreams: 4 });
+    const engine = createEngineClient(
+      defineApi(methods),
+      createInProcessTransport(server),
+    ) as unknown as EngineClient<EngineApi>;
+    const gw = await startGateway(join(dir, 'g.sqlite'), engine, new TestRouter());
+    try {
+      const key = gw.keys.create({ name: 'admin-made' }).key;
+      const c = new OpenAI({ apiKey: key, baseURL: `${gw.server.url}/v1`, maxRetries: 0 });
+      const list = await c.models.list();
+      assert.equal((list.data[0] as unknown as { pricing?: unknown }).pricing, undefined);
+      const res = await fetch(`${gw.server.url}/v1/payments`);
+      assert.equal(res.status, 503);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'payments_unavailable');
+      const bind = await fetch(`${gw.server.url}/v1/payments/keys`, {
+        method: 'POST',
+        body: JSON.stringify(await signAuth(5n, '09')),
+      });
+      assert.equal(bind.status, 503);
+      const ok = await c.chat.completions.create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      assert.equal(ok.choices[0]?.finish_reason, 'stop');
+      assert.equal(await gw.payments.settle(), undefined);
+    } finally {
+      await gw.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -37,7 +37,10 @@ export interface PaymentsOpts {
   priceRefreshMs: number;
   /** How long a client's on-chain spendable balance is reused before a request reads it again. */
   accountRefreshMs?: number;
-  /** Seconds before an authorization's expiry from which it serves no more (so it can still be settled). */
+  /**
+   * Seconds before an authorization's expiry from which it serves no more, so it can still be settled
+   * (default: two settlement intervals).
+   */
   expiryMarginS?: number;
 }
 
@@ -108,7 +111,10 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
   const now = modules.now ?? Date.now;
   const store = createPaymentStore(keys.db, now);
   const accountTtl = opts.accountRefreshMs ?? 2000;
-  const margin = BigInt(opts.expiryMarginS ?? 0);
+  // Default: two settlement intervals, so the last charges under an authorization are settled before it expires.
+  const margin = BigInt(
+    opts.expiryMarginS ?? (opts.settleIntervalMs > 0 ? Math.ceil((2 * opts.settleIntervalMs) / 1000) : 0),
+  );
 
   let cached: { at: number; terms: PaymentTerms | undefined } | undefined;
   let loading: Promise<PaymentTerms | undefined> | undefined;
@@ -119,7 +125,11 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
       const t = await engine.call('chain_getPaymentsV1', { netuid: opts.netuid });
       cached = { at: now(), terms: t };
     } catch (err) {
-      if (err instanceof EngineError && err.code === 'PAYMENTS_NOT_DEPLOYED')
+      // No payment contracts, or a node whose chain stack has no payment methods: no payments.
+      if (
+        err instanceof EngineError &&
+        (err.code === 'PAYMENTS_NOT_DEPLOYED' || err.code === 'METHOD_NOT_FOUND')
+      )
         cached = { at: now(), terms: undefined };
       else if (cached === undefined)
         throw new GatewayError(
