@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  type chainPaymentMethods,
   createEngineClient,
   createEngineServer,
   createInProcessTransport,
@@ -43,8 +42,6 @@ import type {
   Router,
 } from '../src/types.js';
 import { promptBound } from '../src/usage.js';
-
-void (undefined as unknown as typeof chainPaymentMethods);
 
 const MODEL = 'devnet-chat';
 const TOKENS = ['Hello', ',', ' world', '!', ' How', ' are', ' you', '?'];
