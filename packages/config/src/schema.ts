@@ -471,6 +471,27 @@ const GatewayConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('The dashboard: the subnet at a glance, and keys and models managed with the admin token.'),
+  payments: z
+    .strictObject({
+      settleIntervalMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(86_400_000)
+        .default(60_000)
+        .describe(
+          'How often what account-bound keys were charged is settled on chain (one chain_settlePaymentsV1 transaction per interval; 0 = never).',
+        ),
+      priceRefreshMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(3_600_000)
+        .default(10_000)
+        .describe('How long the payment terms (prices, split) read from the chain stack are reused.'),
+    })
+    .prefault({})
+    .describe('Payments (docs/payments.md): metering of account-bound keys, receipts and settlement.'),
 });
 
 const ConsensusConfigSchema = z.strictObject({

@@ -65,6 +65,7 @@ describe('ConfigSchema', () => {
         providerRefreshMs: 2000,
         routingPollMs: 1000,
         dashboard: { enabled: true, nodes: [] },
+        payments: { settleIntervalMs: 60_000, priceRefreshMs: 10_000 },
       },
       consensus: {
         challengeIntervalMs: 10_000,

@@ -25,6 +25,12 @@ export const GatewayErrorCode = {
   TIMEOUT: 'GATEWAY_TIMEOUT',
   /** The client went away. */
   CANCELLED: 'GATEWAY_CANCELLED',
+  /** A metered key's authorization or account cannot pay for the request's upper bound. 429. */
+  INSUFFICIENT_QUOTA: 'GATEWAY_INSUFFICIENT_QUOTA',
+  /** A key was already made for this spending authorization. 409. */
+  CONFLICT: 'GATEWAY_CONFLICT',
+  /** This gateway takes no payments (no payment contracts, or the chain stack does not answer). 503. */
+  PAYMENTS_UNAVAILABLE: 'GATEWAY_PAYMENTS_UNAVAILABLE',
 } as const;
 export type GatewayErrorCode = (typeof GatewayErrorCode)[keyof typeof GatewayErrorCode];
 

@@ -22,6 +22,8 @@ export const KeyStoreErrorCode = {
   KEY_NOT_FOUND: 'GATEWAY_KEY_NOT_FOUND',
   /** The file was written by a newer version (its `user_version` is above ours). */
   SCHEMA_TOO_NEW: 'GATEWAY_KEYS_SCHEMA_TOO_NEW',
+  /** A key was already made for this spending authorization (its digest). */
+  AUTHORIZATION_BOUND: 'GATEWAY_AUTHORIZATION_BOUND',
 } as const;
 export type KeyStoreErrorCode = (typeof KeyStoreErrorCode)[keyof typeof KeyStoreErrorCode];
 
@@ -32,6 +34,11 @@ export class KeyStoreError extends SubnetError<KeyStoreErrorCode, { id?: string;
 /** True when `err` is the key store's KEY_NOT_FOUND (compared by code, not by class). */
 export function isKeyNotFound(err: unknown): boolean {
   return hasCode(err) && err.code === KeyStoreErrorCode.KEY_NOT_FOUND;
+}
+
+/** True when `err` is the key store's AUTHORIZATION_BOUND. */
+export function isAuthorizationBound(err: unknown): boolean {
+  return hasCode(err) && err.code === KeyStoreErrorCode.AUTHORIZATION_BOUND;
 }
 
 export interface KeyStoreOpts {
@@ -55,9 +62,29 @@ export interface CreateKeyParams {
   tokensPerMinute?: number | undefined;
 }
 
+/** A key bound to a client's spending authorization (issue 15): metered, created by the client itself. */
+export interface CreateBoundKeyParams {
+  name: string;
+  client: string;
+  /** The authorization's EIP-712 digest: one key per authorization, ever. */
+  digest: string;
+  /** The SpendingAuthorization as JSON (amounts as decimal strings) and the client's signature of it. */
+  authorization: { cap: string; expiry: string } & Record<string, unknown>;
+  signature: string;
+  /** Already collected under it on chain: its charged total starts there. */
+  collected: string;
+}
+
 export interface KeyStore extends KeyAuthority, UsageSink {
   /** Creates a key; `key` is the secret, returned only here. */
   create(params: CreateKeyParams): { key: string; info: ApiKeyInfo };
+  /**
+   * Creates a key bound to a spending authorization, with its payment row, in one transaction. Throws
+   * AUTHORIZATION_BOUND when a key was already made for that authorization digest.
+   */
+  createBound(params: CreateBoundKeyParams): { key: string; info: ApiKeyInfo };
+  /** The open SQLite file, for the payment store (`payments/store.ts`) that shares it. */
+  readonly db: DatabaseSync;
   /** Keys by creation time, with their usage (counted usage is written first). */
   list(opts?: { includeRevoked?: boolean }): ApiKeyInfo[];
   /** Revokes a key at once; false when it already was. Throws KEY_NOT_FOUND for an unknown id. */
@@ -69,7 +96,7 @@ export interface KeyStore extends KeyAuthority, UsageSink {
 }
 
 /** The schema version this code writes; `PRAGMA user_version` of the file. */
-export const KEY_STORE_VERSION = 1;
+export const KEY_STORE_VERSION = 2;
 
 /** Migrations: entry `i` takes a file from version `i` to `i + 1`. */
 const MIGRATIONS: readonly string[] = [
@@ -88,6 +115,39 @@ const MIGRATIONS: readonly string[] = [
     completion_tokens INTEGER NOT NULL DEFAULT 0,
     rejected INTEGER NOT NULL DEFAULT 0,
     last_used_at INTEGER
+  ) STRICT`,
+  // 1 → 2 (issue 15, payments): keys bound to a client's spending authorization, the charged and settled
+  // totals per authorization, the cost each miner served, and the settlements made. Amounts are decimal
+  // strings of token units (they exceed SQLite's 64-bit integers in principle).
+  `ALTER TABLE keys ADD COLUMN client TEXT;
+  ALTER TABLE keys ADD COLUMN auth_digest TEXT;
+  CREATE TABLE payment_auths (
+    digest TEXT PRIMARY KEY,
+    key_id TEXT NOT NULL REFERENCES keys(id),
+    client TEXT NOT NULL,
+    authorization TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    cap TEXT NOT NULL,
+    expiry TEXT NOT NULL,
+    collected TEXT NOT NULL,
+    charged TEXT NOT NULL,
+    settled TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX payment_auths_client ON payment_auths(client);
+  CREATE TABLE payment_miners (
+    miner TEXT PRIMARY KEY,
+    served TEXT NOT NULL,
+    settled TEXT NOT NULL
+  ) STRICT;
+  CREATE TABLE payment_settlements (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    settlement_id INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL,
+    total TEXT NOT NULL,
+    vouchers INTEGER NOT NULL,
+    result TEXT NOT NULL
   ) STRICT`,
 ];
 
@@ -110,6 +170,8 @@ interface KeyRow {
   completion_tokens: number;
   rejected: number;
   last_used_at: number | null;
+  client?: string | null;
+  auth_digest?: string | null;
 }
 
 interface PendingUsage {
@@ -137,6 +199,9 @@ const recordOf = (r: KeyRow): KeyRecord =>
     name: r.name,
     requestsPerMinute: r.requests_per_minute,
     tokensPerMinute: r.tokens_per_minute,
+    ...(r.client == null || r.auth_digest == null
+      ? {}
+      : { account: Object.freeze({ client: r.client, digest: r.auth_digest }) }),
   });
 
 const infoOf = (r: KeyRow): ApiKeyInfo => ({
@@ -201,8 +266,13 @@ export function createKeyStore(opts: KeyStoreOpts, modules: KeyStoreModules = {}
     live: db.prepare('SELECT * FROM keys WHERE revoked_at IS NULL'),
     byId: db.prepare('SELECT * FROM keys WHERE id = ?'),
     insert: db.prepare(
-      `INSERT INTO keys (id, hash, prefix, name, requests_per_minute, tokens_per_minute, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO keys (id, hash, prefix, name, requests_per_minute, tokens_per_minute, created_at, client, auth_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    authByDigest: db.prepare('SELECT digest FROM payment_auths WHERE digest = ?'),
+    insertAuth: db.prepare(
+      `INSERT INTO payment_auths (digest, key_id, client, authorization, signature, cap, expiry, collected,
+       charged, settled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     revoke: db.prepare('UPDATE keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
     usage: db.prepare(
@@ -280,6 +350,44 @@ export function createKeyStore(opts: KeyStoreOpts, modules: KeyStoreModules = {}
     }
   };
 
+  const insertKey = (
+    params: CreateKeyParams,
+    bound: { client: string; digest: string } | undefined,
+  ): { key: string; info: ApiKeyInfo } => {
+    const key = SECRET_PREFIX + randomBytes(32).toString('base64url');
+    const row = {
+      id: `key_${randomBytes(6).toString('hex')}`,
+      hash: hashSecret(key),
+      prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
+      name: params.name,
+      requests_per_minute: params.requestsPerMinute ?? opts.defaults.requestsPerMinute,
+      tokens_per_minute: params.tokensPerMinute ?? opts.defaults.tokensPerMinute,
+      created_at: now(),
+      revoked_at: null,
+      requests: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      rejected: 0,
+      last_used_at: null,
+      client: bound?.client ?? null,
+      auth_digest: bound?.digest ?? null,
+    } satisfies KeyRow;
+    q.insert.run(
+      row.id,
+      row.hash,
+      row.prefix,
+      row.name,
+      row.requests_per_minute,
+      row.tokens_per_minute,
+      row.created_at,
+      row.client,
+      row.auth_digest,
+    );
+    live.set(row.hash, recordOf(row));
+    logger?.info({ id: row.id, name: row.name, ...(bound === undefined ? {} : bound) }, 'API key created');
+    return { key, info: infoOf(row) };
+  };
+
   const timer = setInterval(() => {
     flush();
     refresh();
@@ -316,34 +424,48 @@ export function createKeyStore(opts: KeyStoreOpts, modules: KeyStoreModules = {}
     },
 
     create(params) {
-      const key = SECRET_PREFIX + randomBytes(32).toString('base64url');
-      const row = {
-        id: `key_${randomBytes(6).toString('hex')}`,
-        hash: hashSecret(key),
-        prefix: key.slice(0, DISPLAY_PREFIX_LENGTH),
-        name: params.name,
-        requests_per_minute: params.requestsPerMinute ?? opts.defaults.requestsPerMinute,
-        tokens_per_minute: params.tokensPerMinute ?? opts.defaults.tokensPerMinute,
-        created_at: now(),
-        revoked_at: null,
-        requests: 0,
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        rejected: 0,
-        last_used_at: null,
-      } satisfies KeyRow;
-      q.insert.run(
-        row.id,
-        row.hash,
-        row.prefix,
-        row.name,
-        row.requests_per_minute,
-        row.tokens_per_minute,
-        row.created_at,
-      );
-      live.set(row.hash, recordOf(row));
-      logger?.info({ id: row.id, name: row.name }, 'API key created');
-      return { key, info: infoOf(row) };
+      return insertKey(params, undefined);
+    },
+
+    createBound(params) {
+      if (q.authByDigest.get(params.digest) !== undefined)
+        throw new KeyStoreError(
+          KeyStoreErrorCode.AUTHORIZATION_BOUND,
+          `a key was already made for spending authorization ${params.digest}; sign a new authorization (another nonce) for another key`,
+        );
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        const made = insertKey(params, params);
+        q.insertAuth.run(
+          params.digest,
+          made.info.id,
+          params.client,
+          JSON.stringify(params.authorization),
+          params.signature,
+          params.authorization.cap,
+          params.authorization.expiry,
+          params.collected,
+          params.collected,
+          params.collected,
+          now(),
+        );
+        db.exec('COMMIT');
+        return made;
+      } catch (err) {
+        db.exec('ROLLBACK');
+        // The in-memory map took the key: take it back.
+        load();
+        if (String(errorMessage(err)).includes('UNIQUE') && String(errorMessage(err)).includes('digest'))
+          throw new KeyStoreError(
+            KeyStoreErrorCode.AUTHORIZATION_BOUND,
+            `a key was already made for spending authorization ${params.digest}`,
+          );
+        throw err;
+      }
+    },
+
+    get db() {
+      return db;
     },
 
     list(o = {}) {

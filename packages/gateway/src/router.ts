@@ -303,7 +303,10 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
       const held: E[] = [];
       try {
         for await (const e of run(peer, ctx.signal, rec)) {
-          if (firstEventMs === null) firstEventMs = performance.now() - started;
+          if (firstEventMs === null) {
+            firstEventMs = performance.now() - started;
+            ctx.served?.(peer.hotkey ?? '');
+          }
           if (buffered) held.push(e);
           else yield e;
         }

@@ -22,6 +22,7 @@ import { errorMessage, fromPush } from '@subnet/utils';
 import { createKeyStore, isKeyNotFound } from './keys.js';
 import { createLimiter } from './limits.js';
 import { createOpenAiServer } from './openai/server.js';
+import { createPayments, type Payments } from './payments/service.js';
 import { createRouter, type Outcome } from './router.js';
 
 export const gatewayApi = defineApi(gatewayMethods);
@@ -73,6 +74,14 @@ export default defineStack({
       },
       { engine, logger: modules.logger },
     );
+    const payments: Payments = createPayments(
+      {
+        netuid: opts.netuid,
+        settleIntervalMs: g.payments.settleIntervalMs,
+        priceRefreshMs: g.payments.priceRefreshMs,
+      },
+      { engine, keys, logger: modules.logger },
+    );
     let dashboard: Dashboard | undefined;
     let server: Awaited<ReturnType<typeof createOpenAiServer>>;
     try {
@@ -93,6 +102,7 @@ export default defineStack({
           keys,
           limiter: createLimiter(),
           usage: keys,
+          payments,
           logger: modules.logger,
           registry: modules.registry,
           ...(dashboard === undefined ? {} : { other: dashboard.handle }),
@@ -104,6 +114,7 @@ export default defineStack({
       throw err;
     }
     router.start();
+    payments.start();
     modules.logger.info(
       { url: server.url, ...(dashboard === undefined ? {} : { dashboard: `${server.url}/` }) },
       'gateway listening',
@@ -135,6 +146,7 @@ export default defineStack({
       handlers,
       stop: async () => {
         router.stop();
+        await payments.stop();
         await dashboard?.close();
         await server.close();
         keys.close();

@@ -20,6 +20,11 @@ export interface RouteContext {
   signal: AbortSignal;
   /** The gateway's id of this request (appears in logs and outcomes). */
   requestId: string;
+  /**
+   * Told the hotkey of each miner whose attempt delivered the first event (the last call names the miner
+   * that served the request): metering pays that miner for it.
+   */
+  served?: (hotkey: string) => void;
 }
 
 /** Chooses miners and relays requests to them. Throws GatewayError (MODEL_NOT_FOUND, NO_MINER, …). */
@@ -45,6 +50,11 @@ export interface KeyRecord {
   name: string;
   requestsPerMinute: number;
   tokensPerMinute: number;
+  /**
+   * Set on a key bound to a client's spending authorization (`POST /v1/payments/keys`): its requests are
+   * metered and charged (`payments/`). Admin-made keys have none and are free.
+   */
+  account?: { client: string; digest: string };
 }
 
 export interface KeyAuthority {

@@ -224,6 +224,46 @@ describe('key store', () => {
     }
   });
 
+  it('migrates a version-1 file: its keys keep working, unbound (free)', () => {
+    const f = file();
+    const s1 = open(f);
+    const made = s1.create({ name: 'old' });
+    s1.close();
+    // Back to version 1: the payment columns and tables dropped, as a v1 file has them.
+    const db = new DatabaseSync(f);
+    db.exec(`DROP TABLE payment_auths; DROP TABLE payment_miners; DROP TABLE payment_settlements;
+      ALTER TABLE keys DROP COLUMN client; ALTER TABLE keys DROP COLUMN auth_digest; PRAGMA user_version = 1`);
+    db.close();
+    const s2 = open(f);
+    const rec = s2.authenticate(made.key);
+    assert.equal(rec?.id, made.info.id);
+    assert.equal(rec?.account, undefined);
+    const version = (s2.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    assert.equal(version, KEY_STORE_VERSION);
+    assert.equal(KEY_STORE_VERSION, 2);
+    s2.close();
+  });
+
+  it('binds one key per authorization digest', () => {
+    const s = open(file());
+    const p = {
+      name: 'pay',
+      client: '0xc1',
+      digest: `0x${'aa'.repeat(32)}`,
+      authorization: { cap: '100', expiry: '9999999999' },
+      signature: '0x00',
+      collected: '7',
+    };
+    const made = s.createBound(p);
+    assert.deepEqual(s.authenticate(made.key)?.account, { client: '0xc1', digest: p.digest });
+    assert.throws(
+      () => s.createBound(p),
+      (err: unknown) => (err as { code?: string }).code === KeyStoreErrorCode.AUTHORIZATION_BOUND,
+    );
+    assert.equal(s.list().length, 1);
+    s.close();
+  });
+
   it('refuses a file written by a newer version', () => {
     const f = file();
     open(f).close();

@@ -38,6 +38,22 @@ export const openAiErrorTable: Record<GatewayErrorCode, Mapping> = {
   [GatewayErrorCode.UPSTREAM_FAILED]: { status: 502, type: 'server_error', code: 'upstream_failed' },
   [GatewayErrorCode.TIMEOUT]: { status: 504, type: 'server_error', code: 'timeout' },
   [GatewayErrorCode.CANCELLED]: { status: 503, type: 'server_error', code: 'cancelled' },
+  // OpenAI's exact shape: type and code both `insufficient_quota`, param null.
+  [GatewayErrorCode.INSUFFICIENT_QUOTA]: {
+    status: 429,
+    type: 'insufficient_quota',
+    code: 'insufficient_quota',
+  },
+  [GatewayErrorCode.CONFLICT]: {
+    status: 409,
+    type: 'invalid_request_error',
+    code: 'authorization_already_bound',
+  },
+  [GatewayErrorCode.PAYMENTS_UNAVAILABLE]: {
+    status: 503,
+    type: 'server_error',
+    code: 'payments_unavailable',
+  },
 };
 
 const INTERNAL: OpenAiHttpError = {

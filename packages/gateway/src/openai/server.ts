@@ -17,7 +17,17 @@ import { type Logger, silentLogger } from '@subnet/utils';
 import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from '../errors.js';
-import type { KeyAuthority, KeyRecord, Limiter, RouteContext, Router, UsageSink } from '../types.js';
+import { type Meter, type Payments, RECEIPT_HEADER } from '../payments/service.js';
+import type {
+  GenerateParams,
+  KeyAuthority,
+  KeyRecord,
+  Limiter,
+  RouteContext,
+  Router,
+  UsageSink,
+} from '../types.js';
+import { COMPLETION_SLACK, promptBound } from '../usage.js';
 import {
   fromZodError,
   invalidRequest,
@@ -54,6 +64,24 @@ export interface OpenAiServerModules {
   /** When given, `gateway_openai_requests_total{route,status}` is counted on it. */
   registry?: Registry;
   /**
+   * The payment rail (issue 15): prices on `/v1/models`, `GET /v1/payments`, `POST /v1/payments/keys`, and
+   * metering with signed receipts for keys bound to a client's account. Without it those routes answer 503
+   * and every key is free.
+   */
+  payments?: Payments;
+  /**
+   * THE x402 SEAM (issue 15; not wired yet: the merger connects it to `x402.ts`). Called for an inference
+   * request that carries no usable API key, before the 401: an x402 implementation reads the
+   * `PAYMENT-SIGNATURE` header here, answers the 402 with `PAYMENT-REQUIRED` itself (then returns
+   * `'answered'`), or returns the KeyRecord the paid request is served and metered under. Returning
+   * undefined keeps the 401 (what every keyless request gets while this is unset).
+   */
+  keyless?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+  ) => Promise<KeyRecord | 'answered' | undefined>;
+  /**
    * Answers requests outside `/v1` (the dashboard): returns true when it took the request. Without it, or
    * when it declines, such requests get the OpenAI-style 404.
    */
@@ -70,7 +98,7 @@ export interface OpenAiServer {
 }
 
 type Method = 'GET' | 'POST';
-type RouteName = 'chat' | 'completions' | 'embeddings' | 'models' | 'model';
+type RouteName = 'chat' | 'completions' | 'embeddings' | 'models' | 'model' | 'payments' | 'paymentKeys';
 
 interface Route {
   name: RouteName;
@@ -88,6 +116,11 @@ const ROUTES = new Map<string, Route>([
   ['/v1/completions', { name: 'completions', method: 'POST', label: '/v1/completions', idPrefix: 'cmpl-' }],
   ['/v1/embeddings', { name: 'embeddings', method: 'POST', label: '/v1/embeddings', idPrefix: 'embd-' }],
   ['/v1/models', { name: 'models', method: 'GET', label: '/v1/models', idPrefix: 'req-' }],
+  ['/v1/payments', { name: 'payments', method: 'GET', label: '/v1/payments', idPrefix: 'req-' }],
+  [
+    '/v1/payments/keys',
+    { name: 'paymentKeys', method: 'POST', label: '/v1/payments/keys', idPrefix: 'req-' },
+  ],
 ]);
 const MODEL_ROUTE: Route = { name: 'model', method: 'GET', label: '/v1/models/{id}', idPrefix: 'req-' };
 const MODELS_PREFIX = '/v1/models/';
@@ -109,10 +142,32 @@ interface Front {
 
 function ignore(): void {}
 
+/** A metered request: its reservation and the miner serving it (told by the router). */
+interface Metered {
+  meter: Meter;
+  miner: string | undefined;
+}
+
 /** How far a generation got: its done event, or the tokens relayed before it failed. */
 interface Outcome {
   done: DoneEvent | undefined;
   tokens: number;
+}
+
+/** The prompt texts of a generation, as the usage counter sees them. */
+function promptOf(p: GenerateParams): string[] {
+  if (p.kind === 'completion') return [String(p.prompt ?? '')];
+  return (p.messages ?? []).map((m) => String((m as { content?: unknown }).content ?? ''));
+}
+
+function utf8(texts: readonly string[]): number {
+  let b = 0;
+  for (const t of texts) b += Buffer.byteLength(t, 'utf8');
+  return b;
+}
+
+function noPayments(): GatewayError {
+  return new GatewayError(GatewayErrorCode.PAYMENTS_UNAVAILABLE, 'This gateway takes no payments.');
 }
 
 function missingDone(): GatewayError {
@@ -327,7 +382,7 @@ export async function createOpenAiServer(
   opts: OpenAiServerOpts,
   modules: OpenAiServerModules,
 ): Promise<OpenAiServer> {
-  const { router, keys, limiter, usage } = modules;
+  const { router, keys, limiter, usage, payments } = modules;
   const logger = modules.logger ?? silentLogger();
   const front: Front = { requests: requestCounter(modules.registry), logger };
   const inflight = new Set<Exchange>();
@@ -336,9 +391,36 @@ export async function createOpenAiServer(
 
   async function serve(x: Exchange): Promise<void> {
     const { req, route } = x;
+    if (route.name === 'payments') {
+      if (payments === undefined) throw noPayments();
+      x.sendJson(200, JSON.stringify(await payments.info()));
+      return;
+    }
+    if (route.name === 'paymentKeys') {
+      if (payments === undefined) throw noPayments();
+      const body = await readBody(req, opts.maxBodyBytes);
+      let json: unknown;
+      try {
+        json = JSON.parse(body);
+      } catch {
+        throw invalidRequest('We could not parse the JSON body of your request.');
+      }
+      x.sendJson(200, JSON.stringify(await payments.bindKey(json)));
+      return;
+    }
     const auth = req.headers.authorization;
     const secret = bearer(auth);
-    const key = secret === undefined ? undefined : keys.authenticate(secret);
+    let key = secret === undefined ? undefined : keys.authenticate(secret);
+    if (
+      key === undefined &&
+      modules.keyless !== undefined &&
+      route.name !== 'models' &&
+      route.name !== 'model'
+    ) {
+      const paid = await modules.keyless(req, x.res, route.label);
+      if (paid === 'answered') return;
+      key = paid;
+    }
     if (key === undefined) {
       throw new GatewayError(
         GatewayErrorCode.UNAUTHORIZED,
@@ -387,16 +469,47 @@ export async function createOpenAiServer(
     plan: GenerationPlan,
     encoder: GenerationEncoder,
   ): Promise<void> {
-    if (!admit(x, key, plan.estimate)) return;
+    const prompt = promptOf(plan.params);
+    const meter = await meterOf(key, plan.params.model, {
+      promptTokens: utf8(prompt),
+      completionTokens: (plan.params.maxTokens ?? 0) + COMPLETION_SLACK,
+    });
+    if (!admit(x, key, plan.estimate)) {
+      await meter?.finish(
+        { promptTokens: 0, completionTokens: 0 },
+        { miner: undefined, requestId: '', sign: false },
+      );
+      return;
+    }
     const outcome: Outcome = { done: undefined, tokens: 0 };
+    const metered: Metered | undefined = meter === undefined ? undefined : { meter, miner: undefined };
+    if (metered !== undefined)
+      x.ctx.served = (hotkey) => {
+        metered.miner = hotkey;
+      };
     try {
-      if (plan.stream) await stream(x, plan, encoder, outcome);
-      else await collect(x, plan, encoder, outcome);
+      if (plan.stream) await stream(x, plan, encoder, outcome, metered);
+      else await collect(x, plan, encoder, outcome, metered);
     } catch (err) {
       x.fail(err);
     } finally {
       x.disarm();
       inflight.delete(x);
+      // A request that failed or was cut off after tokens were relayed is charged what was relayed: the
+      // prompt's bound and the relayed tokens (no receipt: the response is gone or ended in an error).
+      if (metered !== undefined) {
+        const partial =
+          outcome.tokens > 0
+            ? { promptTokens: promptBound(prompt), completionTokens: outcome.tokens }
+            : { promptTokens: 0, completionTokens: 0 };
+        metered.meter
+          .finish(outcome.done?.usage ?? partial, {
+            miner: metered.miner,
+            requestId: x.ctx.requestId,
+            sign: false,
+          })
+          .catch(ignore);
+      }
       const done = outcome.done;
       if (done !== undefined) {
         const { promptTokens, completionTokens } = done.usage;
@@ -415,6 +528,7 @@ export async function createOpenAiServer(
     plan: GenerationPlan,
     encoder: GenerationEncoder,
     out: Outcome,
+    metered: Metered | undefined,
   ): Promise<void> {
     const events = await router.complete(plan.params, x.ctx);
     for (const ev of events) {
@@ -426,7 +540,33 @@ export async function createOpenAiServer(
       encoder.add(ev);
     }
     if (out.done === undefined) throw missingDone();
-    x.sendJson(200, encoder.body(out.done));
+    const receipt = await receiptOf(x, metered, out.done.usage);
+    x.sendJson(
+      200,
+      encoder.body(out.done),
+      receipt === undefined ? undefined : { [RECEIPT_HEADER]: receipt },
+    );
+  }
+
+  /** A bound key's reservation, or undefined for a free key (or a gateway without payments). */
+  async function meterOf(
+    key: KeyRecord,
+    model: string,
+    bounds: { promptTokens: number; completionTokens: number },
+  ): Promise<Meter | undefined> {
+    if (key.account === undefined) return undefined;
+    if (payments === undefined) throw noPayments();
+    return payments.begin(key as KeyRecord & { account: { client: string; digest: string } }, model, bounds);
+  }
+
+  /** Charges a metered request that was answered, and returns its signed receipt (header value). */
+  async function receiptOf(
+    x: Exchange,
+    metered: Metered | undefined,
+    u: { promptTokens: number; completionTokens: number },
+  ): Promise<string | undefined> {
+    if (metered === undefined) return undefined;
+    return metered.meter.finish(u, { miner: metered.miner, requestId: x.ctx.requestId, sign: true });
   }
 
   /** A streamed answer: headers wait for the first event, so a failure before it gets its own status. */
@@ -435,6 +575,7 @@ export async function createOpenAiServer(
     plan: GenerationPlan,
     encoder: GenerationEncoder,
     out: Outcome,
+    metered: Metered | undefined,
   ): Promise<void> {
     const it = router.generate(plan.params, x.ctx)[Symbol.asyncIterator]();
     try {
@@ -457,6 +598,10 @@ export async function createOpenAiServer(
       }
       if (x.ended) return;
       if (out.done === undefined) throw missingDone();
+      // A stream's receipt cannot go in a header (sent before the cost is known): it is an SSE comment line
+      // before the closing chunks, which every SSE parser (the `openai` client's included) skips.
+      const receipt = await receiptOf(x, metered, out.done.usage);
+      if (receipt !== undefined) x.write(`: ${RECEIPT_HEADER} ${receipt}\n\n`);
       x.end(encoder.close(out.done));
     } finally {
       // Closes the router's iteration (a no-op when it finished); never waits on it.
@@ -467,17 +612,39 @@ export async function createOpenAiServer(
   async function serveEmbeddings(x: Exchange, key: KeyRecord, body: string): Promise<void> {
     const r = parseJson(body, EmbeddingRequestSchema);
     const { params, estimate } = embeddingToEmbed(r);
-    if (!admit(x, key, estimate)) return;
+    const input = typeof params.input === 'string' ? [params.input] : [...(params.input as string[])];
+    const meter = await meterOf(key, params.model, { promptTokens: utf8(input), completionTokens: 0 });
+    if (!admit(x, key, estimate)) {
+      await meter?.finish(
+        { promptTokens: 0, completionTokens: 0 },
+        { miner: undefined, requestId: '', sign: false },
+      );
+      return;
+    }
+    const metered: Metered | undefined = meter === undefined ? undefined : { meter, miner: undefined };
+    if (metered !== undefined)
+      x.ctx.served = (hotkey) => {
+        metered.miner = hotkey;
+      };
     let promptTokens = -1;
     try {
       const result = await router.embed(params, x.ctx);
       promptTokens = result.usage.promptTokens;
-      x.sendJson(200, embeddingResponse(r, result));
+      const receipt = await receiptOf(x, metered, { promptTokens, completionTokens: 0 });
+      x.sendJson(
+        200,
+        embeddingResponse(r, result),
+        receipt === undefined ? undefined : { [RECEIPT_HEADER]: receipt },
+      );
     } catch (err) {
       x.fail(err);
     } finally {
       x.disarm();
       inflight.delete(x);
+      // An embedding is all or nothing: one that failed is not charged (finish is a no-op once charged).
+      metered?.meter
+        .finish({ promptTokens: 0, completionTokens: 0 }, { miner: undefined, requestId: '', sign: false })
+        .catch(ignore);
       const ok = promptTokens >= 0;
       limiter.settle(key, estimate, ok ? promptTokens : 0);
       usage.record(key.id, { promptTokens: ok ? promptTokens : 0, completionTokens: 0, ok });
@@ -486,8 +653,13 @@ export async function createOpenAiServer(
 
   async function serveModels(x: Exchange): Promise<void> {
     const models = await router.models({ signal: AbortSignal.timeout(opts.requestTimeoutMs) });
+    if (payments !== undefined) await payments.terms().catch(ignore);
+    const withPrice = (id: string) => {
+      const pricing = payments?.pricingOf(id);
+      return pricing === undefined ? modelObject(id, created) : { ...modelObject(id, created), pricing };
+    };
     if (x.route.name === 'models') {
-      const data = models.map((m) => modelObject(m.id, created));
+      const data = models.map((m) => withPrice(m.id));
       x.sendJson(200, JSON.stringify({ object: 'list', data }));
       return;
     }
@@ -503,7 +675,7 @@ export async function createOpenAiServer(
         GatewayErrorCode.MODEL_NOT_FOUND,
         `The model '${id}' does not exist or no miner serves it now; GET /v1/models lists those served.`,
       );
-    x.sendJson(200, JSON.stringify(modelObject(id, created)));
+    x.sendJson(200, JSON.stringify(withPrice(id)));
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
