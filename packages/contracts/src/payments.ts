@@ -285,5 +285,7 @@ export function minerShares(minerTotal: bigint, weights: readonly MinerWeight[])
   let rest = minerTotal - amounts.reduce((s, a) => s + a, 0n);
   // rest < ranked.length: one unit each to the first `rest` miners.
   for (let i = 0; rest > 0n; i++, rest--) amounts[i] = (amounts[i] as bigint) + 1n;
-  return ranked.map((e, i) => ({ miner: e.miner, amount: amounts[i] as bigint })).filter((s) => s.amount > 0n);
+  return ranked
+    .map((e, i) => ({ miner: e.miner, amount: amounts[i] as bigint }))
+    .filter((s) => s.amount > 0n);
 }
