@@ -90,7 +90,10 @@ describe('settlement gas', () => {
         const { minerTotal } = splitRevenue(total, DEFAULT_REVENUE_SPLIT);
         const shares = minerShares(
           minerTotal,
-          miners.map((miner, i) => ({ miner, weight: BigInt(requests / miners.length + (i % 3)) })),
+          miners.map((miner, i) => ({
+            miner,
+            weight: BigInt(Math.floor(requests / miners.length) + (i % 3)),
+          })),
         );
         assert.equal(shares.length, miners.length);
         const r = await f.mined(escrow.write.settle([1, vouchers, 0n, shares], { account: gateway }));
