@@ -32,6 +32,16 @@ const NOTICE = 600n;
 const BURN = '0x000000000000000000000000000000000000dEaD' as const;
 const SEED = Number(process.env.INVARIANT_SEED ?? 15);
 
+/** Gas per operation, printed as JSON at the end (and bounded so a regression shows). */
+const gas: Record<string, bigint> = {};
+const GAS_BOUNDS: Record<string, bigint> = {
+  setSplitFirst: 100_000n,
+  setSplitReplace: 60_000n,
+  depositFor: 100_000n,
+  settle2VouchersDirect2Miners: 280_000n,
+  claimEarnings: 70_000n,
+};
+
 function handles(f: Fixture) {
   const client = { public: f.publicClient, wallet: f.walletClient };
   const { paymentToken, pricing, paymentEscrow } = f.addresses;
@@ -222,12 +232,15 @@ describe('settlement', () => {
       assert.equal((await pricing.read.getSplitHistory([1])).length, 0);
       const before = await f.blockNumber();
       const r = await f.mined(pricing.write.setSplit([1, 2000, 500, 0], { account: f.owner }));
+      gas.setSplitFirst = r.gasUsed;
       const [ev] = parseEventLogs({ abi: pricingAbi, logs: r.logs, eventName: 'SplitSet' });
       const epoch = await f.subnets.read.currentEpoch([1]);
       const boundary = await f.subnets.read.epochStartBlock([1, epoch + 1n]);
       assert.equal(ev?.args.effectiveBlock, boundary);
       // A second change in the same epoch replaces the pending one.
-      await f.mined(pricing.write.setSplit([1, 3000, 1000, 1000], { account: f.owner }));
+      gas.setSplitReplace = (
+        await f.mined(pricing.write.setSplit([1, 3000, 1000, 1000], { account: f.owner }))
+      ).gasUsed;
       assert.deepEqual(await pricing.read.splitAt([1, await f.blockNumber()]), [1000, 1000, 500]);
       assert.deepEqual(await pricing.read.splitAt([1, boundary - 1n]), [1000, 1000, 500]);
       assert.deepEqual(await pricing.read.splitAt([1, boundary]), [3000, 1000, 1000]);
@@ -278,6 +291,7 @@ describe('settlement', () => {
       const r0 = await f.mined(
         escrow.write.depositFor([bob.address, gateway.address, 50n * USD], { account: f.frank }),
       );
+      gas.depositFor = r0.gasUsed;
       const [dep] = parseEventLogs({ abi: paymentEscrowAbi, logs: r0.logs, eventName: 'Deposited' });
       assert.equal(dep?.args.client, bob.address);
       assert.equal((await escrow.read.getAccount([bob.address, gateway.address])).balance, 50n * USD);
@@ -301,6 +315,7 @@ describe('settlement', () => {
         escrow: await usd.read.balanceOf([escrow.address]),
       };
       const r = await f.mined(escrow.write.settle([1, vouchers, direct, shares], { account: gateway }));
+      gas.settle2VouchersDirect2Miners = r.gasUsed;
       const [s] = parseEventLogs({ abi: paymentEscrowAbi, logs: r.logs, eventName: 'Settled' });
       assert.deepEqual(
         [s?.args.settlementId, s?.args.gateway, s?.args.netuid, s?.args.total],
@@ -332,6 +347,7 @@ describe('settlement', () => {
       assert.deepEqual(await escrow.read.earningsOf([m1.address]), [s1.amount, 0n]);
       const m1Before = await usd.read.balanceOf([m1.address]);
       const c = await f.mined(escrow.write.claimEarnings({ account: m1 }));
+      gas.claimEarnings = c.gasUsed;
       const [claimed] = parseEventLogs({ abi: paymentEscrowAbi, logs: c.logs, eventName: 'EarningsClaimed' });
       assert.equal(claimed?.args.amount, s1.amount);
       assert.equal(await usd.read.balanceOf([m1.address]), m1Before + s1.amount);
@@ -633,6 +649,17 @@ describe('settlement', () => {
       assert.equal(await usd.read.totalSupply(), supply, 'no unit minted or burnt (the burn is a transfer)');
       assert.ok((counts.settle ?? 0) > 10 && (counts.claim ?? 0) > 2, JSON.stringify(counts));
       console.log(`settlement invariant seed ${SEED}: ${JSON.stringify(counts)}`);
+    });
+
+    it('gas per operation stays within bounds', () => {
+      console.log(
+        `settlement gas: ${JSON.stringify(gas, (_, v) => (typeof v === 'bigint' ? Number(v) : v))}`,
+      );
+      for (const [name, bound] of Object.entries(GAS_BOUNDS)) {
+        const used = gas[name];
+        assert.ok(used !== undefined, `${name} not measured`);
+        assert.ok(used <= bound, `${name}: ${used} gas > ${bound}`);
+      }
     });
   });
 });
