@@ -10,9 +10,23 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { type Address, getContract, type Hex, parseEventLogs, verifyTypedData, zeroAddress } from 'viem';
+import {
+  type Address,
+  encodeFunctionData,
+  getContract,
+  type Hex,
+  parseEventLogs,
+  verifyTypedData,
+  zeroAddress,
+} from 'viem';
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
-import { paymentEscrowAbi, paymentTokenAbi, pricingAbi } from '../src/generated/index.js';
+import {
+  paymentEscrowAbi,
+  paymentEscrowBytecode,
+  paymentTokenAbi,
+  pricingAbi,
+} from '../src/generated/index.js';
+import { reentrantTokenAbi, reentrantTokenBytecode } from '../src/generated/test/ReentrantToken.js';
 import {
   DEFAULT_REVENUE_SPLIT,
   type MinerShare,
@@ -434,6 +448,63 @@ describe('settlement', () => {
       await f.mine(1);
       await expectRevert(settle([ok], 0n, share(minerTotal)), 'AuthorizationExpired');
       assert.deepEqual(await snapshot(), start);
+    });
+
+    it('settle and claimEarnings cannot be re-entered from the token (nothing moves)', async () => {
+      const f = fx();
+      const client = { public: f.publicClient, wallet: f.walletClient };
+      const { alice, carol: gateway, erin: miner, deployer } = f;
+      const deploy = async (
+        abi: typeof reentrantTokenAbi | typeof paymentEscrowAbi,
+        bytecode: Hex,
+        args: unknown[],
+      ) => {
+        const r = await f.mined(
+          f.walletClient.deployContract({ abi, bytecode, args, account: deployer, chain: f.chain } as never),
+        );
+        return r.contractAddress as Address;
+      };
+      const tokenAddress = await deploy(reentrantTokenAbi, reentrantTokenBytecode, [10n ** 15n]);
+      const escrowAddress = await deploy(paymentEscrowAbi, paymentEscrowBytecode, [
+        tokenAddress,
+        NOTICE,
+        f.addresses.pricing,
+      ]);
+      const token = getContract({ address: tokenAddress, abi: reentrantTokenAbi, client });
+      const escrow = getContract({ address: escrowAddress, abi: paymentEscrowAbi, client });
+      for (const who of [alice, gateway]) {
+        await f.mined(token.write.transfer([who.address, 10n ** 12n], { account: deployer }));
+        await f.mined(token.write.approve([escrowAddress, 2n ** 255n], { account: who }));
+      }
+      await f.mined(escrow.write.deposit([gateway.address, 1_000_000n], { account: alice }));
+      const authorization: SpendingAuthorization = {
+        client: alice.address,
+        gateway: gateway.address,
+        cap: 1_000_000n,
+        expiry: (await now(f)) + 3600n,
+        nonce: randomNonce(),
+      };
+      const signature = await alice.signTypedData(
+        spendingAuthorizationTypedData({ chainId: f.chain.id, paymentEscrow: escrowAddress, authorization }),
+      );
+      const claim = encodeFunctionData({ abi: paymentEscrowAbi, functionName: 'claimEarnings' });
+      const arm = (payload: Hex) => f.mined(token.write.arm([escrowAddress, payload], { account: deployer }));
+      const shares = [{ miner: miner.address, amount: 750_000n }];
+      const vouchers = [{ authorization, signature, cumulative: 1_000_000n }];
+      await arm(claim);
+      await expectRevert(
+        escrow.write.settle([1, vouchers, 0n, shares], { account: gateway }),
+        'ReentrancyGuardReentrantCall',
+      );
+      assert.equal((await escrow.read.getAccount([alice.address, gateway.address])).balance, 1_000_000n);
+      await f.mined(token.write.arm([zeroAddress, '0x'], { account: deployer }));
+      await f.mined(escrow.write.settle([1, vouchers, 0n, shares], { account: gateway }));
+      await arm(claim);
+      await expectRevert(escrow.write.claimEarnings({ account: miner }), 'ReentrancyGuardReentrantCall');
+      assert.deepEqual(await escrow.read.earningsOf([miner.address]), [750_000n, 0n]);
+      await f.mined(token.write.arm([zeroAddress, '0x'], { account: deployer }));
+      await f.mined(escrow.write.claimEarnings({ account: miner }));
+      assert.equal(await token.read.balanceOf([miner.address]), 750_000n);
     });
 
     it('depositFor refuses the zero address and zero amounts', async () => {
