@@ -8,6 +8,8 @@
  * first total emitted, each leaf's claim bits); its figures are reported apart, as `*FirstEpoch`.
  * `atMaxAllowedUids256` adds issue 14's scale: propose, attest, claim, register and reveal on a subnet with
  * maxAllowedUids = 256 and 64 validators, from the contract suite's gas test (run here with GAS_REPORT_FILE).
+ * `settlement` adds issue 15's: PaymentEscrow.settle's gas per settled request at batch sizes of 1, 100 and
+ * 10,000 requests (packages/contracts/test/settlementGas.test.ts, the same way).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,17 +31,23 @@ import { createWalletStore, peerIdOfPublicKey } from '../packages/wallet/dist/sr
 
 const SUB = 10n ** 18n;
 
-/** Runs the contract suite's gas test with GAS_REPORT_FILE and returns its figures by section. */
+/** Runs the contract suite's gas tests with GAS_REPORT_FILE and returns their figures by section. */
 function measureAtScale(): Record<string, Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'subnet-gas-scale-'));
   const file = join(dir, 'gas.jsonl');
   try {
-    const test = fileURLToPath(new URL('../packages/contracts/dist/test/gas.test.js', import.meta.url));
-    const run = spawnSync(process.execPath, ['--test', '--test-reporter=dot', test], {
-      env: { ...process.env, GAS_REPORT_FILE: file },
-      encoding: 'utf8',
-      timeout: 600_000,
-    });
+    const tests = ['gas.test.js', 'settlementGas.test.js'].map((name) =>
+      fileURLToPath(new URL(`../packages/contracts/dist/test/${name}`, import.meta.url)),
+    );
+    const run = spawnSync(
+      process.execPath,
+      ['--test', '--test-concurrency=1', '--test-reporter=dot', ...tests],
+      {
+        env: { ...process.env, GAS_REPORT_FILE: file },
+        encoding: 'utf8',
+        timeout: 600_000,
+      },
+    );
     if (run.status !== 0)
       process.stderr.write(`gas: the contract gas test failed:\n${run.stdout}${run.stderr}\n`);
     const sections: Record<string, Record<string, number>> = {};
@@ -307,6 +315,10 @@ try {
     registerNeuronFirstValidator: within(310_000, atScale.registerNeuron256?.validator ?? Number.NaN),
     revealWeights256: within(250_000, atScale.weights256?.revealWeights256 ?? Number.NaN),
   };
+  const { settlement: settlementOps = {}, ...scaleOps } = atScale;
+  const settlementTargets = {
+    settlePerRequestAt10000: within(1_000, settlementOps.perRequest10000First ?? Number.NaN),
+  };
   const report = {
     report: 'gas',
     date: new Date().toISOString(),
@@ -318,10 +330,19 @@ try {
     targets,
     atMaxAllowedUids256: {
       note: 'packages/contracts/test/gas.test.ts on its own anvil: a subnet with maxAllowedUids 256 and 64 validators of equal stake (192 miners, 256 result entries, 257 leaves, proofs of depth 9), steady state (the third settled epoch; *Epoch1/*Epoch2 are the first two); attestMax is the dearest of the 42 attestations that reach 2/3, attestFinalising the last; snapshot64 is the per-epoch validator snapshot (no target); registerNeuron256: first registrations bind the hotkey with its consent signature, *Bound ones re-register a bound hotkey',
-      operations: atScale,
+      operations: scaleOps,
       targets: scaleTargets,
     },
-    pass: [...Object.values(targets), ...Object.values(scaleTargets)].every((t) => t.pass),
+    settlement: {
+      note: "packages/contracts/test/settlementGas.test.ts on its own anvil: one PaymentEscrow.settle transaction per batch; requests aggregate into one cumulative voucher per client, min(requests, 50) clients (requests spread evenly) and min(requests, 8) miners credited, default split 1000/1000/500, no direct (x402) revenue; settleN is the gas of the transaction, perRequestN = ceil(settleN / N); *First is a first settlement (fresh storage: the authorizations' collected totals, the miners' earnings, the burn address's balance), *Next the next one with the same authorizations and miners (steady state)",
+      operations: settlementOps,
+      targets: settlementTargets,
+    },
+    pass: [
+      ...Object.values(targets),
+      ...Object.values(scaleTargets),
+      ...Object.values(settlementTargets),
+    ].every((t) => t.pass),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   process.exitCode = report.pass ? 0 : 1;

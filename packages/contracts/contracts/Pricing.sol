@@ -13,6 +13,10 @@ import {ISubnetRegistry} from "./interfaces/ISubnetRegistry.sol";
 ///      price in effect at the block it started at even if the owner changes the price while it runs. A second
 ///      change in the same epoch replaces the pending one. A price of 0 means free. Must never let anyone but
 ///      the subnet's owner (SubnetRegistry.subnetOwner) change a price, nor change one already in effect.
+///      The same holds for the subnet's revenue split (`setSplit` / `splitAt`): the shares of a settled payment
+///      (PaymentEscrow.settle) that go to the validator (the gateway), the subnet owner and the burn, in basis
+///      points; the miners get the rest. A subnet that never set one has the default 1000 / 1000 / 500 (miners
+///      7500).
 contract Pricing {
     /// @notice From block `fromBlock` on (until the next point), these prices apply.
     struct PricePoint {
@@ -20,6 +24,27 @@ contract Pricing {
         uint96 promptPerMillion;
         uint96 completionPerMillion;
     }
+
+    /// @notice From block `fromBlock` on (until the next point), this revenue split applies.
+    struct SplitPoint {
+        uint64 fromBlock;
+        uint16 validatorBps;
+        uint16 ownerBps;
+        uint16 burnBps;
+    }
+
+    /// @notice Basis points in a whole.
+    /// @return 10,000.
+    uint16 public constant BPS = 10_000;
+    /// @notice The validator's (gateway's) share of a subnet that never set a split.
+    /// @return 1000 (10 %).
+    uint16 public constant DEFAULT_VALIDATOR_BPS = 1000;
+    /// @notice The subnet owner's share of a subnet that never set a split.
+    /// @return 1000 (10 %).
+    uint16 public constant DEFAULT_OWNER_BPS = 1000;
+    /// @notice The burnt share of a subnet that never set a split.
+    /// @return 500 (5 %).
+    uint16 public constant DEFAULT_BURN_BPS = 500;
 
     /// @notice Longest model name in bytes.
     /// @return Bytes.
@@ -35,6 +60,7 @@ contract Pricing {
     mapping(uint16 netuid => mapping(bytes32 modelId => PricePoint[])) private _prices;
     mapping(uint16 netuid => bytes32[]) private _models;
     mapping(uint16 netuid => mapping(bytes32 modelId => string)) private _modelNames;
+    mapping(uint16 netuid => SplitPoint[]) private _splits;
 
     /// @notice Only the subnet's owner may set its prices.
     error NotSubnetOwner(uint16 netuid, address caller);
@@ -42,6 +68,8 @@ contract Pricing {
     error InvalidModelName(uint256 length);
     /// @notice The zero address was given where a contract is required.
     error ZeroAddress();
+    /// @notice The validator, owner and burn shares must sum to at most BPS (10,000).
+    error InvalidSplit(uint16 validatorBps, uint16 ownerBps, uint16 burnBps);
 
     /// @notice A model's price was set; it applies from `effectiveBlock`, the first block of `effectiveEpoch`.
     event PriceSet(
@@ -50,6 +78,17 @@ contract Pricing {
         string model,
         uint96 promptPerMillion,
         uint96 completionPerMillion,
+        uint64 effectiveEpoch,
+        uint64 effectiveBlock
+    );
+
+    /// @notice A subnet's revenue split was set; it applies from `effectiveBlock`, the first block of
+    ///         `effectiveEpoch`.
+    event SplitSet(
+        uint16 indexed netuid,
+        uint16 validatorBps,
+        uint16 ownerBps,
+        uint16 burnBps,
         uint64 effectiveEpoch,
         uint64 effectiveBlock
     );
@@ -88,6 +127,57 @@ contract Pricing {
         if (n != 0 && points[n - 1].fromBlock >= effectiveBlock) points[n - 1] = point;
         else points.push(point);
         emit PriceSet(netuid, modelId, model, promptPerMillion, completionPerMillion, effectiveEpoch, effectiveBlock);
+    }
+
+    /// @notice Sets the subnet's revenue split from its next epoch boundary on; only the subnet's owner. The
+    ///         miners get `BPS - validatorBps - ownerBps - burnBps` (and the rounding).
+    /// @param netuid The subnet (reverts `SubnetNotFound` from the registry when unknown).
+    /// @param validatorBps The validator's (settling gateway's) fee in basis points.
+    /// @param ownerBps The subnet owner's fee in basis points.
+    /// @param burnBps The burnt share in basis points.
+    /// @return effectiveBlock The block the split takes effect at.
+    function setSplit(uint16 netuid, uint16 validatorBps, uint16 ownerBps, uint16 burnBps)
+        external
+        returns (uint64 effectiveBlock)
+    {
+        if (subnetRegistry.subnetOwner(netuid) != msg.sender) revert NotSubnetOwner(netuid, msg.sender);
+        if (uint256(validatorBps) + ownerBps + burnBps > BPS) revert InvalidSplit(validatorBps, ownerBps, burnBps);
+        uint64 effectiveEpoch = subnetRegistry.currentEpoch(netuid) + 1;
+        effectiveBlock = uint64(subnetRegistry.epochStartBlock(netuid, effectiveEpoch));
+        SplitPoint[] storage points = _splits[netuid];
+        uint256 n = points.length;
+        SplitPoint memory point = SplitPoint(effectiveBlock, validatorBps, ownerBps, burnBps);
+        // As for prices: a pending point is always at `effectiveBlock` and is replaced.
+        if (n != 0 && points[n - 1].fromBlock >= effectiveBlock) points[n - 1] = point;
+        else points.push(point);
+        emit SplitSet(netuid, validatorBps, ownerBps, burnBps, effectiveEpoch, effectiveBlock);
+    }
+
+    /// @notice The revenue split in effect at `blockNumber` (the default 1000 / 1000 / 500 before the first
+    ///         split set takes effect; a future block gives the pending split).
+    /// @param netuid The subnet.
+    /// @param blockNumber The block.
+    /// @return validatorBps The validator's fee in basis points.
+    /// @return ownerBps The subnet owner's fee in basis points.
+    /// @return burnBps The burnt share in basis points.
+    function splitAt(uint16 netuid, uint256 blockNumber)
+        external
+        view
+        returns (uint16 validatorBps, uint16 ownerBps, uint16 burnBps)
+    {
+        SplitPoint[] storage points = _splits[netuid];
+        for (uint256 i = points.length; i != 0;) {
+            SplitPoint memory point = points[--i];
+            if (point.fromBlock <= blockNumber) return (point.validatorBps, point.ownerBps, point.burnBps);
+        }
+        return (DEFAULT_VALIDATOR_BPS, DEFAULT_OWNER_BPS, DEFAULT_BURN_BPS);
+    }
+
+    /// @notice Every split point of a subnet, oldest first (the last may lie in the future).
+    /// @param netuid The subnet.
+    /// @return points The split history.
+    function getSplitHistory(uint16 netuid) external view returns (SplitPoint[] memory points) {
+        return _splits[netuid];
     }
 
     /// @notice The prices of a model in effect at `blockNumber` (a future block gives the pending prices).

@@ -495,7 +495,7 @@ export async function deployPayments(
     await walletClient.deployContract({
       abi: paymentEscrowAbi,
       bytecode: paymentEscrowBytecode,
-      args: [paymentToken, opts.noticePeriod ?? 3600n],
+      args: [paymentToken, opts.noticePeriod ?? 3600n, pricing],
       account,
       chain,
       nonce: nonce++,

@@ -152,3 +152,140 @@ export function randomNonce(): Hex {
 export function modelId(name: string): Hex {
   return keccak256(toBytes(name));
 }
+
+/** EIP-712 domain name and version of a gateway's signed usage receipts (verifying contract: the escrow). */
+export const USAGE_RECEIPT_EIP712 = { name: 'SubnetUsageReceipt', version: '1' } as const;
+
+/** The EIP-712 types of a usage receipt. */
+export const usageReceiptTypes = {
+  UsageReceipt: [
+    { name: 'requestId', type: 'bytes32' },
+    { name: 'client', type: 'address' },
+    { name: 'gateway', type: 'address' },
+    { name: 'miner', type: 'address' },
+    { name: 'netuid', type: 'uint16' },
+    { name: 'model', type: 'string' },
+    { name: 'promptTokens', type: 'uint32' },
+    { name: 'completionTokens', type: 'uint32' },
+    { name: 'priceBlock', type: 'uint64' },
+    { name: 'cost', type: 'uint256' },
+    { name: 'cumulative', type: 'uint256' },
+  ],
+} as const;
+
+/**
+ * What a gateway signs for each metered request: the client was charged `cost` units (tokens at the prices in
+ * effect at `priceBlock`, the block the request started at) for `model` served by `miner`, and `cumulative` is
+ * what it charged the client so far (under the authorization, for an account key). Verified off chain.
+ */
+export interface UsageReceipt {
+  /** {@link requestIdHash} of the request id. */
+  requestId: Hex;
+  client: Address;
+  gateway: Address;
+  miner: Address;
+  netuid: number;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  priceBlock: bigint;
+  cost: bigint;
+  cumulative: bigint;
+}
+
+/** The typed data a gateway signs for a usage receipt (a client checks it with viem `verifyTypedData`). */
+export function usageReceiptTypedData(p: { chainId: number; paymentEscrow: Address; receipt: UsageReceipt }) {
+  return {
+    domain: { ...USAGE_RECEIPT_EIP712, chainId: p.chainId, verifyingContract: p.paymentEscrow },
+    types: usageReceiptTypes,
+    primaryType: 'UsageReceipt' as const,
+    message: { ...p.receipt },
+  };
+}
+
+/** A receipt's `requestId`: `keccak256(toBytes(id))` of the gateway's request id string. */
+export function requestIdHash(id: string): Hex {
+  return keccak256(toBytes(id));
+}
+
+/** A subnet's revenue split in basis points (Pricing.sol `splitAt`); the miners get the rest. */
+export interface RevenueSplit {
+  validatorBps: number;
+  ownerBps: number;
+  burnBps: number;
+}
+
+/** The parts of a settled total, as PaymentEscrow.settle computes them. */
+export interface RevenueParts {
+  validatorFee: bigint;
+  ownerFee: bigint;
+  burned: bigint;
+  /** `total` less the three others: the rounding goes to the miners. */
+  minerTotal: bigint;
+}
+
+/** Pricing.sol's split of a subnet that never set one: validator 10 %, owner 10 %, burn 5 % (miners 75 %). */
+export const DEFAULT_REVENUE_SPLIT: RevenueSplit = { validatorBps: 1000, ownerBps: 1000, burnBps: 500 };
+
+/**
+ * Splits `total` like PaymentEscrow.settle: each fee `total * bps / 10000` floored, the miners the rest.
+ * Throws on a negative total or a split over 10,000 basis points.
+ */
+export function splitRevenue(total: bigint, split: RevenueSplit): RevenueParts {
+  const { validatorBps, ownerBps, burnBps } = split;
+  for (const bps of [validatorBps, ownerBps, burnBps])
+    if (!Number.isInteger(bps) || bps < 0) throw new RangeError(`invalid basis points: ${bps}`);
+  if (validatorBps + ownerBps + burnBps > 10_000)
+    throw new RangeError(`invalid split: ${validatorBps} + ${ownerBps} + ${burnBps} > 10000`);
+  if (total < 0n) throw new RangeError('negative total');
+  const part = (bps: number) => (total * BigInt(bps)) / 10_000n;
+  const validatorFee = part(validatorBps);
+  const ownerFee = part(ownerBps);
+  const burned = part(burnBps);
+  return { validatorFee, ownerFee, burned, minerTotal: total - validatorFee - ownerFee - burned };
+}
+
+/** A miner's weight in a settlement (e.g. the cost of the requests it served). */
+export interface MinerWeight {
+  miner: Address;
+  weight: bigint;
+}
+
+/** A PaymentEscrow `MinerShare`. */
+export interface MinerShare {
+  miner: Address;
+  amount: bigint;
+}
+
+/**
+ * The miners' shares of `minerTotal`, pro rata to weight, floored; the remaining units go one each to the
+ * largest weights first (ties: the lowest address), so the amounts sum to `minerTotal` exactly. Entries of the
+ * same miner (any case) are merged, weights of 0 dropped, and so are shares that come out at 0 (PaymentEscrow
+ * refuses them); ordered by weight (largest first, ties by address). Throws on a negative weight, or when
+ * `minerTotal` > 0 and no weight is.
+ */
+export function minerShares(minerTotal: bigint, weights: readonly MinerWeight[]): MinerShare[] {
+  if (minerTotal < 0n) throw new RangeError('negative miner total');
+  const merged = new Map<string, { miner: Address; weight: bigint }>();
+  for (const { miner, weight } of weights) {
+    if (weight < 0n) throw new RangeError(`negative weight for ${miner}`);
+    if (weight === 0n) continue;
+    const key = miner.toLowerCase();
+    const entry = merged.get(key);
+    if (entry === undefined) merged.set(key, { miner, weight });
+    else entry.weight += weight;
+  }
+  const ranked = [...merged.entries()]
+    .sort(([ka, a], [kb, b]) => (a.weight !== b.weight ? (a.weight > b.weight ? -1 : 1) : ka < kb ? -1 : 1))
+    .map(([, e]) => e);
+  if (minerTotal === 0n) return [];
+  const sum = ranked.reduce((s, e) => s + e.weight, 0n);
+  if (sum === 0n) throw new RangeError('no miner weight to share a positive total by');
+  const amounts = ranked.map((e) => (minerTotal * e.weight) / sum);
+  let rest = minerTotal - amounts.reduce((s, a) => s + a, 0n);
+  // rest < ranked.length: one unit each to the first `rest` miners.
+  for (let i = 0; rest > 0n; i++, rest--) amounts[i] = (amounts[i] as bigint) + 1n;
+  return ranked
+    .map((e, i) => ({ miner: e.miner, amount: amounts[i] as bigint }))
+    .filter((s) => s.amount > 0n);
+}
