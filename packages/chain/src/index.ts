@@ -47,6 +47,33 @@ export {
 } from './json.js';
 export { fetchMetagraph, watchMetagraph } from './metagraph.js';
 export { type ContractAddresses, loadNetwork, type Network, NetworkSchema } from './network.js';
+export {
+  AuthorizationError,
+  type AuthorizationProblem,
+  cancelPaymentWithdrawal,
+  checkAuthorization,
+  claimMinerEarnings,
+  completePaymentWithdrawal,
+  depositFor,
+  depositPayment,
+  getMinerEarnings,
+  getModelPrices,
+  getPaymentAccount,
+  getPaymentTerms,
+  getRevenueSplit,
+  type ModelPrice,
+  type PaymentAccount,
+  type PaymentTerms,
+  type PaymentVoucher,
+  paymentContracts,
+  type RevenueSplit,
+  requestPaymentWithdrawal,
+  type SettlementResult,
+  setModelPrice,
+  setRevenueSplit,
+  settlePayments,
+  signUsageReceipt,
+} from './payments.js';
 export { createSubnetClient, type SubnetClient } from './subnetClient.js';
 export type { EpochResult, Hyperparams, Metagraph, NeuronInfo, SubnetInfo } from './types.js';
 export { checkAddress, parseSub } from './validate.js';
