@@ -33,7 +33,15 @@ export {
 export type { WrongRootSlash } from './actions/slashWrongRoots.js';
 export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
-export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';
+export {
+  DEVNET_CLIENT,
+  DEVNET_PRICES,
+  DEVNET_SUBNET_PARAMS,
+  type Devnet,
+  type DevnetOpts,
+  devnetPaths,
+  startDevnet,
+} from './devnet.js';
 export { defaultConfirmations, EpochInputsCache } from './epochInputsCache.js';
 export { ChainError, ChainErrorCode, type ChainErrorMeta, toChainError } from './errors.js';
 export {
