@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import {
   type Anvil,
   deployContracts,
+  paymentTokenAbi,
   startAnvil,
   subnetRegistryAbi,
   subnetTokenAbi,
@@ -28,6 +29,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { ChainError, ChainErrorCode } from './errors.js';
 import { loadNetwork, type Network } from './network.js';
+import { setModelPrice } from './payments.js';
 import { createSubnetClient } from './subnetClient.js';
 import type { Hyperparams } from './types.js';
 
@@ -35,6 +37,20 @@ import type { Hyperparams } from './types.js';
 const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const SUB = 10n ** 18n;
 const CHAIN_ID = 31337;
+/** One sUSD in units (6 decimals). */
+const SUSD = 10n ** 6n;
+
+/** The devnet's prices, units (6 decimals) per million prompt / completion tokens, set for subnet 1. */
+export const DEVNET_PRICES: readonly {
+  model: string;
+  promptPerMillion: bigint;
+  completionPerMillion: bigint;
+}[] = [
+  { model: 'devnet-chat', promptPerMillion: (10n * SUSD) / 100n, completionPerMillion: (40n * SUSD) / 100n },
+  { model: 'use-embed', promptPerMillion: (2n * SUSD) / 100n, completionPerMillion: 0n },
+];
+/** The devnet's paying client: a wallet `client1` (coldkey pays) funded with this many sUSD. */
+export const DEVNET_CLIENT = { wallet: 'client1', susd: 1000n * SUSD } as const;
 
 /** Hyperparameters of the devnet's subnet 1: short epochs so a person sees things move. */
 export const DEVNET_SUBNET_PARAMS: Hyperparams = {
@@ -196,6 +212,8 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       unbondingPeriod: 20n,
       // Deallocated stake stays slashable this long: three devnet tempos, as long as a vote stays provable.
       deallocationPeriod: 60n,
+      // The payment rail (issue 15): a devnet stablecoin (sUSD), Pricing and PaymentEscrow.
+      payments: {},
     });
 
     progress('creating and funding dev wallets');
@@ -205,6 +223,7 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       'owner',
       ...Array.from({ length: opts.validators }, (_, i) => `validator${i + 1}`),
       ...Array.from({ length: opts.miners }, (_, i) => `miner${i + 1}`),
+      DEVNET_CLIENT.wallet,
     ];
     const wallets = new Map<string, { coldkey: PrivateKeyAccount; hotkey: PrivateKeyAccount }>();
     for (const name of names) wallets.set(name, await devWallet(store, name, password));
@@ -229,6 +248,16 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
         }),
       );
     }
+    const client = wallets.get(DEVNET_CLIENT.wallet) as { coldkey: PrivateKeyAccount };
+    transfers.push(
+      await deployerWallet.writeContract({
+        address: contracts.paymentToken as `0x${string}`,
+        abi: paymentTokenAbi,
+        functionName: 'transfer',
+        args: [client.coldkey.address, DEVNET_CLIENT.susd],
+        nonce: nonce++,
+      }),
+    );
     for (const hash of transfers) await publicClient.waitForTransactionReceipt({ hash });
 
     const sdkFor = (account: Account) =>
@@ -250,6 +279,8 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       },
     });
     await sdkFor(owner.coldkey).activateSubnet(netuid);
+    progress('setting the prices of the devnet models');
+    for (const price of DEVNET_PRICES) await setModelPrice(sdkFor(owner.coldkey).chain, { netuid, ...price });
 
     progress(`registering ${opts.validators} validator(s) and ${opts.miners} miner(s)`);
     const neurons: NonNullable<Network['neurons']> = [];
@@ -283,7 +314,8 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       });
     };
     // In name order, so validators get the first uids and the layout is the same on every bootstrap.
-    for (const [i, name] of names.filter((n) => n !== 'owner').entries()) await register(name, i);
+    for (const [i, name] of names.filter((n) => n !== 'owner' && n !== DEVNET_CLIENT.wallet).entries())
+      await register(name, i);
     neurons.sort((a, b) => a.uid - b.uid);
     const network: Network = {
       name: 'devnet',
@@ -293,6 +325,13 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
       deployedAtBlock,
       netuid,
       neurons,
+      payments: {
+        token: contracts.paymentToken as `0x${string}`,
+        escrow: contracts.paymentEscrow as `0x${string}`,
+        pricing: contracts.pricing as `0x${string}`,
+        clientWallet: DEVNET_CLIENT.wallet,
+        client: client.coldkey.address,
+      },
     };
     await writeFile(paths.network, `${JSON.stringify(network, null, 2)}\n`);
     return {

@@ -18,6 +18,7 @@ export const ChainErrorCode = {
   EPOCH_NOT_ENDED: 'CHAIN_EPOCH_NOT_ENDED',
   EPOCH_NOT_CONFIRMED: 'CHAIN_EPOCH_NOT_CONFIRMED',
   TX_FAILED: 'CHAIN_TX_FAILED',
+  PAYMENTS_NOT_DEPLOYED: 'CHAIN_PAYMENTS_NOT_DEPLOYED',
 } as const;
 export type ChainErrorCode = (typeof ChainErrorCode)[keyof typeof ChainErrorCode];
 

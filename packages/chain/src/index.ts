@@ -33,7 +33,15 @@ export {
 export type { WrongRootSlash } from './actions/slashWrongRoots.js';
 export type { SnapshotValidatorsResult } from './actions/snapshotValidators.js';
 export { type ChainClient, type ChainClientOpts, createChainClient, requireWallet } from './client.js';
-export { DEVNET_SUBNET_PARAMS, type Devnet, type DevnetOpts, devnetPaths, startDevnet } from './devnet.js';
+export {
+  DEVNET_CLIENT,
+  DEVNET_PRICES,
+  DEVNET_SUBNET_PARAMS,
+  type Devnet,
+  type DevnetOpts,
+  devnetPaths,
+  startDevnet,
+} from './devnet.js';
 export { defaultConfirmations, EpochInputsCache } from './epochInputsCache.js';
 export { ChainError, ChainErrorCode, type ChainErrorMeta, toChainError } from './errors.js';
 export {
@@ -47,6 +55,33 @@ export {
 } from './json.js';
 export { fetchMetagraph, watchMetagraph } from './metagraph.js';
 export { type ContractAddresses, loadNetwork, type Network, NetworkSchema } from './network.js';
+export {
+  AuthorizationError,
+  type AuthorizationProblem,
+  cancelPaymentWithdrawal,
+  checkAuthorization,
+  claimMinerEarnings,
+  completePaymentWithdrawal,
+  depositFor,
+  depositPayment,
+  getMinerEarnings,
+  getModelPrices,
+  getPaymentAccount,
+  getPaymentTerms,
+  getRevenueSplit,
+  type ModelPrice,
+  type PaymentAccount,
+  type PaymentTerms,
+  type PaymentVoucher,
+  paymentContracts,
+  type RevenueSplit,
+  requestPaymentWithdrawal,
+  type SettlementResult,
+  setModelPrice,
+  setRevenueSplit,
+  settlePayments,
+  signUsageReceipt,
+} from './payments.js';
 export { createSubnetClient, type SubnetClient } from './subnetClient.js';
 export type { EpochResult, Hyperparams, Metagraph, NeuronInfo, SubnetInfo } from './types.js';
 export { checkAddress, parseSub } from './validate.js';

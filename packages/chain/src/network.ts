@@ -47,6 +47,16 @@ export const NetworkSchema = z.object({
   apiKey: z.string().optional().describe('An API key of that gateway (devnet only: written in clear)'),
   dashboardUrl: z.string().optional().describe("The devnet validator's dashboard (on the gateway's port)"),
   adminToken: z.string().optional().describe("That dashboard's admin token (devnet only: written in clear)"),
+  payments: z
+    .object({
+      token: address,
+      escrow: address,
+      pricing: address,
+      clientWallet: z.string().describe('The funded dev wallet that pays (its coldkey)'),
+      client: address.describe("That wallet's coldkey address"),
+    })
+    .optional()
+    .describe('The devnet payment rail: contracts and the funded client account'),
 });
 export type Network = z.output<typeof NetworkSchema> & { contracts: ContractAddresses };
 

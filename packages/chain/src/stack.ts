@@ -10,12 +10,21 @@
 import { join } from 'node:path';
 import type { Config } from '@subnet/config';
 import {
+  chain_checkAuthorizationV1,
+  chain_claimMinerEarningsV1,
+  chain_depositForV1,
+  chain_getMinerEarningsV1,
+  chain_getPaymentAccountV1,
+  chain_getPaymentsV1,
+  chain_settlePaymentsV1,
+  chain_signUsageReceiptV1,
   chainErrors,
   chainMethods,
   defineApi,
   defineStack,
   EngineError,
   type Handlers,
+  paymentErrors,
 } from '@subnet/engine-api';
 import { fromPush } from '@subnet/utils';
 import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
@@ -33,10 +42,35 @@ import {
 } from './json.js';
 import { watchMetagraph } from './metagraph.js';
 import { loadNetwork } from './network.js';
+import {
+  AuthorizationError,
+  checkAuthorization,
+  claimMinerEarnings,
+  depositFor,
+  getMinerEarnings,
+  getPaymentAccount,
+  getPaymentTerms,
+  settlePayments,
+  signUsageReceipt,
+} from './payments.js';
 import { createSubnetClient, type SubnetClient } from './subnetClient.js';
 import { loadCommitRecord, pruneCommitRecords, saveCommitRecord } from './weightsStore.js';
 
-export const chainApi = defineApi(chainMethods);
+/**
+ * The chain stack's methods: chain.ts's and the payment methods of chainPayments.ts.
+ * MERGER: add chain_verifyX402V1 and chain_settleX402V1 (helper D's x402.ts) here and in the handlers.
+ */
+export const chainApi = defineApi([
+  ...chainMethods,
+  chain_getPaymentsV1,
+  chain_getPaymentAccountV1,
+  chain_checkAuthorizationV1,
+  chain_signUsageReceiptV1,
+  chain_settlePaymentsV1,
+  chain_depositForV1,
+  chain_getMinerEarningsV1,
+  chain_claimMinerEarningsV1,
+]);
 
 /** What the chain stack reads from the node config. */
 export interface ChainStackOpts {
@@ -47,6 +81,9 @@ export interface ChainStackOpts {
 /** Maps a chain failure to the Engine API's chain error codes. */
 function engineError(err: unknown): EngineError {
   if (err instanceof EngineError) return err;
+  if (err instanceof AuthorizationError) {
+    return EngineError.of(paymentErrors.INVALID_AUTHORIZATION, err.message, { reason: err.reason });
+  }
   if (!(err instanceof ChainError)) return EngineError.std('INTERNAL_ERROR', (err as Error).message);
   switch (err.code) {
     case ChainErrorCode.REVERTED:
@@ -73,6 +110,8 @@ function engineError(err: unknown): EngineError {
       });
     case ChainErrorCode.INVALID_INPUT:
       return EngineError.std('INVALID_PARAMS', err.message);
+    case ChainErrorCode.PAYMENTS_NOT_DEPLOYED:
+      return EngineError.of(paymentErrors.PAYMENTS_NOT_DEPLOYED, err.message);
     default:
       return EngineError.std('INTERNAL_ERROR', err.message);
   }
@@ -253,6 +292,7 @@ export function chainHandlers(
           slashed: r.slashed.map((x) => ({ hotkey: x.hotkey, amount: x.amount.toString(), txHash: x.hash })),
         };
       }),
+    ...paymentHandlers(sdk, signer, needSigner),
     // A full buffer drops a block or snapshot: the next one supersedes it.
     chain_watchBlocksV1: (_p, ctx) =>
       fromPush(ctx.signal, (push, fail, signal) => {
@@ -270,6 +310,153 @@ export function chainHandlers(
           { netuid },
           { onChange: (m) => push(metagraphToJson(m)), onError: (err) => fail(engineError(err)), signal },
         );
+      }),
+  };
+}
+
+const amount = (v: bigint): string => v.toString();
+
+/** The payment methods (chainPayments.ts): reads with the SDK, writes and signatures with the hotkey. */
+function paymentHandlers(
+  sdk: SubnetClient,
+  signer: SubnetClient | undefined,
+  needSigner: () => SubnetClient,
+): Pick<
+  Handlers<typeof chainApi>,
+  | 'chain_getPaymentsV1'
+  | 'chain_getPaymentAccountV1'
+  | 'chain_checkAuthorizationV1'
+  | 'chain_signUsageReceiptV1'
+  | 'chain_settlePaymentsV1'
+  | 'chain_depositForV1'
+  | 'chain_getMinerEarningsV1'
+  | 'chain_claimMinerEarningsV1'
+> {
+  const authorization = (a: {
+    client: string;
+    gateway: string;
+    cap: string;
+    expiry: string;
+    nonce: string;
+  }) => ({
+    client: a.client as Address,
+    gateway: a.gateway as Address,
+    cap: BigInt(a.cap),
+    expiry: BigInt(a.expiry),
+    nonce: a.nonce as Hex,
+  });
+  return {
+    chain_getPaymentsV1: ({ netuid }) =>
+      guard(async () => {
+        const t = await getPaymentTerms(sdk.chain, netuid);
+        return {
+          chainId: t.chainId,
+          block: Number(t.block),
+          token: t.token,
+          escrow: t.escrow,
+          pricing: t.pricing,
+          noticePeriodS: t.noticePeriodS,
+          gateway: signer?.address ?? null,
+          models: t.models.map((m) => ({
+            model: m.model,
+            modelId: m.modelId,
+            promptPerMillion: amount(m.promptPerMillion),
+            completionPerMillion: amount(m.completionPerMillion),
+            effectiveBlock: Number(m.effectiveBlock),
+            pending:
+              m.pending === null
+                ? null
+                : {
+                    promptPerMillion: amount(m.pending.promptPerMillion),
+                    completionPerMillion: amount(m.pending.completionPerMillion),
+                    effectiveBlock: Number(m.pending.effectiveBlock),
+                  },
+          })),
+          split: t.split,
+        };
+      }),
+    chain_getPaymentAccountV1: ({ client, gateway }) =>
+      guard(async () => {
+        const g = (gateway ?? needSigner().address) as Address;
+        const a = await getPaymentAccount(sdk.chain, { client: client as Address, gateway: g });
+        return {
+          client: a.client,
+          gateway: a.gateway,
+          balance: amount(a.balance),
+          pendingWithdrawal: amount(a.pendingWithdrawal),
+          withdrawableAt: Number(a.withdrawableAt),
+          spendable: amount(a.spendable),
+          walletBalance: amount(a.walletBalance),
+        };
+      }),
+    chain_checkAuthorizationV1: ({ authorization: a, signature }) =>
+      guard(async () => {
+        const r = await checkAuthorization(sdk.chain, {
+          authorization: authorization(a),
+          signature: signature as Hex,
+          gateway: needSigner().address as Address,
+        });
+        return { digest: r.digest, collected: amount(r.collected) };
+      }),
+    chain_signUsageReceiptV1: ({ receipt }) =>
+      guard(async () => {
+        const r = await signUsageReceipt(needSigner().chain, {
+          ...receipt,
+          requestId: receipt.requestId as Hex,
+          client: receipt.client as Address,
+          miner: receipt.miner as Address,
+          priceBlock: BigInt(receipt.priceBlock),
+          cost: BigInt(receipt.cost),
+          cumulative: BigInt(receipt.cumulative),
+        });
+        return {
+          receipt: {
+            ...r.receipt,
+            priceBlock: Number(r.receipt.priceBlock),
+            cost: amount(r.receipt.cost),
+            cumulative: amount(r.receipt.cumulative),
+          },
+          signature: r.signature,
+        };
+      }),
+    chain_settlePaymentsV1: ({ netuid, vouchers, direct, miners }) =>
+      guard(async () => {
+        const r = await settlePayments(needSigner().chain, {
+          netuid,
+          vouchers: vouchers.map((v) => ({
+            authorization: authorization(v.authorization),
+            signature: v.signature as Hex,
+            cumulative: BigInt(v.cumulative),
+          })),
+          direct: BigInt(direct),
+          miners: miners.map((m) => ({ miner: m.miner as Address, weight: BigInt(m.weight) })),
+        });
+        return {
+          txHash: r.hash,
+          gasUsed: Number(r.gasUsed),
+          settlementId: Number(r.settlementId),
+          total: amount(r.total),
+          validatorFee: amount(r.validatorFee),
+          ownerFee: amount(r.ownerFee),
+          burned: amount(r.burned),
+          minerTotal: amount(r.minerTotal),
+          shares: r.shares.map((s) => ({ miner: s.miner, amount: amount(s.amount) })),
+        };
+      }),
+    chain_depositForV1: ({ client, amount: units }) =>
+      guard(async () => {
+        const tx = await depositFor(needSigner().chain, { client: client as Address, amount: BigInt(units) });
+        return { txHash: tx.hash, gasUsed: Number(tx.receipt.gasUsed) };
+      }),
+    chain_getMinerEarningsV1: ({ miner }) =>
+      guard(async () => {
+        const e = await getMinerEarnings(sdk.chain, (miner ?? needSigner().address) as Address);
+        return { miner: e.miner, unclaimed: amount(e.unclaimed), claimed: amount(e.claimed) };
+      }),
+    chain_claimMinerEarningsV1: () =>
+      guard(async () => {
+        const tx = await claimMinerEarnings(needSigner().chain);
+        return { txHash: tx.hash, gasUsed: Number(tx.receipt.gasUsed), amount: amount(tx.amount) };
       }),
   };
 }

@@ -13,6 +13,7 @@ import { registerGateway } from './commands/gateway.js';
 import { registerModel } from './commands/model.js';
 import { registerNetwork } from './commands/network.js';
 import { registerNode } from './commands/node.js';
+import { registerPay } from './commands/pay.js';
 import { registerRpc } from './commands/rpc.js';
 import { registerWallet } from './commands/wallet.js';
 
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerNetwork(program);
   registerGateway(program);
   registerModel(program);
+  registerPay(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

@@ -310,12 +310,31 @@ export function registerDevnet(program: Command): void {
                     `  dashboard ${gateway.dashboardUrl}`,
                     `  admin token ${gateway.adminToken}`,
                   ]),
+              ...(network.payments === undefined
+                ? []
+                : [
+                    `  payments  token (sUSD) ${network.payments.token}, escrow ${network.payments.escrow}, pricing ${network.payments.pricing}`,
+                    `  client    wallet ${network.payments.clientWallet}, account ${network.payments.client} (funded with 1000 sUSD and ETH for gas)`,
+                  ]),
               `  memory    ${mib(totalRss)} resident (anvil ${mib(anvilRss)}${nodes === undefined ? '' : `, ${nodes.nodes.length} nodes ${mib(totalRss - anvilRss)}`})`,
               `  written   ${devnet.file}`,
               '',
               'try:',
               ...(curl === undefined ? [] : [`  ${curl}`]),
               '  npx subnet metagraph --netuid 1',
+              ...(network.payments === undefined
+                ? []
+                : [
+                    'pay (as the funded client):',
+                    '  npx subnet pay deposit --amount 25          # prepaid account with validator1',
+                    '  npx subnet pay balance',
+                    ...(gateway === undefined
+                      ? []
+                      : [
+                          `  npx subnet pay key --gateway-url ${gateway.url} --cap 10   # an API key bound to that account`,
+                          `  or pay per request with x402: a request to ${gateway.url}/v1/chat/completions without a key answers 402 with the payment requirements`,
+                        ]),
+                  ]),
               ...(nodes === undefined
                 ? []
                 : [
