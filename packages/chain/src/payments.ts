@@ -5,11 +5,14 @@
  * miner's (claim). Every write goes through {@link sendContractTx} (simulated first: reverts named).
  */
 import {
+  minerShares,
   paymentEscrowAbi,
   paymentTokenAbi,
   pricingAbi,
   type SpendingAuthorization,
   spendingAuthorizationTypedData,
+  type UsageReceipt,
+  usageReceiptTypedData,
 } from '@subnet/contracts';
 import {
   type Address,
@@ -22,13 +25,6 @@ import {
 } from 'viem';
 import { type ChainClient, requireWallet } from './client.js';
 import { ChainError, ChainErrorCode, invalidInput, toChainError } from './errors.js';
-import {
-  escrowSettleAbi,
-  minerShares,
-  pricingSplitAbi,
-  type UsageReceipt,
-  usageReceiptTypedData,
-} from './pendingPayments.js';
 import { sendContractTx } from './tx.js';
 
 /** The payment contracts' addresses, or PAYMENTS_NOT_DEPLOYED. */
@@ -61,7 +57,6 @@ export interface RevenueSplit {
 
 /**
  * The revenue split in effect at `block` (Pricing.splitAt): the one place the split is read.
- * MERGER: `pricingSplitAbi` → the generated `pricingAbi`.
  */
 export async function getRevenueSplit(
   chain: ChainClient,
@@ -72,7 +67,7 @@ export async function getRevenueSplit(
   const [validatorBps, ownerBps, burnBps] = await read('splitAt', () =>
     chain.public.readContract({
       address: pricing,
-      abi: pricingSplitAbi,
+      abi: pricingAbi,
       functionName: 'splitAt',
       args: [netuid, block],
     }),
@@ -407,7 +402,7 @@ export async function setModelPrice(
   });
 }
 
-/** Sets a subnet's revenue split from the next epoch boundary (the subnet owner). MERGER: generated ABI. */
+/** Sets a subnet's revenue split from the next epoch boundary (the subnet owner). */
 export async function setRevenueSplit(
   chain: ChainClient,
   p: { netuid: number; validatorBps: number; ownerBps: number; burnBps: number },
@@ -415,7 +410,7 @@ export async function setRevenueSplit(
   const { pricing } = paymentContracts(chain);
   return sendContractTx(chain, {
     address: pricing,
-    abi: pricingSplitAbi,
+    abi: pricingAbi,
     functionName: 'setSplit',
     args: [p.netuid, p.validatorBps, p.ownerBps, p.burnBps],
   });
@@ -460,7 +455,6 @@ export interface SettlementResult {
  * miners' shares are pro rata to `miners[].weight` ({@link minerShares}) of the miners' part of the split read
  * at the latest block. When an epoch boundary changes the split between the read and the transaction the
  * contract refuses (`MinerTotalMismatch`) and the shares are computed once more.
- * MERGER: `escrowSettleAbi` → the generated `paymentEscrowAbi`.
  */
 export async function settlePayments(
   chain: ChainClient,
@@ -528,7 +522,7 @@ export async function settlePayments(
     const shares = minerShares(total - fees, p.miners).filter((s) => s.amount > 0n);
     const tx = await sendContractTx(chain, {
       address: escrow,
-      abi: escrowSettleAbi,
+      abi: paymentEscrowAbi,
       functionName: 'settle',
       args: [p.netuid, vouchers, p.direct, shares],
     });
@@ -541,7 +535,11 @@ export async function settlePayments(
     if (!(err instanceof ChainError && err.errorName === 'MinerTotalMismatch')) throw err;
     out = await attempt();
   }
-  const [settled] = parseEventLogs({ abi: escrowSettleAbi, eventName: 'Settled', logs: out.tx.receipt.logs });
+  const [settled] = parseEventLogs({
+    abi: paymentEscrowAbi,
+    eventName: 'Settled',
+    logs: out.tx.receipt.logs,
+  });
   if (settled === undefined) {
     throw new ChainError(ChainErrorCode.TX_FAILED, `settle ${out.tx.hash}: no Settled event in the receipt`);
   }
@@ -558,7 +556,7 @@ export async function settlePayments(
   };
 }
 
-/** Credits `client`'s account with the signer (as gateway) from the signer's balance. MERGER: generated ABI. */
+/** Credits `client`'s account with the signer (as gateway) from the signer's balance. */
 export async function depositFor(chain: ChainClient, p: { client: Address; amount: bigint }) {
   positive(p.amount, 'amount');
   const { escrow } = paymentContracts(chain);
@@ -566,13 +564,13 @@ export async function depositFor(chain: ChainClient, p: { client: Address; amoun
   await approveEscrow(chain, p.amount);
   return sendContractTx(chain, {
     address: escrow,
-    abi: escrowSettleAbi,
+    abi: paymentEscrowAbi,
     functionName: 'depositFor',
     args: [p.client, gateway, p.amount],
   });
 }
 
-/** A miner's payment earnings: unclaimed and claimed. MERGER: generated ABI. */
+/** A miner's payment earnings: unclaimed and claimed. */
 export async function getMinerEarnings(
   chain: ChainClient,
   miner: Address,
@@ -581,7 +579,7 @@ export async function getMinerEarnings(
   const [unclaimed, claimed] = await read('earningsOf', () =>
     chain.public.readContract({
       address: escrow,
-      abi: escrowSettleAbi,
+      abi: paymentEscrowAbi,
       functionName: 'earningsOf',
       args: [miner],
     }),
@@ -589,12 +587,12 @@ export async function getMinerEarnings(
   return { miner, unclaimed, claimed };
 }
 
-/** Pays the signer's unclaimed earnings to it. MERGER: generated ABI. */
+/** Pays the signer's unclaimed earnings to it. */
 export async function claimMinerEarnings(chain: ChainClient) {
   const { escrow } = paymentContracts(chain);
   const tx = await sendContractTx(chain, {
     address: escrow,
-    abi: escrowSettleAbi,
+    abi: paymentEscrowAbi,
     functionName: 'claimEarnings',
     args: [],
   });

@@ -17,7 +17,9 @@ import {
   chain_getPaymentAccountV1,
   chain_getPaymentsV1,
   chain_settlePaymentsV1,
+  chain_settleX402V1,
   chain_signUsageReceiptV1,
+  chain_verifyX402V1,
   chainErrors,
   chainMethods,
   defineApi,
@@ -50,16 +52,15 @@ import {
   getMinerEarnings,
   getPaymentAccount,
   getPaymentTerms,
+  paymentContracts,
   settlePayments,
   signUsageReceipt,
 } from './payments.js';
 import { createSubnetClient, type SubnetClient } from './subnetClient.js';
 import { loadCommitRecord, pruneCommitRecords, saveCommitRecord } from './weightsStore.js';
+import { createX402Facilitator, type X402Facilitator } from './x402.js';
 
-/**
- * The chain stack's methods: chain.ts's and the payment methods of chainPayments.ts.
- * MERGER: add chain_verifyX402V1 and chain_settleX402V1 (helper D's x402.ts) here and in the handlers.
- */
+/** The chain stack's methods: chain.ts's and the payment methods of chainPayments.ts (x402 included). */
 export const chainApi = defineApi([
   ...chainMethods,
   chain_getPaymentsV1,
@@ -70,6 +71,8 @@ export const chainApi = defineApi([
   chain_depositForV1,
   chain_getMinerEarningsV1,
   chain_claimMinerEarningsV1,
+  chain_verifyX402V1,
+  chain_settleX402V1,
 ]);
 
 /** What the chain stack reads from the node config. */
@@ -331,7 +334,25 @@ function paymentHandlers(
   | 'chain_depositForV1'
   | 'chain_getMinerEarningsV1'
   | 'chain_claimMinerEarningsV1'
+  | 'chain_verifyX402V1'
+  | 'chain_settleX402V1'
 > {
+  // The in-process x402 facilitator (x402.ts): made on first use, over the hotkey's clients.
+  let x402: X402Facilitator | undefined;
+  const facilitator = (): X402Facilitator => {
+    if (x402 !== undefined) return x402;
+    const chain = needSigner().chain;
+    const { token } = paymentContracts(chain);
+    const wallet = chain.wallet as NonNullable<typeof chain.wallet>;
+    x402 = createX402Facilitator({
+      publicClient: chain.public,
+      walletClient: wallet,
+      account: wallet.account,
+      chainId: chain.chain.id,
+      token,
+    });
+    return x402;
+  };
   const authorization = (a: {
     client: string;
     gateway: string;
@@ -458,6 +479,10 @@ function paymentHandlers(
         const tx = await claimMinerEarnings(needSigner().chain);
         return { txHash: tx.hash, gasUsed: Number(tx.receipt.gasUsed), amount: amount(tx.amount) };
       }),
+    chain_verifyX402V1: ({ paymentPayload, paymentRequirements }) =>
+      guard(() => facilitator().verify(paymentPayload, paymentRequirements)),
+    chain_settleX402V1: ({ paymentPayload, paymentRequirements }) =>
+      guard(() => facilitator().settle(paymentPayload, paymentRequirements)),
   };
 }
 

@@ -18,7 +18,6 @@ import {
 import type { Abi, ContractFunctionArgs, ContractFunctionName, Hash, TransactionReceipt } from 'viem';
 import { type ChainClient, requireWallet } from './client.js';
 import { ChainError, ChainErrorCode, toChainError } from './errors.js';
-import { escrowSettleAbi, pricingSplitAbi } from './pendingPayments.js';
 
 /**
  * Every custom error of the suite: a call into one contract can revert with another's error (Staking
@@ -39,9 +38,6 @@ const suiteErrors: AbiError[] = (() => {
     paymentTokenAbi,
     pricingAbi,
     paymentEscrowAbi,
-    // MERGER: drop these two with pendingPayments.ts (the generated ABIs above carry the errors).
-    escrowSettleAbi,
-    pricingSplitAbi,
   ] as readonly Abi[]) {
     for (const item of abi) {
       if (item.type !== 'error') continue;
