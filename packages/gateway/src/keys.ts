@@ -96,7 +96,7 @@ export interface KeyStore extends KeyAuthority, UsageSink {
 }
 
 /** The schema version this code writes; `PRAGMA user_version` of the file. */
-export const KEY_STORE_VERSION = 2;
+export const KEY_STORE_VERSION = 3;
 
 /** Migrations: entry `i` takes a file from version `i` to `i + 1`. */
 const MIGRATIONS: readonly string[] = [
@@ -149,6 +149,21 @@ const MIGRATIONS: readonly string[] = [
     vouchers INTEGER NOT NULL,
     result TEXT NOT NULL
   ) STRICT`,
+  // 2 → 3 (issue 15, x402): each request paid with x402: what was paid (the upper bound), what it cost, the
+  // miner that served it, whether the unused part was credited to the payer's account and whether the cost
+  // was settled as direct revenue.
+  `CREATE TABLE payment_x402 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    payer TEXT NOT NULL,
+    paid TEXT NOT NULL,
+    cost TEXT NOT NULL,
+    miner TEXT,
+    tx_hash TEXT NOT NULL,
+    credited INTEGER NOT NULL DEFAULT 0,
+    settled INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX payment_x402_open ON payment_x402(settled, credited)`,
 ];
 
 const SECRET_PREFIX = 'sk-sub-';

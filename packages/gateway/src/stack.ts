@@ -77,6 +77,7 @@ export default defineStack({
     const payments: Payments = createPayments(
       {
         netuid: opts.netuid,
+        x402Limits: { requestsPerMinute: g.requestsPerMinute, tokensPerMinute: g.tokensPerMinute },
         settleIntervalMs: g.payments.settleIntervalMs,
         priceRefreshMs: g.payments.priceRefreshMs,
       },

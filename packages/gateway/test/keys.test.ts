@@ -231,8 +231,8 @@ describe('key store', () => {
     s1.close();
     // Back to version 1: the payment columns and tables dropped, as a v1 file has them.
     const db = new DatabaseSync(f);
-    db.exec(`DROP TABLE payment_auths; DROP TABLE payment_miners; DROP TABLE payment_settlements;
-      ALTER TABLE keys DROP COLUMN client; ALTER TABLE keys DROP COLUMN auth_digest; PRAGMA user_version = 1`);
+    db.exec(`DROP TABLE payment_x402; DROP TABLE payment_auths; DROP TABLE payment_miners;
+      DROP TABLE payment_settlements; ALTER TABLE keys DROP COLUMN client; ALTER TABLE keys DROP COLUMN auth_digest; PRAGMA user_version = 1`);
     db.close();
     const s2 = open(f);
     const rec = s2.authenticate(made.key);
@@ -240,7 +240,8 @@ describe('key store', () => {
     assert.equal(rec?.account, undefined);
     const version = (s2.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
     assert.equal(version, KEY_STORE_VERSION);
-    assert.equal(KEY_STORE_VERSION, 2);
+    assert.equal(KEY_STORE_VERSION, 3);
+    s2.db.prepare('SELECT count(*) FROM payment_x402').get();
     s2.close();
   });
 

@@ -28,6 +28,7 @@ import type {
   UsageSink,
 } from '../types.js';
 import { COMPLETION_SLACK, promptBound } from '../usage.js';
+import { X402_HEADERS } from '../x402.js';
 import {
   fromZodError,
   invalidRequest,
@@ -64,23 +65,12 @@ export interface OpenAiServerModules {
   /** When given, `gateway_openai_requests_total{route,status}` is counted on it. */
   registry?: Registry;
   /**
-   * The payment rail (issue 15): prices on `/v1/models`, `GET /v1/payments`, `POST /v1/payments/keys`, and
-   * metering with signed receipts for keys bound to a client's account. Without it those routes answer 503
-   * and every key is free.
+   * The payment rail (issue 15): prices on `/v1/models`, `GET /v1/payments`, `POST /v1/payments/keys`,
+   * metering with signed receipts for keys bound to a client's account, and x402 for requests with no
+   * `Authorization` header (402 with `PAYMENT-REQUIRED`; served once `PAYMENT-SIGNATURE` pays). Without it
+   * those routes answer 503, every key is free and a request without a key gets 401.
    */
   payments?: Payments;
-  /**
-   * THE x402 SEAM (issue 15; not wired yet: the merger connects it to `x402.ts`). Called for an inference
-   * request that carries no usable API key, before the 401: an x402 implementation reads the
-   * `PAYMENT-SIGNATURE` header here, answers the 402 with `PAYMENT-REQUIRED` itself (then returns
-   * `'answered'`), or returns the KeyRecord the paid request is served and metered under. Returning
-   * undefined keeps the 401 (what every keyless request gets while this is unset).
-   */
-  keyless?: (
-    req: IncomingMessage,
-    res: ServerResponse,
-    route: string,
-  ) => Promise<KeyRecord | 'answered' | undefined>;
   /**
    * Answers requests outside `/v1` (the dashboard): returns true when it took the request. Without it, or
    * when it declines, such requests get the OpenAI-style 404.
@@ -170,6 +160,16 @@ function noPayments(): GatewayError {
   return new GatewayError(GatewayErrorCode.PAYMENTS_UNAVAILABLE, 'This gateway takes no payments.');
 }
 
+/** No key (`missing`) or an unknown one. */
+function unauthorized(missing: boolean): GatewayError {
+  return new GatewayError(
+    GatewayErrorCode.UNAUTHORIZED,
+    missing
+      ? "You didn't provide an API key. Provide it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY), or pay for the request with x402 where this gateway takes payments."
+      : 'Incorrect API key provided, or the key was revoked. Ask the validator operator for a valid key.',
+  );
+}
+
 function missingDone(): GatewayError {
   return new GatewayError(
     GatewayErrorCode.UPSTREAM_FAILED,
@@ -185,6 +185,8 @@ function missingDone(): GatewayError {
 class Exchange {
   readonly controller = new AbortController();
   readonly ctx: RouteContext;
+  /** Headers every response of this request carries (x402's `PAYMENT-RESPONSE`). */
+  readonly extraHeaders: Record<string, string> = {};
   private timer: NodeJS.Timeout | undefined;
   private pending = '';
   private scheduled = false;
@@ -231,6 +233,7 @@ class Exchange {
       'content-length': Buffer.byteLength(body),
       'x-request-id': this.ctx.requestId,
     };
+    Object.assign(head, this.extraHeaders);
     if (headers !== undefined) Object.assign(head, headers);
     this.res.writeHead(status, head);
     this.res.end(body);
@@ -263,7 +266,7 @@ class Exchange {
 
   startStream(): void {
     if (this.ended) return;
-    this.res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': this.ctx.requestId });
+    this.res.writeHead(200, { ...SSE_HEADERS, ...this.extraHeaders, 'x-request-id': this.ctx.requestId });
     this.count(200);
   }
 
@@ -410,24 +413,12 @@ export async function createOpenAiServer(
     }
     const auth = req.headers.authorization;
     const secret = bearer(auth);
-    let key = secret === undefined ? undefined : keys.authenticate(secret);
-    if (
-      key === undefined &&
-      modules.keyless !== undefined &&
-      route.name !== 'models' &&
-      route.name !== 'model'
-    ) {
-      const paid = await modules.keyless(req, x.res, route.label);
-      if (paid === 'answered') return;
-      key = paid;
-    }
-    if (key === undefined) {
-      throw new GatewayError(
-        GatewayErrorCode.UNAUTHORIZED,
-        secret === undefined
-          ? "You didn't provide an API key. Provide it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY)."
-          : 'Incorrect API key provided, or the key was revoked. Ask the validator operator for a valid key.',
-      );
+    const key = secret === undefined ? undefined : keys.authenticate(secret);
+    // No Authorization header on an inference route: the request may pay for itself with x402 (decided once
+    // its body says what it may cost; see meterOf). A wrong key is a 401 either way.
+    const mayPay = secret === undefined && payments !== undefined;
+    if (key === undefined && (!mayPay || route.name === 'models' || route.name === 'model')) {
+      throw unauthorized(secret === undefined);
     }
     if (route.name === 'models' || route.name === 'model') return serveModels(x);
     const declared = Number(req.headers['content-length']);
@@ -465,15 +456,17 @@ export async function createOpenAiServer(
 
   async function serveGeneration(
     x: Exchange,
-    key: KeyRecord,
+    keyOrPayer: KeyRecord | undefined,
     plan: GenerationPlan,
     encoder: GenerationEncoder,
   ): Promise<void> {
     const prompt = promptOf(plan.params);
-    const meter = await meterOf(key, plan.params.model, {
+    const metering = await meterOf(x, keyOrPayer, plan.params.model, {
       promptTokens: utf8(prompt),
       completionTokens: (plan.params.maxTokens ?? 0) + COMPLETION_SLACK,
     });
+    if (metering === undefined) return;
+    const { key, meter } = metering;
     if (!admit(x, key, plan.estimate)) {
       await meter?.finish(
         { promptTokens: 0, completionTokens: 0 },
@@ -548,15 +541,39 @@ export async function createOpenAiServer(
     );
   }
 
-  /** A bound key's reservation, or undefined for a free key (or a gateway without payments). */
+  /**
+   * The key a request is served under and its meter: a bound key's reservation, no meter for a free key, and
+   * for a request with no key (`undefined`) its x402 payment. Undefined when the 402 was answered.
+   */
   async function meterOf(
-    key: KeyRecord,
+    x: Exchange,
+    key: KeyRecord | undefined,
     model: string,
     bounds: { promptTokens: number; completionTokens: number },
-  ): Promise<Meter | undefined> {
-    if (key.account === undefined) return undefined;
+  ): Promise<{ key: KeyRecord; meter: Meter | undefined } | undefined> {
+    if (key === undefined) {
+      const paid = await payments?.x402({
+        header: x.req.headers['payment-signature'],
+        model,
+        bounds,
+        resource: x.route.label,
+      });
+      if (paid === undefined) throw unauthorized(true);
+      if (!paid.paid) {
+        x.sendJson(paid.answer.status, JSON.stringify(paid.answer.body), paid.answer.headers);
+        return undefined;
+      }
+      x.extraHeaders[X402_HEADERS.PAYMENT_RESPONSE] = paid.responseHeader;
+      return { key: paid.key, meter: paid.meter };
+    }
+    if (key.account === undefined) return { key, meter: undefined };
     if (payments === undefined) throw noPayments();
-    return payments.begin(key as KeyRecord & { account: { client: string; digest: string } }, model, bounds);
+    const meter = await payments.begin(
+      key as KeyRecord & { account: { client: string; digest: string } },
+      model,
+      bounds,
+    );
+    return { key, meter };
   }
 
   /** Charges a metered request that was answered, and returns its signed receipt (header value). */
@@ -609,11 +626,20 @@ export async function createOpenAiServer(
     }
   }
 
-  async function serveEmbeddings(x: Exchange, key: KeyRecord, body: string): Promise<void> {
+  async function serveEmbeddings(
+    x: Exchange,
+    keyOrPayer: KeyRecord | undefined,
+    body: string,
+  ): Promise<void> {
     const r = parseJson(body, EmbeddingRequestSchema);
     const { params, estimate } = embeddingToEmbed(r);
     const input = typeof params.input === 'string' ? [params.input] : [...(params.input as string[])];
-    const meter = await meterOf(key, params.model, { promptTokens: utf8(input), completionTokens: 0 });
+    const metering = await meterOf(x, keyOrPayer, params.model, {
+      promptTokens: utf8(input),
+      completionTokens: 0,
+    });
+    if (metering === undefined) return;
+    const { key, meter } = metering;
     if (!admit(x, key, estimate)) {
       await meter?.finish(
         { promptTokens: 0, completionTokens: 0 },

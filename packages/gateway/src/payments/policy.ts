@@ -122,18 +122,26 @@ export interface MinerServed {
   settled: bigint;
 }
 
-/** What one settlement carries: the vouchers' cumulative totals and the miners' weights. */
+/** What one settlement carries: the vouchers' cumulative totals, the direct revenue and the miners' weights. */
 export interface SettlementPlan {
   vouchers: { digest: string; cumulative: bigint; increase: bigint }[];
   miners: { miner: string; weight: bigint; served: bigint }[];
   /** Σ of the vouchers' increases (what will be collected). */
   total: bigint;
+  /** x402 revenue not settled yet, paid into the settlement from the gateway's own balance. */
+  direct: bigint;
+  /** The store's ids of the x402 payments `direct` is made of (marked settled with the settlement). */
+  directIds?: readonly number[];
 }
 
-/** The settlement of everything charged and not yet settled, or undefined when nothing grew. */
+/**
+ * The settlement of everything charged and not yet settled (and of `direct` x402 revenue), or undefined when
+ * nothing grew.
+ */
 export function planSettlement(
   auths: readonly SettleableAuth[],
   miners: readonly MinerServed[],
+  direct = 0n,
 ): SettlementPlan | undefined {
   const vouchers: SettlementPlan['vouchers'] = [];
   let total = 0n;
@@ -142,11 +150,11 @@ export function planSettlement(
     vouchers.push({ digest: a.digest, cumulative: a.charged, increase: a.charged - a.settled });
     total += a.charged - a.settled;
   }
-  if (total === 0n) return undefined;
+  if (total === 0n && direct <= 0n) return undefined;
   const ms: SettlementPlan['miners'] = [];
   for (const m of miners)
     if (m.served > m.settled) ms.push({ miner: m.miner, weight: m.served - m.settled, served: m.served });
-  return { vouchers, miners: ms, total };
+  return { vouchers, miners: ms, total, direct: direct > 0n ? direct : 0n };
 }
 
 /**

@@ -21,6 +21,14 @@ import { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from '../errors.js';
 import { isAuthorizationBound, type KeyStore } from '../keys.js';
 import type { KeyRecord } from '../types.js';
+import {
+  decodePaymentSignature,
+  encodePaymentResponse,
+  type PaymentRequiredAnswer,
+  paymentRequiredResponse,
+  paymentRequirementsFor,
+  type X402PriceOpts,
+} from '../x402.js';
 import { charge, costOf, decideQuota, type Price, planSettlement, type SettlementPlan } from './policy.js';
 import { createPaymentStore, type PaymentStore } from './store.js';
 
@@ -31,6 +39,8 @@ export const RECEIPT_HEADER = 'x-subnet-receipt';
 
 export interface PaymentsOpts {
   netuid: number;
+  /** Rate limits of x402 requests, which share one limiter bucket (`gateway.requestsPerMinute`, ...). */
+  x402Limits?: { requestsPerMinute: number; tokensPerMinute: number };
   /** How often charged totals are settled on chain; 0 = never (`gateway.payments.settleIntervalMs`). */
   settleIntervalMs: number;
   /** How long the terms (prices) read from the chain are reused (`gateway.payments.priceRefreshMs`). */
@@ -82,6 +92,23 @@ export interface Payments {
     model: string,
     bounds: { promptTokens: number; completionTokens: number },
   ): Promise<Meter>;
+  /**
+   * An x402 request (no API key): without a `PAYMENT-SIGNATURE` the 402 to answer; with one, the payment
+   * verified and settled on chain (before the request is served), the key record to serve it under, its
+   * meter and the `PAYMENT-RESPONSE` header. A refused payment is a new 402 naming the reason; undefined when
+   * this gateway takes no x402 payments (no payment contracts, or a token without EIP-3009) or the model has no
+   * price.
+   */
+  x402(p: {
+    header: string | readonly string[] | undefined;
+    model: string;
+    bounds: { promptTokens: number; completionTokens: number };
+    resource: string;
+  }): Promise<
+    | { paid: false; answer: PaymentRequiredAnswer }
+    | { paid: true; key: KeyRecord; meter: Meter; responseHeader: string }
+    | undefined
+  >;
   /** One settlement now (what the loop does each interval); undefined when nothing grew. */
   settle(): Promise<SettlementResult | undefined>;
   readonly store: PaymentStore;
@@ -269,6 +296,100 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
     };
   }
 
+  /** The x402 price options of a request: its upper bound at the price read at its start. */
+  function x402Terms(
+    t: PaymentTerms,
+    model: string,
+    bounds: { promptTokens: number; completionTokens: number },
+    resource: string,
+  ): { opts: X402PriceOpts; price: Price } | undefined {
+    if (t.gateway === null || t.token.eip712 === null) return undefined;
+    const price = priceOf(t, model);
+    const amount = costOf(bounds.promptTokens, bounds.completionTokens, price);
+    if (amount <= 0n) return undefined;
+    return {
+      price,
+      opts: {
+        chainId: t.chainId,
+        token: { address: t.token.address, eip712: t.token.eip712 },
+        payTo: t.gateway,
+        amount,
+        resource,
+        description: `${model}: up to ${bounds.promptTokens} prompt and ${bounds.completionTokens} completion tokens`,
+      },
+    };
+  }
+
+  const x402Key: KeyRecord = Object.freeze({
+    id: 'x402',
+    name: 'x402',
+    requestsPerMinute: opts.x402Limits?.requestsPerMinute ?? 600,
+    tokensPerMinute: opts.x402Limits?.tokensPerMinute ?? 1_000_000,
+  });
+
+  const x402: Payments['x402'] = async ({ header, model, bounds, resource }) => {
+    const t = await terms();
+    if (t === undefined) return undefined;
+    const priced = x402Terms(t, model, bounds, resource);
+    if (priced === undefined) return undefined;
+    const refuse = (error: string) => ({
+      paid: false as const,
+      answer: paymentRequiredResponse({ ...priced.opts, error }),
+    });
+    if (header === undefined) return refuse('Payment required');
+    let payload: unknown;
+    try {
+      payload = decodePaymentSignature(header);
+    } catch (err) {
+      return refuse(errorMessage(err));
+    }
+    const requirements = paymentRequirementsFor(priced.opts);
+    const params = {
+      paymentPayload: payload as Record<string, unknown>,
+      paymentRequirements: requirements as unknown as Record<string, unknown>,
+    };
+    const checked = await engine.call('chain_verifyX402V1', params);
+    if (!checked.isValid) return refuse(checked.invalidReason ?? 'invalid payment');
+    // Settled before the request is served: a client cannot take the answer and let the payment lapse.
+    const settled = await engine.call('chain_settleX402V1', params);
+    if (!settled.success) return refuse(settled.errorReason ?? 'payment not settled');
+    const payer = (settled.payer ?? checked.payer ?? '').toLowerCase();
+    const paid = priced.opts.amount as bigint;
+    const priceBlock = t.block;
+    let done = false;
+    const meter: Meter = {
+      bound: paid,
+      priceBlock,
+      async finish(usage, o) {
+        if (done) return undefined;
+        done = true;
+        const exact = costOf(usage.promptTokens, usage.completionTokens, priced.price);
+        const cost = exact < paid ? exact : paid;
+        const miner = o.miner !== undefined && ADDRESS.test(o.miner) ? o.miner.toLowerCase() : undefined;
+        try {
+          store.x402Charge({ payer, paid, cost, miner, txHash: settled.transaction });
+        } catch (err) {
+          logger.error({ err: errorMessage(err), payer }, 'cannot persist an x402 charge');
+          return undefined;
+        }
+        if (!o.sign) return undefined;
+        return signReceipt({
+          requestId: keccak256(toBytes(o.requestId)),
+          client: payer,
+          miner: miner ?? '0x0000000000000000000000000000000000000000',
+          netuid: opts.netuid,
+          model,
+          promptTokens: usage.promptTokens,
+          completionTokens: usage.completionTokens,
+          priceBlock,
+          cost: cost.toString(),
+          cumulative: paid.toString(),
+        });
+      },
+    };
+    return { paid: true, key: x402Key, meter, responseHeader: encodePaymentResponse(settled) };
+  };
+
   async function bindKey(body: unknown): Promise<Record<string, unknown>> {
     const parsed = BindBodySchema.safeParse(body);
     if (!parsed.success)
@@ -334,10 +455,84 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
 
   let settling: Promise<SettlementResult | undefined> | undefined;
 
+  /** Deposits the unused parts of x402 payments into their payers' accounts (one transaction per payer). */
+  async function creditX402(): Promise<void> {
+    for (const c of store.x402Open().credits) {
+      await engine.call('chain_depositForV1', { client: c.payer, amount: c.amount.toString() });
+      store.x402Credited(c.ids);
+      logger.info({ payer: c.payer, amount: c.amount.toString() }, 'x402: unused payment credited');
+    }
+  }
+
+  /**
+   * What each voucher can still collect on chain: an authorization whose collected total already reached the
+   * charged one (a settlement whose record was lost in a crash) is marked settled and left out, since the
+   * escrow refuses a total it already collected; a client that withdrew below the charged total is collected
+   * only what its account holds (the rest stays charged and unsettled, and is logged).
+   */
+  async function refreshVouchers(all: ReturnType<PaymentStore['all']>): Promise<void> {
+    for (const a of all) {
+      if (a.charged <= a.settled) continue;
+      const checked = await engine.call('chain_checkAuthorizationV1', {
+        authorization: a.authorization as z.input<typeof SpendingAuthorizationSchema>,
+        signature: a.signature,
+      });
+      const collected = BigInt(checked.collected);
+      if (collected > a.settled) {
+        logger.warn(
+          { digest: a.digest, collected: collected.toString() },
+          'found a settlement the store had lost',
+        );
+        store.recovered(a.digest, collected);
+      }
+    }
+  }
+
+  /** Caps each voucher at what its client's account holds now (a client may withdraw after being served). */
+  async function capVouchers(plan: SettlementPlan, all: ReturnType<PaymentStore['all']>): Promise<void> {
+    const byDigest = new Map(all.map((a) => [a.digest, a]));
+    const balances = new Map<string, bigint>();
+    const kept: SettlementPlan['vouchers'] = [];
+    for (const v of plan.vouchers) {
+      const a = byDigest.get(v.digest);
+      if (a === undefined) continue;
+      // An authorization past its expiry cannot be collected any more (the escrow refuses it and would revert
+      // the whole batch): what it still owed is lost to this gateway, and said so.
+      if (a.expiry <= BigInt(Math.floor(now() / 1000)) + 30n) {
+        logger.warn(
+          { digest: a.digest, owed: v.increase.toString() },
+          'an authorization expired before it was settled',
+        );
+        continue;
+      }
+      let balance = balances.get(a.client);
+      if (balance === undefined) {
+        balance = BigInt((await engine.call('chain_getPaymentAccountV1', { client: a.client })).balance);
+      }
+      const increase = v.increase < balance ? v.increase : balance;
+      balances.set(a.client, balance - increase);
+      if (increase < v.increase)
+        logger.warn(
+          { client: a.client, charged: v.increase.toString(), collectable: increase.toString() },
+          "a client's account holds less than it was charged; collecting what it holds",
+        );
+      if (increase > 0n)
+        kept.push({ digest: v.digest, cumulative: v.cumulative - v.increase + increase, increase });
+    }
+    plan.vouchers = kept;
+    plan.total = kept.reduce((t, v) => t + v.increase, 0n);
+  }
+
   async function settleOnce(): Promise<SettlementResult | undefined> {
+    await creditX402();
+    await refreshVouchers(store.all());
     const all = store.all();
-    const plan = planSettlement(all, store.miners());
+    const open = store.x402Open();
+    const plan = planSettlement(all, store.miners(), open.direct);
     if (plan === undefined) return undefined;
+    plan.directIds = open.directIds;
+    await capVouchers(plan, all);
+    if (plan.total === 0n && plan.direct === 0n) return undefined;
     // At most MAX_VOUCHERS per transaction; the miners' weights are marked settled only with the last batch
     // (weights are relative: the next batch pays them again for what is still unsettled).
     const complete = plan.vouchers.length <= MAX_VOUCHERS;
@@ -360,7 +555,7 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
     const result = await engine.call('chain_settlePaymentsV1', {
       netuid: opts.netuid,
       vouchers,
-      direct: '0',
+      direct: batch.direct.toString(),
       miners: batch.miners.map((m) => ({ miner: m.miner, weight: m.weight.toString() })),
     });
     store.settled(batch, complete, result);
@@ -426,6 +621,7 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
     },
     bindKey,
     begin,
+    x402,
     settle,
     start() {
       if (opts.settleIntervalMs <= 0 || timer !== undefined) return;

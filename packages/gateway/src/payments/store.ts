@@ -49,6 +49,38 @@ export interface PaymentStore {
   ): void;
   /** Settlements recorded, newest first. */
   settlements(limit?: number): { settlementId: number; txHash: string; total: string; at: number }[];
+  /**
+   * An authorization found collected on chain up to `collected` (a settlement whose record a crash lost): its
+   * settled and collected totals are raised to it (never lowered).
+   */
+  recovered(digest: string, collected: bigint): void;
+  /** Records a request paid with x402 (its cost also counts as served by `miner`), written at once. */
+  x402Charge(p: {
+    payer: string;
+    paid: bigint;
+    cost: bigint;
+    miner: string | undefined;
+    txHash: string;
+  }): void;
+  /** What x402 payments still owe: unused parts per payer (not yet credited) and costs not yet settled. */
+  x402Open(): {
+    credits: { payer: string; amount: bigint; ids: number[] }[];
+    direct: bigint;
+    directIds: number[];
+  };
+  /** Marks x402 rows credited (their unused part was deposited for the payer). */
+  x402Credited(ids: readonly number[]): void;
+  /** x402 totals: requests, paid, cost, credited back and settled. */
+  x402Totals(): { requests: number; paid: bigint; cost: bigint; credited: bigint; settledCost: bigint };
+}
+
+interface X402Row {
+  id: number;
+  payer: string;
+  paid: string;
+  cost: string;
+  credited: number;
+  settled: number;
 }
 
 export function createPaymentStore(db: DatabaseSync, now: () => number = Date.now): PaymentStore {
@@ -70,6 +102,16 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
     settlements: db.prepare(
       'SELECT settlement_id, tx_hash, total, at FROM payment_settlements ORDER BY id DESC LIMIT ?',
     ),
+    x402Insert: db.prepare(
+      `INSERT INTO payment_x402 (at, payer, paid, cost, miner, tx_hash, credited, settled)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    x402Open: db.prepare(
+      'SELECT id, payer, paid, cost, credited, settled FROM payment_x402 WHERE credited = 0 OR settled = 0',
+    ),
+    x402All: db.prepare('SELECT id, payer, paid, cost, credited, settled FROM payment_x402'),
+    x402Credited: db.prepare('UPDATE payment_x402 SET credited = 1 WHERE id = ?'),
+    x402Settled: db.prepare('UPDATE payment_x402 SET settled = 1 WHERE id = ?'),
   };
   const auths = new Map<string, BoundAuthorization>();
   const miners = new Map<string, MinerServed>();
@@ -142,6 +184,8 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
     settled(plan, settledMiners, result) {
       const next = applySettlement(plan, auths, settledMiners ? miners : new Map());
       tx(() => {
+        // The x402 costs this settlement carried as direct revenue (all that were open when it was planned).
+        for (const id of plan.directIds ?? []) q.x402Settled.run(id);
         for (const a of next.auths) {
           const prev = auths.get(a.digest) as BoundAuthorization;
           const collected = prev.collected > a.settled ? prev.collected : a.settled;
@@ -163,6 +207,80 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
         if (prev.collected < a.settled) prev.collected = a.settled;
       }
       for (const m of next.miners) miners.set(m.miner, m);
+    },
+
+    recovered(digest, collected) {
+      const a = get(digest);
+      if (a === undefined || collected <= a.settled) return;
+      const c = a.collected > collected ? a.collected : collected;
+      tx(() => q.settle.run(collected.toString(), c.toString(), digest));
+      a.settled = collected;
+      a.collected = c;
+    },
+
+    x402Charge(p) {
+      // Nothing unused to credit (cost = paid) counts as credited; a cost of 0 has nothing to settle.
+      const unused = p.paid > p.cost ? p.paid - p.cost : 0n;
+      let m: MinerServed | undefined;
+      if (p.miner !== undefined && p.cost > 0n) {
+        const prev = miners.get(p.miner) ?? { miner: p.miner, served: 0n, settled: 0n };
+        m = { ...prev, served: prev.served + p.cost };
+      }
+      tx(() => {
+        q.x402Insert.run(
+          now(),
+          p.payer.toLowerCase(),
+          p.paid.toString(),
+          p.cost.toString(),
+          p.miner ?? null,
+          p.txHash,
+          unused === 0n ? 1 : 0,
+          p.cost === 0n ? 1 : 0,
+        );
+        if (m !== undefined) q.served.run(m.miner, m.served.toString());
+      });
+      if (m !== undefined) miners.set(m.miner, m);
+    },
+
+    x402Open() {
+      const byPayer = new Map<string, { payer: string; amount: bigint; ids: number[] }>();
+      let direct = 0n;
+      const directIds: number[] = [];
+      for (const r of q.x402Open.all() as unknown as X402Row[]) {
+        const paid = BigInt(r.paid);
+        const cost = BigInt(r.cost);
+        if (r.credited === 0 && paid > cost) {
+          const e = byPayer.get(r.payer) ?? { payer: r.payer, amount: 0n, ids: [] };
+          e.amount += paid - cost;
+          e.ids.push(r.id);
+          byPayer.set(r.payer, e);
+        }
+        if (r.settled === 0 && cost > 0n) {
+          direct += cost;
+          directIds.push(r.id);
+        }
+      }
+      return { credits: [...byPayer.values()], direct, directIds };
+    },
+
+    x402Credited(ids) {
+      tx(() => {
+        for (const id of ids) q.x402Credited.run(id);
+      });
+    },
+
+    x402Totals() {
+      const t = { requests: 0, paid: 0n, cost: 0n, credited: 0n, settledCost: 0n };
+      for (const r of q.x402All.all() as unknown as X402Row[]) {
+        const paid = BigInt(r.paid);
+        const cost = BigInt(r.cost);
+        t.requests += 1;
+        t.paid += paid;
+        t.cost += cost;
+        if (r.credited === 1 && paid > cost) t.credited += paid - cost;
+        if (r.settled === 1) t.settledCost += cost;
+      }
+      return t;
     },
 
     settlements(limit = 100) {
