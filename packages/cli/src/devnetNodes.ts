@@ -215,6 +215,8 @@ function nodeConfig(
             port: gatewayPort,
             ...(validatorIndex === 0 ? {} : { dbFile: join(paths.gateways, `${neuron.wallet}.sqlite`) }),
             dashboard: { nodes: [...managed] },
+            // Payments settle every few seconds, so a person sees a paid request reach the miners' earnings.
+            payments: { settleIntervalMs: 5000 },
           },
         }
       : {}),
