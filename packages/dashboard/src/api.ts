@@ -4,11 +4,13 @@
  * types only (`import type`), so no schema code reaches the browser bundle. Amounts are decimal strings of
  * the token's smallest unit (18 decimals); fractions are numbers in [0, 1]; times are Unix milliseconds.
  *
- * Public (no login): GET /api/snapshot, /api/events, /api/neurons/:uid, /api/emissions, /api/models. The
+ * Public (no login): GET /api/snapshot, /api/events, /api/neurons/:uid, /api/emissions, /api/models,
+ * /api/payments, /api/payments/accounts/:address (payment amounts are in the payment token's smallest unit,
+ * its `decimals` given with them; a chain without payments answers `{ enabled: false }`). The
  * first three answer the public without this validator's live consensus view (scores null, neuron history
  * and verifications empty: weights follow from scores and would be copied before their reveal) and answer
  * with it when the admin token is sent.
- * Admin (`Authorization: Bearer <admin token>`): GET /api/admin, /api/keys, /api/nodes; POST /api/keys,
+ * Admin (`Authorization: Bearer <admin token>`): GET /api/admin, /api/keys, /api/nodes, /api/payments/keys; POST /api/keys,
  * DELETE /api/keys/:id, POST /api/nodes/:name/models, DELETE /api/nodes/:name/models/:id,
  * POST /api/events/ticket. A browser's `EventSource` sends no header: it opens the operator's view of
  * /api/events with `?ticket=<ticket>`, a ticket from POST /api/events/ticket (single use, good for seconds,
@@ -219,6 +221,126 @@ export type LoadedModel = z.infer<typeof LoadedModelSchema>;
 /** DELETE /api/nodes/:name/models/:id: `unloaded` is false when no model had that id. */
 export const UnloadedModelSchema = z.object({ node: z.string(), id: z.string(), unloaded: z.boolean() });
 export type UnloadedModel = z.infer<typeof UnloadedModelSchema>;
+
+/** A chain without payment contracts (or a node without the payment methods): every payments route. */
+const PaymentsDisabled = z.object({ enabled: z.literal(false) });
+const Address = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+const Bps = z.number().int().min(0).max(10_000);
+/** The payment token (amounts of the payments routes are in its smallest unit, `decimals` of them). */
+const PaymentToken = z.object({
+  address: Address,
+  name: z.string(),
+  symbol: z.string(),
+  decimals: z.number().int().min(0).max(36),
+});
+
+/**
+ * GET /api/payments (public): the payment token, the prices per model in effect (and a pending change),
+ * the revenue split in basis points, and each metagraph miner's payment earnings (unclaimed, claimed).
+ */
+export const PaymentsSchema = z.discriminatedUnion('enabled', [
+  PaymentsDisabled,
+  z.object({
+    enabled: z.literal(true),
+    chainId: z.number().int(),
+    /** The block the terms were read at. */
+    block: z.number().int(),
+    token: PaymentToken,
+    escrow: Address,
+    /** This gateway's payee (its validator hotkey); null when its node is read-only. */
+    gateway: Address.nullable(),
+    noticePeriodS: z.number().int(),
+    models: z.array(
+      z.object({
+        model: z.string(),
+        promptPerMillion: Amount,
+        completionPerMillion: Amount,
+        effectiveBlock: z.number().int(),
+        pending: z
+          .object({
+            promptPerMillion: Amount,
+            completionPerMillion: Amount,
+            effectiveBlock: z.number().int(),
+          })
+          .nullable(),
+      }),
+    ),
+    split: z.object({ validatorBps: Bps, ownerBps: Bps, burnBps: Bps, minerBps: Bps }),
+    miners: z.array(z.object({ uid: Uid, hotkey: Address, unclaimed: Amount, claimed: Amount })),
+  }),
+]);
+export type Payments = z.infer<typeof PaymentsSchema>;
+
+/** GET /api/payments/accounts/:address (public): a client's prepaid account with this gateway. */
+export const PaymentAccountSchema = z.discriminatedUnion('enabled', [
+  PaymentsDisabled,
+  z.object({
+    enabled: z.literal(true),
+    token: PaymentToken,
+    client: Address,
+    gateway: Address,
+    balance: Amount,
+    pendingWithdrawal: Amount,
+    /** Unix seconds from which the pending withdrawal can be completed; 0 when none is pending. */
+    withdrawableAt: z.number().int(),
+    /** Balance less the pending withdrawal: what the gateway still serves for. */
+    spendable: Amount,
+    /** The client wallet's own token balance. */
+    walletBalance: Amount,
+  }),
+]);
+export type PaymentAccount = z.infer<typeof PaymentAccountSchema>;
+
+/**
+ * GET /api/payments/keys (admin: it names clients): spend per account-bound key, cost served per miner,
+ * the latest settlements with their split, totals, and x402 totals when the gateway records them.
+ */
+export const PaymentKeysSchema = z.discriminatedUnion('enabled', [
+  PaymentsDisabled,
+  z.object({
+    enabled: z.literal(true),
+    token: PaymentToken,
+    keys: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        revokedAt: z.number().nullable(),
+        client: Address,
+        digest: z.string(),
+        cap: Amount,
+        /** Unix seconds. */
+        expiry: Amount,
+        charged: Amount,
+        collected: Amount,
+        settled: Amount,
+      }),
+    ),
+    miners: z.array(z.object({ miner: Address, uid: Uid.nullable(), served: Amount, settled: Amount })),
+    settlements: z.array(
+      z.object({
+        settlementId: z.number().int(),
+        txHash: z.string(),
+        total: Amount,
+        validatorFee: Amount.nullable(),
+        ownerFee: Amount.nullable(),
+        burned: Amount.nullable(),
+        minerTotal: Amount.nullable(),
+        vouchers: z.number().int(),
+        at: z.number(),
+      }),
+    ),
+    totals: z.object({ charged: Amount, collected: Amount, settled: Amount, settlements: z.number().int() }),
+    x402: z
+      .object({
+        payments: z.number().int(),
+        paid: Amount,
+        charged: Amount.optional(),
+        settled: Amount.optional(),
+      })
+      .optional(),
+  }),
+]);
+export type PaymentKeys = z.infer<typeof PaymentKeysSchema>;
 
 export interface ApiErrorBody {
   error: { code: string; message: string };

@@ -62,6 +62,8 @@ export interface Collector {
   models(): Models;
   /** The uid of a hotkey in the metagraph, if registered. */
   uidOf(hotkey: string): number | undefined;
+  /** The metagraph's miners (uid and hotkey), by uid; empty before the first metagraph. */
+  miners(): { uid: number; hotkey: string }[];
   /** Calls `fn` after each new block (and after the first metagraph); returns the unsubscribe function. */
   onChange(fn: () => void): () => void;
 }
@@ -498,6 +500,13 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
     uidOf(hotkey) {
       const h = hotkey.toLowerCase();
       return metagraph?.neurons.find((n) => n.hotkey.toLowerCase() === h)?.uid;
+    },
+
+    miners() {
+      return (metagraph?.neurons ?? [])
+        .filter((n) => n.role === 'miner')
+        .map((n) => ({ uid: n.uid, hotkey: n.hotkey }))
+        .sort((a, b) => a.uid - b.uid);
     },
 
     onChange(fn) {

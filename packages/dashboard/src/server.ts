@@ -22,6 +22,7 @@ import { createCollector } from './collector.js';
 import { DashboardError, DashboardErrorCode } from './errors.js';
 import { parseBody, readBody, sendFailure, sendJson } from './http.js';
 import { createNodeManager, type ManagedNode } from './nodes.js';
+import { createPaymentsView } from './payments.js';
 import { publicNeuronDetail, publicSnapshot } from './redact.js';
 import { createStaticHandler } from './static.js';
 import { type RedeemResult, TicketStore } from './streamTickets.js';
@@ -72,6 +73,7 @@ const TICKET_REFUSED: Record<Exclude<RedeemResult, 'ok'>, string> = {
 };
 const KeyIdSchema = z.string().regex(/^key_[a-z0-9]{8,32}$/, 'a key id such as key_1a2b3c4d');
 const UidSchema = z.coerce.number().int().min(0).max(65_535);
+const AddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x-prefixed 20-byte hex address');
 
 type Method = 'GET' | 'POST' | 'DELETE';
 interface Route {
@@ -129,6 +131,7 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
       : undefined;
   const collector = createCollector({ netuid: opts.netuid }, { engine, logger });
   const nodes = createNodeManager(nodeList, secret, (hotkey) => collector.uidOf(hotkey));
+  const payments = createPaymentsView({ netuid: opts.netuid }, { engine, miners: () => collector.miners() });
   const serveStatic = createStaticHandler(opts.staticDir ?? DEFAULT_STATIC_DIR);
   const eventIntervalMs = opts.eventIntervalMs ?? 1000;
   const tickets = new TicketStore(
@@ -264,6 +267,26 @@ export async function createDashboard(opts: DashboardOpts, modules: DashboardMod
       pattern: /^\/api\/models$/,
       admin: false,
       methods: { GET: (x) => sendJson(x.res, 200, collector.models()) },
+    },
+    {
+      pattern: /^\/api\/payments$/,
+      admin: false,
+      methods: { GET: async (x) => sendJson(x.res, 200, await payments.info(x.signal)) },
+    },
+    {
+      pattern: /^\/api\/payments\/accounts\/([^/]+)$/,
+      admin: false,
+      methods: {
+        GET: async (x, [raw]) => {
+          const address = param(AddressSchema, raw ?? '', 'address');
+          sendJson(x.res, 200, await payments.account(address, x.signal));
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/payments\/keys$/,
+      admin: true,
+      methods: { GET: async (x) => sendJson(x.res, 200, await payments.keys(x.signal)) },
     },
     {
       pattern: /^\/api\/admin$/,

@@ -7,6 +7,9 @@
 import {
   chain_getEpochResultsV1,
   chain_getEpochV1,
+  chain_getMinerEarningsV1,
+  chain_getPaymentAccountV1,
+  chain_getPaymentsV1,
   chain_getSubnetV1,
   chain_watchBlocksV1,
   chain_watchMetagraphV1,
@@ -23,12 +26,14 @@ import {
   type EventOf,
   engineApi,
   gateway_createKeyV1,
+  gateway_getPaymentsV1,
   gateway_listKeysV1,
   gateway_revokeKeyV1,
   gateway_watchOutcomesV1,
   gatewayErrors,
   type Handlers,
   network_listPeersV1,
+  paymentErrors,
   type ResultOf,
 } from '@subnet/engine-api';
 import { fromPush } from '@subnet/utils';
@@ -78,6 +83,31 @@ const api = defineApi([
   gateway_watchOutcomesV1,
 ]);
 
+/** TEST DOUBLE of the chain stack's payment methods and the gateway's payment report (plain state). */
+const paymentApi = defineApi([
+  chain_getPaymentsV1,
+  chain_getPaymentAccountV1,
+  chain_getMinerEarningsV1,
+  gateway_getPaymentsV1,
+]);
+
+export const PAYMENT_TOKEN = addr(0x70ce1);
+export const GATEWAY = addr(0x100);
+type GatewayPayments = ResultOf<EngineApi['gateway_getPaymentsV1']>;
+
+export interface FakePayments {
+  /** Earnings per miner hotkey (lower-case). */
+  earnings: Map<string, { unclaimed: string; claimed: string }>;
+  /** Prepaid accounts per client (lower-case). */
+  accounts: Map<
+    string,
+    { balance: string; pendingWithdrawal: string; withdrawableAt: number; walletBalance: string }
+  >;
+  report: GatewayPayments;
+  /** Calls per payment method, to see what is cached. */
+  calls: Map<string, number>;
+}
+
 export interface FakeNode {
   server: EngineServer;
   engine: EngineClient<EngineApi>;
@@ -87,10 +117,15 @@ export interface FakeNode {
   /** Emits an organic outcome to every outcome watcher. */
   outcome(o: Partial<Outcome> & { uid: number; ok: boolean; latencyMs: number }): void;
   keys: Map<string, KeyInfo>;
+  payments: FakePayments;
   close(): Promise<void>;
 }
 
-export function startFakeNode(): FakeNode {
+/**
+ * `payments`: 'deployed' (the default), 'not-deployed' (the payment methods answer PAYMENTS_NOT_DEPLOYED)
+ * or 'absent' (a node without them: METHOD_NOT_FOUND).
+ */
+export function startFakeNode(opts: { payments?: 'deployed' | 'not-deployed' | 'absent' } = {}): FakeNode {
   const neurons = [neuron(0, 'validator'), neuron(1, 'miner'), neuron(2, 'miner'), neuron(3, 'miner')];
   const blockFns = new Set<(b: Block) => void>();
   const outcomeFns = new Set<(o: Outcome) => void>();
@@ -294,14 +329,126 @@ export function startFakeNode(): FakeNode {
         done.addEventListener('abort', () => outcomeFns.delete(push), { once: true });
       }),
   };
+  const payments: FakePayments = {
+    earnings: new Map([
+      [addr(0x101), { unclaimed: '1238', claimed: '0' }],
+      [addr(0x102), { unclaimed: '400', claimed: '2500000' }],
+    ]),
+    accounts: new Map([
+      [
+        addr(0xc1),
+        {
+          balance: '5000000',
+          pendingWithdrawal: '1000000',
+          withdrawableAt: 1_700_003_600,
+          walletBalance: '123456789',
+        },
+      ],
+    ]),
+    report: {
+      keys: [
+        {
+          id: 'key_0a1b2c3d4e5f',
+          name: 'pay-client-1',
+          revokedAt: null,
+          client: addr(0xc1),
+          digest: `0x${'ab'.repeat(32)}`,
+          cap: '10000000',
+          expiry: '1900000000',
+          charged: '2205',
+          collected: '1650',
+          settled: '1650',
+        },
+      ],
+      miners: [{ miner: addr(0x101), served: '2205', settled: '1650' }],
+      settlements: [
+        {
+          settlementId: 1,
+          txHash: `0x${'12'.repeat(32)}`,
+          total: '1650',
+          validatorFee: '165',
+          ownerFee: '165',
+          burned: '82',
+          minerTotal: '1238',
+          vouchers: 1,
+          at: 1_700_000_000_000,
+        },
+      ],
+      totals: { charged: '2205', collected: '1650', settled: '1650', settlements: 1 },
+    },
+    calls: new Map(),
+  };
+  const mode = opts.payments ?? 'deployed';
+  const counted = (name: string) => {
+    payments.calls.set(name, (payments.calls.get(name) ?? 0) + 1);
+    if (mode === 'not-deployed')
+      throw EngineError.of(paymentErrors.PAYMENTS_NOT_DEPLOYED, 'this chain takes no payments');
+  };
+  const paymentHandlers: Handlers<typeof paymentApi> = {
+    chain_getPaymentsV1: () => {
+      counted('chain_getPaymentsV1');
+      return {
+        chainId: 31337,
+        block: current,
+        token: {
+          address: PAYMENT_TOKEN,
+          name: 'Subnet USD',
+          symbol: 'sUSD',
+          decimals: 6,
+          eip712: { name: 'Subnet USD', version: '1' },
+        },
+        escrow: addr(0xe5c40),
+        pricing: addr(0x9c1),
+        noticePeriodS: 3600,
+        gateway: GATEWAY,
+        models: [
+          {
+            model: 'devnet-chat',
+            modelId: `0x${'cd'.repeat(32)}`,
+            promptPerMillion: '100000',
+            completionPerMillion: '400000',
+            effectiveBlock: 10,
+            pending: { promptPerMillion: '150000', completionPerMillion: '400000', effectiveBlock: 30 },
+          },
+        ],
+        split: { validatorBps: 1000, ownerBps: 1000, burnBps: 500, minerBps: 7500 },
+      };
+    },
+    chain_getPaymentAccountV1: ({ client, gateway }) => {
+      counted('chain_getPaymentAccountV1');
+      const a = payments.accounts.get(client.toLowerCase()) ?? {
+        balance: '0',
+        pendingWithdrawal: '0',
+        withdrawableAt: 0,
+        walletBalance: '0',
+      };
+      return {
+        client,
+        gateway: gateway ?? GATEWAY,
+        ...a,
+        spendable: (BigInt(a.balance) - BigInt(a.pendingWithdrawal)).toString(),
+      };
+    },
+    chain_getMinerEarningsV1: ({ miner }) => {
+      counted('chain_getMinerEarningsV1');
+      const m = miner ?? GATEWAY;
+      return { miner: m, ...(payments.earnings.get(m.toLowerCase()) ?? { unclaimed: '0', claimed: '0' }) };
+    },
+    gateway_getPaymentsV1: () => {
+      payments.calls.set('gateway_getPaymentsV1', (payments.calls.get('gateway_getPaymentsV1') ?? 0) + 1);
+      return payments.report;
+    },
+  };
   const server = createEngineServer({ maxStreams: 64, streamDeadlineMs: 3_600_000 });
   server.register(api, handlers);
+  if (mode !== 'absent') server.register(paymentApi, paymentHandlers);
   const engine = createEngineClient(engineApi, createInProcessTransport(server));
   return {
     server,
     engine,
     neurons,
     keys,
+    payments,
     block(n) {
       current = n;
       for (const fn of blockFns)

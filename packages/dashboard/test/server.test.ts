@@ -39,12 +39,15 @@ import {
   ModelsSchema,
   NeuronDetailSchema,
   NodesSchema,
+  PaymentAccountSchema,
+  PaymentKeysSchema,
+  PaymentsSchema,
   RevokedKeySchema,
   SnapshotSchema,
   StreamTicketSchema,
   UnloadedModelSchema,
 } from '../src/index.js';
-import { type FakeNode, NETUID, startFakeNode } from './fakeNode.js';
+import { type FakeNode, GATEWAY, NETUID, PAYMENT_TOKEN, startFakeNode } from './fakeNode.js';
 
 const TOKEN = 'test-admin-token-0123456789abcdef';
 const SECRET_HEX = 'ab'.repeat(32);
@@ -418,6 +421,85 @@ describe('dashboard server', () => {
     });
   });
 
+  describe('payments', () => {
+    const hex = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
+
+    it('/api/payments: token, prices, split and each miner’s earnings, read once per interval', async () => {
+      const before = fake.payments.calls.get('chain_getPaymentsV1') ?? 0;
+      const p = PaymentsSchema.parse(await (await fetch(`${http.url}/api/payments`)).json());
+      assert.ok(p.enabled);
+      assert.deepEqual(p.token, { address: PAYMENT_TOKEN, name: 'Subnet USD', symbol: 'sUSD', decimals: 6 });
+      assert.equal(p.gateway, GATEWAY);
+      assert.deepEqual(p.split, { validatorBps: 1000, ownerBps: 1000, burnBps: 500, minerBps: 7500 });
+      assert.deepEqual(
+        p.models.map((m) => [
+          m.model,
+          m.promptPerMillion,
+          m.completionPerMillion,
+          m.pending?.promptPerMillion,
+        ]),
+        [['devnet-chat', '100000', '400000', '150000']],
+      );
+      // Every miner of the metagraph (uids 1-3), not the validator; one with no earnings shows 0.
+      assert.deepEqual(p.miners, [
+        { uid: 1, hotkey: hex(0x101), unclaimed: '1238', claimed: '0' },
+        { uid: 2, hotkey: hex(0x102), unclaimed: '400', claimed: '2500000' },
+        { uid: 3, hotkey: hex(0x103), unclaimed: '0', claimed: '0' },
+      ]);
+      // Cached: a second read within the interval asks the chain stack nothing.
+      const again = PaymentsSchema.parse(await (await fetch(`${http.url}/api/payments`)).json());
+      assert.deepEqual(again, p);
+      assert.ok((fake.payments.calls.get('chain_getPaymentsV1') ?? 0) - before <= 1);
+    });
+
+    it('/api/payments/accounts/:address: balance, pending withdrawal, spendable and wallet balance', async () => {
+      const a = PaymentAccountSchema.parse(
+        await (await fetch(`${http.url}/api/payments/accounts/${hex(0xc1)}`)).json(),
+      );
+      assert.ok(a.enabled);
+      assert.equal(a.client, hex(0xc1));
+      assert.equal(a.gateway, GATEWAY);
+      assert.deepEqual(
+        [a.balance, a.pendingWithdrawal, a.spendable, a.walletBalance, a.withdrawableAt],
+        ['5000000', '1000000', '4000000', '123456789', 1_700_003_600],
+      );
+      assert.equal(a.token.decimals, 6);
+      const none = PaymentAccountSchema.parse(
+        await (await fetch(`${http.url}/api/payments/accounts/${hex(0xc2)}`)).json(),
+      );
+      assert.ok(none.enabled);
+      assert.deepEqual([none.balance, none.spendable, none.walletBalance], ['0', '0', '0']);
+    });
+
+    it('refuses a bad address with 400 naming the field, asking the chain nothing', async () => {
+      const before = fake.payments.calls.get('chain_getPaymentAccountV1') ?? 0;
+      for (const bad of ['0x123', 'alice', `0x${'g'.repeat(40)}`, `${hex(0xc1)}00`, '%E0%A4%A']) {
+        const r = await fetch(`${http.url}/api/payments/accounts/${bad}`);
+        assert.equal(r.status, 400, bad);
+        const body = (await r.json()) as { error: { code: string; message: string } };
+        assert.equal(body.error.code, 'bad_request');
+        assert.match(body.error.message, /'address'/);
+      }
+      assert.equal(fake.payments.calls.get('chain_getPaymentAccountV1') ?? 0, before);
+    });
+
+    it('/api/payments/keys (admin): spend per key, cost per miner with its uid, settlements', async () => {
+      const r = await fetch(`${http.url}/api/payments/keys`);
+      assert.equal(r.status, 401);
+      await r.arrayBuffer();
+      const k = PaymentKeysSchema.parse(
+        await (await fetch(`${http.url}/api/payments/keys`, { headers: admin })).json(),
+      );
+      assert.ok(k.enabled);
+      assert.equal(k.token.symbol, 'sUSD');
+      assert.deepEqual(k.keys, fake.payments.report.keys);
+      assert.deepEqual(k.miners, [{ miner: hex(0x101), uid: 1, served: '2205', settled: '1650' }]);
+      assert.deepEqual(k.settlements, fake.payments.report.settlements);
+      assert.deepEqual(k.totals, fake.payments.report.totals);
+      assert.equal(k.x402, undefined);
+    });
+  });
+
   describe('admin', () => {
     const routes: [string, string][] = [
       ['GET', '/api/admin'],
@@ -428,6 +510,7 @@ describe('dashboard server', () => {
       ['POST', '/api/nodes/miner1/models'],
       ['DELETE', '/api/nodes/miner1/models/devnet-chat'],
       ['POST', '/api/events/ticket'],
+      ['GET', '/api/payments/keys'],
     ];
 
     it('refuses every admin route without the token or with a wrong one (401), changing nothing', async () => {
@@ -642,4 +725,42 @@ describe('dashboard server', () => {
       await down.arrayBuffer();
     });
   });
+});
+
+describe('dashboard payments on a chain without payments', () => {
+  for (const mode of ['not-deployed', 'absent'] as const) {
+    it(`answers { enabled: false } on every payments route (${mode === 'absent' ? 'METHOD_NOT_FOUND' : 'PAYMENTS_NOT_DEPLOYED'})`, async () => {
+      const fake = startFakeNode({ payments: mode });
+      const dashboard = await createDashboard(
+        { netuid: NETUID, adminToken: TOKEN, staticDir: tmpdir() },
+        { engine: fake.engine, logger: silentLogger() },
+      );
+      const http = await listen((req, res) => {
+        if (!dashboard.handle(req, res)) res.writeHead(418).end();
+      });
+      try {
+        const admin = { authorization: `Bearer ${TOKEN}` };
+        for (const [path, headers] of [
+          ['/api/payments', {}],
+          [`/api/payments/accounts/0x${'c1'.repeat(20)}`, {}],
+          ['/api/payments/keys', admin],
+        ] as const) {
+          const r = await fetch(`${http.url}${path}`, { headers });
+          assert.equal(r.status, 200, path);
+          assert.deepEqual(await r.json(), { enabled: false }, path);
+        }
+        const bad = await fetch(`${http.url}/api/payments/accounts/0x12`);
+        assert.equal(bad.status, 400);
+        await bad.arrayBuffer();
+        const noToken = await fetch(`${http.url}/api/payments/keys`);
+        assert.equal(noToken.status, 401);
+        await noToken.arrayBuffer();
+      } finally {
+        await dashboard.close();
+        http.server.closeAllConnections();
+        await new Promise((r) => http.server.close(r));
+        await fake.close();
+      }
+    });
+  }
 });

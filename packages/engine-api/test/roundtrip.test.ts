@@ -623,6 +623,41 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   },
   gateway_listKeysV1: { params: { includeRevoked: true }, result: { keys: [keyInfo] } },
   gateway_revokeKeyV1: { params: { id: 'key_0a1b2c3d4e5f' }, result: { revoked: true } },
+  gateway_getPaymentsV1: {
+    params: { settlements: 10 },
+    result: {
+      keys: [
+        {
+          id: 'key_0a1b2c3d4e5f',
+          name: 'pay-0x2222',
+          revokedAt: null,
+          client: addr(20),
+          digest: `0x${'ab'.repeat(32)}`,
+          cap: '10000000',
+          expiry: '1900000000',
+          charged: '2205',
+          collected: '1650',
+          settled: '1650',
+        },
+      ],
+      miners: [{ miner: addr(10), served: '2205', settled: '1650' }],
+      settlements: [
+        {
+          settlementId: 1,
+          txHash: `0x${'12'.repeat(32)}`,
+          total: '1650',
+          validatorFee: '165',
+          ownerFee: '165',
+          burned: '82',
+          minerTotal: '1238',
+          vouchers: 1,
+          at: 1_700_000_000_000,
+        },
+      ],
+      totals: { charged: '2205', collected: '1650', settled: '1650', settlements: 1 },
+      x402: { payments: 2, paid: '900', charged: '640', credited: '260', settled: '0' },
+    },
+  },
   gateway_getStatusV1: {
     params: {},
     result: {

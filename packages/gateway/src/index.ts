@@ -31,6 +31,7 @@ export {
   type OpenAiServerModules,
   type OpenAiServerOpts,
 } from './openai/server.js';
+export { type PaymentsReport, paymentsReport } from './payments/report.js';
 export {
   createRouter,
   type GatewayRouter,

@@ -1,6 +1,6 @@
 /**
  * The gateway stack: a validator's OpenAI-compatible front door. It serves `gateway_*` over the Engine API
- * (keys, status, outcomes) and runs the HTTP server on `gateway.host:gateway.port`. Requests are routed to
+ * (keys, status, outcomes, payments) and runs the HTTP server on `gateway.host:gateway.port`. Requests are routed to
  * miners through the network stack (`network_listPeersV1`, `network_findProvidersV1`,
  * `network_sendSynapseV1`); keys and usage live in SQLite (`gateway.dbFile`). It reaches the other stacks
  * only through `modules.engine`.
@@ -22,6 +22,7 @@ import { errorMessage, fromPush } from '@subnet/utils';
 import { createKeyStore, isKeyNotFound } from './keys.js';
 import { createLimiter } from './limits.js';
 import { createOpenAiServer } from './openai/server.js';
+import { paymentsReport } from './payments/report.js';
 import { createPayments, type Payments } from './payments/service.js';
 import { createRouter, type Outcome } from './router.js';
 
@@ -132,6 +133,8 @@ export default defineStack({
           miners: router.stats(),
           requests: router.requests,
         })),
+      gateway_getPaymentsV1: ({ settlements }) =>
+        guard(() => paymentsReport(payments.store, keys, settlements)),
       // A slow reader loses outcomes rather than holding up requests.
       gateway_watchOutcomesV1: ({ sampleRate }, ctx) =>
         fromPush<Outcome>(

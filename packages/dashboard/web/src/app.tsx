@@ -9,6 +9,7 @@ import { LeaderboardPage } from './pages/leaderboard';
 import { ModelsPage } from './pages/models';
 import { NeuronPage } from './pages/neuron';
 import { OverviewPage } from './pages/overview';
+import { PaymentsPage } from './pages/payments';
 import { type Route, useRoute } from './router';
 
 function Page({ route }: { route: Route }) {
@@ -23,6 +24,8 @@ function Page({ route }: { route: Route }) {
       return <EmissionsPage />;
     case 'models':
       return <ModelsPage />;
+    case 'payments':
+      return <PaymentsPage />;
     case 'keys':
       return <KeysPage />;
     case 'not-found':

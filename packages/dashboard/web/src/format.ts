@@ -74,3 +74,25 @@ export function formatDuration(seconds: number): string {
 export function shortKey(key: string): string {
   return key.length > 14 ? `${key.slice(0, 6)}…${key.slice(-4)}` : key;
 }
+
+/**
+ * `amount` (smallest unit, decimal string) of a token with `decimals` decimals, exactly (every decimal
+ * shown, so a payment can be checked to the unit), with thousands separators; `symbol` appended when given.
+ */
+export function formatTokenAmount(amount: string, decimals: number, symbol?: string): string {
+  let value: bigint;
+  try {
+    value = BigInt(amount);
+  } catch {
+    return '—';
+  }
+  const unit = 10n ** BigInt(decimals);
+  const whole = (value / unit).toLocaleString('en-US');
+  const text = decimals === 0 ? whole : `${whole}.${(value % unit).toString().padStart(decimals, '0')}`;
+  return symbol === undefined ? text : `${text} ${symbol}`;
+}
+
+/** Basis points as a percentage (`1000` → `10.00%`). */
+export function formatBps(bps: number): string {
+  return `${(bps / 100).toFixed(2)}%`;
+}

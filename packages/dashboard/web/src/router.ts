@@ -11,6 +11,7 @@ export type Route =
   | { page: 'neuron'; uid: number }
   | { page: 'emissions' }
   | { page: 'models' }
+  | { page: 'payments' }
   | { page: 'keys' }
   | { page: 'not-found'; path: string };
 
@@ -21,6 +22,7 @@ export function parseHash(hash: string): Route {
   if (path === '/leaderboard') return { page: 'leaderboard' };
   if (path === '/emissions') return { page: 'emissions' };
   if (path === '/models') return { page: 'models' };
+  if (path === '/payments') return { page: 'payments' };
   if (path === '/keys') return { page: 'keys' };
   const neuron = /^\/neurons\/(\d{1,5})$/.exec(path);
   if (neuron?.[1] !== undefined) return { page: 'neuron', uid: Number(neuron[1]) };

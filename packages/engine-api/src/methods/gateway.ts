@@ -1,12 +1,14 @@
 /**
  * `gateway_*`: the gateway stack's namespace — the OpenAI-compatible front door a validator runs. API keys
  * (created, listed with their usage, revoked; stored hashed), the gateway's status, per-miner routing
- * statistics, and the stream of organic request outcomes the validator's scoring consumes.
+ * statistics, the stream of organic request outcomes the validator's scoring consumes, and what the gateway
+ * charged and settled (issue 15: spend per account-bound key, cost served per miner, settlements).
  */
 import { z } from 'zod';
 import { stream, unary } from '../define.js';
 import { defineErrors } from '../errors.js';
 import { MAX_TOKEN_IDS } from './app.js';
+import { AddressSchema, AmountSchema } from './chain.js';
 
 export const gatewayErrors = defineErrors({
   KEY_NOT_FOUND: { code: 1401, summary: 'No API key with that id.' },
@@ -154,10 +156,74 @@ export const gateway_watchOutcomesV1 = stream('gateway_watchOutcomesV1', {
   event: OutcomeSchema,
 });
 
+/** One account-bound key's spending authorization and what was charged and settled under it. */
+export const PaymentKeySchema = z.object({
+  id: z.string().describe('The API key id (key_…)'),
+  name: z.string(),
+  revokedAt: z.number().int().nullable(),
+  client: AddressSchema.describe('The paying account (lower-case)'),
+  digest: z.string().describe("The authorization's EIP-712 digest"),
+  cap: AmountSchema.describe('Most units the gateway may collect under the authorization'),
+  expiry: AmountSchema.describe('Unix seconds from which it can no longer be collected against'),
+  charged: AmountSchema.describe('Everything charged under it so far (the voucher cumulative)'),
+  collected: AmountSchema.describe('Collected on chain (settled by this gateway, or before it was bound)'),
+  settled: AmountSchema.describe('The cumulative total of its last settled voucher'),
+});
+
+export const PaymentSettlementSchema = z.object({
+  settlementId: z.number().int().min(0),
+  txHash: z.string(),
+  total: AmountSchema,
+  validatorFee: AmountSchema.nullable().describe('null for a settlement recorded without its split'),
+  ownerFee: AmountSchema.nullable(),
+  burned: AmountSchema.nullable(),
+  minerTotal: AmountSchema.nullable(),
+  vouchers: z.number().int().min(0),
+  at: z.number().int().describe('Unix ms it was recorded'),
+});
+
+export const gateway_getPaymentsV1 = unary('gateway_getPaymentsV1', {
+  summary:
+    "What this gateway charged and settled: per account-bound key its authorization's cap, expiry and charged, collected and settled totals, per miner hotkey the cost it served and what of it was settled, the latest settlements with their split, and x402 totals when the gateway records them. Names clients: admin only.",
+  params: z
+    .object({
+      settlements: z.number().int().min(0).max(1000).default(100).describe('Newest settlements to list'),
+    })
+    .strict(),
+  result: z.object({
+    keys: z.array(PaymentKeySchema),
+    miners: z.array(
+      z.object({
+        miner: AddressSchema,
+        served: AmountSchema.describe('Cost of the metered requests it served'),
+        settled: AmountSchema.describe('Of that, settled on chain'),
+      }),
+    ),
+    settlements: z.array(PaymentSettlementSchema).describe('Newest first'),
+    totals: z.object({
+      charged: AmountSchema,
+      collected: AmountSchema,
+      settled: AmountSchema,
+      settlements: z.number().int().min(0).describe('Settlements recorded, in all'),
+    }),
+    x402: z
+      .object({
+        payments: z.number().int().min(0),
+        paid: AmountSchema.describe('Received from x402 payers'),
+        charged: AmountSchema.describe('Of that, what the requests cost'),
+        credited: AmountSchema.describe("The unused parts credited back to the payers' accounts so far"),
+        settled: AmountSchema.describe('Settled on chain as direct revenue'),
+      })
+      .optional()
+      .describe('Absent until a request was paid with x402'),
+  }),
+});
+
 export const gatewayMethods = [
   gateway_createKeyV1,
   gateway_listKeysV1,
   gateway_revokeKeyV1,
   gateway_getStatusV1,
   gateway_watchOutcomesV1,
+  gateway_getPaymentsV1,
 ] as const;

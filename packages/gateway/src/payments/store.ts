@@ -48,7 +48,9 @@ export interface PaymentStore {
     result: { settlementId: number; txHash: string; total: string } & Record<string, unknown>,
   ): void;
   /** Settlements recorded, newest first. */
-  settlements(limit?: number): { settlementId: number; txHash: string; total: string; at: number }[];
+  settlements(limit?: number): SettlementRecord[];
+  /** How many settlements were recorded, in all. */
+  settlementCount(): number;
   /**
    * An authorization found collected on chain up to `collected` (a settlement whose record a crash lost): its
    * settled and collected totals are raised to it (never lowered).
@@ -83,6 +85,21 @@ interface X402Row {
   settled: number;
 }
 
+/** A recorded settlement; the split is null when its recorded result lacks it. */
+export interface SettlementRecord {
+  settlementId: number;
+  txHash: string;
+  total: string;
+  at: number;
+  vouchers: number;
+  validatorFee: string | null;
+  ownerFee: string | null;
+  burned: string | null;
+  minerTotal: string | null;
+}
+
+const amountOr = (v: unknown): string | null => (typeof v === 'string' && /^[0-9]+$/.test(v) ? v : null);
+
 export function createPaymentStore(db: DatabaseSync, now: () => number = Date.now): PaymentStore {
   const q = {
     auth: db.prepare('SELECT * FROM payment_auths WHERE digest = ?'),
@@ -100,7 +117,7 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
        VALUES (?, ?, ?, ?, ?, ?)`,
     ),
     settlements: db.prepare(
-      'SELECT settlement_id, tx_hash, total, at FROM payment_settlements ORDER BY id DESC LIMIT ?',
+      'SELECT settlement_id, tx_hash, total, at, vouchers, result FROM payment_settlements ORDER BY id DESC LIMIT ?',
     ),
     x402Insert: db.prepare(
       `INSERT INTO payment_x402 (at, payer, paid, cost, miner, tx_hash, credited, settled)
@@ -112,6 +129,7 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
     x402All: db.prepare('SELECT id, payer, paid, cost, credited, settled FROM payment_x402'),
     x402Credited: db.prepare('UPDATE payment_x402 SET credited = 1 WHERE id = ?'),
     x402Settled: db.prepare('UPDATE payment_x402 SET settled = 1 WHERE id = ?'),
+    settlementCount: db.prepare('SELECT count(*) AS n FROM payment_settlements'),
   };
   const auths = new Map<string, BoundAuthorization>();
   const miners = new Map<string, MinerServed>();
@@ -290,8 +308,28 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
           tx_hash: string;
           total: string;
           at: number;
+          vouchers: number;
+          result: string;
         }[]
-      ).map((r) => ({ settlementId: r.settlement_id, txHash: r.tx_hash, total: r.total, at: r.at }));
+      ).map((r) => {
+        let result: Record<string, unknown> = {};
+        try {
+          result = JSON.parse(r.result) as Record<string, unknown>;
+        } catch {}
+        return {
+          settlementId: r.settlement_id,
+          txHash: r.tx_hash,
+          total: r.total,
+          at: r.at,
+          vouchers: r.vouchers,
+          validatorFee: amountOr(result.validatorFee),
+          ownerFee: amountOr(result.ownerFee),
+          burned: amountOr(result.burned),
+          minerTotal: amountOr(result.minerTotal),
+        };
+      });
     },
+
+    settlementCount: () => (q.settlementCount.get() as { n: number }).n,
   };
 }

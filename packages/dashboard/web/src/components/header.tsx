@@ -11,6 +11,7 @@ const LINKS = [
   { href: '#/leaderboard', page: 'leaderboard', label: 'Leaderboard' },
   { href: '#/emissions', page: 'emissions', label: 'Emissions' },
   { href: '#/models', page: 'models', label: 'Models' },
+  { href: '#/payments', page: 'payments', label: 'Payments' },
   { href: '#/keys', page: 'keys', label: 'Keys' },
 ] as const;
 
