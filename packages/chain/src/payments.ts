@@ -150,7 +150,8 @@ async function tokenEip712(
 /** A subnet's payment terms at the latest block: token, contracts, prices (in effect and pending), split. */
 export async function getPaymentTerms(chain: ChainClient, netuid: number): Promise<PaymentTerms> {
   const { token, pricing, escrow } = paymentContracts(chain);
-  const block = await read('getBlockNumber', () => chain.public.getBlockNumber());
+  // Not viem's cached block number: the answer's prices and split are those in effect at this very block.
+  const block = await read('getBlockNumber', () => chain.public.getBlockNumber({ cacheTime: 0 }));
   const [name, symbol, decimals, eip712, noticePeriod, models, split, splitPending] = await Promise.all([
     read('name', () => chain.public.readContract({ address: token, abi: erc20Abi, functionName: 'name' })),
     read('symbol', () =>
@@ -548,12 +549,18 @@ export async function settlePayments(
     const latest = await read('getBlockNumber', () => chain.public.getBlockNumber({ cacheTime: 0 }));
     const split = await getRevenueSplit(chain, p.netuid, latest + 1n);
     const shares = settlementShares(total, split, p.miners);
-    const tx = await sendContractTx(chain, {
-      address: escrow,
-      abi: paymentEscrowAbi,
-      functionName: 'settle',
-      args: [p.netuid, vouchers, p.direct, shares],
-    });
+    // Simulated in the pending block, the one the split was read for: at an epoch boundary the latest
+    // block still has the old split.
+    const tx = await sendContractTx(
+      chain,
+      {
+        address: escrow,
+        abi: paymentEscrowAbi,
+        functionName: 'settle',
+        args: [p.netuid, vouchers, p.direct, shares],
+      },
+      { blockTag: 'pending' },
+    );
     return { tx, shares };
   };
   let out: Awaited<ReturnType<typeof attempt>>;

@@ -425,7 +425,7 @@ describe('chain_settlePaymentsV1', () => {
       netuid: 1,
       validatorBps: 2000,
       ownerBps: 1000,
-      burnBps: 0,
+      burnBps: 500,
     });
     const pending = (await engine(undefined).call('chain_getPaymentsV1', { netuid: 1 })).splitPending;
     assert.ok(pending !== null);
@@ -458,11 +458,11 @@ describe('chain_settlePaymentsV1', () => {
     assert.equal(reads, 2, 'read the block number again after MinerTotalMismatch');
     assert.deepEqual(
       [r.total, r.validatorFee, r.ownerFee, r.burned, r.minerTotal],
-      [1_000_000n, 200_000n, 100_000n, 0n, 700_000n],
+      [1_000_000n, 200_000n, 100_000n, 50_000n, 650_000n],
     );
     assert.deepEqual(r.shares, [
-      { miner: miners[0]?.address, amount: 525_000n },
-      { miner: miners[1]?.address, amount: 175_000n },
+      { miner: miners[0]?.address, amount: 487_500n },
+      { miner: miners[1]?.address, amount: 162_500n },
     ]);
     const receipt = await sdk.chain.public.getTransactionReceipt({ hash: r.hash });
     assert.equal(receipt.blockNumber, BigInt(pending.effectiveBlock));
