@@ -68,6 +68,7 @@ export {
   getModelPrices,
   getPaymentAccount,
   getPaymentTerms,
+  getPendingSplit,
   getRevenueSplit,
   type ModelPrice,
   type PaymentAccount,
@@ -79,6 +80,7 @@ export {
   type SettlementResult,
   setModelPrice,
   setRevenueSplit,
+  settlementShares,
   settlePayments,
   signUsageReceipt,
 } from './payments.js';

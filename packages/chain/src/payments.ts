@@ -99,6 +99,35 @@ export interface PaymentTerms {
   noticePeriodS: number;
   models: ModelPrice[];
   split: RevenueSplit;
+  /** A split change set by the owner that takes effect at `effectiveBlock` (the next epoch boundary). */
+  splitPending: (RevenueSplit & { effectiveBlock: bigint }) | null;
+}
+
+/** The split change that is set but not in effect at `block` (Pricing's last split point, if in the future). */
+export async function getPendingSplit(
+  chain: ChainClient,
+  netuid: number,
+  block: bigint,
+): Promise<(RevenueSplit & { effectiveBlock: bigint }) | null> {
+  const { pricing } = paymentContracts(chain);
+  const points = await read('getSplitHistory', () =>
+    chain.public.readContract({
+      address: pricing,
+      abi: pricingAbi,
+      functionName: 'getSplitHistory',
+      args: [netuid],
+    }),
+  );
+  const last = points.at(-1);
+  if (last === undefined || BigInt(last.fromBlock) <= block) return null;
+  const { validatorBps, ownerBps, burnBps } = last;
+  return {
+    validatorBps,
+    ownerBps,
+    burnBps,
+    minerBps: 10_000 - validatorBps - ownerBps - burnBps,
+    effectiveBlock: BigInt(last.fromBlock),
+  };
 }
 
 /** The token's EIP-712 domain name and version (ERC-5267 `eip712Domain`), or null when it has none. */
@@ -121,8 +150,9 @@ async function tokenEip712(
 /** A subnet's payment terms at the latest block: token, contracts, prices (in effect and pending), split. */
 export async function getPaymentTerms(chain: ChainClient, netuid: number): Promise<PaymentTerms> {
   const { token, pricing, escrow } = paymentContracts(chain);
-  const block = await read('getBlockNumber', () => chain.public.getBlockNumber());
-  const [name, symbol, decimals, eip712, noticePeriod, models, split] = await Promise.all([
+  // Not viem's cached block number: the answer's prices and split are those in effect at this very block.
+  const block = await read('getBlockNumber', () => chain.public.getBlockNumber({ cacheTime: 0 }));
+  const [name, symbol, decimals, eip712, noticePeriod, models, split, splitPending] = await Promise.all([
     read('name', () => chain.public.readContract({ address: token, abi: erc20Abi, functionName: 'name' })),
     read('symbol', () =>
       chain.public.readContract({ address: token, abi: erc20Abi, functionName: 'symbol' }),
@@ -136,6 +166,7 @@ export async function getPaymentTerms(chain: ChainClient, netuid: number): Promi
     ),
     getModelPrices(chain, netuid, block),
     getRevenueSplit(chain, netuid, block),
+    getPendingSplit(chain, netuid, block),
   ]);
   return {
     chainId: chain.chain.id,
@@ -146,6 +177,7 @@ export async function getPaymentTerms(chain: ChainClient, netuid: number): Promi
     noticePeriodS: Number(noticePeriod),
     models,
     split,
+    splitPending,
   };
 }
 
@@ -452,9 +484,10 @@ export interface SettlementResult {
 /**
  * Settles a gateway's collected payments in one transaction (PaymentEscrow.settle): the total is what the
  * vouchers collect (their increase over what was collected before) plus `direct` from the signer's balance;
- * miners' shares are pro rata to `miners[].weight` ({@link minerShares}) of the miners' part of the split read
- * at the latest block. When an epoch boundary changes the split between the read and the transaction the
- * contract refuses (`MinerTotalMismatch`) and the shares are computed once more.
+ * miners' shares are pro rata to `miners[].weight` ({@link minerShares}) of the miners' part of the split in
+ * effect at the block the transaction is expected in (the latest + 1). When an epoch boundary changes the split
+ * between the read and the transaction anyway (the transaction lands later) the contract refuses
+ * (`MinerTotalMismatch`) and the shares are computed once more, at the then latest block + 1.
  */
 export async function settlePayments(
   chain: ChainClient,
@@ -513,19 +546,21 @@ export async function settlePayments(
     cumulative: v.cumulative,
   }));
   const attempt = async () => {
-    const block = await read('getBlockNumber', () => chain.public.getBlockNumber());
-    const split = await getRevenueSplit(chain, p.netuid, block);
-    const fees =
-      (total * BigInt(split.validatorBps)) / 10_000n +
-      (total * BigInt(split.ownerBps)) / 10_000n +
-      (total * BigInt(split.burnBps)) / 10_000n;
-    const shares = minerShares(total - fees, p.miners).filter((s) => s.amount > 0n);
-    const tx = await sendContractTx(chain, {
-      address: escrow,
-      abi: paymentEscrowAbi,
-      functionName: 'settle',
-      args: [p.netuid, vouchers, p.direct, shares],
-    });
+    const latest = await read('getBlockNumber', () => chain.public.getBlockNumber({ cacheTime: 0 }));
+    const split = await getRevenueSplit(chain, p.netuid, latest + 1n);
+    const shares = settlementShares(total, split, p.miners);
+    // Simulated in the pending block, the one the split was read for: at an epoch boundary the latest
+    // block still has the old split.
+    const tx = await sendContractTx(
+      chain,
+      {
+        address: escrow,
+        abi: paymentEscrowAbi,
+        functionName: 'settle',
+        args: [p.netuid, vouchers, p.direct, shares],
+      },
+      { blockTag: 'pending' },
+    );
     return { tx, shares };
   };
   let out: Awaited<ReturnType<typeof attempt>>;
@@ -554,6 +589,22 @@ export async function settlePayments(
     minerTotal: settled.args.minerTotal,
     shares: out.shares,
   };
+}
+
+/**
+ * The miners' shares of a settlement of `total` under `split`: the contract's fee arithmetic (each fee
+ * floored, the miners get the rest) then {@link minerShares} pro rata to the weights, zero shares dropped.
+ */
+export function settlementShares(
+  total: bigint,
+  split: Pick<RevenueSplit, 'validatorBps' | 'ownerBps' | 'burnBps'>,
+  miners: readonly { miner: Address; weight: bigint }[],
+): { miner: Address; amount: bigint }[] {
+  const fees =
+    (total * BigInt(split.validatorBps)) / 10_000n +
+    (total * BigInt(split.ownerBps)) / 10_000n +
+    (total * BigInt(split.burnBps)) / 10_000n;
+  return minerShares(total - fees, miners).filter((s) => s.amount > 0n);
 }
 
 /** Credits `client`'s account with the signer (as gateway) from the signer's balance. */

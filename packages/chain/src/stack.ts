@@ -394,6 +394,10 @@ function paymentHandlers(
                   },
           })),
           split: t.split,
+          splitPending:
+            t.splitPending === null
+              ? null
+              : { ...t.splitPending, effectiveBlock: Number(t.splitPending.effectiveBlock) },
         };
       }),
     chain_getPaymentAccountV1: ({ client, gateway }) =>

@@ -71,7 +71,8 @@ export async function sendContractTx<
     args: ContractFunctionArgs<abi, 'nonpayable' | 'payable', functionName>;
     value?: bigint;
   },
-  opts: { timeoutMs?: number } = {},
+  /** `blockTag: 'pending'` simulates in the block the transaction goes into (not the latest one). */
+  opts: { timeoutMs?: number; blockTag?: 'pending' } = {},
 ): Promise<TxResult> {
   const wallet = requireWallet(client);
   const context = `${call.functionName}`;
@@ -81,6 +82,7 @@ export async function sendContractTx<
       ...(call as any),
       abi: [...call.abi, ...suiteErrors],
       account: wallet.account,
+      ...(opts.blockTag === undefined ? {} : { blockTag: opts.blockTag }),
     });
     // viem trims the simulated request's ABI to the function: put the errors back for the gas estimate.
     const hash = await wallet.writeContract({

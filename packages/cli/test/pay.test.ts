@@ -5,15 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Devnet, startDevnet } from '@subnet/chain';
-import { spendingAuthorizationTypedData } from '@subnet/contracts';
-import { verifyTypedData } from 'viem';
+import { createSubnetClient, DEVNET_CLIENT, type Devnet, settlePayments, startDevnet } from '@subnet/chain';
+import { paymentTokenAbi, spendingAuthorizationTypedData } from '@subnet/contracts';
+import { createWalletStore } from '@subnet/wallet';
+import { type Address, verifyTypedData } from 'viem';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -174,5 +175,78 @@ describe('subnet pay', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('pay split set: the owner sets it from the next epoch; anyone else is refused by name', async () => {
+    const r = await ok([
+      'pay',
+      'split',
+      'set',
+      '--validator-bps',
+      '1500',
+      '--owner-bps',
+      '500',
+      '--burn-bps',
+      '1000',
+    ]);
+    assert.deepEqual(
+      [r.netuid, r.validatorBps, r.ownerBps, r.burnBps, r.minerBps],
+      [1, 1500, 500, 1000, 7000],
+    );
+    const notOwner = await cli([
+      'pay',
+      'split',
+      'set',
+      '--wallet',
+      'client1',
+      '--validator-bps',
+      '1',
+      '--owner-bps',
+      '1',
+      '--burn-bps',
+      '1',
+    ]);
+    assert.notEqual(notOwner.code, 0);
+    assert.match(notOwner.stderr, /NotSubnetOwner/);
+  });
+
+  it('pay earnings and pay claim: a settled miner share is shown, claimed once, then ZeroAmount', async () => {
+    const password = readFileSync(join(dataDir, 'devnet', 'wallet-password'), 'utf8').trim();
+    const store = createWalletStore({ dataDir });
+    const client = await store.unlock(DEVNET_CLIENT.wallet, 'coldkey', password);
+    const gateway = await store.unlock('validator1', 'default', password);
+    const miner = devnet.network.neurons?.find((n) => n.role === 'miner')?.hotkey as Address;
+    const sdk = createSubnetClient({
+      rpcUrl: devnet.anvil.rpcUrl,
+      chainId: devnet.network.chainId,
+      contracts: devnet.network.contracts,
+      pollingIntervalMs: 50,
+    });
+    const c = sdk.withAccount(client).chain;
+    const hash = await (c.wallet as NonNullable<typeof c.wallet>).writeContract({
+      address: devnet.network.contracts.paymentToken as Address,
+      abi: paymentTokenAbi,
+      functionName: 'transfer',
+      args: [gateway.address, 1_000_000n],
+    });
+    await sdk.chain.public.waitForTransactionReceipt({ hash });
+    const settled = await settlePayments(sdk.withAccount(gateway).chain, {
+      netuid: 1,
+      vouchers: [],
+      direct: 1_000_000n,
+      miners: [{ miner, weight: 1n }],
+    });
+    const share = settled.minerTotal;
+    assert.ok(share > 0n);
+    const e = await ok(['pay', 'earnings', '--miner', 'miner1']);
+    assert.deepEqual([e.miner, e.unclaimed, e.claimed], [miner, share.toString(), '0']);
+    const claimed = await ok(['pay', 'claim', '--wallet', 'miner1']);
+    assert.equal(claimed.amount, share.toString());
+    assert.match(String(claimed.txHash ?? claimed.hash), /^0x[0-9a-f]{64}$/);
+    const after = await ok(['pay', 'earnings', '--wallet', 'miner1']);
+    assert.deepEqual([after.unclaimed, after.claimed], ['0', share.toString()]);
+    const again = await cli(['pay', 'claim', '--wallet', 'miner1']);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /ZeroAmount/);
   });
 });

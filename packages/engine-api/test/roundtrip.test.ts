@@ -375,6 +375,7 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
         },
       ],
       split: { validatorBps: 1000, ownerBps: 1000, burnBps: 500, minerBps: 7500 },
+      splitPending: { validatorBps: 500, ownerBps: 500, burnBps: 0, minerBps: 9000, effectiveBlock: 140 },
     },
   },
   chain_getPaymentAccountV1: {

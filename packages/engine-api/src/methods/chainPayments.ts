@@ -135,7 +135,13 @@ export const chain_getPaymentsV1 = unary('chain_getPaymentsV1', {
       "This node's hotkey address (its gateway's payee); null when read-only",
     ),
     models: z.array(ModelPriceSchema),
-    split: RevenueSplitSchema,
+    split: RevenueSplitSchema.describe('The revenue split in effect at `block`'),
+    splitPending: RevenueSplitSchema.extend({
+      effectiveBlock: z.number().int().min(0).describe('The epoch boundary it takes effect at'),
+    })
+      .nullable()
+      .default(null)
+      .describe('A split the subnet owner set that takes effect at the next epoch boundary; null when none'),
   }),
   errors: [paymentErrors.PAYMENTS_NOT_DEPLOYED, chainErrors.RPC_UNREACHABLE],
 });
