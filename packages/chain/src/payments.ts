@@ -9,6 +9,8 @@ import {
   paymentEscrowAbi,
   paymentTokenAbi,
   pricingAbi,
+  type ReceiptKey,
+  receiptKeyTypedData,
   type SpendingAuthorization,
   spendingAuthorizationTypedData,
   type UsageReceipt,
@@ -460,6 +462,33 @@ export async function signUsageReceipt(
   const sign = wallet.account.signTypedData;
   if (sign === undefined) throw invalidInput('the hotkey account cannot sign typed data');
   return { receipt: full, signature: await sign(typed) };
+}
+
+/** Longest a receipt key may be delegated for (seconds): a leaked key signs receipts for a day at most. */
+export const MAX_RECEIPT_KEY_TTL_S = 86_400;
+
+/**
+ * The hotkey's delegation of its usage receipts to the ed25519 `key` until `expires` (Unix seconds, at most
+ * {@link MAX_RECEIPT_KEY_TTL_S} ahead of the latest block).
+ */
+export async function signReceiptKey(
+  chain: ChainClient,
+  p: { key: Hex; expires: bigint },
+): Promise<{ receiptKey: ReceiptKey; signature: Hex }> {
+  const { escrow } = paymentContracts(chain);
+  const wallet = requireWallet(chain);
+  const now = (await read('latest block', () => chain.public.getBlock({ blockTag: 'latest' }))).timestamp;
+  if (p.expires <= now || p.expires > now + BigInt(MAX_RECEIPT_KEY_TTL_S))
+    throw invalidInput(`a receipt key must expire within ${MAX_RECEIPT_KEY_TTL_S} s of now (${now})`);
+  const receiptKey: ReceiptKey = { gateway: wallet.account.address, key: p.key, expires: p.expires };
+  const sign = wallet.account.signTypedData;
+  if (sign === undefined) throw invalidInput('the hotkey account cannot sign typed data');
+  return {
+    receiptKey,
+    signature: await sign(
+      receiptKeyTypedData({ chainId: chain.chain.id, paymentEscrow: escrow, receiptKey }),
+    ),
+  };
 }
 
 /** A voucher: an authorization, the client's signature and the cumulative total charged under it. */

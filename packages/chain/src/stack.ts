@@ -18,6 +18,7 @@ import {
   chain_getPaymentsV1,
   chain_settlePaymentsV1,
   chain_settleX402V1,
+  chain_signReceiptKeyV1,
   chain_signUsageReceiptV1,
   chain_verifyX402V1,
   chainErrors,
@@ -54,6 +55,7 @@ import {
   getPaymentTerms,
   paymentContracts,
   settlePayments,
+  signReceiptKey,
   signUsageReceipt,
 } from './payments.js';
 import { createSubnetClient, type SubnetClient } from './subnetClient.js';
@@ -67,6 +69,7 @@ export const chainApi = defineApi([
   chain_getPaymentAccountV1,
   chain_checkAuthorizationV1,
   chain_signUsageReceiptV1,
+  chain_signReceiptKeyV1,
   chain_settlePaymentsV1,
   chain_depositForV1,
   chain_getMinerEarningsV1,
@@ -330,6 +333,7 @@ function paymentHandlers(
   | 'chain_getPaymentAccountV1'
   | 'chain_checkAuthorizationV1'
   | 'chain_signUsageReceiptV1'
+  | 'chain_signReceiptKeyV1'
   | 'chain_settlePaymentsV1'
   | 'chain_depositForV1'
   | 'chain_getMinerEarningsV1'
@@ -441,6 +445,16 @@ function paymentHandlers(
             cost: amount(r.receipt.cost),
             cumulative: amount(r.receipt.cumulative),
           },
+          signature: r.signature,
+        };
+      }),
+    chain_signReceiptKeyV1: ({ key, expires }) =>
+      guard(async () => {
+        const r = await signReceiptKey(needSigner().chain, { key: key as Hex, expires: BigInt(expires) });
+        return {
+          gateway: r.receiptKey.gateway,
+          key: r.receiptKey.key,
+          expires: Number(r.receiptKey.expires),
           signature: r.signature,
         };
       }),

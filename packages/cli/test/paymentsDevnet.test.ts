@@ -7,7 +7,7 @@
  * 2. x402: a fresh wallet with sUSD and no ETH pays with `@x402/fetch` (402 → EIP-3009 signature → served);
  * 3. the official `openai` client with a second account-bound key.
  *
- * Every response carries a usage receipt signed by the validator's hotkey, whose cost is checked against the
+ * Every response carries a usage receipt signed with the ed25519 key the validator's hotkey delegated, whose cost is checked against the
  * on-chain price (`Pricing.costAt` at the receipt's block). A third client with too small a deposit gets 429
  * `insufficient_quota`, and is served after it deposits more. After the gateway settles (every 5 s on the
  * devnet), every balance is checked to the unit: each client debited exactly its receipts' costs, the x402
@@ -26,25 +26,17 @@ import {
   paymentTokenAbi,
   pricingAbi,
   randomNonce,
+  type SignedUsageReceipt,
   spendingAuthorizationTypedData,
   subnetRegistryAbi,
-  type UsageReceipt,
-  usageReceiptTypedData,
+  verifyUsageReceipt,
 } from '@subnet/contracts';
 import { freePortRange } from '@subnet/utils';
 import { toClientEvmSigner } from '@x402/evm';
 import { registerExactEvmScheme } from '@x402/evm/exact/client';
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch';
 import OpenAI from 'openai';
-import {
-  type Address,
-  createPublicClient,
-  createWalletClient,
-  type Hex,
-  http,
-  parseEventLogs,
-  verifyTypedData,
-} from 'viem';
+import { type Address, createPublicClient, createWalletClient, http, parseEventLogs } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
@@ -67,22 +59,7 @@ interface DevnetFile {
   neurons: { wallet: string; role: string; hotkey: Address }[];
   payments: { token: Address; escrow: Address; pricing: Address; clientWallet: string; client: Address };
 }
-interface SignedReceipt {
-  receipt: {
-    requestId: Hex;
-    client: Address;
-    gateway: Address;
-    miner: Address;
-    netuid: number;
-    model: string;
-    promptTokens: number;
-    completionTokens: number;
-    priceBlock: number;
-    cost: string;
-    cumulative: string;
-  };
-  signature: Hex;
-}
+type SignedReceipt = SignedUsageReceipt;
 
 describe('the payment devnet: chat paid three ways, settled and split to the unit', {
   timeout: 420_000,
@@ -122,19 +99,12 @@ describe('the payment devnet: chat paid three ways, settled and split to the uni
     assert.ok(raw !== null, `a ${way} response carries x-subnet-receipt`);
     const signed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as SignedReceipt;
     const r = signed.receipt;
-    assert.equal(r.gateway.toLowerCase(), hotkey.toLowerCase(), 'signed for the validator gateway');
-    const receipt: UsageReceipt = {
-      ...r,
-      priceBlock: BigInt(r.priceBlock),
-      cost: BigInt(r.cost),
-      cumulative: BigInt(r.cumulative),
-    };
-    const ok = await verifyTypedData({
-      address: hotkey,
-      ...usageReceiptTypedData({ chainId: file.chainId, paymentEscrow: file.payments.escrow, receipt }),
-      signature: signed.signature,
+    // The hotkey's delegation of the ed25519 receipt key, and the key's signature of the receipt.
+    await verifyUsageReceipt(signed, {
+      chainId: file.chainId,
+      paymentEscrow: file.payments.escrow,
+      gateway: hotkey,
     });
-    assert.ok(ok, 'the receipt is signed by the validator hotkey');
     const [priced, onChain] = await read<[boolean, bigint]>({
       address: file.payments.pricing,
       abi: pricingAbi,

@@ -435,6 +435,15 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
       signature: `0x${'10'.repeat(65)}`,
     },
   },
+  chain_signReceiptKeyV1: {
+    params: { key: `0x${'15'.repeat(32)}`, expires: 1_800_000_000 },
+    result: {
+      gateway: addr(8),
+      key: `0x${'15'.repeat(32)}`,
+      expires: 1_800_000_000,
+      signature: `0x${'16'.repeat(65)}`,
+    },
+  },
   chain_settlePaymentsV1: {
     params: {
       netuid: 1,

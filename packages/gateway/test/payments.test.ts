@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { receiptKeyTypedData, type SignedUsageReceipt, verifyUsageReceipt } from '@subnet/contracts';
 import {
   createEngineClient,
   createEngineServer,
@@ -175,24 +176,19 @@ function chainDouble() {
       const digest = digestOf(a);
       return { digest, collected: (state.collected.get(digest) ?? 0n).toString() };
     },
-    chain_signUsageReceiptV1: async ({ receipt }) => {
+    chain_signUsageReceiptV1: () => {
+      throw EngineError.std('INTERNAL_ERROR', 'the gateway signs receipts with its delegated key (test)');
+    },
+    chain_signReceiptKeyV1: async ({ key, expires }) => {
       state.signCalls++;
-      const full = { ...receipt, gateway: GATEWAY.address };
-      const signature = await GATEWAY.signTypedData({
-        domain: receiptDomain,
-        types: receiptTypes,
-        primaryType: 'UsageReceipt',
-        message: {
-          ...full,
-          requestId: full.requestId as Hex,
-          client: full.client as Hex,
-          miner: full.miner as Hex,
-          priceBlock: BigInt(full.priceBlock),
-          cost: BigInt(full.cost),
-          cumulative: BigInt(full.cumulative),
-        },
-      });
-      return { receipt: full, signature };
+      const signature = await GATEWAY.signTypedData(
+        receiptKeyTypedData({
+          chainId: CHAIN_ID,
+          paymentEscrow: ESCROW,
+          receiptKey: { gateway: GATEWAY.address, key: key as Hex, expires: BigInt(expires) },
+        }),
+      );
+      return { gateway: GATEWAY.address, key, expires, signature };
     },
     chain_settlePaymentsV1: (p) => {
       if (state.failSettle > 0) {
@@ -351,22 +347,12 @@ function decodeReceipt(value: string): SignedReceipt {
 }
 
 async function verifyReceipt(r: SignedReceipt): Promise<boolean> {
-  return verifyTypedData({
-    address: GATEWAY.address,
-    domain: receiptDomain,
-    types: receiptTypes,
-    primaryType: 'UsageReceipt',
-    message: {
-      ...r.receipt,
-      client: r.receipt.client as Hex,
-      gateway: r.receipt.gateway as Hex,
-      miner: r.receipt.miner as Hex,
-      priceBlock: BigInt(r.receipt.priceBlock),
-      cost: BigInt(r.receipt.cost),
-      cumulative: BigInt(r.receipt.cumulative),
-    },
-    signature: r.signature,
+  await verifyUsageReceipt(r as unknown as SignedUsageReceipt, {
+    chainId: CHAIN_ID,
+    paymentEscrow: ESCROW,
+    gateway: GATEWAY.address,
   });
+  return true;
 }
 
 describe('gateway payments (chain stack double)', () => {

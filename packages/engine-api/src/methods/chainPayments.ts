@@ -188,6 +188,24 @@ export const chain_signUsageReceiptV1 = unary('chain_signUsageReceiptV1', {
   errors: [paymentErrors.PAYMENTS_NOT_DEPLOYED, chainErrors.NO_ACCOUNT],
 });
 
+export const chain_signReceiptKeyV1 = unary('chain_signReceiptKeyV1', {
+  summary:
+    "Delegates this node's usage receipts to an ed25519 key until `expires` (at most a day ahead): the hotkey signs EIP-712 `ReceiptKey { gateway, key, expires }` in the receipt domain, and the gateway then signs each receipt with the key (a few dozen microseconds instead of a secp256k1 signature's millisecond).",
+  params: z
+    .object({
+      key: Bytes32Schema.describe('The raw ed25519 public key'),
+      expires: z.number().int().min(0).describe('Unix seconds'),
+    })
+    .strict(),
+  result: z.object({
+    gateway: AddressSchema,
+    key: Bytes32Schema,
+    expires: z.number().int(),
+    signature: SignatureSchema,
+  }),
+  errors: [paymentErrors.PAYMENTS_NOT_DEPLOYED, chainErrors.NO_ACCOUNT, chainErrors.RPC_UNREACHABLE],
+});
+
 export const chain_settlePaymentsV1 = unary('chain_settlePaymentsV1', {
   summary:
     "Settles a gateway's collected payments in one transaction (PaymentEscrow.settle, sent by this node's hotkey): collects the vouchers, adds `direct` units from the hotkey's own balance (x402 revenue), and splits the total into the validator fee, the owner fee, the burn and the miners' shares, pro rata to `miners[].weight`.",
@@ -300,6 +318,7 @@ export const chainPaymentMethods = [
   chain_getPaymentAccountV1,
   chain_checkAuthorizationV1,
   chain_signUsageReceiptV1,
+  chain_signReceiptKeyV1,
   chain_settlePaymentsV1,
   chain_depositForV1,
   chain_getMinerEarningsV1,

@@ -4,10 +4,12 @@
  * API keys to clients' spending authorizations (`POST /v1/payments/keys`, checked with
  * `chain_checkAuthorizationV1`), meters each request of a bound key (reserve the upper bound before it is
  * relayed, charge the validator-counted usage after, at the price read at its start), signs a usage receipt
- * per metered request (`chain_signUsageReceiptV1`) and settles what was charged on chain every
+ * per metered request (with an ed25519 key its hotkey delegates, `receiptSigner.ts`) and settles what was charged on chain every
  * `settleIntervalMs` (`chain_settlePaymentsV1`, one transaction per interval). It reaches the chain only
  * through the Engine API.
  */
+
+import type { UsageReceipt } from '@subnet/contracts';
 import {
   type chain_getPaymentsV1,
   type EngineApi,
@@ -16,7 +18,7 @@ import {
   SpendingAuthorizationSchema,
 } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
-import { keccak256, toBytes } from 'viem';
+import { type Address, keccak256, toBytes } from 'viem';
 import { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from '../errors.js';
 import { isAuthorizationBound, type KeyStore } from '../keys.js';
@@ -30,6 +32,7 @@ import {
   type X402PriceOpts,
 } from '../x402.js';
 import { charge, costOf, decideQuota, type Price, planSettlement, type SettlementPlan } from './policy.js';
+import { createReceiptSigner } from './receiptSigner.js';
 import { createPaymentStore, type PaymentStore } from './store.js';
 
 export type PaymentTerms = z.output<(typeof chain_getPaymentsV1)['result']>;
@@ -124,6 +127,7 @@ const BindBodySchema = z
   .object({ authorization: SpendingAuthorizationSchema, signature: z.string() })
   .strict();
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 /** Vouchers of one settlement (the Engine API method's bound). */
 const MAX_VOUCHERS = 1000;
 
@@ -203,11 +207,31 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
     }
   }
 
-  async function signReceipt(receipt: Record<string, unknown>): Promise<string | undefined> {
+  const signer = createReceiptSigner({ engine, now });
+
+  /** The receipt header of a metered request (undefined when it cannot be signed: the request is not failed). */
+  async function signReceipt(
+    t: PaymentTerms,
+    receipt: Omit<UsageReceipt, 'gateway' | 'requestId' | 'priceBlock' | 'cost' | 'cumulative'> & {
+      requestId: string;
+      priceBlock: number;
+      cost: bigint;
+      cumulative: bigint;
+    },
+  ): Promise<string | undefined> {
     try {
-      const signed = await engine.call('chain_signUsageReceiptV1', {
-        receipt: receipt as never,
-      });
+      if (t.gateway === null) throw new Error('the chain stack has no hotkey');
+      const signed = await signer.sign(
+        {
+          ...receipt,
+          requestId: keccak256(toBytes(receipt.requestId)),
+          client: receipt.client as Address,
+          gateway: t.gateway as Address,
+          miner: receipt.miner as Address,
+          priceBlock: BigInt(receipt.priceBlock),
+        },
+        { chainId: t.chainId, paymentEscrow: t.escrow as Address },
+      );
       return Buffer.from(JSON.stringify(signed)).toString('base64url');
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'cannot sign a usage receipt; the response goes without one');
@@ -280,17 +304,17 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
           return undefined;
         }
         if (!o.sign) return undefined;
-        return signReceipt({
-          requestId: keccak256(toBytes(o.requestId)),
-          client,
-          miner: miner ?? '0x0000000000000000000000000000000000000000',
+        return signReceipt(t, {
+          requestId: o.requestId,
+          client: client as Address,
+          miner: (miner ?? ZERO_ADDRESS) as Address,
           netuid: opts.netuid,
           model,
           promptTokens: usage.promptTokens,
           completionTokens: usage.completionTokens,
           priceBlock,
-          cost: r.charged.toString(),
-          cumulative: cumulative.toString(),
+          cost: r.charged,
+          cumulative,
         });
       },
     };
@@ -373,17 +397,17 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
           return undefined;
         }
         if (!o.sign) return undefined;
-        return signReceipt({
-          requestId: keccak256(toBytes(o.requestId)),
-          client: payer,
-          miner: miner ?? '0x0000000000000000000000000000000000000000',
+        return signReceipt(t, {
+          requestId: o.requestId,
+          client: payer as Address,
+          miner: (miner ?? ZERO_ADDRESS) as Address,
           netuid: opts.netuid,
           model,
           promptTokens: usage.promptTokens,
           completionTokens: usage.completionTokens,
           priceBlock,
-          cost: cost.toString(),
-          cumulative: paid.toString(),
+          cost,
+          cumulative: paid,
         });
       },
     };
