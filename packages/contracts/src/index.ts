@@ -81,6 +81,7 @@ export {
   transferWithAuthorizationTypes,
   USAGE_RECEIPT_EIP712,
   type UsageReceipt,
+  usageReceiptDigest,
   usageReceiptTypedData,
   usageReceiptTypes,
   verifyUsageReceipt,

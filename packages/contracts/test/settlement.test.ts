@@ -15,6 +15,7 @@ import {
   encodeFunctionData,
   getContract,
   type Hex,
+  hashTypedData,
   parseEventLogs,
   verifyTypedData,
   zeroAddress,
@@ -37,6 +38,7 @@ import {
   spendingAuthorizationTypedData,
   splitRevenue,
   type UsageReceipt,
+  usageReceiptDigest,
   usageReceiptTypedData,
 } from '../src/payments.js';
 import { defaultHyperparams, expectRevert, type Fixture, prng, useFixture } from './fixture.js';
@@ -732,5 +734,30 @@ describe('settlement', () => {
         assert.ok(used <= bound, `${name}: ${used} gas > ${bound}`);
       }
     });
+  });
+});
+
+describe('usageReceiptDigest', () => {
+  it('equals the generic EIP-712 digest for random receipts, chains and escrows', () => {
+    const rnd = prng(42);
+    const hex = (bytes: number) =>
+      `0x${Array.from({ length: bytes }, () => rnd(256).toString(16).padStart(2, '0')).join('')}` as Hex;
+    for (let i = 0; i < 200; i++) {
+      const receipt: UsageReceipt = {
+        requestId: hex(32),
+        client: hex(20),
+        gateway: hex(20),
+        miner: hex(20),
+        netuid: rnd(65_536),
+        model: `model-${i}-${'é'.repeat(i % 5)}`,
+        promptTokens: rnd(2 ** 32),
+        completionTokens: rnd(2 ** 32),
+        priceBlock: BigInt(rnd(2 ** 31)) * 65_537n,
+        cost: BigInt(rnd(2 ** 31)) * 1_000_003n,
+        cumulative: BigInt(rnd(2 ** 31)) ** 4n,
+      };
+      const p = { chainId: 1 + (i % 3) * 31_336, paymentEscrow: hex(20), receipt };
+      assert.equal(usageReceiptDigest(p), hashTypedData(usageReceiptTypedData(p)));
+    }
   });
 });

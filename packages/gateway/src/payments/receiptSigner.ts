@@ -1,16 +1,17 @@
 /**
  * Signs usage receipts in the gateway, off the Engine API: an ed25519 key made in memory at start, delegated
  * by the node's hotkey for a day at a time (`chain_signReceiptKeyV1`, EIP-712 `ReceiptKey`), signs each
- * receipt's EIP-712 digest (`@subnet/contracts` `usageReceiptTypedData`). A secp256k1 signature by the hotkey
+ * receipt's EIP-712 digest (`@subnet/contracts` `usageReceiptDigest`, the typed data's digest
+ * computed fast). A secp256k1 signature by the hotkey
  * per request cost about a millisecond of CPU, as much as relaying the request (`npm run bench:gateway`); an
  * ed25519 signature in Node's native crypto costs a few dozen microseconds, and the hotkey never leaves the
  * chain stack. A client checks a receipt with `verifyUsageReceipt`. The key is never written anywhere: a
  * restart makes a new one.
  */
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { type SignedUsageReceipt, type UsageReceipt, usageReceiptTypedData } from '@subnet/contracts';
+import { type SignedUsageReceipt, type UsageReceipt, usageReceiptDigest } from '@subnet/contracts';
 import type { EngineApi, EngineClient } from '@subnet/engine-api';
-import { type Address, type Hex, hashTypedData, hexToBytes, toHex } from 'viem';
+import { type Address, type Hex, hexToBytes, toHex } from 'viem';
 
 /** How long a delegation is asked for (the chain stack's most is a day). */
 const DELEGATION_S = 86_000;
@@ -56,9 +57,7 @@ export function createReceiptSigner(modules: {
   return {
     async sign(receipt, domain) {
       const key = await delegated();
-      const digest = hashTypedData(
-        usageReceiptTypedData({ chainId: domain.chainId, paymentEscrow: domain.paymentEscrow, receipt }),
-      );
+      const digest = usageReceiptDigest({ ...domain, receipt });
       const signature = toHex(sign(null, hexToBytes(digest), privateKey as KeyObject));
       return {
         receipt: {
