@@ -28,7 +28,7 @@ import {
   paymentErrors,
 } from '@subnet/engine-api';
 import OpenAI from 'openai';
-import { type Hex, hashTypedData, keccak256, recoverTypedDataAddress, toBytes, verifyTypedData } from 'viem';
+import { type Hex, hashTypedData, keccak256, recoverTypedDataAddress, toBytes } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createKeyStore, createOpenAiServer, type KeyStore, type OpenAiServer } from '../src/index.js';
 import { costOf } from '../src/payments/policy.js';
@@ -64,29 +64,8 @@ const authTypes = {
     { name: 'nonce', type: 'bytes32' },
   ],
 } as const;
-const receiptTypes = {
-  UsageReceipt: [
-    { name: 'requestId', type: 'bytes32' },
-    { name: 'client', type: 'address' },
-    { name: 'gateway', type: 'address' },
-    { name: 'miner', type: 'address' },
-    { name: 'netuid', type: 'uint16' },
-    { name: 'model', type: 'string' },
-    { name: 'promptTokens', type: 'uint32' },
-    { name: 'completionTokens', type: 'uint32' },
-    { name: 'priceBlock', type: 'uint64' },
-    { name: 'cost', type: 'uint256' },
-    { name: 'cumulative', type: 'uint256' },
-  ],
-} as const;
 const escrowDomain = {
   name: 'SubnetPaymentEscrow',
-  version: '1',
-  chainId: CHAIN_ID,
-  verifyingContract: ESCROW,
-};
-const receiptDomain = {
-  name: 'SubnetUsageReceipt',
   version: '1',
   chainId: CHAIN_ID,
   verifyingContract: ESCROW,
