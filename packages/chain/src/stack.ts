@@ -10,19 +10,9 @@
 import { join } from 'node:path';
 import type { Config } from '@subnet/config';
 import {
-  chain_checkAuthorizationV1,
-  chain_claimMinerEarningsV1,
-  chain_depositForV1,
-  chain_getMinerEarningsV1,
-  chain_getPaymentAccountV1,
-  chain_getPaymentsV1,
-  chain_settlePaymentsV1,
-  chain_settleX402V1,
-  chain_signReceiptKeyV1,
-  chain_signUsageReceiptV1,
-  chain_verifyX402V1,
   chainErrors,
   chainMethods,
+  chainPaymentMethods,
   defineApi,
   defineStack,
   EngineError,
@@ -63,20 +53,7 @@ import { loadCommitRecord, pruneCommitRecords, saveCommitRecord } from './weight
 import { createX402Facilitator, type X402Facilitator } from './x402.js';
 
 /** The chain stack's methods: chain.ts's and the payment methods of chainPayments.ts (x402 included). */
-export const chainApi = defineApi([
-  ...chainMethods,
-  chain_getPaymentsV1,
-  chain_getPaymentAccountV1,
-  chain_checkAuthorizationV1,
-  chain_signUsageReceiptV1,
-  chain_signReceiptKeyV1,
-  chain_settlePaymentsV1,
-  chain_depositForV1,
-  chain_getMinerEarningsV1,
-  chain_claimMinerEarningsV1,
-  chain_verifyX402V1,
-  chain_settleX402V1,
-]);
+export const chainApi = defineApi([...chainMethods, ...chainPaymentMethods]);
 
 /** What the chain stack reads from the node config. */
 export interface ChainStackOpts {

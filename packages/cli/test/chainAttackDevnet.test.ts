@@ -38,6 +38,7 @@ import {
   devnetPids,
   firstLine,
   runCli,
+  setEthBalance,
   spawnDevnet,
   stopDevnet,
 } from './devnetProcess.js';
@@ -137,10 +138,7 @@ describe('chain attacks on the devnet: a weight copier and a wrong-root proposer
       };
       const hotkey = shown.hotkeys[0]?.address as Address;
       for (const address of [shown.coldkey.address, hotkey]) {
-        await pub.request({
-          method: 'anvil_setBalance' as never,
-          params: [address, '0x3635c9adc5dea00000'] as never,
-        });
+        await setEthBalance(info.rpcUrl, address);
       }
       const fund = await owner.chain.wallet?.writeContract({
         address: network.contracts.token,

@@ -131,3 +131,20 @@ export async function devnetEngine(dir: string, url: string): Promise<EngineClie
     createHttpTransport({ url, token: createTokenSigner(secret, { subject: 'test', lifetimeS: 60 }) }),
   );
 }
+
+/** Gives `address` 1,000 ETH on the devnet's anvil (`anvil_setBalance`), for gas; throws if anvil refuses. */
+export async function setEthBalance(rpcUrl: string, address: string): Promise<void> {
+  const res = await fetch(rpcUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'anvil_setBalance',
+      params: [address, '0x3635c9adc5dea00000'],
+    }),
+  });
+  const body = (await res.json()) as { error?: { message: string } };
+  if (res.status !== 200 || body.error !== undefined)
+    throw new Error(`anvil_setBalance ${address}: ${res.status} ${body.error?.message ?? ''}`);
+}

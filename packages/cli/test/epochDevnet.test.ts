@@ -25,6 +25,7 @@ import {
   devnetPids,
   firstLine,
   runCli,
+  setEthBalance,
   spawnDevnet,
   stopDevnet,
 } from './devnetProcess.js';
@@ -103,17 +104,7 @@ describe('epochs on the devnet: three validators, one dishonest miner', { timeou
     };
     const skewedHotkey = shown.hotkeys[0]?.address as string;
     for (const address of [shown.coldkey.address, skewedHotkey]) {
-      const res = await fetch(rpcUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'anvil_setBalance',
-          params: [address, '0x3635c9adc5dea00000'],
-        }),
-      });
-      assert.equal(res.status, 200);
+      await setEthBalance(rpcUrl, address);
     }
     await run(['faucet', '--wallet', 'skewed'], 'faucet');
     await run(['stake', 'add', '--amount', '500', '--wallet', 'skewed'], 'stake add');

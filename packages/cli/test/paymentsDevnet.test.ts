@@ -39,7 +39,7 @@ import OpenAI from 'openai';
 import { type Address, createPublicClient, createWalletClient, http, parseEventLogs } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
-import { devnetPids, firstLine, runCli, spawnDevnet, stopDevnet } from './devnetProcess.js';
+import { devnetPids, firstLine, runCli, setEthBalance, spawnDevnet, stopDevnet } from './devnetProcess.js';
 
 /** Anvil's first default account (public knowledge): deploys the contracts and mints the devnet's sUSD. */
 const DEPLOYER_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
@@ -136,16 +136,7 @@ describe('the payment devnet: chat paid three ways, settled and split to the uni
     });
     await publicClient.waitForTransactionReceipt({ hash });
     if (eth) {
-      await fetch(info.rpcUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'anvil_setBalance',
-          params: [to, '0x3635c9adc5dea00000'],
-        }),
-      });
+      await setEthBalance(info.rpcUrl, to);
     }
   }
 

@@ -26,6 +26,7 @@ import {
   devnetPids,
   firstLine,
   runCli,
+  setEthBalance,
   spawnDevnet,
   stopDevnet,
 } from './devnetProcess.js';
@@ -167,16 +168,7 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
         hotkeys: { address: string }[];
       };
       for (const address of [shown.coldkey.address, shown.hotkeys[0]?.address as string]) {
-        await fetch(info.rpcUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: 1,
-            method: 'anvil_setBalance',
-            params: [address, '0x3635c9adc5dea00000'],
-          }),
-        });
+        await setEthBalance(info.rpcUrl, address);
       }
       await run(['faucet', '--wallet', 'thief']);
       theft = await run([
