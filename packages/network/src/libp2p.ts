@@ -66,6 +66,12 @@ export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: Subnet
       inboundConnectionThreshold: 100,
       maxIncomingPendingConnections: 100,
     },
+    // libp2p pings every connection each 10 s and aborts it on one ping slower than its adaptive timeout
+    // (at least 5 s). A node busy for a few seconds (a stack restarting beside it, a saturated 2-core
+    // machine) lost live connections that way, and every synapse on them (seen in CI: a validator dropped a
+    // miner whose app stack restarted). A dead peer is still found: its ping fails after 20 s, and requests
+    // on it have their own deadlines.
+    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     connectionGater: {
       // Loopback and private addresses are how a devnet and a LAN subnet talk: allow them.
       denyDialMultiaddr: () => false,
