@@ -489,6 +489,15 @@ const GatewayConfigSchema = z.strictObject({
         .max(3_600_000)
         .default(10_000)
         .describe('How long the payment terms (prices, split) read from the chain stack are reused.'),
+      keyBindsPerMinute: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .default(10)
+        .describe(
+          'Account-bound keys one client address (IP) may make per minute (POST /v1/payments/keys; each costs a chain read and a key).',
+        ),
     })
     .prefault({})
     .describe('Payments (docs/payments.md): metering of account-bound keys, receipts and settlement.'),

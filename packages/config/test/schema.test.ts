@@ -65,7 +65,7 @@ describe('ConfigSchema', () => {
         providerRefreshMs: 2000,
         routingPollMs: 1000,
         dashboard: { enabled: true, nodes: [] },
-        payments: { settleIntervalMs: 60_000, priceRefreshMs: 10_000 },
+        payments: { settleIntervalMs: 60_000, priceRefreshMs: 10_000, keyBindsPerMinute: 10 },
       },
       consensus: {
         challengeIntervalMs: 10_000,

@@ -98,7 +98,13 @@ export default defineStack({
           { engine, logger: modules.logger },
         );
       server = await createOpenAiServer(
-        { host: g.host, port: g.port, maxBodyBytes: g.maxBodyBytes, requestTimeoutMs: g.requestTimeoutMs },
+        {
+          host: g.host,
+          port: g.port,
+          maxBodyBytes: g.maxBodyBytes,
+          requestTimeoutMs: g.requestTimeoutMs,
+          keyBindsPerMinute: g.payments.keyBindsPerMinute,
+        },
         {
           router,
           keys,

@@ -253,14 +253,25 @@ interface Gateway {
   close(): Promise<void>;
 }
 
-async function startGateway(file: string, engine: EngineClient<EngineApi>, router: Router): Promise<Gateway> {
+async function startGateway(
+  file: string,
+  engine: EngineClient<EngineApi>,
+  router: Router,
+  keyBindsPerMinute?: number,
+): Promise<Gateway> {
   const keys = createKeyStore({ file, defaults: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 } });
   const payments = createPayments(
     { netuid: 1, settleIntervalMs: 0, priceRefreshMs: 60_000, accountRefreshMs: 0 },
     { engine, keys, logger: silent },
   );
   const server = await createOpenAiServer(
-    { host: '127.0.0.1', port: 0, maxBodyBytes: 1 << 20, requestTimeoutMs: 5000 },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1 << 20,
+      requestTimeoutMs: 5000,
+      ...(keyBindsPerMinute === undefined ? {} : { keyBindsPerMinute }),
+    },
     { router, keys, limiter, usage: keys, payments },
   );
   return {
@@ -423,6 +434,27 @@ describe('gateway payments (chain stack double)', () => {
     });
     assert.equal(r3.status, 400);
     assert.equal(gw.keys.list().length, 2);
+  });
+
+  it('limits key bindings per remote address: past the limit 429, before any chain read', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'gw-bind-'));
+    const limited = await startGateway(join(dir2, 'g.sqlite'), chain.engine, router, 2);
+    try {
+      const post = async (nonce: string) =>
+        fetch(`${limited.server.url}/v1/payments/keys`, {
+          method: 'POST',
+          body: JSON.stringify(await signAuth(1000n, nonce)),
+        });
+      assert.equal((await post('a1')).status, 200);
+      assert.equal((await post('a2')).status, 200);
+      const third = await post('a3');
+      assert.equal(third.status, 429);
+      assert.ok(Number(third.headers.get('retry-after')) >= 1, 'says when to retry');
+      assert.equal(limited.keys.list().length, 2, 'no key made past the limit');
+    } finally {
+      await limited.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 
   it('serves a bound key with a signed receipt whose figures add up', async () => {

@@ -17,6 +17,7 @@ import { type Logger, silentLogger } from '@subnet/utils';
 import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from '../errors.js';
+import { createLimiter } from '../limits.js';
 import { type Meter, type Payments, RECEIPT_HEADER } from '../payments/service.js';
 import type {
   GenerateParams,
@@ -53,7 +54,13 @@ import {
 } from './translate.js';
 
 /** The slice of the `gateway` config the front door reads. */
-export type OpenAiServerOpts = Pick<Config['gateway'], 'host' | 'port' | 'maxBodyBytes' | 'requestTimeoutMs'>;
+export type OpenAiServerOpts = Pick<
+  Config['gateway'],
+  'host' | 'port' | 'maxBodyBytes' | 'requestTimeoutMs'
+> & {
+  /** `gateway.payments.keyBindsPerMinute` (default 10): account-bound keys one remote address may make a minute. */
+  keyBindsPerMinute?: number;
+};
 
 export interface OpenAiServerModules {
   router: Router;
@@ -386,6 +393,7 @@ export async function createOpenAiServer(
   modules: OpenAiServerModules,
 ): Promise<OpenAiServer> {
   const { router, keys, limiter, usage, payments } = modules;
+  const bindLimiter = createLimiter();
   const logger = modules.logger ?? silentLogger();
   const front: Front = { requests: requestCounter(modules.registry), logger };
   const inflight = new Set<Exchange>();
@@ -401,6 +409,20 @@ export async function createOpenAiServer(
     }
     if (route.name === 'paymentKeys') {
       if (payments === undefined) throw noPayments();
+      // Each binding costs a chain read and a key: a bucket per remote address bounds how fast anyone mints.
+      const bind = bindLimiter.admit(
+        {
+          id: req.socket.remoteAddress ?? 'unknown',
+          name: 'key binding',
+          requestsPerMinute: opts.keyBindsPerMinute ?? 10,
+          tokensPerMinute: 1,
+        },
+        0,
+      );
+      if (!bind.ok) {
+        x.sendError(rateLimitError('key binding', bind.reason, bind.retryAfterS));
+        return;
+      }
       const body = await readBody(req, opts.maxBodyBytes);
       let json: unknown;
       try {

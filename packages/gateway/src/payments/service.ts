@@ -42,7 +42,7 @@ export const RECEIPT_HEADER = 'x-subnet-receipt';
 
 export interface PaymentsOpts {
   netuid: number;
-  /** Rate limits of x402 requests, which share one limiter bucket (`gateway.requestsPerMinute`, ...). */
+  /** Rate limits of each x402 payer (`gateway.requestsPerMinute`, `gateway.tokensPerMinute`). */
   x402Limits?: { requestsPerMinute: number; tokensPerMinute: number };
   /** How often charged totals are settled on chain; 0 = never (`gateway.payments.settleIntervalMs`). */
   settleIntervalMs: number;
@@ -344,12 +344,14 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
     };
   }
 
-  const x402Key: KeyRecord = Object.freeze({
-    id: 'x402',
-    name: 'x402',
-    requestsPerMinute: opts.x402Limits?.requestsPerMinute ?? 600,
-    tokensPerMinute: opts.x402Limits?.tokensPerMinute ?? 1_000_000,
-  });
+  /** The key record an x402 payer's requests are served and rate-limited under (one bucket per payer). */
+  const x402Key = (payer: string): KeyRecord =>
+    Object.freeze({
+      id: `x402:${payer}`,
+      name: 'x402',
+      requestsPerMinute: opts.x402Limits?.requestsPerMinute ?? 600,
+      tokensPerMinute: opts.x402Limits?.tokensPerMinute ?? 1_000_000,
+    });
 
   const x402: Payments['x402'] = async ({ header, model, bounds, resource }) => {
     const t = await terms();
@@ -411,7 +413,7 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
         });
       },
     };
-    return { paid: true, key: x402Key, meter, responseHeader: encodePaymentResponse(settled) };
+    return { paid: true, key: x402Key(payer), meter, responseHeader: encodePaymentResponse(settled) };
   };
 
   async function bindKey(body: unknown): Promise<Record<string, unknown>> {
