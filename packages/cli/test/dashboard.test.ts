@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -147,6 +147,21 @@ describe('the dashboard in Chromium against a devnet', { timeout: 240_000 }, () 
     await open('/models', 'page-models');
     await page.getByText('devnet-chat').first().waitFor({ timeout: 20_000 });
     await shot('models');
+  });
+
+  it('the payments page shows the prices and looks up the funded client’s balance', async () => {
+    const file = JSON.parse(readFileSync(join(dir, '.subnet', 'devnet.json'), 'utf8')) as {
+      payments: { client: string };
+    };
+    await open('/payments', 'page-payments');
+    await page.getByTestId('price-row').filter({ hasText: 'devnet-chat' }).waitFor({ timeout: 20_000 });
+    await page.getByTestId('payments-address').fill(file.payments.client);
+    await page.getByTestId('payments-lookup').click();
+    const account = page.getByTestId('payments-account');
+    await account.waitFor({ timeout: 20_000 });
+    // The devnet funds client1 with 1,000 sUSD in its wallet; nothing is deposited yet.
+    await account.getByText('1,000.000000 sUSD').waitFor({ timeout: 10_000 });
+    await shot('payments');
   });
 
   it('creating a key is refused without the admin login and works with it', async () => {
