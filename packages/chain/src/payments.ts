@@ -13,6 +13,7 @@ import {
   receiptKeyTypedData,
   type SpendingAuthorization,
   spendingAuthorizationTypedData,
+  splitRevenue,
   type UsageReceipt,
   usageReceiptTypedData,
 } from '@subnet/contracts';
@@ -629,11 +630,7 @@ export function settlementShares(
   split: Pick<RevenueSplit, 'validatorBps' | 'ownerBps' | 'burnBps'>,
   miners: readonly { miner: Address; weight: bigint }[],
 ): { miner: Address; amount: bigint }[] {
-  const fees =
-    (total * BigInt(split.validatorBps)) / 10_000n +
-    (total * BigInt(split.ownerBps)) / 10_000n +
-    (total * BigInt(split.burnBps)) / 10_000n;
-  return minerShares(total - fees, miners).filter((s) => s.amount > 0n);
+  return minerShares(splitRevenue(total, split).minerTotal, miners);
 }
 
 /** Credits `client`'s account with the signer (as gateway) from the signer's balance. */

@@ -19,6 +19,7 @@ import {
   minerShares,
   paymentTokenAbi,
   randomNonce,
+  receiptKeyTypedData,
   requestIdHash,
   type SpendingAuthorization,
   spendingAuthorizationTypedData,
@@ -606,6 +607,44 @@ describe('chain_signUsageReceiptV1', () => {
           cumulative: '0',
         },
       }),
+      'NO_ACCOUNT',
+    );
+  });
+});
+
+describe('chain_signReceiptKeyV1', () => {
+  it('delegates receipts to a key for at most a day; the delegation verifies against the hotkey', async () => {
+    const e = engine(sdk.withAccount(gateway));
+    const now = Number((await sdk.chain.public.getBlock({ blockTag: 'latest' })).timestamp);
+    const key = `0x${'42'.repeat(32)}` as `0x${string}`;
+    const r = await e.call('chain_signReceiptKeyV1', { key, expires: now + 3600 });
+    assert.equal(r.gateway, gateway.address);
+    const typed = receiptKeyTypedData({
+      chainId: devnet.network.chainId,
+      paymentEscrow: devnet.network.contracts.paymentEscrow as Address,
+      receiptKey: { gateway: gateway.address, key, expires: BigInt(now + 3600) },
+    });
+    assert.ok(
+      await verifyTypedData({ ...typed, address: gateway.address, signature: r.signature as `0x${string}` }),
+    );
+    // Another key or expiry under the same signature: does not verify.
+    assert.equal(
+      await verifyTypedData({
+        ...typed,
+        message: { ...typed.message, expires: BigInt(now + 86_400) },
+        address: gateway.address,
+        signature: r.signature as `0x${string}`,
+      }),
+      false,
+    );
+    // A delegation longer than a day, or already expired, is refused; so is one without a hotkey.
+    await expectEngineError(
+      e.call('chain_signReceiptKeyV1', { key, expires: now + 90_000 }),
+      'INVALID_PARAMS',
+    );
+    await expectEngineError(e.call('chain_signReceiptKeyV1', { key, expires: now - 1 }), 'INVALID_PARAMS');
+    await expectEngineError(
+      engine(undefined).call('chain_signReceiptKeyV1', { key, expires: now + 60 }),
       'NO_ACCOUNT',
     );
   });
