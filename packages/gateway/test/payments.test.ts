@@ -89,6 +89,8 @@ function chainDouble() {
     settleCalls: [] as { vouchers: { cumulative: string; authorization: Auth }[]; miners: unknown[] }[],
     failSettle: 0,
     signCalls: 0,
+    /** The chain's clock (Unix s) for expiry checks; undefined: real time. */
+    nowS: undefined as number | undefined,
   };
   const digestOf = (a: Auth) =>
     hashTypedData({
@@ -152,6 +154,9 @@ function chainDouble() {
       });
       if (signer.toLowerCase() !== a.client.toLowerCase())
         throw EngineError.of(paymentErrors.INVALID_AUTHORIZATION, 'bad signature', { reason: 'signature' });
+      // As the chain stack does: an authorization past its expiry is refused.
+      if (BigInt(a.expiry) <= BigInt(state.nowS ?? Math.floor(Date.now() / 1000)))
+        throw EngineError.of(paymentErrors.INVALID_AUTHORIZATION, 'expired', { reason: 'expired' });
       const digest = digestOf(a);
       return { digest, collected: (state.collected.get(digest) ?? 0n).toString() };
     },
@@ -258,11 +263,12 @@ async function startGateway(
   engine: EngineClient<EngineApi>,
   router: Router,
   keyBindsPerMinute?: number,
+  now?: () => number,
 ): Promise<Gateway> {
   const keys = createKeyStore({ file, defaults: { requestsPerMinute: 1000, tokensPerMinute: 1_000_000 } });
   const payments = createPayments(
     { netuid: 1, settleIntervalMs: 0, priceRefreshMs: 60_000, accountRefreshMs: 0 },
-    { engine, keys, logger: silent },
+    { engine, keys, logger: silent, ...(now === undefined ? {} : { now }) },
   );
   const server = await createOpenAiServer(
     {
@@ -298,12 +304,16 @@ const silent = {
   },
 } as never;
 
-async function signAuth(cap: bigint, nonceByte: string): Promise<{ authorization: Auth; signature: Hex }> {
+async function signAuth(
+  cap: bigint,
+  nonceByte: string,
+  expiry = Math.floor(Date.now() / 1000) + 86_400,
+): Promise<{ authorization: Auth; signature: Hex }> {
   const authorization: Auth = {
     client: CLIENT.address,
     gateway: GATEWAY.address,
     cap: cap.toString(),
-    expiry: String(Math.floor(Date.now() / 1000) + 86_400),
+    expiry: String(expiry),
     nonce: `0x${nonceByte.repeat(32)}`,
   };
   const signature = await CLIENT.signTypedData({
@@ -664,6 +674,49 @@ describe('gateway payments (chain stack double)', () => {
     assert.equal(r?.total, (2n * oneCost).toString());
     assert.equal(chain.state.settleCalls.length, 3);
     assert.equal(await gw.payments.settle(), undefined);
+  });
+
+  it('an authorization that lapsed before it was settled does not block the settlement of the others', async () => {
+    const dir2 = mkdtempSync(join(tmpdir(), 'gw-lapse-'));
+    let nowMs = Date.now();
+    const g2 = await startGateway(join(dir2, 'g.sqlite'), chain.engine, router, undefined, () => nowMs);
+    const t0 = Math.floor(nowMs / 1000);
+    try {
+      const bind = async (nonce: string, expiry: number) =>
+        (await (
+          await fetch(`${g2.server.url}/v1/payments/keys`, {
+            method: 'POST',
+            body: JSON.stringify(await signAuth(1_000_000n, nonce, expiry)),
+          })
+        ).json()) as { key: string; digest: string };
+      const short = await bind('e1', t0 + 3600);
+      const long = await bind('e2', t0 + 86_400);
+      for (const k of [short.key, long.key])
+        await new OpenAI({
+          apiKey: k,
+          baseURL: `${g2.server.url}/v1`,
+          maxRetries: 0,
+          timeout: 10_000,
+        }).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
+      // An hour on: the short authorization lapsed unsettled (the gateway was down, say).
+      nowMs += 3600 * 1000;
+      chain.state.nowS = t0 + 3600;
+      const calls = chain.state.settleCalls.length;
+      const result = await g2.payments.settle();
+      assert.ok(result !== undefined, 'the settlement went through');
+      const call = chain.state.settleCalls[calls];
+      assert.deepEqual(
+        call?.vouchers.map((v) => v.authorization.nonce),
+        [`0x${'e2'.repeat(32)}`],
+        'only the live authorization is collected',
+      );
+      assert.equal(g2.payments.store.get(short.digest)?.settled, 0n, 'the lapsed one stays unsettled');
+      assert.ok((g2.payments.store.get(long.digest)?.settled ?? 0n) > 0n);
+    } finally {
+      chain.state.nowS = undefined;
+      await g2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
   });
 });
 

@@ -9,7 +9,7 @@
  * through the Engine API.
  */
 
-import type { UsageReceipt } from '@subnet/contracts';
+import { requestIdHash, type UsageReceipt } from '@subnet/contracts';
 import {
   type chain_getPaymentsV1,
   type EngineApi,
@@ -18,7 +18,7 @@ import {
   SpendingAuthorizationSchema,
 } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
-import { type Address, keccak256, toBytes } from 'viem';
+import type { Address } from 'viem';
 import { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from '../errors.js';
 import { isAuthorizationBound, type KeyStore } from '../keys.js';
@@ -224,7 +224,7 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
       const signed = await signer.sign(
         {
           ...receipt,
-          requestId: keccak256(toBytes(receipt.requestId)),
+          requestId: requestIdHash(receipt.requestId),
           client: receipt.client as Address,
           gateway: t.gateway as Address,
           miner: receipt.miner as Address,
@@ -496,9 +496,13 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
    * escrow refuses a total it already collected; a client that withdrew below the charged total is collected
    * only what its account holds (the rest stays charged and unsettled, and is logged).
    */
+  /** Whether an authorization can no longer be collected (its expiry is past, or within 30 s of now). */
+  const lapsed = (a: { expiry: bigint }): boolean => a.expiry <= BigInt(Math.floor(now() / 1000)) + 30n;
+
   async function refreshVouchers(all: ReturnType<PaymentStore['all']>): Promise<void> {
     for (const a of all) {
-      if (a.charged <= a.settled) continue;
+      // A lapsed authorization is refused by the check below (expired): capVouchers leaves it out.
+      if (a.charged <= a.settled || lapsed(a)) continue;
       const checked = await engine.call('chain_checkAuthorizationV1', {
         authorization: a.authorization as z.input<typeof SpendingAuthorizationSchema>,
         signature: a.signature,
@@ -524,7 +528,7 @@ export function createPayments(opts: PaymentsOpts, modules: PaymentsModules): Pa
       if (a === undefined) continue;
       // An authorization past its expiry cannot be collected any more (the escrow refuses it and would revert
       // the whole batch): what it still owed is lost to this gateway, and said so.
-      if (a.expiry <= BigInt(Math.floor(now() / 1000)) + 30n) {
+      if (lapsed(a)) {
         logger.warn(
           { digest: a.digest, owed: v.increase.toString() },
           'an authorization expired before it was settled',
