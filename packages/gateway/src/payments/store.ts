@@ -146,7 +146,15 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
     settled: BigInt(r.settled),
     reserved: 0n,
   });
-  for (const r of q.auths.all() as unknown as AuthRow[]) auths.set(r.digest, fromRow(r));
+  /** Authorizations by client (lower case): the quota check of every request reads a client's, not all. */
+  const byClient = new Map<string, BoundAuthorization[]>();
+  const remember = (a: BoundAuthorization): void => {
+    auths.set(a.digest, a);
+    const list = byClient.get(a.client);
+    if (list === undefined) byClient.set(a.client, [a]);
+    else list.push(a);
+  };
+  for (const r of q.auths.all() as unknown as AuthRow[]) remember(fromRow(r));
   for (const r of q.miners.all() as unknown as { miner: string; served: string; settled: string }[])
     miners.set(r.miner, { miner: r.miner, served: BigInt(r.served), settled: BigInt(r.settled) });
 
@@ -167,7 +175,7 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
       const r = q.auth.get(digest) as AuthRow | undefined;
       if (r === undefined) return undefined;
       a = fromRow(r);
-      auths.set(digest, a);
+      remember(a);
     }
     return a;
   };
@@ -175,8 +183,7 @@ export function createPaymentStore(db: DatabaseSync, now: () => number = Date.no
   return {
     get,
     ofClient(client) {
-      const c = client.toLowerCase();
-      return [...auths.values()].filter((a) => a.client === c);
+      return [...(byClient.get(client.toLowerCase()) ?? [])];
     },
     all: () => [...auths.values()],
     miners: () => [...miners.values()],
