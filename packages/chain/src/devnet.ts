@@ -29,7 +29,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import { ChainError, ChainErrorCode } from './errors.js';
 import { loadNetwork, type Network } from './network.js';
-import { setModelPrice } from './payments.js';
+import { getPaymentTerms, setModelPrice } from './payments.js';
 import { createSubnetClient } from './subnetClient.js';
 import type { Hyperparams } from './types.js';
 
@@ -317,6 +317,18 @@ export async function startDevnet(opts: DevnetOpts): Promise<Devnet> {
     for (const [i, name] of names.filter((n) => n !== 'owner' && n !== DEVNET_CLIENT.wallet).entries())
       await register(name, i);
     neurons.sort((a, b) => a.uid - b.uid);
+    // Prices take effect at the next epoch boundary: mine up to it, so the devnet is ready to take payments
+    // when it says it is ready (a client paying at once found no price in effect).
+    const terms = await getPaymentTerms(sdkFor(owner.coldkey).chain, netuid);
+    const effective = terms.models.reduce(
+      (b, m) => (m.pending !== null && m.pending.effectiveBlock > b ? m.pending.effectiveBlock : b),
+      0n,
+    );
+    if (effective > terms.block)
+      await publicClient.request({
+        method: 'anvil_mine' as never,
+        params: [`0x${(effective - terms.block).toString(16)}`] as never,
+      });
     const network: Network = {
       name: 'devnet',
       rpcUrl: anvil.rpcUrl,

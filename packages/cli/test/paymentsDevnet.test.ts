@@ -237,7 +237,14 @@ describe('the payment devnet: chat paid three ways, settled and split to the uni
     });
     assert.equal(unpaid.status, 402, 'no key, no payment: 402');
     assert.ok(unpaid.headers.get('payment-required') !== null, 'PAYMENT-REQUIRED header');
-    const paidFetch = wrapFetchWithPayment(fetch, client);
+    // The payment header the client sends, kept to replay it below.
+    let lastSignature: string | null = null;
+    const recording: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+      lastSignature = headers.get('payment-signature') ?? lastSignature;
+      return fetch(input, init);
+    };
+    const paidFetch = wrapFetchWithPayment(recording, client);
     for (let i = 0; i < 2; i++) {
       const res = await paidFetch(`${gatewayUrl}/v1/chat/completions`, {
         method: 'POST',
@@ -255,6 +262,25 @@ describe('the payment devnet: chat paid three ways, settled and split to the uni
         'paid the upper bound, cost at most it',
       );
     }
+    // A replayed payment (the last request's own PAYMENT-SIGNATURE, same body) and a malformed one: 402 with
+    // the reason, and not a unit moves.
+    assert.ok(lastSignature !== null, 'the client sent PAYMENT-SIGNATURE');
+    const wallet = await balanceOf(x402Payer.address);
+    const replay = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'payment-signature': lastSignature },
+      body: chatBody(21),
+    });
+    assert.equal(replay.status, 402);
+    assert.match(((await replay.json()) as { error: string }).error, /nonce_already_used/);
+    const malformed = await fetch(`${gatewayUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'payment-signature': 'not base64 json' },
+      body: chatBody(22),
+    });
+    assert.equal(malformed.status, 402);
+    assert.match(((await malformed.json()) as { error: string }).error, /PAYMENT-SIGNATURE/);
+    assert.equal(await balanceOf(x402Payer.address), wallet, 'a refused payment moves nothing');
   });
 
   it('way 3, the official openai client with an account-bound key', async () => {
