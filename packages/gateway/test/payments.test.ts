@@ -15,7 +15,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { receiptKeyTypedData, type SignedUsageReceipt, verifyUsageReceipt } from '@subnet/contracts';
+import {
+  receiptKeyTypedData,
+  type SignedUsageReceipt,
+  spendingAuthorizationTypedData,
+  verifyUsageReceipt,
+} from '@subnet/contracts';
 import {
   createEngineClient,
   createEngineServer,
@@ -55,21 +60,13 @@ const MINER = '0x1111111111111111111111111111111111111111';
 const GATEWAY = privateKeyToAccount(`0x${'11'.repeat(32)}`);
 const CLIENT = privateKeyToAccount(`0x${'22'.repeat(32)}`);
 
-const authTypes = {
-  SpendingAuthorization: [
-    { name: 'client', type: 'address' },
-    { name: 'gateway', type: 'address' },
-    { name: 'cap', type: 'uint256' },
-    { name: 'expiry', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-} as const;
-const escrowDomain = {
-  name: 'SubnetPaymentEscrow',
-  version: '1',
-  chainId: CHAIN_ID,
-  verifyingContract: ESCROW,
-};
+/** The escrow's spending authorization typed data of `a` (the one definition, in @subnet/contracts). */
+const authTyped = (a: Auth) =>
+  spendingAuthorizationTypedData({
+    chainId: CHAIN_ID,
+    paymentEscrow: ESCROW,
+    authorization: { ...a, cap: BigInt(a.cap), expiry: BigInt(a.expiry) },
+  });
 
 interface Auth {
   client: Hex;
@@ -92,13 +89,7 @@ function chainDouble() {
     /** The chain's clock (Unix s) for expiry checks; undefined: real time. */
     nowS: undefined as number | undefined,
   };
-  const digestOf = (a: Auth) =>
-    hashTypedData({
-      domain: escrowDomain,
-      types: authTypes,
-      primaryType: 'SpendingAuthorization',
-      message: { ...a, cap: BigInt(a.cap), expiry: BigInt(a.expiry) },
-    });
+  const digestOf = (a: Auth) => hashTypedData(authTyped(a));
   const server = createEngineServer({ streamDeadlineMs: 10_000, maxStreams: 4 });
   const api = defineApi(methods);
   const unsupported = () => {
@@ -146,10 +137,7 @@ function chainDouble() {
     chain_checkAuthorizationV1: async ({ authorization, signature }) => {
       const a = authorization as Auth;
       const signer = await recoverTypedDataAddress({
-        domain: escrowDomain,
-        types: authTypes,
-        primaryType: 'SpendingAuthorization',
-        message: { ...a, cap: BigInt(a.cap), expiry: BigInt(a.expiry) },
+        ...authTyped(a),
         signature: signature as Hex,
       });
       if (signer.toLowerCase() !== a.client.toLowerCase())
@@ -316,12 +304,7 @@ async function signAuth(
     expiry: String(expiry),
     nonce: `0x${nonceByte.repeat(32)}`,
   };
-  const signature = await CLIENT.signTypedData({
-    domain: escrowDomain,
-    types: authTypes,
-    primaryType: 'SpendingAuthorization',
-    message: { ...authorization, cap, expiry: BigInt(authorization.expiry) },
-  });
+  const signature = await CLIENT.signTypedData(authTyped(authorization));
   return { authorization, signature };
 }
 

@@ -5,6 +5,7 @@
  * (the payment token's whole units, 6 decimals) in and out; `--json` prints raw units as decimal strings.
  * Reverts are reported by their custom error's name.
  */
+import { randomNonce, spendingAuthorizationTypedData } from '@subnet/contracts';
 import type { Command } from 'commander';
 import { formatUnits, parseUnits } from 'viem';
 import { type GlobalOpts, output, withProgress } from '../context.js';
@@ -243,9 +244,7 @@ export function registerPay(program: Command): void {
         if (!termsRes.ok)
           throw new CliError(ExitCode.FAILURE, `GET ${root}/v1/payments answered ${termsRes.status}`);
         const terms = (await termsRes.json()) as { chain_id: number; gateway: Address; escrow: Address };
-        const contracts = await import('@subnet/contracts');
-        const [account] = [await s.signer(f, 'coldkey')];
-        const signer = account.chain.wallet?.account;
+        const signer = (await s.signer(f, 'coldkey')).chain.wallet?.account;
         if (signer?.signTypedData === undefined)
           throw new CliError(ExitCode.FAILURE, 'the wallet cannot sign typed data');
         const block = await s.sdk.chain.public.getBlock();
@@ -254,10 +253,10 @@ export function registerPay(program: Command): void {
           gateway: terms.gateway,
           cap,
           expiry: block.timestamp + BigInt(ttl),
-          nonce: contracts.randomNonce(),
+          nonce: randomNonce(),
         };
         const signature = await signer.signTypedData(
-          contracts.spendingAuthorizationTypedData({
+          spendingAuthorizationTypedData({
             chainId: terms.chain_id,
             paymentEscrow: terms.escrow,
             authorization,
