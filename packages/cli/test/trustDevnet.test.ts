@@ -124,6 +124,8 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
     const clients = [0, 1].map(async (c) => {
       for (let i = c; !stop.signal.aborted; i++) {
         const g = info.gateways[i % info.gateways.length] as Info['gateways'][number];
+        const started = Date.now();
+        const took = () => `after ${Date.now() - started} ms at ${new Date(started).toISOString()}`;
         try {
           const res = await fetch(`${g.url}/v1/chat/completions`, {
             method: 'POST',
@@ -140,9 +142,9 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
           });
           const body = await res.text();
           if (res.status === 200) organic.ok++;
-          else organic.failed.push(`${g.wallet} ${res.status} ${body.slice(0, 200)}`);
+          else organic.failed.push(`${g.wallet} ${res.status} ${took()} ${body.slice(0, 200)}`);
         } catch (err) {
-          if (!stop.signal.aborted) organic.failed.push(`${g.wallet} ${(err as Error).message}`);
+          if (!stop.signal.aborted) organic.failed.push(`${g.wallet} ${(err as Error).message} ${took()}`);
         }
         await sleep(300);
       }
@@ -273,10 +275,21 @@ describe('the attack devnet: honest miners beside one miner per attack', { timeo
 
   it('no organic client request failed', () => {
     assert.ok(organic.ok > 0, 'clients got answers');
+    // On a failure, what the failing gateways' nodes warned about goes with it (the devnet's folder is gone
+    // after the run).
+    const wallets = new Set(organic.failed.map((f) => f.split(' ')[0] as string));
+    const warnings = [...wallets].flatMap((w) => {
+      try {
+        const lines = readFileSync(join(dir, '.subnet', 'devnet', 'logs', `${w}.log`), 'utf8').split('\n');
+        return lines.filter((l) => /"level":(40|50|60)/.test(l)).slice(-30);
+      } catch {
+        return [];
+      }
+    });
     assert.deepEqual(
       organic.failed,
       [],
-      `${organic.failed.length} of ${organic.ok + organic.failed.length} failed`,
+      `${organic.failed.length} of ${organic.ok + organic.failed.length} failed; warnings:\n${warnings.join('\n')}`,
     );
   });
 

@@ -425,6 +425,15 @@ const GatewayConfigSchema = z.strictObject({
     .max(10)
     .default(3)
     .describe('Miners tried for one request before the first token (failover).'),
+  firstEventTimeoutMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(30_000)
+    .describe(
+      'An attempt whose miner has sent nothing this long is abandoned for another miner, while another can be tried (the last waits for requestTimeoutMs). 0: never.',
+    ),
   providerRefreshMs: z
     .number()
     .int()

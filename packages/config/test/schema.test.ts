@@ -62,6 +62,7 @@ describe('ConfigSchema', () => {
         tokensPerMinute: 200_000,
         requestTimeoutMs: 120_000,
         maxAttempts: 3,
+        firstEventTimeoutMs: 30_000,
         providerRefreshMs: 2000,
         routingPollMs: 1000,
         dashboard: { enabled: true, nodes: [] },

@@ -5,8 +5,9 @@
  * advice (`consensus_getRoutingV1`, polled every `routingPollMs`) keeps miners failing verification out while
  * a routable one serves the model, and its verified score enters the cost; the policy itself (eligibility,
  * cost, power-of-two-choices pick, moving averages, failure classification) is `policy.ts`. A miner that
- * fails before the first event is replaced by another (up to `maxAttempts`); one that fails after it ends
- * the response with UPSTREAM_FAILED. What goes on the wire is `wire.ts` (seed fixed, logprobs always on);
+ * fails before the first event is replaced by another (up to `maxAttempts`); so is one that sends nothing
+ * within `firstEventTimeoutMs` while another miner could still be tried (a stalled miner or a dead connection
+ * must not hold a request until its deadline); one that fails after it ends the response with UPSTREAM_FAILED. What goes on the wire is `wire.ts` (seed fixed, logprobs always on);
  * usage is counted here (`usage.ts`), never taken from the miner. Every attempt's outcome goes to the
  * listeners (the validator's scoring), with the request and answer for the share they asked to audit.
  */
@@ -64,6 +65,11 @@ export interface RouterOpts {
   requestTimeoutMs: number;
   /** Miners tried before the first event. */
   maxAttempts: number;
+  /**
+   * An attempt that has sent no event this long is abandoned for another miner, while one is left to try and
+   * attempts remain (the last attempt waits for `requestTimeoutMs`). 0: never.
+   */
+  firstEventTimeoutMs: number;
   /** How long the peer table is reused. */
   providerRefreshMs: number;
   /** How often the validator's routing advice is asked for. */
@@ -113,6 +119,37 @@ interface AttemptRecord {
   sample: OutcomeSample | null;
   /** A lie the miner told in an answer that was otherwise served (its outcome's errorCode): USAGE_FORGED. */
   violation: string | null;
+}
+
+/**
+ * A signal that follows `parent` and also aborts `ms` from now, unless cleared first (at an attempt's first
+ * event): its reason then says the miner stalled.
+ */
+function stallWatch(
+  parent: AbortSignal,
+  ms: number,
+): { signal: AbortSignal; clear(): void; fired(): boolean } {
+  const ac = new AbortController();
+  let fired = false;
+  const onParent = () => ac.abort(parent.reason);
+  if (parent.aborted) ac.abort(parent.reason);
+  else parent.addEventListener('abort', onParent, { once: true });
+  const timer = setTimeout(() => {
+    fired = true;
+    ac.abort(
+      new GatewayError(GatewayErrorCode.UPSTREAM_FAILED, `the miner sent nothing within ${ms} ms`, {
+        meta: { upstreamCode: 'STALLED' },
+      }),
+    );
+  }, ms);
+  return {
+    signal: ac.signal,
+    clear: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParent);
+    },
+    fired: () => fired,
+  };
 }
 
 const candidateOf = (p: Peer): Candidate => ({
@@ -221,8 +258,15 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     return s;
   };
 
-  /** Power of two choices among the untried candidates the advice allows. */
-  const pick = async (model: string, tried: Set<string>, signal: AbortSignal): Promise<Peer> => {
+  /**
+   * Power of two choices among the untried candidates the advice allows; `others`: how many of those were
+   * not chosen (whether a stalled attempt can be replaced).
+   */
+  const pick = async (
+    model: string,
+    tried: Set<string>,
+    signal: AbortSignal,
+  ): Promise<{ peer: Peer; others: number }> => {
     const all = await candidates(model, signal).catch((err: unknown) => {
       throw new GatewayError(
         GatewayErrorCode.NO_MINER,
@@ -252,7 +296,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
         `every miner serving ${model} failed this request (${tried.size} tried); retry shortly`,
       );
     }
-    return chosen.o.peer;
+    return { peer: chosen.o.peer, others: allowed.length - 1 };
   };
 
   /** The subscribers that get this attempt's sample (decided per subscriber with crypto randomness). */
@@ -286,8 +330,13 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
   ): AsyncGenerator<E> {
     const tried = new Set<string>();
     for (let attempt = 1; ; attempt++) {
-      const peer = await pick(model, tried, ctx.signal);
+      const { peer, others } = await pick(model, tried, ctx.signal);
       tried.add(peer.peerId);
+      // A stall watch only where another miner can take over: the last candidate gets the whole deadline.
+      const stall =
+        opts.firstEventTimeoutMs > 0 && others > 0 && attempt < opts.maxAttempts
+          ? stallWatch(ctx.signal, opts.firstEventTimeoutMs)
+          : undefined;
       const s = statOf(peer);
       s.inFlight += 1;
       requests += 1;
@@ -302,9 +351,10 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
       };
       const held: E[] = [];
       try {
-        for await (const e of run(peer, ctx.signal, rec)) {
+        for await (const e of run(peer, stall?.signal ?? ctx.signal, rec)) {
           if (firstEventMs === null) {
             firstEventMs = performance.now() - started;
+            stall?.clear();
             ctx.served?.(peer.hotkey ?? '');
           }
           if (buffered) held.push(e);
@@ -327,7 +377,9 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
           wants,
         );
         return;
-      } catch (err) {
+      } catch (caught) {
+        // The stall watch fired (not the request's own signal): the miner's failure, another is tried.
+        const err = stall?.fired() === true && !ctx.signal.aborted ? stall.signal.reason : caught;
         const delivered = firstEventMs !== null && !buffered;
         const why = classify(err, {
           aborted: ctx.signal.aborted,
@@ -362,6 +414,8 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
             `${attempt} miner(s) serving ${model} failed this request; last: ${why.error.message}`,
           );
         }
+      } finally {
+        stall?.clear();
       }
     }
   }

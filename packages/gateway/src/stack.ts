@@ -70,6 +70,7 @@ export default defineStack({
       {
         requestTimeoutMs: g.requestTimeoutMs,
         maxAttempts: g.maxAttempts,
+        firstEventTimeoutMs: g.firstEventTimeoutMs,
         providerRefreshMs: g.providerRefreshMs,
         routingPollMs: g.routingPollMs,
       },

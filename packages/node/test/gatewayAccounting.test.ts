@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type AppService, appApi, createAppHandlers, generateModel } from '@subnet/app';
 import { ConfigSchema } from '@subnet/config';
 import {
@@ -99,6 +100,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
   const nodes: NetworkNode[] = [];
   const apps: AppService[] = [];
   let router: GatewayRouter;
+  let routerEngine: EngineClient<EngineApi>;
   let keys: KeyStore;
   let front: OpenAiServer;
   let victim: OpenAI;
@@ -107,6 +109,8 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
   let bystanderId: string;
   /** What the hostile miner claims as usage. */
   let claim = 2 ** 53 - 1;
+  /** How long the hostile miner holds every request before it starts to answer (0: at once). */
+  let stallMs = 0;
   /** Params each miner's handler received, in order. */
   const seen: { hostile: unknown[]; honest: unknown[] } = { hostile: [], honest: [] };
   /** The validator's routing advice, and how often it was asked for. */
@@ -117,11 +121,11 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
     { uid: 1, hotkey: honest.hotkey, score: 0.9, routable: honestRoutable, reason: null },
     { uid: 2, hotkey: hostile.hotkey, score: 0.9, routable: hostileRoutable, reason: null },
   ];
-  /** Sets the advice and waits until the router has read it (two polls later). */
-  const advise = async (a: Routing[]) => {
+  /** Sets the advice and waits until the routers have read it (two polls each later). */
+  const advise = async (a: Routing[], routers = 1) => {
     advice = a;
     const from = polls;
-    await waitFor(() => (polls >= from + 2 ? true : undefined), {
+    await waitFor(() => (polls >= from + 2 * routers + (routers - 1) ? true : undefined), {
       timeoutMs: 20_000,
       what: 'two routing polls',
     });
@@ -155,6 +159,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
     (h: SynapseHandler): SynapseHandler => ({
       serve: async function* (kind, params, ctx) {
         log.push(params);
+        if (stallMs > 0) await sleep(stallMs, undefined, { signal: ctx.signal });
         for await (const ev of h.serve(kind, params, ctx) as AsyncIterable<Record<string, unknown>>) {
           if (kind === 'generate' && ev.type === 'done')
             yield { ...ev, usage: { promptTokens: claim, completionTokens: claim } };
@@ -226,6 +231,7 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       { ...engineApi, ...routingApi },
       createInProcessTransport(server),
     ) as unknown as EngineClient<EngineApi>;
+    routerEngine = engine;
     // Dialled as the network tests do (discovery would find them through the chain's addresses).
     for (const m of minerNodes) await vnode.libp2p.dial(m.libp2p.getMultiaddrs());
     await waitFor(
@@ -237,7 +243,13 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
     );
 
     router = createRouter(
-      { requestTimeoutMs: 30_000, maxAttempts: 2, providerRefreshMs: 100, routingPollMs: 50 },
+      {
+        requestTimeoutMs: 30_000,
+        maxAttempts: 2,
+        firstEventTimeoutMs: 0,
+        providerRefreshMs: 100,
+        routingPollMs: 50,
+      },
       { engine, logger: silentLogger() },
     );
     router.start();
@@ -460,5 +472,76 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
     await advise([]);
     const both = await seenBy(24);
     assert.equal(both.honest + both.hostile, 24);
+  });
+  it('abandons a miner that sends nothing within firstEventTimeoutMs for another; the last one waits', async () => {
+    const watch = createRouter(
+      {
+        requestTimeoutMs: 30_000,
+        maxAttempts: 2,
+        firstEventTimeoutMs: 2000,
+        providerRefreshMs: 100,
+        routingPollMs: 50,
+      },
+      { engine: routerEngine, logger: silentLogger() },
+    );
+    const outcomes: Outcome[] = [];
+    const unsubscribe = watch.onOutcome((o) => outcomes.push(o));
+    watch.start();
+    stallMs = 20_000;
+    try {
+      const ask = async () => {
+        const served: string[] = [];
+        const started = performance.now();
+        const events = await watch.complete(
+          { model: 'bigram', kind: 'completion', prompt: 'quick', maxTokens: 2, temperature: 0 },
+          {
+            signal: AbortSignal.timeout(20_000),
+            requestId: `stall-${randomBytes(4).toString('hex')}`,
+            served: (h) => served.push(h),
+          },
+        );
+        return { ms: performance.now() - started, served, done: events.at(-1)?.type === 'done' };
+      };
+      // Both routable, the staller preferred (score 0.9 against 0.05): power of two choices still gives the
+      // honest miner the first attempt now and then, so ask until the staller got some first.
+      await advise(
+        [
+          { uid: 1, hotkey: honest.hotkey, score: 0.05, routable: true, reason: null },
+          { uid: 2, hotkey: hostile.hotkey, score: 0.9, routable: true, reason: null },
+        ],
+        2,
+      );
+      let stalled = 0;
+      for (let i = 0; i < 12 && stalled < 3; i++) {
+        const from = outcomes.length;
+        const r = await ask();
+        assert.ok(r.done, 'answered');
+        assert.deepEqual(r.served, [honest.hotkey.toLowerCase()], 'the honest miner served it');
+        const failed = outcomes.slice(from).filter((o) => !o.ok);
+        if (failed.length === 0) continue;
+        stalled++;
+        assert.equal(failed.length, 1);
+        assert.equal(failed[0]?.errorCode, 'STALLED');
+        assert.equal(failed[0]?.uid, 2, 'the staller is blamed');
+        // STALLED, not a late success: the watch cut it at 2 s, long before the staller's 20 s were up.
+      }
+      assert.ok(stalled > 0, 'the staller got a first attempt');
+      // With the staller the only candidate, it is the last attempt: no watch, it answers after its stall.
+      await advise(route(false, true), 2);
+      stallMs = 2500;
+      const from = outcomes.length;
+      const r = await ask();
+      assert.ok(r.done);
+      assert.deepEqual(r.served, [hostile.hotkey.toLowerCase()]);
+      assert.ok(r.ms >= 2400, `answered after ${Math.round(r.ms)} ms`);
+      assert.deepEqual(
+        outcomes.slice(from).map((o) => o.ok),
+        [true],
+      );
+    } finally {
+      stallMs = 0;
+      unsubscribe();
+      watch.stop();
+    }
   });
 });

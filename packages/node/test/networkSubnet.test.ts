@@ -51,7 +51,7 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
   async function launch(
     name: string,
     p2p: { tcp: number; ws: number },
-    extra: { app?: string; split?: boolean } = {},
+    extra: { app?: string; split?: boolean; contextLength?: number } = {},
   ): Promise<void> {
     const stacks = [
       { name: 'chain', module: '@subnet/chain/stack' },
@@ -84,7 +84,12 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
           : {
               app: {
                 models: [
-                  { id: extra.app, backend: 'llama.cpp', path: join(dir, 'bigram.gguf'), contextLength: 512 },
+                  {
+                    id: extra.app,
+                    backend: 'llama.cpp',
+                    path: join(dir, 'bigram.gguf'),
+                    contextLength: extra.contextLength ?? 512,
+                  },
                 ],
               },
             }),
@@ -157,6 +162,8 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
         launch(`miner${i}`, portsOf(`miner${i}`), {
           app: i <= MINERS / 2 ? 'alpha' : 'beta',
           split: i === MINERS,
+          // The victim of the mid-stream kill: a long answer, so it is still streaming when the kill lands.
+          ...(i === MINERS ? { contextLength: 8192 } : {}),
         }),
       );
     }
@@ -435,7 +442,9 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
         for await (const ev of await get('validator1').client.stream('network_sendSynapseV1', {
           uid: uidOf(`miner${MINERS}`),
           kind: 'generate',
-          params: { model: 'beta', kind: 'completion', prompt: 'the', maxTokens: 400 },
+          // Greedy decoding of the bigram model never ends on its own: 8,000 tokens take seconds, so the kill at
+          // the first token lands mid-stream even on a saturated machine (400 could all be sent before it).
+          params: { model: 'beta', kind: 'completion', prompt: 'the', maxTokens: 8000, temperature: 0 },
           timeoutMs: 60_000,
         })) {
           if (ev.type === 'event' && ++tokens === 1) process.kill(networkStack.pid as number, 'SIGKILL');
@@ -445,7 +454,11 @@ describe('a subnet of 12 nodes on loopback', { timeout: 240_000 }, () => {
       }
       return undefined;
     })();
-    assert.ok(err instanceof EngineError, 'the stream ends with an error, not a hang or a clean end');
+    assert.ok(
+      err instanceof EngineError,
+      `the stream ends with an error, not a hang or a clean end (${tokens} tokens)`,
+    );
+    assert.ok(tokens < 8000, `the kill landed before the end (${tokens} tokens)`);
     assert.equal(err.code, 'PEER_GONE');
     // The supervisor restarts the network stack with the same key and ports; the validator reconnects.
     const { peers } = await waitFor(

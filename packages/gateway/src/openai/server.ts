@@ -262,6 +262,12 @@ class Exchange {
     const e = toOpenAiError(signal.aborted ? signal.reason : err);
     if (e.status === 500)
       this.front.logger.error({ err, requestId: this.ctx.requestId }, 'openai request failed');
+    // No miner, a miner's failure, or the deadline: the operator's to see (a client's own mistakes are not).
+    else if (e.status > 500)
+      this.front.logger.warn(
+        { requestId: this.ctx.requestId, status: e.status, err: e.body.error.message },
+        'openai request not served',
+      );
     if (!this.res.headersSent) {
       this.sendError(e);
       return;
