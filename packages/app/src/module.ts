@@ -5,7 +5,7 @@
  * A backend must honour `signal` (cancel reaches the model), never throw a non-`AppError`, and never keep
  * state for a request after its stream ends.
  */
-import { ChatMessageSchema, GenerateRequestSchema } from '@subnet/engine-api';
+import { ChatMessageSchema, GenerateRequestSchema, type StructuredFeature } from '@subnet/engine-api';
 import { SubnetError } from '@subnet/utils';
 import { z } from 'zod';
 
@@ -126,6 +126,8 @@ export interface ModelInfo {
   contextLength: number;
   /** From the namespace registry: chat/LLM, embedding, diffusion, …, or unknown. */
   modelType: string;
+  /** Structured outputs the backend enforces for this model (`responseFormat` types); none when absent. */
+  features?: StructuredFeature[];
 }
 
 export interface Capabilities {

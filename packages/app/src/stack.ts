@@ -14,7 +14,9 @@ import {
   defineApi,
   defineStack,
   EngineError,
+  featureOf,
   type Handlers,
+  type StructuredFeature,
 } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -64,6 +66,7 @@ interface ModelInfo {
   taskTypes: TaskType[];
   contextLength: number;
   modelType: string;
+  features: StructuredFeature[];
 }
 
 interface Served {
@@ -339,6 +342,7 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
         taskTypes: found.taskTypes,
         contextLength: found.contextLength,
         modelType,
+        features: found.features ?? [],
       },
       inflight: 0,
       onIdle: new Set(),
@@ -396,6 +400,17 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
       } catch (err) {
         end();
         throw fail(err);
+      }
+      const needs = featureOf(params.responseFormat);
+      if (needs !== null && !s.info.features.includes(needs)) {
+        end();
+        throw fail(
+          new AppError(
+            AppErrorCode.UNSUPPORTED_TASK,
+            `model "${params.model}" does not enforce responseFormat ${needs} on this node (its backend: ${s.info.backend})`,
+            { meta: { model: params.model } },
+          ),
+        );
       }
       enter(s);
       const req: GenerateRequest = { ...fields, model: s.remote };

@@ -153,6 +153,32 @@ for (const backend of backends) {
       assert.equal(out.usage.promptTokens, 5);
     });
 
+    it("passes a structured output format through in the backend's own field, and advertises it", async () => {
+      const schema = { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] };
+      const formats = [
+        { type: 'json_object' },
+        { type: 'json_schema', name: 'thing', schema, strict: true },
+      ] as const;
+      for (const [i, f] of formats.entries()) {
+        await collect(mod.generate(chat('a b', { responseFormat: f }), { signal: signal() }));
+        const body = fake.requests.at(-1)?.body as Record<string, unknown>;
+        if (backend.name === 'ollama') assert.deepEqual(body.format, i === 0 ? 'json' : schema);
+        else
+          assert.deepEqual(
+            body.response_format,
+            i === 0
+              ? { type: 'json_object' }
+              : { type: 'json_schema', json_schema: { name: 'thing', schema, strict: true } },
+          );
+      }
+      await collect(mod.generate(chat('a b', {}), { signal: signal() }));
+      const plain = fake.requests.at(-1)?.body as Record<string, unknown>;
+      assert.equal(plain.format, undefined);
+      assert.equal(plain.response_format, undefined);
+      const echo = mod.capabilities().models.find((m) => m.id === 'echo');
+      assert.deepEqual(echo?.features, ['json_object', 'json_schema']);
+    });
+
     it('maps maxTokens, stop, temperature, topP and seed', async () => {
       const a = await collect(
         mod.generate(chat('a b c d e f', { maxTokens: 2, temperature: 0.5, topP: 0.9, seed: 7 }), {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ResponseFormatSchema, structuredAnswerProblem } from '@subnet/engine-api';
 import {
   AppError,
   AppErrorCode,
@@ -348,6 +349,48 @@ describe('llama.cpp backend', { timeout: 60_000 }, () => {
     );
     assert.ok(r.done.usage.promptTokens > 2);
     assert.ok(r.done.usage.completionTokens > 0);
+  });
+
+  it('structured outputs: every answer under json_object / json_schema parses and validates, greedy or sampled', async () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        name: { type: 'string', maxLength: 12 },
+        age: { type: 'integer' },
+        tags: { type: 'array', items: { enum: ['a', 'b'] }, maxItems: 3 },
+        ok: { type: 'boolean' },
+      },
+      required: ['name', 'age', 'tags', 'ok'],
+      additionalProperties: false,
+    };
+    const formats = [
+      { type: 'json_schema', name: 'person', schema, strict: true },
+      { type: 'json_object' },
+    ] as const;
+    for (const format of formats)
+      for (const [temperature, seed] of [
+        [0, undefined],
+        [1, 3],
+        [1, 11],
+      ] as const) {
+        const { text, done } = await collect(
+          mod.generate(
+            req({ model: 'fox', prompt: 'the', maxTokens: 200, temperature, seed, responseFormat: format }),
+            { signal },
+          ),
+        );
+        assert.equal(done.finishReason, 'stop', `ended on its own: ${text}`);
+        assert.equal(structuredAnswerProblem(ResponseFormatSchema.parse(format), text), null, text);
+        const value = JSON.parse(text) as Record<string, unknown>;
+        assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value));
+        if (format.type === 'json_schema')
+          assert.deepEqual(Object.keys(value).sort(), ['age', 'name', 'ok', 'tags']);
+      }
+    // Without a format the same prompt is not JSON: the grammar made the difference.
+    const plain = await collect(
+      mod.generate(req({ model: 'fox', prompt: 'the', maxTokens: 40 }), { signal }),
+    );
+    assert.throws(() => JSON.parse(plain.text));
   });
 
   it('reports capabilities and health', async () => {

@@ -3,6 +3,7 @@ export { ConsensusError, ConsensusErrorCode, type ConsensusErrorMeta } from './e
 export type { Loop } from './loop.js';
 export { AuditFailure } from './validator/audit.js';
 export { mulberry32, newSeed } from './validator/prompt.js';
+export { auditGenerateWithReference, type ReferenceAuditOpts } from './validator/reference.js';
 export {
   combineScore,
   createScoreboard,

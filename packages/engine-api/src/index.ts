@@ -65,6 +65,18 @@ export { createEngineMetrics, type EngineMetrics } from './metrics.js';
 export { openRpcDocument, renderEngineApiMarkdown } from './openrpc.js';
 export { encodeRequest, parseBody, type RpcId } from './protocol.js';
 export {
+  featureOf,
+  JSON_SCHEMA_FORMATS,
+  JSON_SCHEMA_KEYWORDS,
+  jsonSchemaProblem,
+  MAX_JSON_SCHEMA_BYTES,
+  MAX_JSON_SCHEMA_DEPTH,
+  type ResponseFormat,
+  ResponseFormatSchema,
+  type StructuredFeature,
+  structuredAnswerProblem,
+} from './responseFormat.js';
+export {
   createEngineServer,
   type EngineServer,
   type EngineServerModules,

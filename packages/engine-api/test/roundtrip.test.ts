@@ -117,6 +117,7 @@ const model: z.output<typeof AppModelInfoSchema> = {
   taskTypes: ['chat', 'completion', 'embedding'],
   contextLength: 256,
   modelType: 'llm',
+  features: ['json_object', 'json_schema'],
 };
 
 const schedulerStats = {

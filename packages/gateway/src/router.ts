@@ -16,10 +16,13 @@ import {
   type EngineApi,
   type EngineClient,
   EngineError,
+  featureOf,
   type MinerStatsSchema,
   type NetworkPeerSchema,
   type OutcomeSchema,
   type SampledTokenSchema,
+  type StructuredFeature,
+  structuredAnswerProblem,
 } from '@subnet/engine-api';
 import { errorMessage, type Logger } from '@subnet/utils';
 import type { z } from 'zod';
@@ -266,13 +269,25 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     model: string,
     tried: Set<string>,
     signal: AbortSignal,
+    needs: StructuredFeature | null,
   ): Promise<{ peer: Peer; others: number }> => {
-    const all = await candidates(model, signal).catch((err: unknown) => {
+    const found = await candidates(model, signal).catch((err: unknown) => {
       throw new GatewayError(
         GatewayErrorCode.NO_MINER,
         `the validator's network stack cannot be asked for miners now (${errorMessage(err)}); retry shortly`,
       );
     });
+    // A structured request goes only to miners whose heartbeat says the model enforces its format.
+    const all =
+      needs === null
+        ? found
+        : found.filter((p) => p.models.some((m) => m.id === model && m.features.includes(needs)));
+    if (all.length === 0 && found.length > 0)
+      throw new GatewayError(
+        GatewayErrorCode.INVALID_REQUEST,
+        `no miner serving ${model} enforces response_format ${needs} now`,
+        { meta: { param: 'response_format' } },
+      );
     if (all.length === 0) {
       const known = (await peers()).some((p) => p.models.some((m) => m.id === model));
       throw known
@@ -327,10 +342,11 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     ctx: RouteContext,
     run: (peer: Peer, signal: AbortSignal, rec: AttemptRecord) => AsyncIterable<E>,
     buffered = false,
+    needs: StructuredFeature | null = null,
   ): AsyncGenerator<E> {
     const tried = new Set<string>();
     for (let attempt = 1; ; attempt++) {
-      const { peer, others } = await pick(model, tried, ctx.signal);
+      const { peer, others } = await pick(model, tried, ctx.signal, needs);
       tried.add(peer.peerId);
       // A stall watch only where another miner can take over: the last candidate gets the whole deadline.
       const stall =
@@ -434,7 +450,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
    * One attempt of a generation: relays the miner's tokens, ends at its done event with the usage counted
    * here (the miner's own is dropped), and records the sample when asked.
    */
-  const generation = (wire: SynapseGenerateParams) =>
+  const generation = (wire: SynapseGenerateParams, buffered: boolean) =>
     async function* (peer: Peer, signal: AbortSignal, rec: AttemptRecord): AsyncGenerator<GenerateEvent> {
       const texts: string[] = [];
       /** Token ids relayed, while every event carried them (null once one did not). */
@@ -472,6 +488,22 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
           signal,
         );
         rec.usage = usage;
+        // A structured answer that ended on its own must meet its format (one cut by maxTokens cannot). Before
+        // anything reached the client it is another miner's turn; after, the lie is reported like a forged count.
+        if (e.finishReason === 'stop') {
+          const problem = structuredAnswerProblem(wire.responseFormat, texts.join(''));
+          if (problem !== null) {
+            if (buffered)
+              throw new GatewayError(
+                GatewayErrorCode.UPSTREAM_FAILED,
+                `the miner's answer breaks its format: ${problem}`,
+                {
+                  meta: { upstreamCode: 'FORMAT_VIOLATED' },
+                },
+              );
+            rec.violation = 'FORMAT_VIOLATED';
+          }
+        }
         // The miner's own count is never billed, but a wrong one is a lie the validator can prove when the
         // answer came with its token ids: it is reported, and the consensus stack counts it as a failed verdict.
         if (idCount !== null && e.usage.completionTokens !== idCount) rec.violation = 'USAGE_FORGED';
@@ -488,12 +520,26 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
     },
     generate(params: GenerateParams, ctx: RouteContext): AsyncIterable<GenerateEvent> {
       const wire = generateWire(params);
-      return attempts<GenerateEvent>(params.model, params.kind, ctx, generation(wire));
+      return attempts<GenerateEvent>(
+        params.model,
+        params.kind,
+        ctx,
+        generation(wire, false),
+        false,
+        featureOf(wire.responseFormat),
+      );
     },
     async complete(params: GenerateParams, ctx: RouteContext): Promise<GenerateEvent[]> {
       const wire = generateWire(params);
       const events: GenerateEvent[] = [];
-      for await (const e of attempts<GenerateEvent>(params.model, params.kind, ctx, generation(wire), true))
+      for await (const e of attempts<GenerateEvent>(
+        params.model,
+        params.kind,
+        ctx,
+        generation(wire, true),
+        true,
+        featureOf(wire.responseFormat),
+      ))
         events.push(e);
       return events;
     },

@@ -46,6 +46,10 @@ export function generateWire(p: GenerateParams, seed: () => number = randomSeed)
     stop: p.stop,
     logprobs: true,
     topLogprobs: p.logprobs === true ? (p.topLogprobs ?? 0) : 0,
+    // Plain text leaves the field out, so a plain request's frame is what it always was.
+    ...(p.responseFormat === undefined || p.responseFormat.type === 'text'
+      ? {}
+      : { responseFormat: p.responseFormat }),
   });
 }
 

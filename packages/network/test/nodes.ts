@@ -27,7 +27,7 @@ export interface TestNode {
 }
 
 export function modelInfo(id: string): z.infer<typeof AppModelInfoSchema> {
-  return { id, backend: 'openai', taskTypes: ['chat'], contextLength: 4096, modelType: 'llm' };
+  return { id, backend: 'openai', taskTypes: ['chat'], contextLength: 4096, modelType: 'llm', features: [] };
 }
 
 export interface StartNodeOpts {

@@ -7,7 +7,7 @@
  * budget are enforced here, between tokens.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { MAX_TOKEN_IDS, SAMPLING_TOP_K } from '@subnet/engine-api';
+import { MAX_TOKEN_IDS, type ResponseFormat, SAMPLING_TOP_K } from '@subnet/engine-api';
 import { errorMessage, type Logger, silentLogger } from '@subnet/utils';
 import type {
   ChatHistoryItem,
@@ -17,6 +17,7 @@ import type {
   LlamaContext,
   LlamaContextSequence,
   LlamaEmbeddingContext,
+  LlamaGrammar,
   LlamaModel,
   Token,
 } from 'node-llama-cpp';
@@ -87,6 +88,47 @@ interface Loaded {
 }
 
 const MAX_DEFAULT_CONTEXT = 4096;
+/** Grammars kept built (by format), so a client's repeated schema is compiled once. */
+const MAX_GRAMMARS = 64;
+
+/**
+ * node-llama-cpp's JSON-schema grammar (3.x), made to end where the JSON value ends and to admit only numbers
+ * every JSON reader keeps: the root's trailing newlines (its chat session stops on them; a raw generation
+ * would go on) are dropped, so after the value only the end of generation is allowed; integers have at most
+ * 15 digits and no exponent (safe integers), fractional numbers an exponent of at most two digits (finite;
+ * the generator's 16-digit exponents read as Infinity).
+ */
+function boundedGrammar(gbnf: string): string {
+  return gbnf
+    .replace(/ "\\n\\n\\n\\n" \[\\n\]\*/g, '')
+    .replace(/^integer-number-rule ::= .*$/m, 'integer-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14})')
+    .replace(
+      /^fractional-number-rule ::= .*$/m,
+      'fractional-number-rule ::= "-"? ("0" | [1-9] [0-9]{0,14}) ("." [0-9]{1,16})? ([eE] [-+]? [1-9] [0-9]?)?',
+    );
+}
+
+/**
+ * A request's JSON Schema (the subset engine-api's `jsonSchemaProblem` admits) as node-llama-cpp's grammar
+ * generator reads it: `anyOf` as `oneOf`, `definitions` as `$defs`, annotations and `required` (every property
+ * is generated) left out.
+ */
+function toGbnfSchema(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(toGbnfSchema);
+  if (s === null || typeof s !== 'object') return s;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s as Record<string, unknown>)) {
+    if (['title', '$schema', '$id', '$comment', 'default', 'examples', 'required'].includes(k)) continue;
+    if (k === 'anyOf') out.oneOf = toGbnfSchema(v);
+    else if (k === 'definitions' || k === '$defs')
+      out.$defs = { ...(out.$defs as object | undefined), ...(toGbnfSchema(v) as object) };
+    else if (k === '$ref' && typeof v === 'string') out.$ref = v.replace('#/definitions/', '#/$defs/');
+    else if (k === 'properties' || k === '$defs')
+      out[k] = Object.fromEntries(Object.entries(v as object).map(([pk, pv]) => [pk, toGbnfSchema(pv)]));
+    else out[k] = k === 'enum' || k === 'const' ? v : toGbnfSchema(v);
+  }
+  return out;
+}
 
 function cancelled(): AppError {
   return new AppError(AppErrorCode.CANCELLED, 'the request was cancelled');
@@ -167,6 +209,35 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
   let llama: Llama | undefined;
   let gpuName: string | null = null;
   let state: 'new' | 'ready' | 'closed' = 'new';
+  const grammars = new Map<string, Promise<LlamaGrammar>>();
+
+  /** The grammar enforcing a structured format (built once per format), or undefined for plain text. */
+  async function grammarOf(format: ResponseFormat | undefined): Promise<LlamaGrammar | undefined> {
+    if (format === undefined || format.type === 'text') return undefined;
+    if (llama === undefined) throw new AppError(AppErrorCode.BACKEND_UNAVAILABLE, 'llama.cpp is not loaded');
+    const key = format.type === 'json_object' ? 'json' : JSON.stringify(format.schema);
+    let g = grammars.get(key);
+    if (g === undefined) {
+      const l = llama;
+      const schema =
+        format.type === 'json_object' ? { type: 'object', additionalProperties: true } : format.schema;
+      g = l
+        .createGrammarForJsonSchema(toGbnfSchema(schema) as never)
+        .then((generated) => l.createGrammar({ grammar: boundedGrammar(generated.grammar) }));
+      // A schema the grammar generator refuses is the request's fault, and is not kept.
+      g.catch(() => grammars.delete(key));
+      if (grammars.size >= MAX_GRAMMARS) grammars.delete(grammars.keys().next().value as string);
+      grammars.set(key, g);
+    }
+    try {
+      return await g;
+    } catch (err) {
+      throw new AppError(
+        AppErrorCode.INVALID_REQUEST,
+        `the response format cannot be enforced: ${errorMessage(err)}`,
+      );
+    }
+  }
 
   function getModel(id: string): Loaded {
     const m = loaded.get(id);
@@ -298,6 +369,7 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
     const stops = [...req.stop, ...templateStops];
     const budget = Math.min(req.maxTokens, m.contextLength - promptTokens.length);
     const wantProbs = req.logprobs && req.topLogprobs > 0;
+    const grammar = await grammarOf(req.responseFormat);
     const seq = await acquire(m, signal);
     const text = new TextTracker(m.model, promptTokens);
     const generated = text.tokens;
@@ -324,6 +396,10 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
           topK: SAMPLING_TOP_K,
           topP: req.topP,
           ...(req.temperature > 0 ? { seed: req.seed ?? (Math.random() * 2 ** 32) >>> 0 } : {}),
+          // Structured output: only tokens that keep the text a prefix of an answer in the format.
+          ...(grammar === undefined || lib === undefined
+            ? {}
+            : { grammarEvaluationState: new lib.LlamaGrammarEvaluationState({ model: m.model, grammar }) }),
           // Without it node-llama-cpp ends the iteration silently on an end-of-generation token, and the
           // answer would claim finishReason 'length' after a few tokens (the audit then calls it truncated).
           yieldEogToken: true,
@@ -696,6 +772,7 @@ export function createLlamaCppModule(opts: LlamaCppOpts, modules: LlamaCppModule
         taskTypes: ['chat', 'completion', 'embedding'],
         contextLength: m.contextLength,
         modelType: 'llm',
+        features: ['json_object', 'json_schema'],
       }));
       return {
         backend: 'llama.cpp',

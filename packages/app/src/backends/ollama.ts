@@ -138,6 +138,7 @@ export function createOllamaModule(opts: OllamaOpts, modules: OllamaModules): In
         taskTypes,
         contextLength,
         modelType: taskTypes[0] === 'embedding' ? 'embedding' : 'llm',
+        features: taskTypes.includes('chat') ? ['json_object', 'json_schema'] : [],
       };
     } catch (err) {
       if (err instanceof AppError && err.code === AppErrorCode.CANCELLED) throw err;
@@ -147,6 +148,7 @@ export function createOllamaModule(opts: OllamaOpts, modules: OllamaModules): In
         taskTypes: ['chat', 'completion', 'embedding'],
         contextLength: DEFAULT_CONTEXT,
         modelType: 'unknown',
+        features: ['json_object', 'json_schema'],
       };
     }
   }
@@ -179,9 +181,13 @@ export function createOllamaModule(opts: OllamaOpts, modules: OllamaModules): In
       };
       const logprobs = req.logprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {};
       const chat = req.kind === 'chat';
+      // Structured outputs: Ollama's `format` takes "json" or a JSON schema (enforced by its grammar sampler).
+      const f = req.responseFormat;
+      const format =
+        f === undefined || f.type === 'text' ? {} : { format: f.type === 'json_object' ? 'json' : f.schema };
       const body = chat
-        ? { model: req.model, messages: req.messages, stream: true, options, ...logprobs }
-        : { model: req.model, prompt: req.prompt, raw: true, stream: true, options, ...logprobs };
+        ? { model: req.model, messages: req.messages, stream: true, options, ...logprobs, ...format }
+        : { model: req.model, prompt: req.prompt, raw: true, stream: true, options, ...logprobs, ...format };
       const res = await call('POST', chat ? '/api/chat' : '/api/generate', body, signal, req.model);
       try {
         for await (const line of ndjsonLines(res.body, signal)) {

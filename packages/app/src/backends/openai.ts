@@ -151,6 +151,9 @@ export function createOpenAiModule(opts: OpenAiOpts, modules: OpenAiModules): In
         taskTypes: ['chat', 'completion', 'embedding'],
         contextLength: listed.get(id) ?? DEFAULT_CONTEXT,
         modelType: 'unknown',
+        // Passed through as `response_format` (vLLM, llama.cpp's server, OpenAI enforce it); a server that
+        // ignores it answers text, which the validator's check of the answer catches.
+        features: ['json_object', 'json_schema'],
       }));
       modules.logger.info({ baseUrl: opts.baseUrl, models: names }, 'openai-compatible backend ready');
     },
@@ -170,6 +173,7 @@ export function createOpenAiModule(opts: OpenAiOpts, modules: OpenAiModules): In
         top_p: req.topP,
         ...(req.seed === undefined ? {} : { seed: req.seed }),
         ...(req.stop.length === 0 ? {} : { stop: req.stop }),
+        ...responseFormatOf(req),
       };
       const body = chat
         ? {
@@ -368,4 +372,20 @@ function statusError(
   return new AppError(AppErrorCode.BACKEND_FAILED, `the server answered HTTP ${status}: ${message}`, {
     meta: m,
   });
+}
+
+/**
+ * OpenAI's `response_format` for a structured request (vLLM and llama.cpp's server take it on both routes and
+ * enforce it by guided decoding); nothing for plain text.
+ */
+function responseFormatOf(req: GenerateRequest): { response_format?: unknown } {
+  const f = req.responseFormat;
+  if (f === undefined || f.type === 'text') return {};
+  if (f.type === 'json_object') return { response_format: { type: 'json_object' } };
+  return {
+    response_format: {
+      type: 'json_schema',
+      json_schema: { name: f.name ?? 'response', schema: f.schema, strict: f.strict },
+    },
+  };
 }

@@ -65,6 +65,10 @@ export const AuditFailure = {
   EARLY_STOP: 'EARLY_STOP',
   /** The answer's token ids do not decode to the text it relayed. */
   TEXT_MISMATCH: 'TEXT_MISMATCH',
+  /** A structured answer (responseFormat) that ended on its own but does not meet its format. */
+  FORMAT_VIOLATED: 'FORMAT_VIOLATED',
+  /** A structured answer the reference, decoding under the same grammar and seed, does not reproduce. */
+  NOT_REPRODUCED: 'NOT_REPRODUCED',
   /** Not one embedding per input, or vectors of another dimension. */
   EMBEDDING_SHAPE: 'EMBEDDING_SHAPE',
   /** An embedding's cosine similarity to the reference's is below the threshold. */

@@ -76,10 +76,11 @@ function codeOf(err: unknown): string {
 
 /**
  * Error codes that prove a miner broke the protocol rather than failed to answer: a bound it exceeded (the
- * network stack cut it off, `OVER_LIMIT`) or a usage count it forged (`USAGE_FORGED`, seen by the gateway).
+ * network stack cut it off, `OVER_LIMIT`), a usage count it forged (`USAGE_FORGED`, seen by the gateway) or a
+ * structured answer that breaks its format (`FORMAT_VIOLATED`, seen by the gateway).
  * They are failed verdicts, not mere unavailability.
  */
-export const VIOLATIONS: ReadonlySet<string> = new Set(['OVER_LIMIT', 'USAGE_FORGED']);
+export const VIOLATIONS: ReadonlySet<string> = new Set(['OVER_LIMIT', 'USAGE_FORGED', 'FORMAT_VIOLATED']);
 
 /** The reference audit options of the challenge options. */
 export const referenceOpts = (o: ChallengeOpts): ReferenceAuditOpts => ({

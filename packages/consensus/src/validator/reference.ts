@@ -5,7 +5,12 @@
  * event carries the model's token ids is scored by those ids (`continuationIds`), else by its text. One code path for
  * challenges and for organic requests audited after the fact. Nothing here sends anything to a miner.
  */
-import type { EngineApi, EngineClient, EngineError } from '@subnet/engine-api';
+import {
+  type EngineApi,
+  type EngineClient,
+  type EngineError,
+  structuredAnswerProblem,
+} from '@subnet/engine-api';
 import { withTimeout } from '@subnet/utils';
 import {
   type Audit,
@@ -82,6 +87,8 @@ export async function auditGenerateWithReference(
 ): Promise<Audit | null> {
   const text = answer.tokens.map((t) => t.text).join('');
   if (text.length === 0) return null;
+  if (params.responseFormat !== undefined && params.responseFormat.type !== 'text')
+    return await auditStructured(engine, params, answer, text, opts);
   const ids = answerIds(answer);
   if (ids !== null) {
     const byIds = await auditByIds(engine, params, answer, ids, text, opts);
@@ -164,6 +171,122 @@ async function ending(
     failure: AuditFailure.EARLY_STOP,
     detail: `the reference, drawing with the same seed, ${again.finishReason === 'stop' ? `stops after ${JSON.stringify(again.text.slice(0, 40))}` : 'does not stop there'}`,
   };
+}
+
+/**
+ * A structured answer (responseFormat): its tokens were drawn under a grammar, so the per-token rules (argmax,
+ * plausibility, logprobs after the sampler) do not apply to the model's raw distribution. Instead:
+ * - an answer that ended on its own must meet its format (FORMAT_VIOLATED), one cut by maxTokens must have
+ *   had no room left (TRUNCATED);
+ * - the reference decodes the same request under the same grammar and seed and must reproduce the answer
+ *   (NOT_REPRODUCED). Where the two part, the answer may still be honest when the reference's token and the
+ *   miner's are a near-tie: both are teacher-forced (raw logprobs, `app_scoreV1` by ids) and must lie within
+ *   `tolerance` of each other there; the rest cannot be compared and is not.
+ * Null when the reference cannot decode under that format (its model lacks the feature).
+ */
+async function auditStructured(
+  engine: EngineClient<EngineApi>,
+  params: GenerateParams,
+  answer: AuditedAnswer,
+  text: string,
+  opts: ReferenceAuditOpts & { signal: AbortSignal },
+): Promise<Audit | null> {
+  const ids = answerIds(answer);
+  const n = ids?.length ?? answer.tokens.length;
+  const base = { tokens: n, argmaxMatched: 0, logprobsCompared: 0, logprobsMatched: 0, maxLogprobDiff: null };
+  const fail = (failure: AuditFailure, detail: string, matched = 0): Audit => ({
+    stats: { ...base, argmaxMatched: matched, passed: false },
+    failure,
+    detail,
+  });
+  if (answer.finishReason === 'stop') {
+    const problem = structuredAnswerProblem(params.responseFormat, text);
+    if (problem !== null) return fail(AuditFailure.FORMAT_VIOLATED, problem);
+  }
+  const again = await reproduceIds(engine, params, opts);
+  if (again === null)
+    return {
+      stats: { ...base, passed: true },
+      failure: null,
+      detail: 'the reference cannot decode this format',
+    };
+  if (again.text === text && (answer.finishReason === again.finishReason || answer.finishReason === null))
+    return {
+      stats: { ...base, argmaxMatched: n, passed: true },
+      failure: null,
+      detail: 'reproduced exactly',
+    };
+  if (answer.finishReason === 'length' && again.text.startsWith(text) && n < params.maxTokens)
+    return fail(
+      AuditFailure.TRUNCATED,
+      `cut at ${n} of ${params.maxTokens} tokens where the reference goes on`,
+      n,
+    );
+  if (ids === null || again.ids === null)
+    return fail(
+      AuditFailure.NOT_REPRODUCED,
+      'the reference decodes another answer (and there are no ids to compare)',
+    );
+  let at = 0;
+  while (at < ids.length && at < again.ids.length && ids[at] === again.ids[at]) at++;
+  if (at === ids.length && answer.finishReason === 'stop')
+    return fail(AuditFailure.EARLY_STOP, `stops after ${at} tokens where the reference goes on`, at);
+  if (at >= ids.length || at >= again.ids.length)
+    return fail(AuditFailure.NOT_REPRODUCED, `the answers part after ${at} tokens`, at);
+  // Both teacher-forced at the first place they part: a near-tie there is numerical noise, not a cheat.
+  const mine = await score(engine, params, { continuationIds: ids.slice(0, at + 1) }, opts);
+  const theirs = await score(engine, params, { continuationIds: again.ids.slice(0, at + 1) }, opts);
+  const a = mine.tokens[at]?.logprob ?? Number.NEGATIVE_INFINITY;
+  const b = theirs.tokens[at]?.logprob ?? Number.NEGATIVE_INFINITY;
+  const diff = Math.abs(a - b);
+  if (Number.isFinite(diff) && diff <= opts.tolerance)
+    return {
+      stats: {
+        ...base,
+        argmaxMatched: at,
+        logprobsCompared: 1,
+        logprobsMatched: 1,
+        maxLogprobDiff: diff,
+        passed: true,
+      },
+      failure: null,
+      detail: `reproduced ${at} tokens, then a near-tie (${diff.toFixed(4)} nats)`,
+    };
+  return {
+    ...fail(
+      AuditFailure.NOT_REPRODUCED,
+      `after ${at} tokens the miner chose a token ${Number.isFinite(diff) ? `${diff.toFixed(3)} nats` : 'infinitely'} less likely than the reference's under the same grammar`,
+      at,
+    ),
+  };
+}
+
+/** The reference's own answer with its token ids, decoded under the request's format and seed. */
+async function reproduceIds(
+  engine: EngineClient<EngineApi>,
+  params: GenerateParams,
+  opts: ReferenceAuditOpts & { signal: AbortSignal },
+): Promise<{ text: string; ids: number[] | null; finishReason: 'stop' | 'length' } | null> {
+  try {
+    let text = '';
+    let ids: number[] | null = [];
+    const stream = await engine.stream(
+      'app_generateV1',
+      { ...params, priority: 'challenge' },
+      { signal: withTimeout(opts.signal, opts.timeoutMs) as AbortSignal, deadlineMs: opts.timeoutMs },
+    );
+    for await (const ev of stream) {
+      if (ev.type === 'token') {
+        text += ev.text;
+        ids = ev.ids === undefined || ids === null ? null : [...ids, ...ev.ids];
+      } else return { text, ids, finishReason: ev.finishReason };
+    }
+    return null;
+  } catch (err) {
+    if (opts.signal.aborted) throw err;
+    if (unscorable(err) || (err as Partial<EngineError>).code === 'METHOD_NOT_FOUND') return null;
+    throw err;
+  }
 }
 
 /**

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { stream, unary } from '../define.js';
 import { defineErrors } from '../errors.js';
+import { ResponseFormatSchema } from '../responseFormat.js';
 
 export const appErrors = defineErrors({
   UNKNOWN_MODEL: { code: 1201, summary: 'No model with that id is loaded; call app_listModelsV1.' },
@@ -46,6 +47,11 @@ export const AppModelInfoSchema = z.object({
   taskTypes: z.array(TaskTypeSchema),
   contextLength: z.number().int(),
   modelType: z.string().describe('From the model-type registry: llm, embedding, …, or unknown'),
+  features: z
+    .array(z.enum(['json_object', 'json_schema']))
+    .max(8)
+    .default([])
+    .describe('What the model enforces beyond plain generation: structured outputs (responseFormat) by type'),
 });
 
 const TokenLogprobSchema = z.object({ token: z.string(), logprob: z.number() });
@@ -158,6 +164,7 @@ const GenerateFields = z.object({
   stop: z.array(z.string().min(1).max(256)).max(8).default([]),
   logprobs: z.boolean().default(false),
   topLogprobs: z.number().int().min(0).max(20).default(0),
+  responseFormat: ResponseFormatSchema.optional(),
 });
 const hasInput = (r: { kind: string; messages?: unknown; prompt?: unknown }) =>
   r.kind === 'chat' ? r.messages !== undefined : r.prompt !== undefined;

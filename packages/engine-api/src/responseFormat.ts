@@ -1,0 +1,226 @@
+/**
+ * Structured outputs, defined once: the `responseFormat` of a generation (OpenAI's `response_format`), the
+ * subset of JSON Schema every miner can enforce by grammar-constrained decoding (node-llama-cpp's JSON-schema
+ * grammars; Ollama's `format` and OpenAI-compatible servers take the same), and the check of an answer
+ * against its format. The gateway refuses a schema outside the subset before any miner sees it, the app stack
+ * builds its grammar from it, and the gateway and the validator's audit check answers with
+ * {@link structuredAnswerProblem}. Pure: no I/O.
+ */
+import { z } from 'zod';
+
+/** Largest schema a request may carry, serialised (bytes of JSON). */
+export const MAX_JSON_SCHEMA_BYTES = 32_768;
+/** Deepest nesting of a schema (objects and arrays within it). */
+export const MAX_JSON_SCHEMA_DEPTH = 16;
+
+/**
+ * The keywords a schema may use, by what enforces them: all of them are turned into the grammar, so an
+ * answer decoded under it validates. `required` is accepted but every listed property is generated
+ * (OpenAI's strict mode asks for all of them to be required anyway). `anyOf` is generated as `oneOf` (an
+ * answer matching one branch matches any of them).
+ */
+export const JSON_SCHEMA_KEYWORDS = new Set([
+  'type',
+  'const',
+  'enum',
+  'oneOf',
+  'anyOf',
+  'properties',
+  'required',
+  'additionalProperties',
+  'minProperties',
+  'maxProperties',
+  'items',
+  'prefixItems',
+  'minItems',
+  'maxItems',
+  'minLength',
+  'maxLength',
+  'format',
+  '$defs',
+  'definitions',
+  '$ref',
+  // Annotations: no effect on what is generated.
+  'description',
+  'title',
+  '$schema',
+  '$id',
+  '$comment',
+  'default',
+  'examples',
+]);
+
+/** The string formats the grammar generates. */
+export const JSON_SCHEMA_FORMATS = new Set(['date-time', 'date', 'time']);
+const TYPES = new Set(['string', 'number', 'integer', 'boolean', 'null', 'object', 'array']);
+
+const JsonSchemaObject = z.record(z.string(), z.unknown());
+
+export const ResponseFormatSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('text') }).strict(),
+    z.object({ type: z.literal('json_object') }).strict(),
+    z
+      .object({
+        type: z.literal('json_schema'),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .optional(),
+        schema: JsonSchemaObject,
+        strict: z.boolean().default(false),
+      })
+      .strict(),
+  ])
+  .superRefine((f, ctx) => {
+    if (f.type !== 'json_schema') return;
+    const problem = jsonSchemaProblem(f.schema);
+    if (problem !== null)
+      ctx.addIssue({ code: 'custom', path: ['schema', ...problem.path], message: problem.message });
+  })
+  .describe(
+    'Structured output: text (default), any JSON object, or JSON validating against `schema` (the subset in JSON_SCHEMA_KEYWORDS), enforced by grammar-constrained decoding',
+  );
+export type ResponseFormat = z.output<typeof ResponseFormatSchema>;
+
+/** What a format needs of a model (`AppModelInfo.features`). */
+export type StructuredFeature = 'json_object' | 'json_schema';
+
+/** The model feature a format needs, or null for plain text. */
+export function featureOf(f: ResponseFormat | undefined): StructuredFeature | null {
+  return f === undefined || f.type === 'text' ? null : f.type;
+}
+
+/**
+ * Why `schema` is outside the subset every miner enforces (a keyword, format or type it lacks, a `$ref` to
+ * no definition, a size or depth over the bounds), with the path to the offending place; null when inside.
+ */
+export function jsonSchemaProblem(schema: unknown): { path: (string | number)[]; message: string } | null {
+  let bytes: number;
+  try {
+    bytes = new TextEncoder().encode(JSON.stringify(schema)).length;
+  } catch {
+    return { path: [], message: 'the schema is not JSON' };
+  }
+  if (bytes > MAX_JSON_SCHEMA_BYTES)
+    return { path: [], message: `the schema is ${bytes} bytes; at most ${MAX_JSON_SCHEMA_BYTES}` };
+  const root = schema as Record<string, unknown>;
+  const defs = { ...asRecord(root.$defs), ...asRecord(root.definitions) };
+  const walk = (
+    s: unknown,
+    path: (string | number)[],
+    depth: number,
+  ): { path: (string | number)[]; message: string } | null => {
+    if (depth > MAX_JSON_SCHEMA_DEPTH)
+      return { path, message: `the schema nests deeper than ${MAX_JSON_SCHEMA_DEPTH}` };
+    if (s === null || typeof s !== 'object' || Array.isArray(s))
+      return { path, message: 'a schema must be an object' };
+    const o = s as Record<string, unknown>;
+    for (const k of Object.keys(o))
+      if (!JSON_SCHEMA_KEYWORDS.has(k))
+        return {
+          path: [...path, k],
+          message: `the keyword \`${k}\` is not supported (supported: ${[...JSON_SCHEMA_KEYWORDS].join(', ')})`,
+        };
+    if (o.type !== undefined) {
+      const types = Array.isArray(o.type) ? o.type : [o.type];
+      for (const t of types)
+        if (typeof t !== 'string' || !TYPES.has(t))
+          return { path: [...path, 'type'], message: `unknown type ${JSON.stringify(t)}` };
+    }
+    if (o.format !== undefined && (typeof o.format !== 'string' || !JSON_SCHEMA_FORMATS.has(o.format)))
+      return {
+        path: [...path, 'format'],
+        message: `the format ${JSON.stringify(o.format)} is not supported (supported: ${[...JSON_SCHEMA_FORMATS].join(', ')})`,
+      };
+    if (o.enum !== undefined && (!Array.isArray(o.enum) || o.enum.length === 0))
+      return { path: [...path, 'enum'], message: 'enum must be a non-empty array' };
+    if (o.$ref !== undefined) {
+      const m = typeof o.$ref === 'string' ? /^#\/(\$defs|definitions)\/([^/]+)$/.exec(o.$ref) : null;
+      if (m === null || defs[m[2] as string] === undefined)
+        return {
+          path: [...path, '$ref'],
+          message: `$ref must name a definition of this schema (#/$defs/NAME)`,
+        };
+    }
+    if (
+      o.required !== undefined &&
+      (!Array.isArray(o.required) || o.required.some((r) => typeof r !== 'string'))
+    )
+      return { path: [...path, 'required'], message: 'required must be an array of property names' };
+    for (const [k, v] of Object.entries(asRecord(o.properties))) {
+      const p = walk(v, [...path, 'properties', k], depth + 1);
+      if (p !== null) return p;
+    }
+    for (const key of ['items', 'additionalProperties'] as const) {
+      const v = o[key];
+      if (v !== undefined && typeof v !== 'boolean') {
+        const p = walk(v, [...path, key], depth + 1);
+        if (p !== null) return p;
+      }
+    }
+    for (const key of ['oneOf', 'anyOf', 'prefixItems'] as const) {
+      const v = o[key];
+      if (v === undefined) continue;
+      if (!Array.isArray(v) || v.length === 0)
+        return { path: [...path, key], message: `${key} must be a non-empty array` };
+      for (let i = 0; i < v.length; i++) {
+        const p = walk(v[i], [...path, key, i], depth + 1);
+        if (p !== null) return p;
+      }
+    }
+    for (const key of ['$defs', 'definitions'] as const)
+      for (const [k, v] of Object.entries(asRecord(o[key]))) {
+        const p = walk(v, [...path, key, k], depth + 1);
+        if (p !== null) return p;
+      }
+    return null;
+  };
+  return walk(schema, [], 0);
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+/**
+ * Why `text` does not meet `format`: not JSON (json_object, json_schema), not an object (json_object), or
+ * not valid against the schema (json_schema, checked by zod's JSON Schema reader); null when it does, and
+ * always for plain text. An answer cut by `maxTokens` fails it as OpenAI's would.
+ */
+export function structuredAnswerProblem(format: ResponseFormat | undefined, text: string): string | null {
+  if (format === undefined || format.type === 'text') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return `the answer is not JSON (${(err as Error).message})`;
+  }
+  if (format.type === 'json_object')
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? null
+      : 'the answer is JSON but not an object';
+  let check: z.ZodType;
+  try {
+    check = validatorOf(format.schema);
+  } catch (err) {
+    return `the schema cannot be read (${(err as Error).message})`;
+  }
+  const r = check.safeParse(value);
+  return r.success ? null : `the answer does not match the schema: ${z.prettifyError(r.error).slice(0, 500)}`;
+}
+
+/** zod validators by schema text: a schema is read once, not per answer. */
+const validators = new Map<string, z.ZodType>();
+const MAX_VALIDATORS = 256;
+
+function validatorOf(schema: Record<string, unknown>): z.ZodType {
+  const key = JSON.stringify(schema);
+  let v = validators.get(key);
+  if (v === undefined) {
+    v = z.fromJSONSchema(schema as never);
+    if (validators.size >= MAX_VALIDATORS) validators.delete(validators.keys().next().value as string);
+    validators.set(key, v);
+  }
+  return v;
+}
