@@ -1245,6 +1245,24 @@ describe('responses', () => {
     assert.equal(done.output_text, FULL_TEXT);
   });
 
+  it('a failure after streaming began is an error event and the iteration throws', async () => {
+    router.mode = 'fail-after';
+    try {
+      const stream = await client.responses.create({ model: MODEL, input: 'Hi', stream: true });
+      const types: string[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const ev of stream) types.push(ev.type);
+        })(),
+        /went away mid-answer/,
+      );
+      assert.deepEqual(types.slice(-2), ['response.output_text.delta', 'response.output_text.delta']);
+      assert.ok(!types.includes('response.completed'));
+    } finally {
+      router.mode = 'ok';
+    }
+  });
+
   it('refuses what a stateless gateway cannot do, naming the field', async () => {
     const base = { model: MODEL, input: 'Hi' };
     const cases: [Record<string, unknown>, string, RegExp][] = [

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { GenerateParams } from '../types.js';
+import type { OpenAiErrorBody } from './errors.js';
 import type { ResponseRequest } from './schemas.js';
 import {
   DEFAULT_CHAT_MAX_TOKENS,
@@ -164,6 +165,12 @@ export class ResponsesEncoder implements GenerationEncoder {
         item: this.message(done.finishReason === 'length' ? 'incomplete' : 'completed'),
       })
     );
+  }
+
+  /** An error after the stream began: OpenAI's `error` event, in sequence. */
+  error(body: OpenAiErrorBody): string {
+    const e = body.error;
+    return this.event('error', { code: e.code, message: e.message, param: e.param });
   }
 
   close(usage: Usage, dones: readonly DoneEvent[]): string {

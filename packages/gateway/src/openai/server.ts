@@ -527,8 +527,9 @@ export async function createOpenAiServer(
       const r = parseJson(body, ResponseRequestSchema, 'responses');
       plan = responseToGenerate(r);
       meta.model = r.model;
-      encoder = new ResponsesEncoder(meta, r);
-      x.sseError = responsesSseError;
+      const responses = new ResponsesEncoder(meta, r);
+      encoder = responses;
+      x.sseError = (b) => responses.error(b);
     } else {
       const r = parseJson(body, CompletionRequestSchema, 'completions');
       plan = completionToGenerate(r);
@@ -917,13 +918,6 @@ export async function createOpenAiServer(
       return closing;
     },
   };
-}
-
-/** An error inside a Responses API stream: OpenAI's `error` event. */
-function responsesSseError(body: OpenAiErrorBody): string {
-  const e = body.error;
-  const data = { type: 'error', code: e.code, message: e.message, param: e.param, sequence_number: 0 };
-  return `event: error\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 function hasCodeOf(err: unknown, code: GatewayErrorCode): boolean {
