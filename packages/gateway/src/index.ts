@@ -17,6 +17,7 @@ export {
   openAiErrorTable,
   toOpenAiError,
 } from './openai/errors.js';
+export { checkFields, type FieldClass, OPENAI_FIELDS, type OpenAiRoute } from './openai/fields.js';
 export {
   type ChatCompletionRequest,
   ChatCompletionRequestSchema,
@@ -24,6 +25,9 @@ export {
   CompletionRequestSchema,
   type EmbeddingRequest,
   EmbeddingRequestSchema,
+  MAX_CHOICES,
+  type ResponseRequest,
+  ResponseRequestSchema,
 } from './openai/schemas.js';
 export {
   createOpenAiServer,

@@ -12,6 +12,7 @@ import OpenAI from 'openai';
 import { Registry } from 'prom-client';
 import { GatewayError, GatewayErrorCode } from '../src/errors.js';
 import { createOpenAiServer, type OpenAiServer } from '../src/index.js';
+import type { Meter, Payments } from '../src/payments/service.js';
 import type {
   EmbedParams,
   EmbedResult,
@@ -27,6 +28,8 @@ import type {
 } from '../src/types.js';
 
 const MODEL = 'test-model';
+/** A model whose answers depend on the seed: its first token names it, its logprobs rank by it. */
+const VARIED = 'test-varied';
 const EMBED_MODEL = 'test-embed';
 const TOKENS = ['Hello', ',', ' world', '!', ' How', ' are', ' you', '?'];
 const FULL_TEXT = TOKENS.join('');
@@ -40,12 +43,40 @@ type Mode = 'ok' | 'fail-before' | 'fail-after' | 'hang' | 'no-miner' | 'no-done
 class TestRouter implements Router {
   mode: Mode = 'ok';
   last: { params: GenerateParams | EmbedParams; ctx: RouteContext } | undefined;
+  /** Every generation asked for, in order. */
+  seen: GenerateParams[] = [];
+  /** VARIED: seeds whose generation fails before its first event. */
+  failSeeds = new Set<number>();
+
+  /** VARIED: `s<seed>` then ' x' tokens, logprob -(seed mod 10) each (always, as the real router's). */
+  private async *varied(params: GenerateParams): AsyncIterable<GenerateEvent> {
+    const seed = params.seed ?? 1000 + Math.floor(Math.random() * 1e6);
+    if (this.failSeeds.has(seed))
+      throw new GatewayError(GatewayErrorCode.UPSTREAM_FAILED, 'every miner failed');
+    const max = params.maxTokens ?? 128;
+    const n = Math.min(max, 3);
+    const logprob = -(seed % 10);
+    for (let i = 0; i < n; i++) {
+      await new Promise((r) => setImmediate(r));
+      yield { type: 'token', text: i === 0 ? `s${seed}` : ' x', logprob };
+    }
+    yield {
+      type: 'done',
+      finishReason: max <= 3 ? 'length' : 'stop',
+      usage: { promptTokens: PROMPT_TOKENS, completionTokens: n },
+    };
+  }
   private onAbort: (() => void) | undefined;
   /** Resolves once the signal of the request in progress aborts. */
   aborted: Promise<unknown> = Promise.resolve();
 
   async *generate(params: GenerateParams, ctx: RouteContext): AsyncIterable<GenerateEvent> {
     this.track(params, ctx);
+    this.seen.push(params);
+    if (params.model === VARIED) {
+      yield* this.varied(params);
+      return;
+    }
     if (params.model !== MODEL)
       throw new GatewayError(GatewayErrorCode.MODEL_NOT_FOUND, `The model '${params.model}' does not exist.`);
     if (this.mode === 'no-miner')
@@ -105,6 +136,7 @@ class TestRouter implements Router {
     return [
       { id: MODEL, miners: 2 },
       { id: EMBED_MODEL, miners: 1 },
+      { id: VARIED, miners: 3 },
       { id: 'org/with-slash', miners: 1 },
     ];
   }
@@ -576,6 +608,7 @@ describe('models', () => {
       [
         [MODEL, 'model', 'subnet', 'number'],
         [EMBED_MODEL, 'model', 'subnet', 'number'],
+        [VARIED, 'model', 'subnet', 'number'],
         ['org/with-slash', 'model', 'subnet', 'number'],
       ],
     );
@@ -632,21 +665,26 @@ describe('errors', () => {
     const missing = await envelope(await post('/v1/chat/completions', JSON.stringify({ model: MODEL })), 400);
     assert.match(missing.message, /Missing required parameter: 'messages'/);
     const n = await rejects(
-      client.chat.completions.create({ model: MODEL, messages, n: 2 }),
+      client.chat.completions.create({ model: MODEL, messages, n: 9 }),
       OpenAI.BadRequestError,
     );
     assert.equal(n.param, 'n');
+    assert.match(n.message, /at most 8/);
   });
 
-  it('ignores unknown fields the client may send', async () => {
+  it('accepts the no-op fields and harmless values of refused ones', async () => {
     const res = await post(
       '/v1/chat/completions',
       JSON.stringify({
         model: MODEL,
         messages,
         frequency_penalty: 0,
-        metadata: { a: 1 },
+        metadata: { a: '1' },
         store: false,
+        user: 'u1',
+        service_tier: 'auto',
+        tools: [],
+        tool_choice: 'none',
         n: null,
       }),
     );
@@ -903,5 +941,373 @@ describe('robustness', () => {
     assert.equal(r.choices[0]?.message.content, 'Hello');
     const metrics = await registry.getSingleMetricAsString('gateway_openai_requests_total');
     assert.match(metrics, /route="\/v1\/chat\/completions",status="200"/);
+  });
+});
+
+/** The chat prompt of the `n` tests and its limiter estimate per candidate (characters / 4 + max tokens). */
+const ONE = [{ role: 'user' as const, content: 'Pick one.' }];
+const PER_CANDIDATE = Math.ceil('Pick one.'.length / 4) + 8;
+
+describe('n choices and best_of', () => {
+  it('n=3: three generations (seed + i), choices by index, usage summed, limiter charged for all', async () => {
+    const seen = router.seen.length;
+    const admitted = limiter.admitted.length;
+    const settled = limiter.settled.length;
+    const r = await client.chat.completions.create({
+      model: VARIED,
+      messages: ONE,
+      n: 3,
+      seed: 40,
+      max_tokens: 8,
+    });
+    assert.deepEqual(
+      r.choices.map((c) => [c.index, c.message.content, c.finish_reason]),
+      [
+        [0, 's40 x x', 'stop'],
+        [1, 's41 x x', 'stop'],
+        [2, 's42 x x', 'stop'],
+      ],
+    );
+    assert.deepEqual(r.usage, {
+      prompt_tokens: PROMPT_TOKENS,
+      completion_tokens: 9,
+      total_tokens: PROMPT_TOKENS + 9,
+    });
+    assert.deepEqual(
+      router.seen.slice(seen).map((p) => p.seed),
+      [40, 41, 42],
+    );
+    assert.deepEqual(limiter.admitted.slice(admitted), [{ key: 'k1', tokens: 3 * PER_CANDIDATE }]);
+    // Each candidate's prompt is a prefill on some miner: settled as three prompts and all completions.
+    assert.deepEqual(limiter.settled.slice(settled), [
+      { key: 'k1', estimated: 3 * PER_CANDIDATE, actual: 3 * PROMPT_TOKENS + 9 },
+    ]);
+    assert.deepEqual(usage.records.at(-1), {
+      keyId: 'k1',
+      promptTokens: 3 * PROMPT_TOKENS,
+      completionTokens: 9,
+      ok: true,
+    });
+  });
+
+  it('n=3 without a seed: independent generations, distinct choices', async () => {
+    const seen = router.seen.length;
+    const r = await client.chat.completions.create({ model: VARIED, messages: ONE, n: 3, max_tokens: 8 });
+    assert.equal(r.choices.length, 3);
+    assert.equal(new Set(r.choices.map((c) => c.message.content)).size, 3);
+    assert.deepEqual(
+      router.seen.slice(seen).map((p) => p.seed),
+      [undefined, undefined, undefined],
+    );
+  });
+
+  it('n=3 streamed: chunks interleaved by index, a finish_reason per choice, one usage chunk', async () => {
+    const settled = limiter.settled.length;
+    const stream = await client.chat.completions.create({
+      model: VARIED,
+      messages: ONE,
+      n: 3,
+      seed: 7,
+      max_tokens: 8,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const text = ['', '', ''];
+    const finish: (string | null)[] = [null, null, null];
+    const usages: unknown[] = [];
+    const order: number[] = [];
+    for await (const chunk of stream) {
+      if (chunk.usage) usages.push(chunk.usage);
+      for (const c of chunk.choices) {
+        text[c.index] += c.delta.content ?? '';
+        if (c.finish_reason !== null) finish[c.index] = c.finish_reason;
+        order.push(c.index);
+      }
+    }
+    assert.deepEqual(text, ['s7 x x', 's8 x x', 's9 x x']);
+    assert.deepEqual(finish, ['stop', 'stop', 'stop']);
+    assert.deepEqual(usages, [
+      { prompt_tokens: PROMPT_TOKENS, completion_tokens: 9, total_tokens: PROMPT_TOKENS + 9 },
+    ]);
+    // Interleaved as the candidates produce, not one after another.
+    assert.notDeepEqual(order, [...order].sort());
+    assert.deepEqual(limiter.settled.slice(settled), [
+      { key: 'k1', estimated: 3 * PER_CANDIDATE, actual: 3 * PROMPT_TOKENS + 9 },
+    ]);
+  });
+
+  it('n: a candidate that fails before its first event fails the request with its status, whole and streamed', async () => {
+    router.failSeeds.add(501);
+    try {
+      for (const stream of [false, true]) {
+        const err = await rejects(
+          client.chat.completions.create({ model: VARIED, messages: ONE, n: 2, seed: 500, stream }),
+          OpenAI.APIError,
+        );
+        assert.equal(err.status, 502);
+      }
+    } finally {
+      router.failSeeds.clear();
+    }
+  });
+
+  it('completions n=2: two choices; best_of=4: the two of highest total logprob, all four billed', async () => {
+    const two = await client.completions.create({ model: VARIED, prompt: 'p', n: 2, seed: 1, max_tokens: 8 });
+    assert.deepEqual(
+      two.choices.map((c) => [c.index, c.text]),
+      [
+        [0, 's1 x x'],
+        [1, 's2 x x'],
+      ],
+    );
+    const admitted = limiter.admitted.length;
+    // Seeds 7, 8, 9, 10 score -21, -24, -27 and 0: the best are 10 then 7.
+    const best = await client.completions.create({
+      model: VARIED,
+      prompt: 'p',
+      n: 2,
+      best_of: 4,
+      seed: 7,
+      max_tokens: 8,
+    });
+    assert.deepEqual(
+      best.choices.map((c) => [c.index, c.text, c.logprobs]),
+      [
+        [0, 's10 x x', null],
+        [1, 's7 x x', null],
+      ],
+    );
+    assert.equal(best.usage?.completion_tokens, 12);
+    assert.deepEqual(limiter.admitted.slice(admitted), [{ key: 'k1', tokens: 4 * (1 + 8) }]);
+    const withLp = await client.completions.create({
+      model: VARIED,
+      prompt: 'p',
+      best_of: 3,
+      seed: 8,
+      max_tokens: 8,
+      logprobs: 0,
+    });
+    assert.equal(withLp.choices[0]?.text, 's10 x x');
+    assert.deepEqual(withLp.choices[0]?.logprobs?.token_logprobs, [0, 0, 0]);
+  });
+
+  it('refuses n and best_of beyond 8, best_of < n and best_of with stream, naming the field', async () => {
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+      ['/v1/chat/completions', { model: VARIED, messages: ONE, n: 9 }, 'n', /at most 8/],
+      ['/v1/chat/completions', { model: VARIED, messages: ONE, n: 0 }, 'n', /./],
+      ['/v1/completions', { model: VARIED, prompt: 'p', best_of: 9 }, 'best_of', /at most 8/],
+      ['/v1/completions', { model: VARIED, prompt: 'p', n: 3, best_of: 2 }, 'best_of', /at least n/],
+      ['/v1/completions', { model: VARIED, prompt: 'p', best_of: 2, stream: true }, 'best_of', /stream/],
+    ];
+    for (const [path, body, param, message] of cases) {
+      const e = await envelope(await post(path, JSON.stringify(body)), 400);
+      assert.equal(e.param, param, JSON.stringify(body));
+      assert.match(e.message, message);
+    }
+  });
+
+  it('a bound key reserves and is charged for every candidate', async () => {
+    const begun: { promptTokens: number; completionTokens: number }[] = [];
+    const charged: { promptTokens: number; completionTokens: number }[] = [];
+    const payments = {
+      async begin(
+        _key: KeyRecord,
+        _model: string,
+        bounds: { promptTokens: number; completionTokens: number },
+      ) {
+        begun.push(bounds);
+        const meter: Meter = {
+          bound: 1n,
+          priceBlock: 1,
+          async finish(u) {
+            if (charged.length === begun.length) return undefined;
+            charged.push(u);
+            return undefined;
+          },
+        };
+        return meter;
+      },
+    } as unknown as Payments;
+    const paidKeys: KeyAuthority = {
+      authenticate: (secret) =>
+        secret === 'sk-bound'
+          ? { ...(KEYS['sk-good'] as KeyRecord), account: { client: '0x1', digest: '0x2' } }
+          : undefined,
+    };
+    const paid = await createOpenAiServer(
+      { host: '127.0.0.1', port: 0, maxBodyBytes: MAX_BODY, requestTimeoutMs: 5000 },
+      { router, keys: paidKeys, limiter, usage, payments },
+    );
+    try {
+      const c = clientWith('sk-bound', paid.url);
+      await c.chat.completions.create({ model: VARIED, messages: ONE, n: 3, seed: 1, max_tokens: 8 });
+      const bytes = Buffer.byteLength('Pick one.');
+      assert.deepEqual(begun, [{ promptTokens: 3 * bytes, completionTokens: 3 * (8 + 8) }]);
+      assert.deepEqual(charged, [{ promptTokens: 3 * PROMPT_TOKENS, completionTokens: 9 }]);
+    } finally {
+      await paid.close();
+    }
+  });
+});
+
+describe('responses', () => {
+  it('answers a response object: instructions first, input items, output_text, usage', async () => {
+    const r = await client.responses.create({
+      model: MODEL,
+      instructions: 'Be brief.',
+      input: [
+        { role: 'developer', content: 'No emoji.' },
+        { role: 'user', content: [{ type: 'input_text', text: 'Hi' }] },
+        { type: 'message', role: 'assistant', content: 'Hello' },
+        { role: 'user', content: 'Again' },
+      ],
+      max_output_tokens: 64,
+      temperature: 0.5,
+      top_p: 0.9,
+      store: false,
+      metadata: { a: 'b' },
+    });
+    assert.equal(r.output_text, FULL_TEXT);
+    assert.match(r.id, /^resp_/);
+    assert.equal(r.object, 'response');
+    assert.equal(r.status, 'completed');
+    assert.equal(r.incomplete_details, null);
+    assert.equal(r.model, MODEL);
+    assert.equal(typeof r.created_at, 'number');
+    const out = r.output[0];
+    assert.ok(out?.type === 'message');
+    assert.match(out.id, /^msg_/);
+    assert.equal(out.role, 'assistant');
+    assert.equal(out.status, 'completed');
+    assert.deepEqual(out.content, [{ type: 'output_text', text: FULL_TEXT, annotations: [], logprobs: [] }]);
+    assert.deepEqual(r.usage, {
+      input_tokens: PROMPT_TOKENS,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: TOKENS.length,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: PROMPT_TOKENS + TOKENS.length,
+    });
+    const p = lastParams();
+    assert.equal(p.kind, 'chat');
+    assert.deepEqual(p.messages, [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'system', content: 'No emoji.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello' },
+      { role: 'user', content: 'Again' },
+    ]);
+    assert.equal(p.maxTokens, 64);
+    assert.equal(p.temperature, 0.5);
+    assert.equal(p.topP, 0.9);
+  });
+
+  it('max_output_tokens reached: status incomplete with reason max_output_tokens', async () => {
+    const r = await client.responses.create({ model: MODEL, input: 'Hi', max_output_tokens: 2 });
+    assert.equal(r.status, 'incomplete');
+    assert.deepEqual(r.incomplete_details, { reason: 'max_output_tokens' });
+    assert.equal(r.output_text, 'Hello,');
+  });
+
+  it("streams OpenAI's events in order with sequence numbers", async () => {
+    const stream = await client.responses.create({ model: MODEL, input: 'Hi', stream: true });
+    const types: string[] = [];
+    const seqs: number[] = [];
+    let deltas = '';
+    let final: OpenAI.Responses.Response | undefined;
+    for await (const ev of stream) {
+      types.push(ev.type);
+      seqs.push(ev.sequence_number);
+      if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+      if (ev.type === 'response.output_text.done') assert.equal(ev.text, FULL_TEXT);
+      if (ev.type === 'response.completed') final = ev.response;
+    }
+    assert.deepEqual(types, [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      ...TOKENS.map(() => 'response.output_text.delta'),
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    assert.deepEqual(
+      seqs,
+      types.map((_, i) => i),
+    );
+    assert.equal(deltas, FULL_TEXT);
+    assert.equal(final?.status, 'completed');
+    assert.equal(final?.usage?.output_tokens, TOKENS.length);
+    // The client's stream helper assembles the same response.
+    const helper = client.responses.stream({ model: MODEL, input: 'Hi' });
+    const done = await helper.finalResponse();
+    assert.equal(done.output_text, FULL_TEXT);
+  });
+
+  it('a failure after streaming began is an error event and the iteration throws', async () => {
+    router.mode = 'fail-after';
+    try {
+      const stream = await client.responses.create({ model: MODEL, input: 'Hi', stream: true });
+      const types: string[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const ev of stream) types.push(ev.type);
+        })(),
+        /went away mid-answer/,
+      );
+      assert.deepEqual(types.slice(-2), ['response.output_text.delta', 'response.output_text.delta']);
+      assert.ok(!types.includes('response.completed'));
+    } finally {
+      router.mode = 'ok';
+    }
+  });
+
+  it('refuses what a stateless gateway cannot do, naming the field', async () => {
+    const base = { model: MODEL, input: 'Hi' };
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ ...base, previous_response_id: 'resp_1' }, 'previous_response_id', /stateless/],
+      [{ ...base, store: true }, 'store', /only false/],
+      [{ ...base, background: true }, 'background', /background/],
+      [{ ...base, conversation: 'conv_1' }, 'conversation', /stateless/],
+      [{ ...base, tools: [{ type: 'web_search' }] }, 'tools', /not supported yet/],
+      [{ ...base, tools: [{ type: 'function', name: 'f', parameters: {} }] }, 'tools', /not supported yet/],
+      [{ ...base, text: { format: { type: 'json_object' } } }, 'text', /not supported yet/],
+      [{ ...base, include: ['reasoning.encrypted_content'] }, 'include', /can be produced/],
+      [{ ...base, truncation: 'auto' }, 'truncation', /disabled/],
+      [
+        { ...base, input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] },
+        'input',
+        /message items/,
+      ],
+      [
+        { ...base, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
+        'input',
+        /message items/,
+      ],
+      [{ ...base, max_output_tokens: 0 }, 'max_output_tokens', /./],
+      [{ model: MODEL }, 'input', /Missing/],
+    ];
+    for (const [body, param, message] of cases) {
+      const e = await envelope(await post('/v1/responses', JSON.stringify(body)), 400);
+      assert.equal(e.param, param, JSON.stringify(body));
+      assert.match(e.message, message, JSON.stringify(body));
+    }
+    const err = await rejects(
+      client.responses.create({ ...base, previous_response_id: 'resp_1' }),
+      OpenAI.BadRequestError,
+    );
+    assert.equal(err.param, 'previous_response_id');
+    // Harmless values of refused fields pass.
+    const ok = await client.responses.create({
+      ...base,
+      tools: [],
+      tool_choice: 'none',
+      include: [],
+      text: { format: { type: 'text' } },
+      background: false,
+      truncation: 'disabled',
+    });
+    assert.equal(ok.output_text, FULL_TEXT);
   });
 });

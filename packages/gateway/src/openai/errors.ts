@@ -140,7 +140,7 @@ export function fromZodError(error: z.ZodError): GatewayError {
   if (issue.path.length === 0)
     return invalidRequest(`The request body must be a JSON object: ${issue.message}`);
   const param = issue.path.map(String).join('.');
-  if (issue.code === 'invalid_type' && issue.input === undefined)
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined)
     return invalidRequest(`Missing required parameter: '${param}'.`, param);
   return invalidRequest(`Invalid value for '${param}': ${issue.message}`, param);
 }

@@ -1,11 +1,45 @@
 /**
  * Request bodies of the OpenAI-compatible routes as zod schemas (the one definition; the request types are
- * inferred from them). Strict about the fields the gateway reads: a wrong type or range is a 400 naming the
- * field. Lenient about the rest: unknown fields the official clients send are dropped, never refused, and
- * optional fields accept `null` as OpenAI's API does. Limits mirror `app_generateV1` / `app_embedV1`, so a
- * request that passes here is one a miner accepts. Never used on the response path.
+ * inferred from them). Strict: a wrong type or range is a 400 naming the field, and every field is one of
+ * `fields.ts`'s table (honoured, a no-op, or refused unless harmless; `checkFields` refuses before these
+ * run, so a refused field here is only ever its harmless value). Optional fields accept `null` as OpenAI's
+ * API does. Limits mirror `app_generateV1` / `app_embedV1`, so a request that passes here is one a miner
+ * accepts. Never used on the response path.
  */
 import { z } from 'zod';
+import { OPENAI_FIELDS, type OpenAiRoute } from './fields.js';
+
+/** Most choices (`n`, `best_of`) one request may ask for: each is a generation of its own. */
+export const MAX_CHOICES = 8;
+
+/** The refused fields of a route, accepted here as anything: `checkFields` let only harmless values by. */
+function refusedShape(route: OpenAiRoute): Record<string, z.ZodOptional<z.ZodUnknown>> {
+  const out: Record<string, z.ZodOptional<z.ZodUnknown>> = {};
+  for (const [name, c] of Object.entries(OPENAI_FIELDS[route]))
+    if (c.class === 'refused') out[name] = z.unknown().optional();
+  return out;
+}
+
+/** The no-op fields (see `fields.ts` for why each is harmless), typed so a wrong type is still a 400. */
+const NoopFields = {
+  user: z.string().max(512).nullish(),
+  safety_identifier: z.string().max(512).nullish(),
+  metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
+  store: z
+    .literal(false, { error: 'store: only false (the gateway is stateless and stores nothing)' })
+    .nullish(),
+  service_tier: z
+    .enum(['auto', 'default'], { error: "service_tier: only 'auto' or 'default' (there is one tier)" })
+    .nullish(),
+  prompt_cache_key: z.string().max(1024).nullish(),
+  prompt_cache_options: z.record(z.string(), z.unknown()).nullish(),
+  prompt_cache_retention: z.string().max(64).nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+};
+
+const StreamOptionsSchema = z
+  .object({ include_usage: z.boolean().nullish(), include_obfuscation: z.boolean().nullish() })
+  .strict();
 
 const ModelId = z.string().min(1).max(256);
 const MAX_TEXT = 1_000_000;
@@ -38,42 +72,119 @@ const SamplingFields = {
   top_p: z.number().min(0).max(1).nullish(),
   seed: z.int().nullish(),
   stop: StopSchema.nullish(),
-  n: z.literal(1, { error: 'n: only 1 choice per request is supported' }).nullish(),
+  n: z
+    .int()
+    .min(1)
+    .max(MAX_CHOICES, {
+      error: `n: at most ${MAX_CHOICES} choices per request (each is a generation of its own)`,
+    })
+    .nullish(),
   stream: z.boolean().nullish(),
-  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  stream_options: StreamOptionsSchema.nullish(),
+  user: NoopFields.user,
 };
 
 /** `POST /v1/chat/completions`. */
-export const ChatCompletionRequestSchema = z.object({
-  ...SamplingFields,
-  messages: z.array(ChatMessageSchema).min(1).max(1024),
-  max_completion_tokens: z.int().min(1).max(32_768).nullish(),
-  logprobs: z.boolean().nullish(),
-  top_logprobs: z.int().min(0).max(20).nullish(),
-  tools: z.array(z.unknown()).max(0, { error: 'tools are not supported by this gateway' }).nullish(),
-});
+export const ChatCompletionRequestSchema = z
+  .object({
+    ...refusedShape('chat'),
+    ...NoopFields,
+    ...SamplingFields,
+    messages: z.array(ChatMessageSchema).min(1).max(1024),
+    max_completion_tokens: z.int().min(1).max(32_768).nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.int().min(0).max(20).nullish(),
+  })
+  .strict();
 export type ChatCompletionRequest = z.output<typeof ChatCompletionRequestSchema>;
 
 /** `POST /v1/completions` (legacy). */
-export const CompletionRequestSchema = z.object({
-  ...SamplingFields,
-  prompt: z.union([z.string().max(MAX_TEXT), z.tuple([z.string().max(MAX_TEXT)])], {
-    error: 'prompt must be a string or an array of one string (token arrays and batches are not supported)',
-  }),
-  /** The number of most likely tokens to return with each token (OpenAI allows up to 5). */
-  logprobs: z.int().min(0).max(5).nullish(),
-  echo: z.literal(false, { error: 'echo: only false is supported' }).nullish(),
-  best_of: z.literal(1, { error: 'best_of: only 1 is supported' }).nullish(),
-});
+export const CompletionRequestSchema = z
+  .object({
+    ...refusedShape('completions'),
+    ...SamplingFields,
+    prompt: z.union([z.string().max(MAX_TEXT), z.tuple([z.string().max(MAX_TEXT)])], {
+      error: 'prompt must be a string or an array of one string (token arrays and batches are not supported)',
+    }),
+    /** The number of most likely tokens to return with each token (OpenAI allows up to 5). */
+    logprobs: z.int().min(0).max(5).nullish(),
+    /** Candidates generated; the `n` with the highest total logprob are returned (≥ n, not with stream). */
+    best_of: z
+      .int()
+      .min(1)
+      .max(MAX_CHOICES, { error: `best_of: at most ${MAX_CHOICES} candidates per request` })
+      .nullish(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const n = r.n ?? 1;
+    if (r.best_of !== null && r.best_of !== undefined && r.best_of < n)
+      ctx.addIssue({ code: 'custom', path: ['best_of'], message: `best_of must be at least n (${n})` });
+    if ((r.best_of ?? 1) > 1 && r.stream === true)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['best_of'],
+        message: 'best_of cannot be used with stream (the best candidates are known only at the end)',
+      });
+  });
 export type CompletionRequest = z.output<typeof CompletionRequestSchema>;
 
 /** `POST /v1/embeddings`. */
-export const EmbeddingRequestSchema = z.object({
-  model: ModelId,
-  input: z.union([z.string().max(100_000), z.array(z.string().max(100_000)).min(1).max(2048)], {
-    error: 'input must be a string or an array of strings (token arrays are not supported)',
-  }),
-  encoding_format: z.enum(['float', 'base64']).nullish(),
-  dimensions: z.int().min(1).nullish(),
-});
+export const EmbeddingRequestSchema = z
+  .object({
+    model: ModelId,
+    user: NoopFields.user,
+    input: z.union([z.string().max(100_000), z.array(z.string().max(100_000)).min(1).max(2048)], {
+      error: 'input must be a string or an array of strings (token arrays are not supported)',
+    }),
+    encoding_format: z.enum(['float', 'base64']).nullish(),
+    dimensions: z.int().min(1).nullish(),
+  })
+  .strict();
 export type EmbeddingRequest = z.output<typeof EmbeddingRequestSchema>;
+
+/** An input text part of a Responses API message (`input_text`, or `output_text` in an assistant turn). */
+const ResponseTextPartSchema = z.object({
+  type: z.enum(['input_text', 'output_text'], {
+    error: 'content parts must be input_text or output_text (images, files and audio are not served)',
+  }),
+  text: z.string().max(MAX_TEXT),
+});
+
+/** A message item of a Responses API `input` (function calls and outputs are not served yet). */
+const ResponseInputItemSchema = z.object({
+  type: z
+    .literal('message', { error: "only message items are supported in input (type 'message')" })
+    .optional(),
+  role: z.enum(['system', 'developer', 'user', 'assistant'], {
+    error: 'role must be system, developer, user or assistant',
+  }),
+  content: z.union([z.string().max(MAX_TEXT), z.array(ResponseTextPartSchema).max(1024)], {
+    error: 'content must be a string or an array of input_text / output_text parts',
+  }),
+  id: z.string().max(256).optional(),
+  status: z.string().max(64).optional(),
+});
+
+/** `POST /v1/responses`, stateless: see `fields.ts` for what is refused and why. */
+export const ResponseRequestSchema = z
+  .object({
+    ...refusedShape('responses'),
+    ...NoopFields,
+    model: ModelId,
+    input: z.union([z.string().max(MAX_TEXT), z.array(ResponseInputItemSchema).min(1).max(1024)], {
+      error: 'input must be a string or an array of message items',
+    }),
+    instructions: z.string().max(MAX_TEXT).nullish(),
+    max_output_tokens: z.int().min(1).max(32_768).nullish(),
+    temperature: z.number().min(0).max(2).nullish(),
+    top_p: z.number().min(0).max(1).nullish(),
+    stream: z.boolean().nullish(),
+    stream_options: StreamOptionsSchema.nullish(),
+    max_tool_calls: z.int().min(0).nullish(),
+    truncation: z
+      .literal('disabled', { error: "truncation: only 'disabled' (an input too long is refused, never cut)" })
+      .nullish(),
+  })
+  .strict();
+export type ResponseRequest = z.output<typeof ResponseRequestSchema>;

@@ -20,6 +20,7 @@ import { GatewayError, GatewayErrorCode } from '../errors.js';
 import { createLimiter } from '../limits.js';
 import { type Meter, type Payments, RECEIPT_HEADER } from '../payments/service.js';
 import type {
+  GenerateEvent,
   GenerateParams,
   KeyAuthority,
   KeyRecord,
@@ -33,15 +34,24 @@ import { X402_HEADERS } from '../x402.js';
 import {
   fromZodError,
   invalidRequest,
+  type OpenAiErrorBody,
   type OpenAiHttpError,
   rateLimitError,
   routeError,
   toOpenAiError,
 } from './errors.js';
-import { ChatCompletionRequestSchema, CompletionRequestSchema, EmbeddingRequestSchema } from './schemas.js';
+import { checkFields, type OpenAiRoute } from './fields.js';
+import { ResponsesEncoder, responseToGenerate } from './responses.js';
+import {
+  ChatCompletionRequestSchema,
+  CompletionRequestSchema,
+  EmbeddingRequestSchema,
+  ResponseRequestSchema,
+} from './schemas.js';
 import {
   ChatEncoder,
   CompletionEncoder,
+  candidateParams,
   chatToGenerate,
   completionToGenerate,
   type DoneEvent,
@@ -51,6 +61,8 @@ import {
   type GenerationPlan,
   modelObject,
   sseError,
+  type TokenEvent,
+  type Usage,
 } from './translate.js';
 
 /** The slice of the `gateway` config the front door reads. */
@@ -95,7 +107,15 @@ export interface OpenAiServer {
 }
 
 type Method = 'GET' | 'POST';
-type RouteName = 'chat' | 'completions' | 'embeddings' | 'models' | 'model' | 'payments' | 'paymentKeys';
+type RouteName =
+  | 'chat'
+  | 'completions'
+  | 'responses'
+  | 'embeddings'
+  | 'models'
+  | 'model'
+  | 'payments'
+  | 'paymentKeys';
 
 interface Route {
   name: RouteName;
@@ -111,6 +131,7 @@ const ROUTES = new Map<string, Route>([
     { name: 'chat', method: 'POST', label: '/v1/chat/completions', idPrefix: 'chatcmpl-' },
   ],
   ['/v1/completions', { name: 'completions', method: 'POST', label: '/v1/completions', idPrefix: 'cmpl-' }],
+  ['/v1/responses', { name: 'responses', method: 'POST', label: '/v1/responses', idPrefix: 'resp_' }],
   ['/v1/embeddings', { name: 'embeddings', method: 'POST', label: '/v1/embeddings', idPrefix: 'embd-' }],
   ['/v1/models', { name: 'models', method: 'GET', label: '/v1/models', idPrefix: 'req-' }],
   ['/v1/payments', { name: 'payments', method: 'GET', label: '/v1/payments', idPrefix: 'req-' }],
@@ -145,10 +166,48 @@ interface Metered {
   miner: string | undefined;
 }
 
-/** How far a generation got: its done event, or the tokens relayed before it failed. */
+/** How far each candidate generation got: its done event, or the tokens relayed before it failed. */
 interface Outcome {
-  done: DoneEvent | undefined;
-  tokens: number;
+  dones: (DoneEvent | undefined)[];
+  tokens: number[];
+}
+
+/** Whether every candidate finished. */
+function finished(o: Outcome): o is { dones: DoneEvent[]; tokens: number[] } {
+  return o.dones.every((d) => d !== undefined);
+}
+
+/** A response's usage as OpenAI reports it: the prompt once, the completions of all candidates summed. */
+function reportedUsage(dones: readonly DoneEvent[]): Usage {
+  let completionTokens = 0;
+  for (const d of dones) completionTokens += d.usage.completionTokens;
+  return { promptTokens: dones[0]?.usage.promptTokens ?? 0, completionTokens };
+}
+
+/**
+ * What a request is charged and counted against its limits: every candidate's usage, its prompt included,
+ * since each is a generation of its own on some miner. A candidate cut off after relaying tokens counts its
+ * prompt's bound and the tokens relayed; one that relayed nothing counts nothing.
+ */
+function chargedUsage(o: Outcome, prompt: readonly string[]): Usage {
+  const u: Usage = { promptTokens: 0, completionTokens: 0 };
+  for (const [i, d] of o.dones.entries()) {
+    const tokens = o.tokens[i] ?? 0;
+    if (d !== undefined) {
+      u.promptTokens += d.usage.promptTokens;
+      u.completionTokens += d.usage.completionTokens;
+    } else if (tokens > 0) {
+      u.promptTokens += promptBound(prompt);
+      u.completionTokens += tokens;
+    }
+  }
+  return u;
+}
+
+/** Candidate indices by total logprob, best first (`best_of`); stable, so ties keep their order. */
+function rankByLogprob(events: readonly (readonly TokenEvent[])[]): number[] {
+  const score = events.map((evs) => evs.reduce((s, ev) => s + (ev.logprob ?? 0), 0));
+  return score.map((_, i) => i).sort((a, b) => (score[b] as number) - (score[a] as number));
 }
 
 /** The prompt texts of a generation, as the usage counter sees them. */
@@ -194,6 +253,8 @@ class Exchange {
   readonly ctx: RouteContext;
   /** Headers every response of this request carries (x402's `PAYMENT-RESPONSE`). */
   readonly extraHeaders: Record<string, string> = {};
+  /** How an error is framed inside a stream that began (the Responses API's is an `error` event). */
+  sseError: (body: OpenAiErrorBody) => string = sseError;
   private timer: NodeJS.Timeout | undefined;
   private pending = '';
   private scheduled = false;
@@ -272,7 +333,7 @@ class Exchange {
       this.sendError(e);
       return;
     }
-    const out = this.pending + sseError(e.body);
+    const out = this.pending + this.sseError(e.body);
     this.pending = '';
     this.res.end(out);
   }
@@ -377,7 +438,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
   });
 }
 
-function parseJson<S extends z.ZodType>(body: string, schema: S): z.output<S> {
+function parseJson<S extends z.ZodType>(body: string, schema: S, route?: OpenAiRoute): z.output<S> {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -386,6 +447,7 @@ function parseJson<S extends z.ZodType>(body: string, schema: S): z.output<S> {
       'We could not parse the JSON body of your request. The API expects a JSON object; check that the body is valid JSON.',
     );
   }
+  if (route !== undefined) checkFields(route, json);
   const parsed = schema.safeParse(json, { reportInput: true });
   if (!parsed.success) throw fromZodError(parsed.error);
   return parsed.data;
@@ -457,15 +519,28 @@ export async function createOpenAiServer(
     let encoder: GenerationEncoder;
     const meta = { id: x.ctx.requestId, created: Math.floor(Date.now() / 1000), model: '' };
     if (route.name === 'chat') {
-      const r = parseJson(body, ChatCompletionRequestSchema);
+      const r = parseJson(body, ChatCompletionRequestSchema, 'chat');
       plan = chatToGenerate(r);
       meta.model = r.model;
-      encoder = new ChatEncoder(meta, plan.logprobs !== undefined, plan.includeUsage);
+      encoder = new ChatEncoder(meta, plan.logprobs !== undefined, plan.includeUsage, plan.choices);
+    } else if (route.name === 'responses') {
+      const r = parseJson(body, ResponseRequestSchema, 'responses');
+      plan = responseToGenerate(r);
+      meta.model = r.model;
+      const responses = new ResponsesEncoder(meta, r);
+      encoder = responses;
+      x.sseError = (b) => responses.error(b);
     } else {
-      const r = parseJson(body, CompletionRequestSchema);
+      const r = parseJson(body, CompletionRequestSchema, 'completions');
       plan = completionToGenerate(r);
       meta.model = r.model;
-      encoder = new CompletionEncoder(meta, plan.logprobs !== undefined, plan.includeUsage, plan.promptChars);
+      encoder = new CompletionEncoder(
+        meta,
+        plan.logprobs !== undefined,
+        plan.includeUsage,
+        plan.promptChars,
+        plan.candidates,
+      );
     }
     return serveGeneration(x, key, plan, encoder);
   }
@@ -489,9 +564,10 @@ export async function createOpenAiServer(
     encoder: GenerationEncoder,
   ): Promise<void> {
     const prompt = promptOf(plan.params);
+    // Every candidate is a generation of its own: the reservation covers all of them.
     const metering = await meterOf(x, keyOrPayer, plan.params.model, {
-      promptTokens: utf8(prompt),
-      completionTokens: (plan.params.maxTokens ?? 0) + COMPLETION_SLACK,
+      promptTokens: plan.candidates * utf8(prompt),
+      completionTokens: plan.candidates * ((plan.params.maxTokens ?? 0) + COMPLETION_SLACK),
     });
     if (metering === undefined) return;
     const { key, meter } = metering;
@@ -502,7 +578,10 @@ export async function createOpenAiServer(
       );
       return;
     }
-    const outcome: Outcome = { done: undefined, tokens: 0 };
+    const outcome: Outcome = {
+      dones: Array.from({ length: plan.candidates }, () => undefined),
+      tokens: Array.from({ length: plan.candidates }, () => 0),
+    };
     const metered: Metered | undefined = meter === undefined ? undefined : { meter, miner: undefined };
     if (metered !== undefined)
       x.ctx.served = (hotkey) => {
@@ -513,37 +592,33 @@ export async function createOpenAiServer(
       else await collect(x, plan, encoder, outcome, metered);
     } catch (err) {
       x.fail(err);
+      // The other candidates of a failed request stop too.
+      if (!x.controller.signal.aborted) x.controller.abort(err);
     } finally {
       x.disarm();
       inflight.delete(x);
       // A request that failed or was cut off after tokens were relayed is charged what was relayed: the
       // prompt's bound and the relayed tokens (no receipt: the response is gone or ended in an error).
-      if (metered !== undefined) {
-        const partial =
-          outcome.tokens > 0
-            ? { promptTokens: promptBound(prompt), completionTokens: outcome.tokens }
-            : { promptTokens: 0, completionTokens: 0 };
-        metered.meter
-          .finish(outcome.done?.usage ?? partial, {
-            miner: metered.miner,
-            requestId: x.ctx.requestId,
-            sign: false,
-          })
-          .catch(ignore);
-      }
-      const done = outcome.done;
-      if (done !== undefined) {
-        const { promptTokens, completionTokens } = done.usage;
-        limiter.settle(key, plan.estimate, promptTokens + completionTokens);
-        usage.record(key.id, { promptTokens, completionTokens, ok: true });
-      } else {
-        limiter.settle(key, plan.estimate, outcome.tokens);
-        usage.record(key.id, { promptTokens: 0, completionTokens: outcome.tokens, ok: false });
-      }
+      // A finished one was charged by receiptOf already (finish charges once).
+      const charged = chargedUsage(outcome, prompt);
+      metered?.meter
+        .finish(charged, { miner: metered.miner, requestId: x.ctx.requestId, sign: false })
+        .catch(ignore);
+      const ok = finished(outcome);
+      limiter.settle(key, plan.estimate, charged.promptTokens + charged.completionTokens);
+      usage.record(key.id, {
+        promptTokens: ok ? charged.promptTokens : 0,
+        completionTokens: charged.completionTokens,
+        ok,
+      });
     }
   }
 
-  /** A whole answer: the router may fail over at any point, since nothing reached the client yet. */
+  /**
+   * A whole answer: the candidates run at once (each picks its miner), and the router may fail over at any
+   * point of each, since nothing reached the client yet. With `best_of`, the `n` candidates of the highest
+   * total logprob are returned (every candidate is charged, as OpenAI bills them).
+   */
   async function collect(
     x: Exchange,
     plan: GenerationPlan,
@@ -551,20 +626,35 @@ export async function createOpenAiServer(
     out: Outcome,
     metered: Metered | undefined,
   ): Promise<void> {
-    const events = await router.complete(plan.params, x.ctx);
-    for (const ev of events) {
-      if (ev.type === 'done') {
-        out.done = ev;
-        break;
+    const all = await Promise.all(out.dones.map((_, i) => router.complete(candidateParams(plan, i), x.ctx)));
+    const tokens: TokenEvent[][] = [];
+    const dones: DoneEvent[] = [];
+    for (const events of all) {
+      const own: TokenEvent[] = [];
+      let done: DoneEvent | undefined;
+      for (const ev of events) {
+        if (ev.type === 'done') {
+          done = ev;
+          break;
+        }
+        own.push(ev);
       }
-      out.tokens++;
-      encoder.add(ev);
+      if (done === undefined) throw missingDone();
+      tokens.push(own);
+      dones.push(done);
     }
-    if (out.done === undefined) throw missingDone();
-    const receipt = await receiptOf(x, metered, out.done.usage);
+    // Only a whole answer is counted: a request whose candidates did not all finish sent nothing.
+    for (const [i, own] of tokens.entries()) {
+      out.dones[i] = dones[i];
+      out.tokens[i] = own.length;
+      for (const ev of own) encoder.add(i, ev);
+    }
+    const order =
+      plan.candidates > plan.choices ? rankByLogprob(tokens).slice(0, plan.choices) : [...dones.keys()];
+    const receipt = await receiptOf(x, metered, chargedUsage(out, []));
     x.sendJson(
       200,
-      encoder.body(out.done),
+      encoder.body(order, dones, reportedUsage(dones)),
       receipt === undefined ? undefined : { [RECEIPT_HEADER]: receipt },
     );
   }
@@ -614,7 +704,10 @@ export async function createOpenAiServer(
     return metered.meter.finish(u, { miner: metered.miner, requestId: x.ctx.requestId, sign: true });
   }
 
-  /** A streamed answer: headers wait for the first event, so a failure before it gets its own status. */
+  /**
+   * A streamed answer, the candidates' chunks interleaved as they come (each with its choice index). Headers
+   * wait for every candidate's first event, so a failure before them gets its own status.
+   */
   async function stream(
     x: Exchange,
     plan: GenerationPlan,
@@ -622,35 +715,51 @@ export async function createOpenAiServer(
     out: Outcome,
     metered: Metered | undefined,
   ): Promise<void> {
-    const it = router.generate(plan.params, x.ctx)[Symbol.asyncIterator]();
+    const its = out.dones.map((_, i) =>
+      router.generate(candidateParams(plan, i), x.ctx)[Symbol.asyncIterator](),
+    );
+    type Step = { i: number; r: IteratorResult<GenerateEvent> };
+    const step = (i: number): Promise<Step> => {
+      const p = (its[i] as AsyncIterator<GenerateEvent>).next().then((r) => ({ i, r }));
+      p.catch(ignore); // a candidate failing while another is awaited is seen when its turn comes
+      return p;
+    };
     try {
-      let r = await it.next();
-      if (r.done !== true) {
-        x.startStream();
-        const open = encoder.open();
-        if (open !== '') x.write(open);
-      }
-      while (r.done !== true && !x.ended) {
+      const first = await Promise.all(its.map((_, i) => step(i)));
+      if (first.every((s) => s.r.done === true)) throw missingDone();
+      x.startStream();
+      const open = encoder.open();
+      if (open !== '') x.write(open);
+      const pending = new Map<number, Promise<Step>>();
+      const take = async ({ i, r }: Step): Promise<void> => {
+        if (r.done === true) throw missingDone();
         const ev = r.value;
         if (ev.type === 'done') {
-          out.done = ev;
-          break;
+          out.dones[i] = ev;
+          x.write(encoder.finish(i, ev));
+          return;
         }
-        out.tokens++;
-        x.write(encoder.chunk(ev));
+        out.tokens[i] = (out.tokens[i] ?? 0) + 1;
+        x.write(encoder.chunk(i, ev));
         if (x.res.writableNeedDrain) await x.drained();
-        r = await it.next();
+        pending.set(i, step(i));
+      };
+      for (const s of first) await take(s);
+      while (pending.size > 0 && !x.ended) {
+        const s = await Promise.race(pending.values());
+        pending.delete(s.i);
+        await take(s);
       }
       if (x.ended) return;
-      if (out.done === undefined) throw missingDone();
+      if (!finished(out)) throw missingDone();
       // A stream's receipt cannot go in a header (sent before the cost is known): it is an SSE comment line
       // before the closing chunks, which every SSE parser (the `openai` client's included) skips.
-      const receipt = await receiptOf(x, metered, out.done.usage);
+      const receipt = await receiptOf(x, metered, chargedUsage(out, []));
       if (receipt !== undefined) x.write(`: ${RECEIPT_HEADER} ${receipt}\n\n`);
-      x.end(encoder.close(out.done));
+      x.end(encoder.close(reportedUsage(out.dones), out.dones));
     } finally {
-      // Closes the router's iteration (a no-op when it finished); never waits on it.
-      it.return?.().then(ignore, ignore);
+      // Closes the router's iterations (a no-op when they finished); never waits on them.
+      for (const it of its) it.return?.().then(ignore, ignore);
     }
   }
 
@@ -659,7 +768,7 @@ export async function createOpenAiServer(
     keyOrPayer: KeyRecord | undefined,
     body: string,
   ): Promise<void> {
-    const r = parseJson(body, EmbeddingRequestSchema);
+    const r = parseJson(body, EmbeddingRequestSchema, 'embeddings');
     const { params, estimate } = embeddingToEmbed(r);
     const input = typeof params.input === 'string' ? [params.input] : [...(params.input as string[])];
     const metering = await meterOf(x, keyOrPayer, params.model, {

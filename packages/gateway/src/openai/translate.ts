@@ -30,8 +30,13 @@ export interface ResponseMeta {
 
 /** A generation translated from an OpenAI request, with what the front door needs around it. */
 export interface GenerationPlan {
+  /** The first candidate's params; candidate i is {@link candidateParams}(plan, i). */
   params: GenerateParams;
-  /** Tokens the limiter is asked for: prompt characters / 4 + max tokens. */
+  /** Choices returned (`n`). */
+  choices: number;
+  /** Generations run (`best_of`, else `n`): each its own request through the router. */
+  candidates: number;
+  /** Tokens the limiter is asked for: (prompt characters / 4 + max tokens) per candidate. */
   estimate: number;
   stream: boolean;
   includeUsage: boolean;
@@ -39,6 +44,16 @@ export interface GenerationPlan {
   logprobs: number | undefined;
   /** Completions: length of the prompt (the first token's `text_offset`). */
   promptChars: number;
+}
+
+/**
+ * Candidate i's params: with a seed, candidate i samples with seed + i so the choices differ (and each stays
+ * reproducible); without one, every candidate gets its own random seed from the router.
+ */
+export function candidateParams(plan: GenerationPlan, i: number): GenerateParams {
+  const p = plan.params;
+  if (i === 0 || p.seed === undefined) return p;
+  return { ...p, seed: seed32(p.seed + i) };
 }
 
 function stopList(stop: string | string[] | null | undefined): string[] {
@@ -85,9 +100,12 @@ export function chatToGenerate(r: ChatCompletionRequest): GenerationPlan {
   const logprobs = r.logprobs === true;
   const params: GenerateParams = { ...sampling(r, maxTokens), kind: 'chat', messages, logprobs };
   if (logprobs) params.topLogprobs = r.top_logprobs ?? 0;
+  const n = r.n ?? 1;
   return {
     params,
-    estimate: Math.ceil(chars / 4) + maxTokens,
+    choices: n,
+    candidates: n,
+    estimate: n * (Math.ceil(chars / 4) + maxTokens),
     stream: r.stream === true,
     includeUsage: r.stream_options?.include_usage === true,
     logprobs: logprobs ? 1 : undefined,
@@ -107,9 +125,13 @@ export function completionToGenerate(r: CompletionRequest): GenerationPlan {
     logprobs: logprobs !== undefined,
   };
   if (logprobs !== undefined) params.topLogprobs = logprobs;
+  const n = r.n ?? 1;
+  const candidates = Math.max(n, r.best_of ?? 1);
   return {
     params,
-    estimate: Math.ceil(prompt.length / 4) + maxTokens,
+    choices: n,
+    candidates,
+    estimate: candidates * (Math.ceil(prompt.length / 4) + maxTokens),
     stream: r.stream === true,
     includeUsage: r.stream_options?.include_usage === true,
     logprobs,
@@ -169,23 +191,32 @@ export function sseError(body: OpenAiErrorBody): string {
 
 const DONE = 'data: [DONE]\n\n';
 
-function usageJson(u: DoneEvent['usage']): string {
+/** Token counts of a whole response, as OpenAI reports them: the prompt once, completions summed. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+function usageJson(u: Usage): string {
   return `{"prompt_tokens":${u.promptTokens},"completion_tokens":${u.completionTokens},"total_tokens":${u.promptTokens + u.completionTokens}}`;
 }
 
 /**
- * Turns one generation's events into the response: either collected (`add` per token, then `body`) or
- * streamed (`open`, `chunk` per token, then `close`, each returning SSE text).
+ * Turns a request's generations (choice `i` each) into the response: either collected (`add` per token,
+ * then `body`) or streamed (`open` once, `chunk` per token, `finish` per choice as it ends, then `close`,
+ * each returning SSE text).
  */
 export interface GenerationEncoder {
-  add(ev: TokenEvent): void;
-  /** The JSON body of the whole response. */
-  body(done: DoneEvent): string;
+  add(i: number, ev: TokenEvent): void;
+  /** The JSON body of the whole response: choices in the order given (`order[k]` is the k-th returned). */
+  body(order: readonly number[], dones: readonly DoneEvent[], usage: Usage): string;
   /** SSE text sent before the first token ('' when none). */
   open(): string;
-  chunk(ev: TokenEvent): string;
-  /** The final chunk, the usage chunk when asked for, and `[DONE]`. */
-  close(done: DoneEvent): string;
+  chunk(i: number, ev: TokenEvent): string;
+  /** The last chunk of choice `i`. */
+  finish(i: number, done: DoneEvent): string;
+  /** The usage chunk when asked for, and the stream's end. */
+  close(usage: Usage, dones: readonly DoneEvent[]): string;
 }
 
 interface ChatTokenLogprob {
@@ -209,10 +240,18 @@ function chatLogprob(ev: TokenEvent): ChatTokenLogprob {
   };
 }
 
+function streamHead(meta: ResponseMeta, object: string): string {
+  return `data: {"id":${JSON.stringify(meta.id)},"object":"${object}","created":${meta.created},"model":${JSON.stringify(meta.model)},"system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":[`;
+}
+
+function bodyJson(meta: ResponseMeta, object: string, choices: string[], usage: Usage): string {
+  return `{"id":${JSON.stringify(meta.id)},"object":"${object}","created":${meta.created},"model":${JSON.stringify(meta.model)},"choices":[${choices.join(',')}],"usage":${usageJson(usage)},"system_fingerprint":"${SYSTEM_FINGERPRINT}"}`;
+}
+
 /** `chat.completion` and `chat.completion.chunk`. */
 export class ChatEncoder implements GenerationEncoder {
-  private readonly text: string[] = [];
-  private readonly logprobs: ChatTokenLogprob[] | undefined;
+  private readonly text: string[][] = [];
+  private readonly logprobs: ChatTokenLogprob[][] | undefined;
   /** A stream chunk up to its choices array, and what follows that array. */
   private readonly head: string;
   private readonly tail: string;
@@ -221,41 +260,50 @@ export class ChatEncoder implements GenerationEncoder {
     private readonly meta: ResponseMeta,
     withLogprobs: boolean,
     private readonly includeUsage: boolean,
+    private readonly choices = 1,
   ) {
-    this.logprobs = withLogprobs ? [] : undefined;
-    this.head = `data: {"id":${JSON.stringify(meta.id)},"object":"chat.completion.chunk","created":${meta.created},"model":${JSON.stringify(meta.model)},"system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":[`;
+    for (let i = 0; i < choices; i++) this.text.push([]);
+    this.logprobs = withLogprobs ? this.text.map(() => []) : undefined;
+    this.head = streamHead(meta, 'chat.completion.chunk');
     this.tail = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
   }
 
-  add(ev: TokenEvent): void {
-    this.text.push(ev.text);
-    this.logprobs?.push(chatLogprob(ev));
+  add(i: number, ev: TokenEvent): void {
+    this.text[i]?.push(ev.text);
+    this.logprobs?.[i]?.push(chatLogprob(ev));
   }
 
-  body(done: DoneEvent): string {
-    const m = this.meta;
-    const logprobs =
-      this.logprobs === undefined ? null : `{"content":${JSON.stringify(this.logprobs)},"refusal":null}`;
-    const message = `{"role":"assistant","content":${JSON.stringify(this.text.join(''))},"refusal":null,"annotations":[]}`;
-    return `{"id":${JSON.stringify(m.id)},"object":"chat.completion","created":${m.created},"model":${JSON.stringify(m.model)},"choices":[{"index":0,"message":${message},"logprobs":${logprobs},"finish_reason":"${done.finishReason}"}],"usage":${usageJson(done.usage)},"system_fingerprint":"${SYSTEM_FINGERPRINT}"}`;
+  body(order: readonly number[], dones: readonly DoneEvent[], usage: Usage): string {
+    const choices = order.map((i, index) => {
+      const lp = this.logprobs?.[i];
+      const logprobs = lp === undefined ? null : `{"content":${JSON.stringify(lp)},"refusal":null}`;
+      const message = `{"role":"assistant","content":${JSON.stringify((this.text[i] ?? []).join(''))},"refusal":null,"annotations":[]}`;
+      return `{"index":${index},"message":${message},"logprobs":${logprobs},"finish_reason":"${dones[i]?.finishReason}"}`;
+    });
+    return bodyJson(this.meta, 'chat.completion', choices, usage);
   }
 
   open(): string {
-    return `${this.head}{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}${this.tail}`;
+    let out = '';
+    for (let i = 0; i < this.choices; i++)
+      out += `${this.head}{"index":${i},"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}${this.tail}`;
+    return out;
   }
 
-  chunk(ev: TokenEvent): string {
+  chunk(i: number, ev: TokenEvent): string {
     const logprobs =
       this.logprobs === undefined
         ? 'null'
         : `{"content":[${JSON.stringify(chatLogprob(ev))}],"refusal":null}`;
-    return `${this.head}{"index":0,"delta":{"content":${JSON.stringify(ev.text)}},"logprobs":${logprobs},"finish_reason":null}${this.tail}`;
+    return `${this.head}{"index":${i},"delta":{"content":${JSON.stringify(ev.text)}},"logprobs":${logprobs},"finish_reason":null}${this.tail}`;
   }
 
-  close(done: DoneEvent): string {
-    let out = `${this.head}{"index":0,"delta":{},"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
-    if (this.includeUsage) out += `${this.head}],"usage":${usageJson(done.usage)}}\n\n`;
-    return out + DONE;
+  finish(i: number, done: DoneEvent): string {
+    return `${this.head}{"index":${i},"delta":{},"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
+  }
+
+  close(usage: Usage): string {
+    return (this.includeUsage ? `${this.head}],"usage":${usageJson(usage)}}\n\n` : '') + DONE;
   }
 }
 
@@ -274,10 +322,10 @@ function topObject(ev: TokenEvent): Record<string, number> {
 
 /** `text_completion`, whole and streamed. */
 export class CompletionEncoder implements GenerationEncoder {
-  private readonly text: string[] = [];
-  private readonly logprobs: CompletionLogprobs | undefined;
-  /** Offset of the next token in prompt + completion (OpenAI's `text_offset`). */
-  private offset: number;
+  private readonly text: string[][] = [];
+  private readonly logprobs: CompletionLogprobs[] | undefined;
+  /** Offset of each choice's next token in prompt + completion (OpenAI's `text_offset`). */
+  private readonly offset: number[] = [];
   private readonly head: string;
   private readonly tail: string;
 
@@ -286,53 +334,63 @@ export class CompletionEncoder implements GenerationEncoder {
     withLogprobs: boolean,
     private readonly includeUsage: boolean,
     promptChars: number,
+    candidates = 1,
   ) {
-    this.offset = promptChars;
+    for (let i = 0; i < candidates; i++) {
+      this.text.push([]);
+      this.offset.push(promptChars);
+    }
     this.logprobs = withLogprobs
-      ? { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] }
+      ? this.text.map(() => ({ tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] }))
       : undefined;
-    this.head = `data: {"id":${JSON.stringify(meta.id)},"object":"text_completion","created":${meta.created},"model":${JSON.stringify(meta.model)},"system_fingerprint":"${SYSTEM_FINGERPRINT}","choices":[`;
+    this.head = streamHead(meta, 'text_completion');
     this.tail = includeUsage ? '],"usage":null}\n\n' : ']}\n\n';
   }
 
-  add(ev: TokenEvent): void {
-    this.text.push(ev.text);
-    const lp = this.logprobs;
+  add(i: number, ev: TokenEvent): void {
+    this.text[i]?.push(ev.text);
+    const lp = this.logprobs?.[i];
     if (lp !== undefined) {
       lp.tokens.push(ev.text);
       lp.token_logprobs.push(ev.logprob ?? 0);
       lp.top_logprobs.push(topObject(ev));
-      lp.text_offset.push(this.offset);
+      lp.text_offset.push(this.offset[i] ?? 0);
     }
-    this.offset += ev.text.length;
+    this.offset[i] = (this.offset[i] ?? 0) + ev.text.length;
   }
 
-  body(done: DoneEvent): string {
-    const m = this.meta;
-    const logprobs = this.logprobs === undefined ? 'null' : JSON.stringify(this.logprobs);
-    return `{"id":${JSON.stringify(m.id)},"object":"text_completion","created":${m.created},"model":${JSON.stringify(m.model)},"choices":[{"text":${JSON.stringify(this.text.join(''))},"index":0,"logprobs":${logprobs},"finish_reason":"${done.finishReason}"}],"usage":${usageJson(done.usage)},"system_fingerprint":"${SYSTEM_FINGERPRINT}"}`;
+  body(order: readonly number[], dones: readonly DoneEvent[], usage: Usage): string {
+    const choices = order.map((i, index) => {
+      const lp = this.logprobs?.[i];
+      const logprobs = lp === undefined ? 'null' : JSON.stringify(lp);
+      return `{"text":${JSON.stringify((this.text[i] ?? []).join(''))},"index":${index},"logprobs":${logprobs},"finish_reason":"${dones[i]?.finishReason}"}`;
+    });
+    return bodyJson(this.meta, 'text_completion', choices, usage);
   }
 
   open(): string {
     return '';
   }
 
-  chunk(ev: TokenEvent): string {
+  chunk(i: number, ev: TokenEvent): string {
     let logprobs = 'null';
+    const offset = this.offset[i] ?? 0;
     if (this.logprobs !== undefined)
       logprobs = JSON.stringify({
         tokens: [ev.text],
         token_logprobs: [ev.logprob ?? 0],
         top_logprobs: [topObject(ev)],
-        text_offset: [this.offset],
+        text_offset: [offset],
       });
-    this.offset += ev.text.length;
-    return `${this.head}{"text":${JSON.stringify(ev.text)},"index":0,"logprobs":${logprobs},"finish_reason":null}${this.tail}`;
+    this.offset[i] = offset + ev.text.length;
+    return `${this.head}{"text":${JSON.stringify(ev.text)},"index":${i},"logprobs":${logprobs},"finish_reason":null}${this.tail}`;
   }
 
-  close(done: DoneEvent): string {
-    let out = `${this.head}{"text":"","index":0,"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
-    if (this.includeUsage) out += `${this.head}],"usage":${usageJson(done.usage)}}\n\n`;
-    return out + DONE;
+  finish(i: number, done: DoneEvent): string {
+    return `${this.head}{"text":"","index":${i},"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
+  }
+
+  close(usage: Usage): string {
+    return (this.includeUsage ? `${this.head}],"usage":${usageJson(usage)}}\n\n` : '') + DONE;
   }
 }
