@@ -673,7 +673,7 @@ const ConsensusConfigSchema = z.strictObject({
     .max(1000)
     .default(3)
     .describe(
-      'Challenges in a row a miner must pass after a failed verdict before the gateway may route organic traffic to it again.',
+      'Challenges in a row a miner must pass after a failed verdict before the gateway may route organic traffic to it again; doubled for each further recent fail (up to 32 ×).',
     ),
   routingMinCorrectness: z
     .number()

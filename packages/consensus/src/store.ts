@@ -11,7 +11,13 @@ import { VerificationSchema } from '@subnet/engine-api';
 import { errorMessage, type Logger, preparePrivateFile, SubnetError } from '@subnet/utils';
 import type { ClaimQueueStore, PendingClaim } from './epoch/agent.js';
 import type { Verification, VerificationChanges, VerificationLog } from './validator/records.js';
-import { neuronKey, type Scoreboard, type ScoreChanges, type ScoreEntry } from './validator/scores.js';
+import {
+  MAX_STRIKES,
+  neuronKey,
+  type Scoreboard,
+  type ScoreChanges,
+  type ScoreEntry,
+} from './validator/scores.js';
 
 /** Codes of {@link ConsensusStoreError}. */
 export const ConsensusStoreErrorCode = {
@@ -52,7 +58,7 @@ export interface ConsensusStore {
 }
 
 /** The schema version this code writes; `PRAGMA user_version` of the file. */
-export const CONSENSUS_STORE_VERSION = 1;
+export const CONSENSUS_STORE_VERSION = 2;
 
 /** Migrations: entry `i` takes a file from version `i` to `i + 1`. */
 const MIGRATIONS: readonly string[] = [
@@ -74,6 +80,9 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE verifications (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
   CREATE TABLE claims (epoch INTEGER PRIMARY KEY, leaves TEXT NOT NULL);`,
+  // 2: escalating probation (strikes, and the clean passes that forgive them).
+  `ALTER TABLE scores ADD COLUMN strikes INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE scores ADD COLUMN clean_passes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 function migrate(db: DatabaseSync, file: string): void {
@@ -111,6 +120,8 @@ interface ScoreRow {
   errors: number;
   organic: number;
   probation: number;
+  strikes: number;
+  clean_passes: number;
   fail_reason: string | null;
 }
 
@@ -156,8 +167,8 @@ export function createConsensusStore(
     scores: db.prepare('SELECT * FROM scores'),
     upsertScore: db.prepare(
       `INSERT OR REPLACE INTO scores (neuron, uid, hotkey, registered_at, correctness, by_model, availability,
-       latency_ms, passed, failed, errors, organic, probation, fail_reason)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       latency_ms, passed, failed, errors, organic, probation, fail_reason, strikes, clean_passes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deleteScore: db.prepare('DELETE FROM scores WHERE neuron = ?'),
     verifications: db.prepare('SELECT record FROM verifications ORDER BY id DESC LIMIT ?'),
@@ -206,6 +217,8 @@ export function createConsensusStore(
         e.organic,
         e.probation,
         e.failReason,
+        e.strikes,
+        e.cleanPasses,
       );
     }
   };
@@ -233,6 +246,8 @@ export function createConsensusStore(
         errors: r.errors,
         organic: r.organic,
         probation: r.probation,
+        strikes: Math.min(Math.max(0, r.strikes), MAX_STRIKES),
+        cleanPasses: Math.max(0, r.clean_passes),
         failReason: r.fail_reason,
       }));
     },

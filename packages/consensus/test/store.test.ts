@@ -137,6 +137,45 @@ describe('consensus store', () => {
     assert.throws(() => again.claims.save(1, []), { code: ConsensusStoreErrorCode.CLOSED });
   });
 
+  it('upgrades a version 1 file: its scores are kept, with no strikes', () => {
+    const file = join(dir, 'v1.sqlite');
+    const db = new DatabaseSync(file);
+    db.exec(`CREATE TABLE scores (neuron TEXT PRIMARY KEY, uid INTEGER NOT NULL, hotkey TEXT NOT NULL,
+      registered_at INTEGER NOT NULL, correctness REAL, by_model TEXT NOT NULL DEFAULT '{}', availability REAL,
+      latency_ms REAL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, errors INTEGER NOT NULL,
+      organic INTEGER NOT NULL, probation INTEGER NOT NULL, fail_reason TEXT);
+      CREATE TABLE verifications (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
+      CREATE TABLE claims (epoch INTEGER PRIMARY KEY, leaves TEXT NOT NULL);
+      PRAGMA user_version = 1;`);
+    db.prepare('INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      `${hk(1)}@101`,
+      1,
+      hk(1),
+      101,
+      0.75,
+      '{"bigram":0.75}',
+      1,
+      20,
+      3,
+      1,
+      0,
+      0,
+      2,
+      'audit',
+    );
+    db.close();
+    const store = createConsensusStore({ file });
+    const [row] = store.loadScores();
+    assert.equal(row?.correctness, 0.75);
+    assert.equal(row?.probation, 2);
+    assert.equal(row?.strikes, 0);
+    assert.equal(row?.cleanPasses, 0);
+    store.close();
+    const check = new DatabaseSync(file);
+    assert.equal((check.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, 2);
+    check.close();
+  });
+
   it('refuses a file written by a newer version, with a named error', () => {
     const file = join(dir, 'c.sqlite');
     createConsensusStore({ file }).close();

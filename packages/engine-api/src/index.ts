@@ -68,6 +68,7 @@ export {
   featureOf,
   JSON_SCHEMA_FORMATS,
   JSON_SCHEMA_KEYWORDS,
+  jsonObjectPrefixProblem,
   jsonSchemaProblem,
   MAX_JSON_SCHEMA_BYTES,
   MAX_JSON_SCHEMA_DEPTH,

@@ -186,10 +186,16 @@ function asRecord(v: unknown): Record<string, unknown> {
 /**
  * Why `text` does not meet `format`: not JSON (json_object, json_schema), not an object (json_object), or
  * not valid against the schema (json_schema, checked by zod's JSON Schema reader); null when it does, and
- * always for plain text. An answer cut by `maxTokens` fails it as OpenAI's would.
+ * always for plain text. An answer cut by `maxTokens` (`ended` false) need only be the start of a JSON object
+ * ({@link jsonObjectPrefixProblem}): a miner that decoded without the grammar and ran to the limit fails that.
  */
-export function structuredAnswerProblem(format: ResponseFormat | undefined, text: string): string | null {
+export function structuredAnswerProblem(
+  format: ResponseFormat | undefined,
+  text: string,
+  ended = true,
+): string | null {
   if (format === undefined || format.type === 'text') return null;
+  if (!ended) return jsonObjectPrefixProblem(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -223,4 +229,97 @@ function validatorOf(schema: Record<string, unknown>): z.ZodType {
     validators.set(key, v);
   }
   return v;
+}
+
+type PrefixState =
+  | 'value'
+  | 'key'
+  | 'colon'
+  | 'after'
+  | 'string'
+  | 'keyString'
+  | 'number'
+  | 'literal'
+  | 'end';
+const WS = new Set([' ', '\t', '\n', '\r']);
+const NUMBER_CHARS = /[0-9+\-.eE]/;
+
+/**
+ * Why `text` cannot be the start of a JSON object (what an answer cut by its token limit under a JSON grammar
+ * is); null when some continuation would make it one. A character-level reading of JSON's grammar: strings,
+ * literals, nesting and separators are checked, numbers only by their characters.
+ */
+export function jsonObjectPrefixProblem(text: string): string | null {
+  const stack: string[] = [];
+  let state: PrefixState = 'value';
+  let allowClose = false;
+  let escaped = false;
+  let literal = '';
+  let target = '';
+  let at = 0;
+  const bad = (why: string) => `the answer is not the start of a JSON object: ${why} at character ${at}`;
+  for (const c of text) {
+    at++;
+    if (state === 'number') {
+      if (NUMBER_CHARS.test(c)) continue;
+      state = 'after';
+    }
+    switch (state) {
+      case 'string':
+      case 'keyString':
+        if (escaped) escaped = false;
+        else if (c === '\\') escaped = true;
+        else if (c === '"') state = state === 'keyString' ? 'colon' : 'after';
+        else if (c < ' ') return bad('a control character in a string');
+        continue;
+      case 'literal':
+        literal += c;
+        if (!target.startsWith(literal)) return bad(`${JSON.stringify(literal)} is not ${target}`);
+        if (literal === target) state = 'after';
+        continue;
+      case 'end':
+        if (!WS.has(c)) return bad('text after the object');
+        continue;
+      default:
+        break;
+    }
+    if (WS.has(c)) continue;
+    if (state === 'value') {
+      if (stack.length === 0 && c !== '{') return bad('an object starts with {');
+      if (c === '{' || c === '[') {
+        stack.push(c);
+        state = c === '{' ? 'key' : 'value';
+        allowClose = true;
+      } else if (c === ']' && allowClose && stack.at(-1) === '[') {
+        stack.pop();
+        state = 'after';
+      } else if (c === '"') state = 'string';
+      else if (c === '-' || (c >= '0' && c <= '9')) state = 'number';
+      else if (c === 't' || c === 'f' || c === 'n') {
+        target = c === 't' ? 'true' : c === 'f' ? 'false' : 'null';
+        literal = c;
+        state = 'literal';
+      } else return bad(`${JSON.stringify(c)} where a value belongs`);
+    } else if (state === 'key') {
+      if (c === '"') state = 'keyString';
+      else if (c === '}' && allowClose) {
+        stack.pop();
+        state = stack.length === 0 ? 'end' : 'after';
+      } else return bad(`${JSON.stringify(c)} where a key belongs`);
+    } else if (state === 'colon') {
+      if (c !== ':') return bad(`${JSON.stringify(c)} where a colon belongs`);
+      state = 'value';
+      allowClose = false;
+    } else if (state === 'after') {
+      const top = stack.at(-1);
+      if (c === ',') {
+        state = top === '{' ? 'key' : 'value';
+        allowClose = false;
+      } else if ((c === '}' && top === '{') || (c === ']' && top === '[')) {
+        stack.pop();
+        state = stack.length === 0 ? 'end' : 'after';
+      } else return bad(`${JSON.stringify(c)} after a value`);
+    }
+  }
+  return null;
 }

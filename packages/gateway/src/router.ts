@@ -122,6 +122,8 @@ interface AttemptRecord {
   sample: OutcomeSample | null;
   /** A lie the miner told in an answer that was otherwise served (its outcome's errorCode): USAGE_FORGED. */
   violation: string | null;
+  /** Set by the attempt just before it yields its last event (the answer is whole and checked). */
+  finished: boolean;
 }
 
 /**
@@ -364,9 +366,26 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
         capture: wants.size > 0,
         sample: null,
         violation: null,
+        finished: false,
       };
       const held: E[] = [];
       try {
+        const succeeded = (): void =>
+          finish(
+            s,
+            {
+              requestId: ctx.requestId,
+              model,
+              kind,
+              ok: true,
+              errorCode: rec.violation,
+              latencyMs: performance.now() - started,
+              firstEventMs,
+              ...rec.usage,
+            },
+            rec.sample,
+            wants,
+          );
         for await (const e of run(peer, stall?.signal ?? ctx.signal, rec)) {
           if (firstEventMs === null) {
             firstEventMs = performance.now() - started;
@@ -374,24 +393,16 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
             ctx.served?.(peer.hotkey ?? '');
           }
           if (buffered) held.push(e);
-          else yield e;
+          else if (rec.finished) {
+            // The last event: the outcome is recorded before it goes out, since a consumer that has what it
+            // needs may close the iteration there and never resume it.
+            succeeded();
+            yield e;
+            return;
+          } else yield e;
         }
+        succeeded();
         yield* held;
-        finish(
-          s,
-          {
-            requestId: ctx.requestId,
-            model,
-            kind,
-            ok: true,
-            errorCode: rec.violation,
-            latencyMs: performance.now() - started,
-            firstEventMs,
-            ...rec.usage,
-          },
-          rec.sample,
-          wants,
-        );
         return;
       } catch (caught) {
         // The stall watch fired (not the request's own signal): the miner's failure, another is tried.
@@ -488,10 +499,14 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
           signal,
         );
         rec.usage = usage;
-        // A structured answer that ended on its own must meet its format (one cut by maxTokens cannot). Before
-        // anything reached the client it is another miner's turn; after, the lie is reported like a forged count.
-        if (e.finishReason === 'stop') {
-          const problem = structuredAnswerProblem(wire.responseFormat, texts.join(''));
+        // A structured answer must meet its format (one cut by maxTokens: be the start of one). Before anything
+        // reached the client it is another miner's turn; after, the lie is reported like a forged count.
+        {
+          const problem = structuredAnswerProblem(
+            wire.responseFormat,
+            texts.join(''),
+            e.finishReason === 'stop',
+          );
           if (problem !== null) {
             if (buffered)
               throw new GatewayError(
@@ -509,6 +524,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
         if (idCount !== null && e.usage.completionTokens !== idCount) rec.violation = 'USAGE_FORGED';
         if (sampled !== undefined)
           rec.sample = { kind: 'generate', params: wire, tokens: sampled, finishReason: e.finishReason };
+        rec.finished = true;
         yield { type: 'done', finishReason: e.finishReason, usage };
         return;
       }
@@ -560,6 +576,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
           const promptTokens = await counter.embedding(wire.model, wire.input, signal);
           rec.usage = { promptTokens, completionTokens: 0 };
           if (rec.capture) rec.sample = { kind: 'embed', params: wire, embeddings: r.embeddings };
+          rec.finished = true;
           yield { embeddings: r.embeddings, usage: { promptTokens } };
           return;
         }

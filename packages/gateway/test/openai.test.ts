@@ -1272,7 +1272,12 @@ describe('responses', () => {
       [{ ...base, conversation: 'conv_1' }, 'conversation', /stateless/],
       [{ ...base, tools: [{ type: 'web_search' }] }, 'tools', /not supported yet/],
       [{ ...base, tools: [{ type: 'function', name: 'f', parameters: {} }] }, 'tools', /not supported yet/],
-      [{ ...base, text: { format: { type: 'json_object' } } }, 'text', /not supported yet/],
+      [
+        { ...base, text: { format: { type: 'json_schema', name: 'x', schema: { patternProperties: {} } } } },
+        'text.format.schema.patternProperties',
+        /patternProperties. is not supported/,
+      ],
+      [{ ...base, text: { verbosity: 'low' } }, 'text', /verbosity/],
       [{ ...base, include: ['reasoning.encrypted_content'] }, 'include', /can be produced/],
       [{ ...base, truncation: 'auto' }, 'truncation', /disabled/],
       [

@@ -46,7 +46,9 @@ const LIMITS = {
 };
 
 const CAPABILITIES = {
-  models: [{ id: 'm', backend: 'openai', taskTypes: ['chat'], contextLength: 512, modelType: 'llm' }],
+  models: [
+    { id: 'm', backend: 'openai', taskTypes: ['chat'], contextLength: 512, modelType: 'llm', features: [] },
+  ],
   hardware: { cpus: 2, memoryBytes: 1024, gpu: null },
 } as const;
 

@@ -107,10 +107,12 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
   let bystander: OpenAI;
   let victimId: string;
   let bystanderId: string;
-  /** What the hostile miner claims as usage. */
-  let claim = 2 ** 53 - 1;
+  /** What the hostile miner claims as usage (null: its real count). */
+  let claim: number | null = 2 ** 53 - 1;
   /** How long the hostile miner holds every request before it starts to answer (0: at once). */
   let stallMs = 0;
+  /** Whether the hostile miner drops a request's responseFormat (decodes without the grammar, to save time). */
+  let skipFormat = false;
   /** Params each miner's handler received, in order. */
   const seen: { hostile: unknown[]; honest: unknown[] } = { hostile: [], honest: [] };
   /** The validator's routing advice, and how often it was asked for. */
@@ -160,8 +162,14 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       serve: async function* (kind, params, ctx) {
         log.push(params);
         if (stallMs > 0) await sleep(stallMs, undefined, { signal: ctx.signal });
-        for await (const ev of h.serve(kind, params, ctx) as AsyncIterable<Record<string, unknown>>) {
-          if (kind === 'generate' && ev.type === 'done')
+        const asked = skipFormat
+          ? { ...(params as Record<string, unknown>), responseFormat: undefined }
+          : params;
+        for await (const ev of h.serve(kind, asked as typeof params, ctx) as AsyncIterable<
+          Record<string, unknown>
+        >) {
+          if (claim === null) yield ev;
+          else if (kind === 'generate' && ev.type === 'done')
             yield { ...ev, usage: { promptTokens: claim, completionTokens: claim } };
           else if (kind === 'embed') yield { ...ev, usage: { promptTokens: claim } };
           else yield ev;
@@ -542,6 +550,89 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       stallMs = 0;
       unsubscribe();
       watch.stop();
+    }
+  });
+  it('structured outputs: json_schema strict answers validate; a miner skipping the grammar is caught', async () => {
+    const schema = {
+      type: 'object',
+      properties: { word: { type: 'string', maxLength: 8 }, n: { type: 'integer' } },
+      required: ['word', 'n'],
+      additionalProperties: false,
+    };
+    const format = {
+      type: 'json_schema' as const,
+      json_schema: { name: 'pair', schema, strict: true },
+    };
+    const outcomes: Outcome[] = [];
+    const off = router.onOutcome((o) => outcomes.push(o));
+    await advise(route(true, true));
+    skipFormat = true;
+    const forged = claim;
+    claim = null; // one lie at a time: this one is the format
+    try {
+      const check = (text: string | null | undefined) => {
+        const v = JSON.parse(text ?? '') as Record<string, unknown>;
+        assert.deepEqual(Object.keys(v).sort(), ['n', 'word']);
+        assert.ok(Number.isSafeInteger(v.n) && typeof v.word === 'string' && v.word.length <= 8, text ?? '');
+      };
+      // Not streamed: an answer that breaks the format never reaches the client; another miner answers.
+      for (let i = 0; i < 8; i++) {
+        const r = await bystander.chat.completions.create({
+          model: 'fox',
+          messages: [{ role: 'user', content: `the quick ${i}` }],
+          max_tokens: 60,
+          temperature: 0,
+          response_format: format,
+        });
+        check(r.choices[0]?.message.content);
+      }
+      const caught = outcomes.filter((o) => o.errorCode === 'FORMAT_VIOLATED');
+      assert.ok(caught.length > 0, 'the hostile miner got some of them');
+      for (const o of caught) {
+        assert.equal(o.ok, false);
+        assert.equal(o.uid, 2, 'blamed on the miner that skipped the grammar');
+      }
+      assert.ok(outcomes.filter((o) => o.ok && o.uid === 1).length >= 8, 'the honest miner answered each');
+      // Streamed: what was relayed stays relayed, but the lie is reported as a violation.
+      await advise(route(false, true));
+      const from = outcomes.length;
+      let text = '';
+      for await (const chunk of await bystander.chat.completions.create({
+        model: 'fox',
+        messages: [{ role: 'user', content: 'the lazy' }],
+        max_tokens: 60,
+        temperature: 0,
+        response_format: format,
+        stream: true,
+      }))
+        text += chunk.choices[0]?.delta.content ?? '';
+      assert.throws(() => JSON.parse(text), 'the hostile miner answered without the grammar');
+      // The outcome is recorded as the relay ends, which may be just after the client read [DONE].
+      const streamed = await waitFor(() => (outcomes.length > from ? outcomes.slice(from) : undefined), {
+        timeoutMs: 10_000,
+        what: "the streamed request's outcome",
+      });
+      assert.deepEqual(
+        streamed.map((o) => [o.ok, o.errorCode, o.uid]),
+        [[true, 'FORMAT_VIOLATED', 2]],
+      );
+      // Honest again: the same streamed request validates.
+      skipFormat = false;
+      let honestText = '';
+      for await (const chunk of await bystander.chat.completions.create({
+        model: 'fox',
+        messages: [{ role: 'user', content: 'the lazy' }],
+        max_tokens: 60,
+        temperature: 0,
+        response_format: format,
+        stream: true,
+      }))
+        honestText += chunk.choices[0]?.delta.content ?? '';
+      check(honestText);
+    } finally {
+      skipFormat = false;
+      claim = forged;
+      off();
     }
   });
 });

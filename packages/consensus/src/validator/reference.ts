@@ -176,8 +176,8 @@ async function ending(
 /**
  * A structured answer (responseFormat): its tokens were drawn under a grammar, so the per-token rules (argmax,
  * plausibility, logprobs after the sampler) do not apply to the model's raw distribution. Instead:
- * - an answer that ended on its own must meet its format (FORMAT_VIOLATED), one cut by maxTokens must have
- *   had no room left (TRUNCATED);
+ * - an answer that ended on its own must meet its format, one cut by maxTokens be the start of one
+ *   (FORMAT_VIOLATED), and have had no room left (TRUNCATED);
  * - the reference decodes the same request under the same grammar and seed and must reproduce the answer
  *   (NOT_REPRODUCED). Where the two part, the answer may still be honest when the reference's token and the
  *   miner's are a near-tie: both are teacher-forced (raw logprobs, `app_scoreV1` by ids) and must lie within
@@ -199,10 +199,8 @@ async function auditStructured(
     failure,
     detail,
   });
-  if (answer.finishReason === 'stop') {
-    const problem = structuredAnswerProblem(params.responseFormat, text);
-    if (problem !== null) return fail(AuditFailure.FORMAT_VIOLATED, problem);
-  }
+  const problem = structuredAnswerProblem(params.responseFormat, text, answer.finishReason !== 'length');
+  if (problem !== null) return fail(AuditFailure.FORMAT_VIOLATED, problem);
   const again = await reproduceIds(engine, params, opts);
   if (again === null)
     return {

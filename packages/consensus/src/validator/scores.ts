@@ -14,8 +14,12 @@
  * neuron that left loses its entry.
  *
  * Routing (`consensus_getRoutingV1`): a miner whose verdict is a fail is unroutable at once and stays so
- * until it has passed `recoveryPasses` challenges in a row; it is also unroutable while its correctness
- * average is below `minCorrectness`. Pure bookkeeping: no clock, no I/O; what changed since the last
+ * until it has passed `recoveryPasses` × 2^(strikes − 1) challenges in a row, where `strikes` counts its recent
+ * failed verdicts (at most {@link MAX_STRIKES}; one is forgiven after each 2 × `recoveryPasses` passes in a row
+ * off probation). An honest miner's rare false fail costs `recoveryPasses` passes; a challenge spotter, which
+ * passes the challenges it recognises and fails the rest, must string together exponentially many in a row
+ * after each fail and stays out of organic traffic. It is also unroutable while its correctness average is
+ * below `minCorrectness`. Pure bookkeeping: no clock, no I/O; what changed since the last
  * {@link Scoreboard.takeChanges} is tracked so a store can write it through.
  */
 
@@ -51,9 +55,16 @@ export interface ScoreEntry extends NeuronRef {
   organic: number;
   /** Passed challenges still needed before the miner is routable again (0: not on probation). */
   probation: number;
+  /** Recent failed verdicts, 0..MAX_STRIKES: each doubles the probation of the next fail. */
+  strikes: number;
+  /** Passed challenges in a row since probation ended (2 × recoveryPasses forgive a strike). */
+  cleanPasses: number;
   /** Why its latest failed verdict failed (null before any). */
   failReason: string | null;
 }
+
+/** Most strikes a miner holds: probation tops out at recoveryPasses × 2^(MAX_STRIKES − 1). */
+export const MAX_STRIKES = 6;
 
 export interface MinerScore {
   uid: number;
@@ -73,6 +84,8 @@ export interface MinerScore {
   routable: boolean;
   /** Why it is not routable; null when it is. */
   reason: string | null;
+  /** Recent failed verdicts (see the module header). */
+  strikes: number;
 }
 
 /** What changed since the last {@link Scoreboard.takeChanges}: entries to write, neuron keys to delete. */
@@ -104,13 +117,17 @@ export function combineScore(
  * while honest miners' stay near 1). Nor does a miner with an `advertised` model (one the validator can judge)
  * that is not `judged` yet: correctness is the least over the models, so an unjudged model is unknown, not 1.
  * Otherwise a miner serving embeddings honestly and cheating on chat held full weight until its first chat
- * challenge (seen in the attack devnet, where it took a whole epoch's miner emission).
+ * challenge (seen in the attack devnet, where it took a whole epoch's miner emission). Nor does a repeat
+ * offender on probation (two or more recent failed verdicts, not yet routable again): a challenge spotter's
+ * correctness average can climb back over the threshold on the challenges it recognises, but not its
+ * probation; an honest miner's single false fail costs it no weight.
  */
 export function weightScore(
-  s: Pick<MinerScore, 'score' | 'correctness'>,
+  s: Pick<MinerScore, 'score' | 'correctness' | 'routable' | 'strikes'>,
   o: { judged: Iterable<string>; advertised: Iterable<string>; minCorrectness: number },
 ): number {
   if (s.correctness === null || s.correctness < o.minCorrectness) return 0;
+  if (s.strikes >= 2 && !s.routable) return 0;
   const judged = new Set(o.judged);
   for (const model of o.advertised) if (!judged.has(model)) return 0;
   return s.score;
@@ -210,6 +227,8 @@ export function createScoreboard(
         errors: 0,
         organic: 0,
         probation: 0,
+        strikes: 0,
+        cleanPasses: 0,
         failReason: null,
       };
       entries.set(key, e);
@@ -232,6 +251,7 @@ export function createScoreboard(
     failed: e.failed,
     errors: e.errors,
     organic: e.organic,
+    strikes: e.strikes,
     ...routingOf(e, opts),
   });
 
@@ -250,12 +270,19 @@ export function createScoreboard(
       const model = o.model ?? '';
       e.byModel = { ...e.byModel, [model]: ewma(e.byModel[model] ?? null, passed ? 1 : 0, opts.alpha) };
       e.correctness = Math.min(...Object.values(e.byModel));
+      const base = Math.max(1, opts.recoveryPasses);
       if (passed) {
         e.passed += 1;
-        e.probation = Math.max(0, e.probation - 1);
+        if (e.probation > 0) e.probation -= 1;
+        else if (e.strikes > 0 && ++e.cleanPasses >= 2 * base) {
+          e.strikes -= 1;
+          e.cleanPasses = 0;
+        }
       } else {
         e.failed += 1;
-        e.probation = Math.max(1, opts.recoveryPasses);
+        e.strikes = Math.min(MAX_STRIKES, e.strikes + 1);
+        e.cleanPasses = 0;
+        e.probation = base * 2 ** (e.strikes - 1);
         e.failReason = o.reason ?? 'fail';
       }
     },

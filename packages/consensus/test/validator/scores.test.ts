@@ -154,12 +154,41 @@ describe('scoreboard', () => {
     b.recordVerdict(3, true);
     b.recordVerdict(3, true);
     assert.match(b.get(3)?.reason ?? '', /1 more passed challenge in a row/);
+    // A second fail before the first is forgiven: the streak restarts, twice as long.
     b.recordVerdict(3, false, { reason: 'minority' });
-    b.recordVerdict(3, true);
-    b.recordVerdict(3, true);
+    assert.match(b.get(3)?.reason ?? '', /minority.*6 more passed challenges/);
+    for (let i = 0; i < 5; i++) b.recordVerdict(3, true);
     assert.equal(b.get(3)?.routable, false, 'the streak restarts after another fail');
     b.recordVerdict(3, true);
     assert.deepEqual([b.get(3)?.routable, b.get(3)?.reason], [true, null]);
+  });
+
+  it('probation doubles with each recent fail (a challenge spotter stays out); clean passes forgive strikes', () => {
+    const b = createScoreboard({ ...opts, alpha: 0.1, minCorrectness: 0 });
+    b.retain([neuron(5), neuron(6)]);
+    const probation = (uid: number) => Number(/after (\d+) more/.exec(b.get(uid)?.reason ?? '')?.[1] ?? 0);
+    // Fails in a row: 3, 6, 12, 24, 48, 96, then no longer growing (MAX_STRIKES).
+    const seen: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      b.recordVerdict(5, false);
+      seen.push(probation(5));
+    }
+    assert.deepEqual(seen, [3, 6, 12, 24, 48, 96, 96, 96]);
+    // A spotter that recognises 3 challenges in 4 (passes those, fails the rest) is routable for none of a
+    // long run, where a fixed probation of 3 let it back in after every fourth challenge.
+    let routable = 0;
+    for (let i = 0; i < 400; i++) {
+      b.recordVerdict(6, i % 4 !== 3);
+      if (b.get(6)?.routable === true) routable++;
+    }
+    assert.ok(routable <= 8, `routable after ${routable} of 400 challenges`);
+    // An honest miner's rare false fails are forgiven: after 2 × recoveryPasses clean passes a strike goes.
+    const c = createScoreboard({ ...opts, alpha: 0.1, minCorrectness: 0 });
+    c.retain([neuron(7)]);
+    c.recordVerdict(7, false);
+    for (let i = 0; i < 3 + 6; i++) c.recordVerdict(7, true);
+    c.recordVerdict(7, false);
+    assert.equal(Number(/after (\d+) more/.exec(c.get(7)?.reason ?? '')?.[1]), 3, 'back to the first rung');
   });
 
   it('a miner whose correctness average is below minCorrectness stays unroutable past its probation', () => {
@@ -236,15 +265,39 @@ describe('weightScore', () => {
   });
 
   it('a correctness below the threshold, or none, gives 0', () => {
+    const ok = { routable: true, strikes: 0 };
     assert.equal(
-      weightScore({ score: 0.4, correctness: 0.49 }, { ...rule, judged: ['m'], advertised: ['m'] }),
+      weightScore({ score: 0.4, correctness: 0.49, ...ok }, { ...rule, judged: ['m'], advertised: ['m'] }),
       0,
     );
-    assert.equal(weightScore({ score: 0, correctness: null }, { ...rule, judged: [], advertised: [] }), 0);
     assert.equal(
-      weightScore({ score: 0.9, correctness: 0.9 }, { ...rule, judged: ['m'], advertised: ['m'] }),
+      weightScore({ score: 0, correctness: null, ...ok }, { ...rule, judged: [], advertised: [] }),
+      0,
+    );
+    assert.equal(
+      weightScore({ score: 0.9, correctness: 0.9, ...ok }, { ...rule, judged: ['m'], advertised: ['m'] }),
       0.9,
     );
+  });
+
+  it('a repeat offender on probation gives 0; a single recent fail keeps the weight', () => {
+    const b = createScoreboard({ ...opts, alpha: 0.1 });
+    b.retain([neuron(8)]);
+    for (let i = 0; i < 10; i++) b.recordVerdict(8, true, { model: 'm' });
+    const judged = { ...rule, judged: ['m'], advertised: ['m'] };
+    b.recordVerdict(8, false, { model: 'm' });
+    const once = b.get(8);
+    assert.ok(once !== undefined && !once.routable && once.strikes === 1);
+    assert.ok(weightScore(once, judged) > 0, 'one false fail costs routing for a while, not the weight');
+    for (let i = 0; i < 3; i++) b.recordVerdict(8, true, { model: 'm' });
+    b.recordVerdict(8, false, { model: 'm' });
+    const twice = b.get(8);
+    assert.ok(twice !== undefined && twice.strikes === 2 && (twice.correctness ?? 0) >= 0.5);
+    assert.equal(weightScore(twice, judged), 0, 'a second fail on the heels of the first: no weight');
+    for (let i = 0; i < 6; i++) b.recordVerdict(8, true, { model: 'm' });
+    const back = b.get(8);
+    assert.ok(back?.routable);
+    assert.ok(weightScore(back, judged) > 0, 'its weight returns with its routing');
   });
 
   it('a miss counts as judged (at 0): a model a miner advertises but never answers cannot stall the rule', () => {

@@ -86,12 +86,7 @@ export const OPENAI_FIELDS: Record<OpenAiRoute, Record<string, FieldClass>> = {
     tool_choice: TOOL_CHOICE,
     functions: refused('functions (deprecated function calling) are not supported', isEmptyArray),
     function_call: refused("function_call is not supported; only 'none' is accepted", isNone),
-    response_format: refused(
-      "response_format (structured output) is not supported yet; omit it or send { type: 'text' }",
-      (v) =>
-        isEmptyObject(v) ||
-        (typeof v === 'object' && v !== null && (v as { type?: unknown }).type === 'text'),
-    ),
+    response_format: honoured,
     frequency_penalty: PENALTY,
     presence_penalty: PENALTY,
     logit_bias: LOGIT_BIAS,
@@ -157,17 +152,7 @@ export const OPENAI_FIELDS: Record<OpenAiRoute, Record<string, FieldClass>> = {
     ),
     tools: TOOLS,
     tool_choice: TOOL_CHOICE,
-    text: refused(
-      "text.format (structured output) is not supported yet; omit text or send { format: { type: 'text' } }",
-      (v) =>
-        typeof v === 'object' &&
-        v !== null &&
-        Object.entries(v).every(
-          ([k, f]) =>
-            k === 'format' &&
-            (f === null || (typeof f === 'object' && (f as { type?: unknown }).type === 'text')),
-        ),
-    ),
+    text: honoured,
     previous_response_id: refused(
       'the gateway is stateless and keeps no responses; send the whole conversation in input',
     ),

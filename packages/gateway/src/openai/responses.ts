@@ -15,6 +15,7 @@ import {
   type GenerationEncoder,
   type GenerationPlan,
   OPENAI_DEFAULT_TEMPERATURE,
+  responseFormatOf,
   type TokenEvent,
   type Usage,
 } from './translate.js';
@@ -46,6 +47,8 @@ export function responseToGenerate(r: ResponseRequest): GenerationPlan {
     logprobs: false,
   };
   if (r.top_p !== null && r.top_p !== undefined) params.topP = r.top_p === 0 ? 1e-9 : r.top_p;
+  const format = responseFormatOf(r.text?.format);
+  if (format !== undefined) params.responseFormat = format;
   return {
     params,
     choices: 1,
@@ -100,7 +103,7 @@ export class ResponsesEncoder implements GenerationEncoder {
       service_tier: 'default',
       store: false,
       temperature: r.temperature ?? OPENAI_DEFAULT_TEMPERATURE,
-      text: { format: { type: 'text' } },
+      text: { format: r.text?.format ?? { type: 'text' } },
       tool_choice: 'auto',
       tools: [],
       top_p: r.top_p ?? 1,

@@ -6,6 +6,7 @@
  * API does. Limits mirror `app_generateV1` / `app_embedV1`, so a request that passes here is one a miner
  * accepts. Never used on the response path.
  */
+import { jsonSchemaProblem } from '@subnet/engine-api';
 import { z } from 'zod';
 import { OPENAI_FIELDS, type OpenAiRoute } from './fields.js';
 
@@ -64,6 +65,65 @@ export const ChatMessageSchema = z.object({
   content: ContentSchema.nullable(),
 });
 
+/** A JSON Schema in the subset every miner enforces (`@subnet/engine-api` `jsonSchemaProblem`), else a 400 naming the place. */
+const StructuredSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+  const problem = jsonSchemaProblem(schema);
+  if (problem !== null) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+});
+const SchemaName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+  error: 'name: 1 to 64 letters, digits, underscores or dashes',
+});
+
+/** Chat's `response_format` (structured outputs), enforced by the miners' grammar-constrained decoding. */
+const ResponseFormatSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({ type: z.literal('text') }).strict(),
+    z.object({ type: z.literal('json_object') }).strict(),
+    z
+      .object({
+        type: z.literal('json_schema'),
+        json_schema: z
+          .object({
+            name: SchemaName,
+            description: z.string().max(10_000).nullish(),
+            schema: StructuredSchema.nullish(),
+            strict: z.boolean().nullish(),
+          })
+          .strict(),
+      })
+      .strict(),
+  ],
+  { error: "response_format: type must be 'text', 'json_object' or 'json_schema'" },
+);
+export type ChatResponseFormat = z.output<typeof ResponseFormatSchema>;
+
+/** The Responses API's `text` (its `format` is the structured output; `verbosity` is not a setting here). */
+const ResponseTextSchema = z
+  .object({
+    format: z
+      .discriminatedUnion(
+        'type',
+        [
+          z.object({ type: z.literal('text') }).strict(),
+          z.object({ type: z.literal('json_object') }).strict(),
+          z
+            .object({
+              type: z.literal('json_schema'),
+              name: SchemaName,
+              description: z.string().max(10_000).nullish(),
+              schema: StructuredSchema,
+              strict: z.boolean().nullish(),
+            })
+            .strict(),
+        ],
+        { error: "text.format: type must be 'text', 'json_object' or 'json_schema'" },
+      )
+      .nullish(),
+  })
+  .strict();
+export type ResponseTextFormat = NonNullable<z.output<typeof ResponseTextSchema>['format']>;
+
 /** Fields shared by chat completions and completions. */
 const SamplingFields = {
   model: ModelId,
@@ -94,6 +154,7 @@ export const ChatCompletionRequestSchema = z
     max_completion_tokens: z.int().min(1).max(32_768).nullish(),
     logprobs: z.boolean().nullish(),
     top_logprobs: z.int().min(0).max(20).nullish(),
+    response_format: ResponseFormatSchema.nullish(),
   })
   .strict();
 export type ChatCompletionRequest = z.output<typeof ChatCompletionRequestSchema>;
@@ -181,6 +242,7 @@ export const ResponseRequestSchema = z
     top_p: z.number().min(0).max(1).nullish(),
     stream: z.boolean().nullish(),
     stream_options: StreamOptionsSchema.nullish(),
+    text: ResponseTextSchema.nullish(),
     max_tool_calls: z.int().min(0).nullish(),
     truncation: z
       .literal('disabled', { error: "truncation: only 'disabled' (an input too long is refused, never cut)" })

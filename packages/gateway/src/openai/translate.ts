@@ -7,7 +7,13 @@
 
 import type { EmbedParams, EmbedResult, GenerateEvent, GenerateParams } from '../types.js';
 import { invalidRequest, type OpenAiErrorBody } from './errors.js';
-import type { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from './schemas.js';
+import type {
+  ChatCompletionRequest,
+  ChatResponseFormat,
+  CompletionRequest,
+  EmbeddingRequest,
+  ResponseTextFormat,
+} from './schemas.js';
 
 export type TokenEvent = Extract<GenerateEvent, { type: 'token' }>;
 export type DoneEvent = Extract<GenerateEvent, { type: 'done' }>;
@@ -100,6 +106,8 @@ export function chatToGenerate(r: ChatCompletionRequest): GenerationPlan {
   const logprobs = r.logprobs === true;
   const params: GenerateParams = { ...sampling(r, maxTokens), kind: 'chat', messages, logprobs };
   if (logprobs) params.topLogprobs = r.top_logprobs ?? 0;
+  const format = responseFormatOf(r.response_format);
+  if (format !== undefined) params.responseFormat = format;
   const n = r.n ?? 1;
   return {
     params,
@@ -393,4 +401,19 @@ export class CompletionEncoder implements GenerationEncoder {
   close(usage: Usage): string {
     return (this.includeUsage ? `${this.head}],"usage":${usageJson(usage)}}\n\n` : '') + DONE;
   }
+}
+
+/**
+ * The generation's `responseFormat` for OpenAI's (chat's `response_format`, or the Responses API's
+ * `text.format`, whose json_schema fields sit one level up); undefined for plain text. A json_schema without
+ * a schema is any JSON object, as OpenAI reads it.
+ */
+export function responseFormatOf(
+  f: ChatResponseFormat | ResponseTextFormat | null | undefined,
+): GenerateParams['responseFormat'] {
+  if (f === null || f === undefined || f.type === 'text') return undefined;
+  if (f.type === 'json_object') return { type: 'json_object' };
+  const spec = 'json_schema' in f ? f.json_schema : f;
+  if (spec.schema === null || spec.schema === undefined) return { type: 'json_object' };
+  return { type: 'json_schema', name: spec.name, schema: spec.schema, strict: spec.strict === true };
 }
