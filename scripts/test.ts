@@ -17,6 +17,7 @@ const DEVNET_SUITES = new Set([
   'packages/cli/dist/test/dashboard.test.js',
   'packages/cli/dist/test/chainAttackDevnet.test.js',
   'packages/cli/dist/test/paymentsDevnet.test.js',
+  'packages/cli/dist/test/openaiDevnet.test.js',
 ]);
 
 const files = globSync('packages/*/dist/test/**/*.test.js').sort();

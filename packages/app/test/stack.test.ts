@@ -78,6 +78,7 @@ describe('app stack', { timeout: 120_000 }, () => {
       taskTypes: ['chat', 'completion', 'embedding'],
       contextLength: 256,
       modelType: 'llm',
+      features: ['json_object', 'json_schema'],
     });
     assert.ok(caps.hardware.cpus > 0);
     assert.equal(caps.hardware.gpu, null);
@@ -338,6 +339,7 @@ describe('app stack with a configured use model', { timeout: 120_000 }, () => {
           taskTypes: ['embedding'],
           contextLength: 8192,
           modelType: 'embedding',
+          features: [],
         },
       ]);
       const { embeddings, usage } = await client.call('app_embedV1', {

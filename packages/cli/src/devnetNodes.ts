@@ -25,6 +25,12 @@ import { BUILT_IN_CORPUS, docsCorpus } from './corpus.js';
 
 /** Id of the generated chat model every devnet miner serves. */
 export const DEVNET_CHAT_MODEL = 'devnet-chat';
+/**
+ * The devnet chat models' context, in tokens. The generated models read bytes (a token each), so a request
+ * with a tool's schema in its prompt needs more than their trained 512; the models attend to nothing, so
+ * positions past it change no answer.
+ */
+export const DEVNET_CONTEXT = 2048;
 /** Id of the pretrained embedding model (Universal Sentence Encoder) every devnet miner serves. */
 export const DEVNET_EMBED_MODEL = 'use-embed';
 
@@ -181,7 +187,12 @@ function nodeConfig(
             models:
               neuron.role === 'miner'
                 ? [
-                    { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel },
+                    {
+                      id: DEVNET_CHAT_MODEL,
+                      backend: 'llama.cpp',
+                      path: paths.chatModel,
+                      contextLength: DEVNET_CONTEXT,
+                    },
                     // The adversary stack serves this one under the advertised id and hides it.
                     ...(dishonest
                       ? [
@@ -189,6 +200,7 @@ function nodeConfig(
                             id: DEVNET_CHEAP_CHAT_MODEL,
                             backend: 'llama.cpp' as const,
                             path: paths.cheapChatModel,
+                            contextLength: DEVNET_CONTEXT,
                           },
                         ]
                       : []),
@@ -197,7 +209,12 @@ function nodeConfig(
                 : // A validator's app stack holds the reference models its audits check against: the chat
                   // model (teacher-forced logprobs) and the embedder (cosine similarity of the embeddings).
                   [
-                    { id: DEVNET_CHAT_MODEL, backend: 'llama.cpp', path: paths.chatModel },
+                    {
+                      id: DEVNET_CHAT_MODEL,
+                      backend: 'llama.cpp',
+                      path: paths.chatModel,
+                      contextLength: DEVNET_CONTEXT,
+                    },
                     { id: DEVNET_EMBED_MODEL, backend: 'use' },
                   ],
           },

@@ -66,14 +66,17 @@ export { openRpcDocument, renderEngineApiMarkdown } from './openrpc.js';
 export { encodeRequest, parseBody, type RpcId } from './protocol.js';
 export {
   featureOf,
+  impliedBound,
   JSON_SCHEMA_FORMATS,
   JSON_SCHEMA_KEYWORDS,
   jsonObjectPrefixProblem,
   jsonSchemaProblem,
+  MAX_INTEGER_DIGITS,
   MAX_JSON_SCHEMA_BYTES,
   MAX_JSON_SCHEMA_DEPTH,
   type ResponseFormat,
   ResponseFormatSchema,
+  relaxJsonSchema,
   type StructuredFeature,
   structuredAnswerProblem,
 } from './responseFormat.js';

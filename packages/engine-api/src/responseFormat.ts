@@ -117,7 +117,7 @@ export function jsonSchemaProblem(schema: unknown): { path: (string | number)[];
       return { path, message: 'a schema must be an object' };
     const o = s as Record<string, unknown>;
     for (const k of Object.keys(o))
-      if (!JSON_SCHEMA_KEYWORDS.has(k))
+      if (!JSON_SCHEMA_KEYWORDS.has(k) && !impliedBound(o, k))
         return {
           path: [...path, k],
           message: `the keyword \`${k}\` is not supported (supported: ${[...JSON_SCHEMA_KEYWORDS].join(', ')})`,
@@ -177,6 +177,22 @@ export function jsonSchemaProblem(schema: unknown): { path: (string | number)[];
     return null;
   };
   return walk(schema, [], 0);
+}
+
+/** The most digits of a generated integer (so every one is a safe integer). */
+export const MAX_INTEGER_DIGITS = 15;
+const INTEGER_LIMIT = 10 ** MAX_INTEGER_DIGITS - 1;
+
+/**
+ * Whether keyword `k` of schema `o` holds for every answer the grammar can generate, so it needs no
+ * enforcing: an integer's `minimum` at or below −(10^15 − 1) or `maximum` at or above it (zod and other
+ * schema writers put the safe-integer bounds on every integer; generated integers have at most 15 digits).
+ */
+export function impliedBound(o: Record<string, unknown>, k: string): boolean {
+  if (o.type !== 'integer') return false;
+  const v = o[k];
+  if (typeof v !== 'number') return false;
+  return (k === 'minimum' && v <= -INTEGER_LIMIT) || (k === 'maximum' && v >= INTEGER_LIMIT);
 }
 
 function asRecord(v: unknown): Record<string, unknown> {
@@ -322,4 +338,29 @@ export function jsonObjectPrefixProblem(text: string): string | null {
     }
   }
   return null;
+}
+
+/** Keywords of subschemas by where they sit: a map of schemas, one schema, or a list of schemas. */
+const SCHEMA_MAPS = ['properties', '$defs', 'definitions'];
+const SCHEMA_ONE = ['items', 'additionalProperties'];
+const SCHEMA_LISTS = ['oneOf', 'anyOf', 'prefixItems'];
+
+/**
+ * A non-strict schema reduced to the subset every miner enforces: keywords outside it (`minimum`, `pattern`,
+ * …) and formats it lacks are left out, so what is generated and checked is the schema without them (OpenAI's
+ * non-strict schemas are best effort too). A strict schema is never relaxed: it is refused instead.
+ */
+export function relaxJsonSchema(schema: unknown): unknown {
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
+    if (!JSON_SCHEMA_KEYWORDS.has(k) && !impliedBound(schema as Record<string, unknown>, k)) continue;
+    if (k === 'format' && (typeof v !== 'string' || !JSON_SCHEMA_FORMATS.has(v))) continue;
+    if (SCHEMA_MAPS.includes(k))
+      out[k] = Object.fromEntries(Object.entries(asRecord(v)).map(([name, s]) => [name, relaxJsonSchema(s)]));
+    else if (SCHEMA_ONE.includes(k)) out[k] = typeof v === 'boolean' ? v : relaxJsonSchema(v);
+    else if (SCHEMA_LISTS.includes(k)) out[k] = Array.isArray(v) ? v.map(relaxJsonSchema) : v;
+    else out[k] = v;
+  }
+  return out;
 }

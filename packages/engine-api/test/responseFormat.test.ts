@@ -46,6 +46,11 @@ describe('responseFormat', () => {
       assert.deepEqual(p?.path, path, JSON.stringify(schema));
       assert.match(p?.message ?? '', message);
     }
+    // The safe-integer bounds schema writers (zod) put on every integer hold for every generated one.
+    const safe = { type: 'integer', minimum: -9007199254740991, maximum: 9007199254740991 };
+    assert.equal(jsonSchemaProblem({ type: 'object', properties: { n: safe } }), null);
+    assert.deepEqual(jsonSchemaProblem({ type: 'integer', minimum: 0 })?.path, ['minimum']);
+    assert.deepEqual(jsonSchemaProblem({ type: 'number', maximum: 9007199254740991 })?.path, ['maximum']);
     let deep: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < 20; i++) deep = { type: 'array', items: deep };
     assert.match(jsonSchemaProblem(deep)?.message ?? '', /deeper than 16/);

@@ -649,14 +649,17 @@ describe('errors', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ model: MODEL, messages, temperature: 'hot' }, 'temperature'],
       [{ model: MODEL, messages, temperature: 3 }, 'temperature'],
-      [{ model: MODEL, messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role'],
+      [{ model: MODEL, messages: [{ role: 'function', content: 'x' }] }, 'messages.0.role'],
+      [{ model: MODEL, messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.tool_call_id'],
       [
         { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url' }] }] },
         'messages.0.content',
       ],
       [{ model: MODEL }, 'messages'],
       [{ model: MODEL, messages, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
-      [{ model: MODEL, messages, tools: [{ type: 'function' }] }, 'tools'],
+      [{ model: MODEL, messages, tools: [{ type: 'function' }] }, 'tools.0.function'],
+      [{ model: MODEL, messages, tools: [{ type: 'retrieval' }] }, 'tools.0.type'],
+      [{ model: MODEL, messages, tool_choice: 'sometimes' }, 'tool_choice'],
     ];
     for (const [body, param] of cases) {
       const e = await envelope(await post('/v1/chat/completions', JSON.stringify(body)), 400);

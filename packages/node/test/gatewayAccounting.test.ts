@@ -77,7 +77,8 @@ function appOf(dir: string, models: string[]): { app: AppService; engine: Engine
         id,
         backend: 'llama.cpp',
         path: join(dir, `${id}.gguf`),
-        contextLength: 256,
+        // Room for a tool-calling prompt: these models read bytes, one token each.
+        contextLength: 1024,
       })),
     },
   }).app;
@@ -634,5 +635,90 @@ describe('gateway accounting and routing against real miners', { timeout: 120_00
       claim = forged;
       off();
     }
+  });
+  it('tool calling: required, streamed and not, then the tool result and a final answer (official client)', async () => {
+    await advise(route(true, false));
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'get_weather',
+          description: 'Weather in a city',
+          parameters: {
+            type: 'object',
+            properties: { city: { type: 'string', maxLength: 12 }, days: { type: 'integer', minimum: 1 } },
+            required: ['city', 'days'],
+            additionalProperties: false,
+          },
+        },
+      },
+    ];
+    // One call (these models read bytes: a call is ~70 tokens, and nothing stops a bigram model from
+    // making eight).
+    const ask = { model: 'fox', max_tokens: 300, temperature: 0, tools, parallel_tool_calls: false } as const;
+    const question = { role: 'user' as const, content: 'the quick brown fox' };
+    const r = await bystander.chat.completions.create({
+      ...ask,
+      messages: [question],
+      tool_choice: 'required',
+    });
+    const choice = r.choices[0];
+    assert.equal(choice?.finish_reason, 'tool_calls');
+    const call = choice?.message.tool_calls?.[0];
+    assert.ok(call !== undefined && call.type === 'function');
+    assert.equal(call.function.name, 'get_weather');
+    const args = JSON.parse(call.function.arguments) as { city: string; days: number };
+    assert.ok(typeof args.city === 'string' && Number.isSafeInteger(args.days), call.function.arguments);
+    assert.equal(choice?.message.content, null);
+    // What the miner saw: the tools in a system message first, the answer constrained to the call schema.
+    const sent = seen.honest.at(-1) as {
+      messages: { role: string; content: string }[];
+      responseFormat?: { type: string };
+    };
+    assert.equal(sent.messages[0]?.role, 'system');
+    assert.match(sent.messages[0]?.content ?? '', /get_weather/);
+    assert.equal(sent.responseFormat?.type, 'json_schema');
+
+    // Streamed: the same call, in OpenAI's chunk shape, assembled by the client's own helper.
+    const stream = bystander.chat.completions.stream({
+      ...ask,
+      messages: [question],
+      tool_choice: 'required',
+    });
+    const final = await stream.finalChatCompletion();
+    assert.equal(final.choices[0]?.finish_reason, 'tool_calls');
+    const streamedCall = final.choices[0]?.message.tool_calls?.[0];
+    assert.ok(streamedCall !== undefined && streamedCall.type === 'function');
+    assert.equal(streamedCall.function.name, 'get_weather');
+    assert.deepEqual(JSON.parse(streamedCall.function.arguments), args, 'greedy: the same call');
+
+    // The round trip: the call and its result in the history; the model answers in words.
+    const history = [
+      question,
+      { role: 'assistant' as const, content: null, tool_calls: [call] },
+      { role: 'tool' as const, tool_call_id: call.id, content: '18 degrees and sunny' },
+    ];
+    const answer = await bystander.chat.completions.create({
+      ...ask,
+      messages: history,
+      tool_choice: 'none',
+    });
+    assert.equal(typeof answer.choices[0]?.message.content, 'string');
+    assert.equal(answer.choices[0]?.message.tool_calls, undefined);
+    const rendered = seen.honest.at(-1) as { messages: { role: string; content: string }[] };
+    assert.deepEqual(
+      rendered.messages.map((m) => m.role),
+      ['user', 'assistant', 'user'],
+      'no tool prompt with tool_choice none; the result as a user turn',
+    );
+    assert.match(rendered.messages[2]?.content ?? '', /"tool_response".*18 degrees and sunny/);
+    // auto: a call or words, either way a valid message.
+    const auto = await bystander.chat.completions.create({ ...ask, messages: history });
+    const m = auto.choices[0]?.message;
+    assert.ok(
+      (m?.tool_calls?.length ?? 0) > 0
+        ? auto.choices[0]?.finish_reason === 'tool_calls'
+        : typeof m?.content === 'string',
+    );
   });
 });

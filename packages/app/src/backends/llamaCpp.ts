@@ -119,6 +119,8 @@ function toGbnfSchema(s: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(s as Record<string, unknown>)) {
     if (['title', '$schema', '$id', '$comment', 'default', 'examples', 'required'].includes(k)) continue;
+    // Bounds every generated integer meets (engine-api `impliedBound`): nothing to enforce.
+    if (k === 'minimum' || k === 'maximum') continue;
     if (k === 'anyOf') out.oneOf = toGbnfSchema(v);
     else if (k === 'definitions' || k === '$defs')
       out.$defs = { ...(out.$defs as object | undefined), ...(toGbnfSchema(v) as object) };

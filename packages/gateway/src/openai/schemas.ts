@@ -9,6 +9,7 @@
 import { jsonSchemaProblem } from '@subnet/engine-api';
 import { z } from 'zod';
 import { OPENAI_FIELDS, type OpenAiRoute } from './fields.js';
+import { MAX_TOOLS, ToolCallSchema, ToolChoiceSchema, ToolSchema } from './tools.js';
 
 /** Most choices (`n`, `best_of`) one request may ask for: each is a generation of its own. */
 export const MAX_CHOICES = 8;
@@ -57,13 +58,30 @@ const ContentSchema = z.union([z.string().max(MAX_TEXT), z.array(TextPartSchema)
   error: 'content must be a string or an array of text parts ({ "type": "text", "text": "…" })',
 });
 
-export const ChatMessageSchema = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant'], {
-    error: 'role must be system, developer, user or assistant (tool messages are not supported)',
-  }),
-  // null: an assistant turn that only called tools; read as empty text.
-  content: ContentSchema.nullable(),
-});
+export const ChatMessageSchema = z.discriminatedUnion(
+  'role',
+  [
+    z.object({
+      role: z.enum(['system', 'developer', 'user']),
+      content: ContentSchema,
+      name: z.string().max(256).nullish(),
+    }),
+    z.object({
+      role: z.literal('assistant'),
+      // null: an assistant turn that only called tools; read as empty text.
+      content: ContentSchema.nullish(),
+      name: z.string().max(256).nullish(),
+      refusal: z.string().max(MAX_TEXT).nullish(),
+      tool_calls: z.array(ToolCallSchema).max(MAX_TOOLS).nullish(),
+    }),
+    z.object({
+      role: z.literal('tool'),
+      content: ContentSchema,
+      tool_call_id: z.string().min(1).max(256),
+    }),
+  ],
+  { error: 'role must be system, developer, user, assistant or tool' },
+);
 
 /** A JSON Schema in the subset every miner enforces (`@subnet/engine-api` `jsonSchemaProblem`), else a 400 naming the place. */
 const StructuredSchema = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
@@ -155,6 +173,12 @@ export const ChatCompletionRequestSchema = z
     logprobs: z.boolean().nullish(),
     top_logprobs: z.int().min(0).max(20).nullish(),
     response_format: ResponseFormatSchema.nullish(),
+    tools: z
+      .array(ToolSchema)
+      .max(MAX_TOOLS, { error: `tools: at most ${MAX_TOOLS}` })
+      .nullish(),
+    tool_choice: ToolChoiceSchema.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
   })
   .strict();
 export type ChatCompletionRequest = z.output<typeof ChatCompletionRequestSchema>;

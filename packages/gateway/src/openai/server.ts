@@ -522,7 +522,13 @@ export async function createOpenAiServer(
       const r = parseJson(body, ChatCompletionRequestSchema, 'chat');
       plan = chatToGenerate(r);
       meta.model = r.model;
-      encoder = new ChatEncoder(meta, plan.logprobs !== undefined, plan.includeUsage, plan.choices);
+      encoder = new ChatEncoder(
+        meta,
+        plan.logprobs !== undefined,
+        plan.includeUsage,
+        plan.choices,
+        plan.toolMode,
+      );
     } else if (route.name === 'responses') {
       const r = parseJson(body, ResponseRequestSchema, 'responses');
       plan = responseToGenerate(r);

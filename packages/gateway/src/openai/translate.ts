@@ -14,6 +14,7 @@ import type {
   EmbeddingRequest,
   ResponseTextFormat,
 } from './schemas.js';
+import { decodeToolAnswer, type ToolAwareMessage, type ToolMode, toolPlan } from './tools.js';
 
 export type TokenEvent = Extract<GenerateEvent, { type: 'token' }>;
 export type DoneEvent = Extract<GenerateEvent, { type: 'done' }>;
@@ -50,6 +51,8 @@ export interface GenerationPlan {
   logprobs: number | undefined;
   /** Completions: length of the prompt (the first token's `text_offset`). */
   promptChars: number;
+  /** Chat with tools: how the answer is read ({@link toolPlan}); plain text otherwise. */
+  toolMode?: ToolMode;
 }
 
 /**
@@ -94,20 +97,34 @@ function sampling(
 export function chatToGenerate(r: ChatCompletionRequest): GenerationPlan {
   const maxTokens = r.max_completion_tokens ?? r.max_tokens ?? DEFAULT_CHAT_MAX_TOKENS;
   let chars = 0;
-  const messages: NonNullable<GenerateParams['messages']> = [];
-  for (const m of r.messages) {
+  const texts: ToolAwareMessage[] = r.messages.map((m) => {
     let content: string;
-    if (m.content === null) content = '';
+    if (m.content === null || m.content === undefined) content = '';
     else if (typeof m.content === 'string') content = m.content;
     else content = m.content.map((p) => p.text).join('\n');
     chars += content.length;
-    messages.push({ role: m.role === 'developer' ? 'system' : m.role, content });
-  }
+    if (m.role === 'tool') return { role: 'tool', content, tool_call_id: m.tool_call_id };
+    if (m.role === 'assistant') return { role: 'assistant', content, tool_calls: m.tool_calls };
+    return { role: m.role, content };
+  });
+  const tools = toolPlan(texts, r.tools, r.tool_choice, r.parallel_tool_calls);
+  chars += tools.extraChars;
   const logprobs = r.logprobs === true;
-  const params: GenerateParams = { ...sampling(r, maxTokens), kind: 'chat', messages, logprobs };
+  const params: GenerateParams = {
+    ...sampling(r, maxTokens),
+    kind: 'chat',
+    messages: tools.messages,
+    logprobs,
+  };
   if (logprobs) params.topLogprobs = r.top_logprobs ?? 0;
   const format = responseFormatOf(r.response_format);
-  if (format !== undefined) params.responseFormat = format;
+  if (format !== undefined && tools.responseFormat !== undefined)
+    throw invalidRequest(
+      'response_format cannot be combined with tools (unless tool_choice is none)',
+      'response_format',
+    );
+  const enforced = tools.responseFormat ?? format;
+  if (enforced !== undefined) params.responseFormat = enforced;
   const n = r.n ?? 1;
   return {
     params,
@@ -118,6 +135,7 @@ export function chatToGenerate(r: ChatCompletionRequest): GenerationPlan {
     includeUsage: r.stream_options?.include_usage === true,
     logprobs: logprobs ? 1 : undefined,
     promptChars: chars,
+    toolMode: tools.mode,
   };
 }
 
@@ -264,12 +282,17 @@ export class ChatEncoder implements GenerationEncoder {
   private readonly head: string;
   private readonly tail: string;
 
+  /** Tool mode: answers are JSON read at the end ({@link decodeToolAnswer}), so nothing streams before. */
+  private readonly tools: boolean;
+
   constructor(
     private readonly meta: ResponseMeta,
     withLogprobs: boolean,
     private readonly includeUsage: boolean,
     private readonly choices = 1,
+    toolMode: ToolMode = { kind: 'none' },
   ) {
+    this.tools = toolMode.kind === 'tools';
     for (let i = 0; i < choices; i++) this.text.push([]);
     this.logprobs = withLogprobs ? this.text.map(() => []) : undefined;
     this.head = streamHead(meta, 'chat.completion.chunk');
@@ -285,8 +308,16 @@ export class ChatEncoder implements GenerationEncoder {
     const choices = order.map((i, index) => {
       const lp = this.logprobs?.[i];
       const logprobs = lp === undefined ? null : `{"content":${JSON.stringify(lp)},"refusal":null}`;
-      const message = `{"role":"assistant","content":${JSON.stringify((this.text[i] ?? []).join(''))},"refusal":null,"annotations":[]}`;
-      return `{"index":${index},"message":${message},"logprobs":${logprobs},"finish_reason":"${dones[i]?.finishReason}"}`;
+      const text = (this.text[i] ?? []).join('');
+      let finish: string = dones[i]?.finishReason ?? 'stop';
+      let message = `{"role":"assistant","content":${JSON.stringify(text)},"refusal":null,"annotations":[]}`;
+      if (this.tools) {
+        const a = decodeToolAnswer(text);
+        const calls = a.toolCalls.length > 0 ? `,"tool_calls":${JSON.stringify(a.toolCalls)}` : '';
+        if (a.toolCalls.length > 0) finish = 'tool_calls';
+        message = `{"role":"assistant","content":${JSON.stringify(a.content)},"refusal":null,"annotations":[]${calls}}`;
+      }
+      return `{"index":${index},"message":${message},"logprobs":${logprobs},"finish_reason":"${finish}"}`;
     });
     return bodyJson(this.meta, 'chat.completion', choices, usage);
   }
@@ -299,6 +330,11 @@ export class ChatEncoder implements GenerationEncoder {
   }
 
   chunk(i: number, ev: TokenEvent): string {
+    if (this.tools) {
+      // The answer is JSON until it is whole: read at the end (finish), where its calls or words go out.
+      this.text[i]?.push(ev.text);
+      return '';
+    }
     const logprobs =
       this.logprobs === undefined
         ? 'null'
@@ -307,7 +343,28 @@ export class ChatEncoder implements GenerationEncoder {
   }
 
   finish(i: number, done: DoneEvent): string {
-    return `${this.head}{"index":${i},"delta":{},"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
+    if (!this.tools)
+      return `${this.head}{"index":${i},"delta":{},"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
+    const a = decodeToolAnswer((this.text[i] ?? []).join(''));
+    let out = '';
+    if (a.toolCalls.length === 0) {
+      if (a.content !== null && a.content !== '')
+        out += `${this.head}{"index":${i},"delta":{"content":${JSON.stringify(a.content)}},"logprobs":null,"finish_reason":null}${this.tail}`;
+      return `${out}${this.head}{"index":${i},"delta":{},"logprobs":null,"finish_reason":"${done.finishReason}"}${this.tail}`;
+    }
+    // OpenAI's shape: each call opens with its id, type, name and empty arguments, then its arguments follow.
+    for (const [k, c] of a.toolCalls.entries()) {
+      const open = {
+        index: k,
+        id: c.id,
+        type: 'function',
+        function: { name: c.function.name, arguments: '' },
+      };
+      out += `${this.head}{"index":${i},"delta":{"tool_calls":[${JSON.stringify(open)}]},"logprobs":null,"finish_reason":null}${this.tail}`;
+      const args = { index: k, function: { arguments: c.function.arguments } };
+      out += `${this.head}{"index":${i},"delta":{"tool_calls":[${JSON.stringify(args)}]},"logprobs":null,"finish_reason":null}${this.tail}`;
+    }
+    return `${out}${this.head}{"index":${i},"delta":{},"logprobs":null,"finish_reason":"tool_calls"}${this.tail}`;
   }
 
   close(usage: Usage): string {
