@@ -47,6 +47,8 @@ class TestRouter implements Router {
   seen: GenerateParams[] = [];
   /** VARIED: seeds whose generation fails before its first event. */
   failSeeds = new Set<number>();
+  /** The JSON a miner constrained to the tool_calls schema answers (`tools.ts`), in a few tokens. */
+  toolAnswer: unknown = { response: FULL_TEXT };
 
   /** VARIED: `s<seed>` then ' x' tokens, logprob -(seed mod 10) each (always, as the real router's). */
   private async *varied(params: GenerateParams): AsyncIterable<GenerateEvent> {
@@ -83,6 +85,18 @@ class TestRouter implements Router {
       throw new GatewayError(GatewayErrorCode.NO_MINER, 'No miner serves this model now; retry shortly.');
     if (this.mode === 'fail-before')
       throw new GatewayError(GatewayErrorCode.UPSTREAM_FAILED, 'every miner failed');
+    const format = params.responseFormat;
+    if (format?.type === 'json_schema' && format.name === 'tool_calls') {
+      const json = JSON.stringify(this.toolAnswer);
+      const parts = [json.slice(0, 5), json.slice(5, 20), json.slice(20)];
+      for (const text of parts) yield { type: 'token', text };
+      yield {
+        type: 'done',
+        finishReason: 'stop',
+        usage: { promptTokens: PROMPT_TOKENS, completionTokens: parts.length },
+      };
+      return;
+    }
     const max = params.maxTokens ?? 128;
     const top = params.topLogprobs ?? 0;
     let n = 0;
@@ -1273,8 +1287,7 @@ describe('responses', () => {
       [{ ...base, store: true }, 'store', /only false/],
       [{ ...base, background: true }, 'background', /background/],
       [{ ...base, conversation: 'conv_1' }, 'conversation', /stateless/],
-      [{ ...base, tools: [{ type: 'web_search' }] }, 'tools', /not supported yet/],
-      [{ ...base, tools: [{ type: 'function', name: 'f', parameters: {} }] }, 'tools', /not supported yet/],
+      [{ ...base, tools: [{ type: 'web_search' }] }, 'tools', /built-in tools are not offered/],
       [
         { ...base, text: { format: { type: 'json_schema', name: 'x', schema: { patternProperties: {} } } } },
         'text.format.schema.patternProperties',
@@ -1283,11 +1296,6 @@ describe('responses', () => {
       [{ ...base, text: { verbosity: 'low' } }, 'text', /verbosity/],
       [{ ...base, include: ['reasoning.encrypted_content'] }, 'include', /can be produced/],
       [{ ...base, truncation: 'auto' }, 'truncation', /disabled/],
-      [
-        { ...base, input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] },
-        'input',
-        /message items/,
-      ],
       [
         { ...base, input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] },
         'input',
@@ -1317,5 +1325,312 @@ describe('responses', () => {
       truncation: 'disabled',
     });
     assert.equal(ok.output_text, FULL_TEXT);
+  });
+});
+
+describe('responses function tools', () => {
+  const weather: OpenAI.Responses.FunctionTool = {
+    type: 'function',
+    name: 'get_weather',
+    description: 'The weather in a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' } },
+      required: ['city'],
+      additionalProperties: false,
+    },
+    strict: true,
+  };
+  const time: OpenAI.Responses.FunctionTool = {
+    type: 'function',
+    name: 'get_time',
+    parameters: { type: 'object', properties: { zone: { type: 'string' } } },
+    strict: false,
+  };
+  const twoCalls = {
+    tool_calls: [
+      { name: 'get_weather', arguments: { city: 'Paris' } },
+      { name: 'get_time', arguments: { zone: 'utc' } },
+    ],
+  };
+  /** The tool_calls schema the router was asked to enforce. */
+  function enforced(): { schema: Record<string, unknown> } {
+    const f = lastParams().responseFormat;
+    assert.ok(f?.type === 'json_schema' && f.name === 'tool_calls', JSON.stringify(f));
+    return f as unknown as { schema: Record<string, unknown> };
+  }
+
+  it('answers calls as function_call output items and echoes tools, tool_choice, parallel_tool_calls', async () => {
+    router.toolAnswer = twoCalls;
+    try {
+      const r = await client.responses.create({
+        model: MODEL,
+        input: 'Weather and time in Paris?',
+        tools: [weather, time],
+      });
+      assert.equal(r.status, 'completed');
+      assert.equal(r.output.length, 2);
+      assert.equal(r.output_text, '');
+      const [a, b] = r.output;
+      assert.ok(a?.type === 'function_call' && b?.type === 'function_call');
+      assert.match(a.id ?? '', /^fc_/);
+      assert.match(a.call_id, /^call_/);
+      assert.notEqual(a.call_id, b.call_id);
+      assert.notEqual(a.id, b.id);
+      assert.equal(a.name, 'get_weather');
+      assert.deepEqual(JSON.parse(a.arguments), { city: 'Paris' });
+      assert.equal(a.status, 'completed');
+      assert.equal(b.name, 'get_time');
+      assert.deepEqual(JSON.parse(b.arguments), { zone: 'utc' });
+      assert.deepEqual(r.tools, [
+        { ...weather },
+        { type: 'function', name: 'get_time', description: null, parameters: time.parameters, strict: false },
+      ]);
+      assert.equal(r.tool_choice, 'auto');
+      assert.equal(r.parallel_tool_calls, true);
+      const p = lastParams();
+      assert.equal(p.messages?.[0]?.role, 'system');
+      assert.match(p.messages?.[0]?.content ?? '', /get_weather.*get_time/);
+      assert.deepEqual(p.messages?.slice(1), [{ role: 'user', content: 'Weather and time in Paris?' }]);
+      // auto: the answer may be a call or words (oneOf).
+      assert.ok(Array.isArray(enforced().schema.oneOf));
+    } finally {
+      router.toolAnswer = { response: FULL_TEXT };
+    }
+  });
+
+  it('auto answered in words: the usual message item', async () => {
+    const r = await client.responses.create({ model: MODEL, input: 'Hi', tools: [weather] });
+    assert.equal(r.output_text, FULL_TEXT);
+    assert.equal(r.output.length, 1);
+    assert.equal(r.output[0]?.type, 'message');
+    // Streamed: the message events, the words in one delta once the JSON is whole.
+    const types: string[] = [];
+    let deltas = '';
+    const stream = await client.responses.create({
+      model: MODEL,
+      input: 'Hi',
+      tools: [weather],
+      stream: true,
+    });
+    for await (const ev of stream) {
+      types.push(ev.type);
+      if (ev.type === 'response.output_text.delta') deltas += ev.delta;
+    }
+    assert.deepEqual(types, [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    assert.equal(deltas, FULL_TEXT);
+  });
+
+  it("streams each call as OpenAI's function_call events, in sequence", async () => {
+    router.toolAnswer = twoCalls;
+    try {
+      const stream = await client.responses.create({
+        model: MODEL,
+        input: 'Weather and time?',
+        tools: [weather, time],
+        stream: true,
+      });
+      const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+      for await (const ev of stream) events.push(ev);
+      const call = [
+        'response.output_item.added',
+        'response.function_call_arguments.delta',
+        'response.function_call_arguments.done',
+        'response.output_item.done',
+      ];
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['response.created', 'response.in_progress', ...call, ...call, 'response.completed'],
+      );
+      assert.deepEqual(
+        events.map((e) => e.sequence_number),
+        events.map((_, i) => i),
+      );
+      const added = events[2];
+      assert.ok(added?.type === 'response.output_item.added' && added.item.type === 'function_call');
+      assert.equal(added.output_index, 0);
+      assert.equal(added.item.arguments, '');
+      assert.equal(added.item.status, 'in_progress');
+      const delta = events[3];
+      assert.ok(delta?.type === 'response.function_call_arguments.delta');
+      assert.equal(delta.item_id, added.item.id);
+      assert.deepEqual(JSON.parse(delta.delta), { city: 'Paris' });
+      const argsDone = events[8];
+      assert.ok(argsDone?.type === 'response.function_call_arguments.done');
+      assert.equal(argsDone.output_index, 1);
+      assert.deepEqual(JSON.parse(argsDone.arguments), { zone: 'utc' });
+      const completed = events.at(-1);
+      assert.ok(completed?.type === 'response.completed');
+      const out = completed.response.output;
+      assert.equal(out.length, 2);
+      assert.ok(out[0]?.type === 'function_call');
+      assert.equal(out[0].id, added.item.id, 'the same ids in the events and the response');
+      assert.equal(out[0].call_id, added.item.call_id);
+      // The client's stream helper assembles the same calls.
+      const final = await client.responses
+        .stream({ model: MODEL, input: 'Weather and time?', tools: [weather, time] })
+        .finalResponse();
+      assert.deepEqual(
+        final.output.map((o) => (o.type === 'function_call' ? [o.name, JSON.parse(o.arguments)] : o.type)),
+        [
+          ['get_weather', { city: 'Paris' }],
+          ['get_time', { zone: 'utc' }],
+        ],
+      );
+    } finally {
+      router.toolAnswer = { response: FULL_TEXT };
+    }
+  });
+
+  it('a round trip: function_call and function_call_output items render as chat tool history', async () => {
+    router.toolAnswer = twoCalls;
+    let first: OpenAI.Responses.Response;
+    try {
+      first = await client.responses.create({
+        model: MODEL,
+        input: 'Weather and time?',
+        tools: [weather, time],
+      });
+    } finally {
+      router.toolAnswer = { response: FULL_TEXT };
+    }
+    const calls = first.output.filter((o) => o.type === 'function_call');
+    assert.equal(calls.length, 2);
+    const r = await client.responses.create({
+      model: MODEL,
+      tools: [weather, time],
+      input: [
+        { role: 'user', content: 'Weather and time?' },
+        ...calls,
+        { type: 'function_call_output', call_id: calls[0]?.call_id ?? '', output: 'sunny' },
+        {
+          type: 'function_call_output',
+          call_id: calls[1]?.call_id ?? '',
+          output: [{ type: 'input_text', text: '12:00' }],
+        },
+      ],
+    });
+    assert.equal(r.output_text, FULL_TEXT);
+    assert.deepEqual(lastParams().messages?.slice(1), [
+      { role: 'user', content: 'Weather and time?' },
+      {
+        role: 'assistant',
+        content:
+          '{"tool_calls":[{"name":"get_weather","arguments":{"city":"Paris"}},{"name":"get_time","arguments":{"zone":"utc"}}]}',
+      },
+      {
+        role: 'user',
+        content: JSON.stringify({
+          tool_response: { tool_call_id: calls[0]?.call_id, name: 'get_weather', content: 'sunny' },
+        }),
+      },
+      {
+        role: 'user',
+        content: JSON.stringify({
+          tool_response: { tool_call_id: calls[1]?.call_id, name: 'get_time', content: '12:00' },
+        }),
+      },
+    ]);
+    // An output whose call is not in the input is accepted (the client may have trimmed its history).
+    const orphan = await client.responses.create({
+      model: MODEL,
+      input: [{ type: 'function_call_output', call_id: 'call_unknown', output: 'x' }],
+    });
+    assert.equal(orphan.output_text, FULL_TEXT);
+    assert.deepEqual(lastParams().messages, [
+      {
+        role: 'user',
+        content: JSON.stringify({
+          tool_response: { tool_call_id: 'call_unknown', name: null, content: 'x' },
+        }),
+      },
+    ]);
+  });
+
+  it('tool_choice named, required and none; parallel_tool_calls false; max_tool_calls caps the calls', async () => {
+    router.toolAnswer = { tool_calls: [{ name: 'get_time', arguments: { zone: 'cet' } }] };
+    try {
+      const named = await client.responses.create({
+        model: MODEL,
+        input: 'Time?',
+        tools: [weather, time],
+        tool_choice: { type: 'function', name: 'get_time' },
+      });
+      assert.deepEqual(named.tool_choice, { type: 'function', name: 'get_time' });
+      assert.equal(named.output[0]?.type, 'function_call');
+      let s = JSON.stringify(enforced().schema);
+      assert.ok(!s.includes('get_weather') && !s.includes('"response"'), s);
+      assert.match(s, /"maxItems":1/);
+      const required = await client.responses.create({
+        model: MODEL,
+        input: 'Time?',
+        tools: [weather, time],
+        tool_choice: 'required',
+        parallel_tool_calls: false,
+        max_tool_calls: 5,
+      });
+      assert.equal(required.tool_choice, 'required');
+      assert.equal(required.parallel_tool_calls, false);
+      assert.equal(required.max_tool_calls, 5);
+      s = JSON.stringify(enforced().schema);
+      assert.ok(!s.includes('"response"'), 'required: no words');
+      assert.match(s, /"maxItems":1/);
+      await client.responses.create({
+        model: MODEL,
+        input: 'Time?',
+        tools: [weather, time],
+        max_tool_calls: 3,
+      });
+      assert.match(JSON.stringify(enforced().schema), /"maxItems":3/);
+    } finally {
+      router.toolAnswer = { response: FULL_TEXT };
+    }
+    for (const extra of [{ tool_choice: 'none' as const }, { max_tool_calls: 0 }]) {
+      const none = await client.responses.create({ model: MODEL, input: 'Hi', tools: [weather], ...extra });
+      assert.equal(none.output_text, FULL_TEXT);
+      assert.equal(lastParams().responseFormat, undefined);
+      assert.deepEqual(lastParams().messages, [{ role: 'user', content: 'Hi' }]);
+    }
+  });
+
+  it('refuses built-in tools and bad tool requests with a 400 naming the field', async () => {
+    const base = { model: MODEL, input: 'Hi' };
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ ...base, tools: [{ type: 'web_search' }] }, 'tools', /built-in tools are not offered/],
+      [{ ...base, tools: [weather, { type: 'file_search', vector_store_ids: [] }] }, 'tools', /file_search/],
+      [{ ...base, tools: [{ type: 'function', name: 'bad name' }] }, 'tools.0.name', /letters/],
+      [{ ...base, tools: [{ type: 'function', function: { name: 'f' } }] }, 'tools.0', /flat/],
+      [{ ...base, tools: [weather, weather] }, 'tools.1.name', /declared twice/],
+      [
+        { ...base, tools: [{ ...weather, parameters: { type: 'object', patternProperties: {} } }] },
+        'tools.0.parameters.patternProperties',
+        /patternProperties/,
+      ],
+      [{ ...base, tools: [weather], tool_choice: { type: 'function', name: 'nope' } }, 'tool_choice', /nope/],
+      [{ ...base, tools: [weather], tool_choice: { type: 'web_search_preview' } }, 'tool_choice', /built-in/],
+      [{ ...base, tool_choice: 'required' }, 'tool_choice', /needs tools/],
+      [{ ...base, tools: [weather], tool_choice: 'required', max_tool_calls: 0 }, 'max_tool_calls', /0/],
+      [
+        { ...base, tools: [weather], text: { format: { type: 'json_object' } } },
+        'text.format',
+        /cannot be combined with tools/,
+      ],
+      [{ ...base, input: [{ type: 'function_call', call_id: 'c', name: 'f' }] }, 'input', /function_call/],
+    ];
+    for (const [body, param, message] of cases) {
+      const e = await envelope(await post('/v1/responses', JSON.stringify(body)), 400);
+      assert.equal(e.param, param, JSON.stringify(body));
+      assert.match(e.message, message, JSON.stringify(body));
+    }
   });
 });

@@ -50,9 +50,6 @@ const STORE = noop(
 const STREAM_OPTIONS = noop(
   '`include_usage` is honoured; `include_obfuscation` pads chunks against length side channels on OpenAI and is not needed to read the stream',
 );
-const PARALLEL_TOOL_CALLS = noop('no tools are called, so there is nothing to run in parallel');
-const TOOLS = refused('tools (function calling) are not supported yet; send no tools', isEmptyArray);
-const TOOL_CHOICE = refused("tool_choice is not supported yet; only 'none' is accepted", isNone);
 const PENALTY = refused('penalties are not supported by the miners; send 0 or omit it', isZero);
 const LOGIT_BIAS = refused('logit_bias is not supported by the miners', isEmptyObject);
 const MODERATION = refused('moderated completions are not offered by this gateway');
@@ -145,13 +142,13 @@ export const OPENAI_FIELDS: Record<OpenAiRoute, Record<string, FieldClass>> = {
     prompt_cache_key: PROMPT_CACHE,
     prompt_cache_options: PROMPT_CACHE,
     prompt_cache_retention: PROMPT_CACHE,
-    parallel_tool_calls: PARALLEL_TOOL_CALLS,
-    max_tool_calls: noop('no tools are called, so no limit on them is ever reached'),
+    parallel_tool_calls: honoured,
+    max_tool_calls: honoured,
     truncation: noop(
       "only 'disabled' (the default): an input longer than the model's context is refused, never truncated",
     ),
-    tools: TOOLS,
-    tool_choice: TOOL_CHOICE,
+    tools: honoured,
+    tool_choice: honoured,
     text: honoured,
     previous_response_id: refused(
       'the gateway is stateless and keeps no responses; send the whole conversation in input',
@@ -164,7 +161,7 @@ export const OPENAI_FIELDS: Record<OpenAiRoute, Record<string, FieldClass>> = {
       (v) => v === false,
     ),
     include: refused(
-      'none of the extra output items can be produced (no tools, no reasoning, no logprobs yet)',
+      'none of the extra output items can be produced (no built-in tools, no reasoning, no logprobs yet)',
       isEmptyArray,
     ),
     prompt: refused('stored prompt templates live on OpenAI, not here; send the prompt in input'),

@@ -9,7 +9,14 @@
 import { jsonSchemaProblem } from '@subnet/engine-api';
 import { z } from 'zod';
 import { OPENAI_FIELDS, type OpenAiRoute } from './fields.js';
-import { MAX_TOOLS, ToolCallSchema, ToolChoiceSchema, ToolSchema } from './tools.js';
+import {
+  MAX_TOOLS,
+  ResponseToolChoiceSchema,
+  ResponseToolsSchema,
+  ToolCallSchema,
+  ToolChoiceSchema,
+  ToolSchema,
+} from './tools.js';
 
 /** Most choices (`n`, `best_of`) one request may ask for: each is a generation of its own. */
 export const MAX_CHOICES = 8;
@@ -236,11 +243,9 @@ const ResponseTextPartSchema = z.object({
   text: z.string().max(MAX_TEXT),
 });
 
-/** A message item of a Responses API `input` (function calls and outputs are not served yet). */
-const ResponseInputItemSchema = z.object({
-  type: z
-    .literal('message', { error: "only message items are supported in input (type 'message')" })
-    .optional(),
+/** A message item of a Responses API `input`. */
+const ResponseMessageItemSchema = z.object({
+  type: z.literal('message').optional(),
   role: z.enum(['system', 'developer', 'user', 'assistant'], {
     error: 'role must be system, developer, user or assistant',
   }),
@@ -251,6 +256,44 @@ const ResponseInputItemSchema = z.object({
   status: z.string().max(64).optional(),
 });
 
+/** An earlier function call the client sends back (`ResponseFunctionToolCall`). */
+const ResponseFunctionCallItemSchema = z.object({
+  type: z.literal('function_call'),
+  call_id: z.string().min(1).max(256),
+  name: z.string().min(1).max(64),
+  arguments: z.string().max(MAX_TEXT),
+  id: z.string().max(256).nullish(),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).nullish(),
+});
+
+/** A function call's result (`ResponseInputItem.FunctionCallOutput`): text, or input_text parts. */
+const ResponseFunctionCallOutputItemSchema = z.object({
+  type: z.literal('function_call_output'),
+  call_id: z.string().max(256).nullish(),
+  output: z.union([
+    z.string().max(MAX_TEXT),
+    z
+      .array(
+        z.object({
+          type: z.literal('input_text', { error: 'output parts must be input_text (no images or files)' }),
+          text: z.string().max(MAX_TEXT),
+        }),
+      )
+      .max(1024),
+  ]),
+  name: z.string().max(64).nullish(),
+  id: z.string().max(256).nullish(),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).nullish(),
+});
+
+/** An item of a Responses API `input`: a message, a function call, or a function call's output. */
+const ResponseInputItemSchema = z.union([
+  ResponseMessageItemSchema,
+  ResponseFunctionCallItemSchema,
+  ResponseFunctionCallOutputItemSchema,
+]);
+export type ResponseInputItem = z.output<typeof ResponseInputItemSchema>;
+
 /** `POST /v1/responses`, stateless: see `fields.ts` for what is refused and why. */
 export const ResponseRequestSchema = z
   .object({
@@ -258,7 +301,8 @@ export const ResponseRequestSchema = z
     ...NoopFields,
     model: ModelId,
     input: z.union([z.string().max(MAX_TEXT), z.array(ResponseInputItemSchema).min(1).max(1024)], {
-      error: 'input must be a string or an array of message items',
+      error:
+        'input must be a string or an array of items: message items, function_call and function_call_output items',
     }),
     instructions: z.string().max(MAX_TEXT).nullish(),
     max_output_tokens: z.int().min(1).max(32_768).nullish(),
@@ -267,6 +311,8 @@ export const ResponseRequestSchema = z
     stream: z.boolean().nullish(),
     stream_options: StreamOptionsSchema.nullish(),
     text: ResponseTextSchema.nullish(),
+    tools: ResponseToolsSchema.nullish(),
+    tool_choice: ResponseToolChoiceSchema.nullish(),
     max_tool_calls: z.int().min(0).nullish(),
     truncation: z
       .literal('disabled', { error: "truncation: only 'disabled' (an input too long is refused, never cut)" })

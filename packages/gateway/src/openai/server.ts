@@ -533,7 +533,7 @@ export async function createOpenAiServer(
       const r = parseJson(body, ResponseRequestSchema, 'responses');
       plan = responseToGenerate(r);
       meta.model = r.model;
-      const responses = new ResponsesEncoder(meta, r);
+      const responses = new ResponsesEncoder(meta, r, plan.toolMode);
       encoder = responses;
       x.sseError = (b) => responses.error(b);
     } else {

@@ -61,6 +61,69 @@ export const ToolCallSchema = z
   })
   .strict();
 
+/**
+ * The Responses API's function tool (flat: `{ type: 'function', name, description?, parameters, strict }`).
+ * Any other type is a built-in tool (web search, file search, code interpreter…), which this gateway does
+ * not offer: refused naming `tools`.
+ */
+const ResponseFunctionToolSchema = z
+  .object({
+    type: z.literal('function'),
+    name: FunctionName,
+    description: z.string().max(8192).nullish(),
+    parameters: z.record(z.string(), z.unknown()).nullish(),
+    strict: z.boolean().nullish(),
+  })
+  .strict();
+export type ResponseFunctionTool = z.output<typeof ResponseFunctionToolSchema>;
+
+export const ResponseToolsSchema = z
+  .array(z.looseObject({ type: z.string({ error: 'a tool has a type' }) }))
+  .max(MAX_TOOLS, { error: `tools: at most ${MAX_TOOLS}` })
+  .check((ctx) => {
+    for (const [i, t] of ctx.value.entries())
+      if (t.type === 'function' && 'function' in t && !('name' in t))
+        ctx.issues.push({
+          code: 'custom',
+          input: t,
+          path: [i],
+          message: `tools[${i}]: the Responses API's function tools are flat: { type: 'function', name, description, parameters, strict } (chat's { function: { … } } shape is not read here)`,
+        });
+      else if (t.type !== 'function')
+        ctx.issues.push({
+          code: 'custom',
+          input: ctx.value,
+          message: `tools[${i}] is a '${t.type}' tool: built-in tools are not offered by this gateway; declare function tools (type: 'function')`,
+        });
+  })
+  .pipe(z.array(ResponseFunctionToolSchema));
+
+/** The Responses API's `tool_choice`: a mode, or `{ type: 'function', name }`. */
+export const ResponseToolChoiceSchema = z.union(
+  [
+    z.enum(['none', 'auto', 'required']),
+    z.object({ type: z.literal('function'), name: FunctionName }).strict(),
+  ],
+  {
+    error:
+      "tool_choice is 'none', 'auto', 'required' or { type: 'function', name } (built-in tools are not offered)",
+  },
+);
+export type ResponseToolChoice = z.output<typeof ResponseToolChoiceSchema>;
+
+/** A Responses API function tool in chat's shape, which {@link toolPlan} reads. */
+export function chatToolOf(t: ResponseFunctionTool): Tool {
+  return {
+    type: 'function',
+    function: { name: t.name, description: t.description, parameters: t.parameters, strict: t.strict },
+  };
+}
+
+/** A Responses API `tool_choice` in chat's shape. */
+export function chatToolChoiceOf(c: ResponseToolChoice | null | undefined): ToolChoice | null | undefined {
+  return typeof c === 'object' && c !== null ? { type: 'function', function: { name: c.name } } : c;
+}
+
 /** How the answer is read: plain text, or the JSON object of {@link toolPlan}. */
 export type ToolMode = { kind: 'none' } | { kind: 'tools'; mayRespond: boolean };
 
@@ -68,30 +131,28 @@ export type ToolMode = { kind: 'none' } | { kind: 'tools'; mayRespond: boolean }
 export type ToolAwareMessage =
   | { role: 'system' | 'developer' | 'user'; content: string }
   | { role: 'assistant'; content: string; tool_calls?: z.output<typeof ToolCallSchema>[] | null | undefined }
-  | { role: 'tool'; content: string; tool_call_id: string };
+  | { role: 'tool'; content: string; tool_call_id: string; name?: string | null | undefined };
 
 type WireMessage = NonNullable<GenerateParams['messages']>[number];
 
+/** Where a tool's field sits in the request: `tools.i.function.x` on chat, `tools.i.x` on the Responses API. */
+function toolPath(index: number, field: string, flat: boolean): (string | number)[] {
+  return flat ? ['tools', index, field] : ['tools', index, 'function', field];
+}
+
 /** A tool's `parameters` as enforced: relaxed unless strict; a strict one outside the subset is a 400. */
-function parametersOf(tool: Tool, index: number): Record<string, unknown> {
+function parametersOf(tool: Tool, index: number, flat: boolean): Record<string, unknown> {
   const raw = tool.function.parameters ?? { type: 'object', properties: {} };
-  if (tool.function.strict === true) {
-    const problem = jsonSchemaProblem(raw);
-    if (problem !== null)
-      throw invalidRequest(
-        `tools[${index}].function.parameters: ${problem.message}`,
-        ['tools', index, 'function', 'parameters', ...problem.path].join('.'),
-      );
-    return raw;
-  }
-  const relaxed = relaxJsonSchema(raw) as Record<string, unknown>;
-  const problem = jsonSchemaProblem(relaxed);
-  if (problem !== null)
+  const schema = tool.function.strict === true ? raw : (relaxJsonSchema(raw) as Record<string, unknown>);
+  const problem = jsonSchemaProblem(schema);
+  if (problem !== null) {
+    const path = toolPath(index, 'parameters', flat);
     throw invalidRequest(
-      `tools[${index}].function.parameters: ${problem.message}`,
-      ['tools', index, 'function', 'parameters', ...problem.path].join('.'),
+      `tools[${index}].${path.slice(2).join('.')}: ${problem.message}`,
+      [...path, ...problem.path].join('.'),
     );
-  return relaxed;
+  }
+  return schema;
 }
 
 /** The schema of one call of `tool`, whose arguments follow `parameters`. */
@@ -143,23 +204,34 @@ export interface ToolPlan {
   extraChars: number;
 }
 
+/** How a route's request differs: the Responses API's flat tool shape, and its `max_tool_calls`. */
+export interface ToolPlanOptions {
+  /** Tools were sent flat (`tools.i.name`, the Responses API's shape): errors name those paths. */
+  flat?: boolean;
+  /** Most calls one answer may make (`max_tool_calls`); 0 allows none. */
+  maxCalls?: number | null | undefined;
+}
+
 /**
- * The generation's messages and format for a chat request with tools (or tool messages in its history).
- * `messages` are the request's, already reduced to text content.
+ * The generation's messages and format for a request with tools (or tool messages in its history): a chat
+ * request, or a Responses API request translated to chat's shapes (`responses.ts`). `messages` are the
+ * request's, already reduced to text content.
  */
 export function toolPlan(
   messages: readonly ToolAwareMessage[],
   tools: readonly Tool[] | null | undefined,
   choice: ToolChoice | null | undefined,
   parallel: boolean | null | undefined,
+  opts: ToolPlanOptions = {},
 ): ToolPlan {
+  const flat = opts.flat === true;
   const names = new Map<string, string>();
   const wire: WireMessage[] = [];
   for (const m of messages) {
     if (m.role === 'tool') {
       const tool_response = {
         tool_call_id: m.tool_call_id,
-        name: names.get(m.tool_call_id) ?? null,
+        name: names.get(m.tool_call_id) ?? m.name ?? null,
         content: m.content,
       };
       wire.push({ role: 'user', content: JSON.stringify({ tool_response }) });
@@ -189,27 +261,34 @@ export function toolPlan(
     if (seen.has(t.function.name))
       throw invalidRequest(
         `tools[${i}]: the name ${t.function.name} is declared twice`,
-        `tools.${i}.function.name`,
+        toolPath(i, 'name', flat).join('.'),
       );
     seen.add(t.function.name);
   }
-  const resolved = choice ?? (declared.length > 0 ? 'auto' : 'none');
+  let resolved = choice ?? (declared.length > 0 ? 'auto' : 'none');
+  if (opts.maxCalls === 0 && resolved !== 'none') {
+    if (resolved !== 'auto')
+      throw invalidRequest(
+        'max_tool_calls is 0, so no tool may be called; tool_choice cannot require one',
+        'max_tool_calls',
+      );
+    resolved = 'none';
+  }
   if (resolved === 'none' || declared.length === 0) {
     if (resolved !== 'none' && declared.length === 0)
       throw invalidRequest('tool_choice needs tools', 'tool_choice');
     return { messages: wire, responseFormat: undefined, mode: { kind: 'none' }, extraChars: 0 };
   }
   let callable = declared;
-  if (typeof resolved === 'object') {
-    callable = declared.filter((t) => t.function.name === resolved.function.name);
+  const named = typeof resolved === 'object' ? resolved.function.name : undefined;
+  if (named !== undefined) {
+    callable = declared.filter((t) => t.function.name === named);
     if (callable.length === 0)
-      throw invalidRequest(
-        `tool_choice names ${resolved.function.name}, which is not in tools`,
-        'tool_choice',
-      );
+      throw invalidRequest(`tool_choice names ${named}, which is not in tools`, 'tool_choice');
   }
   const many = parallel !== false && typeof resolved !== 'object';
-  const params = callable.map((t) => parametersOf(t, declared.indexOf(t)));
+  const maxItems = Math.min(many ? MAX_PARALLEL_CALLS : 1, opts.maxCalls ?? MAX_PARALLEL_CALLS);
+  const params = callable.map((t) => parametersOf(t, declared.indexOf(t), flat));
   const calls = callable.map((t, i) => callSchema(t, params[i] as Record<string, unknown>));
   const toolCalls = {
     type: 'object',
@@ -218,7 +297,7 @@ export function toolPlan(
         type: 'array',
         items: calls.length === 1 ? calls[0] : { oneOf: calls },
         minItems: 1,
-        maxItems: many ? MAX_PARALLEL_CALLS : 1,
+        maxItems,
       },
     },
     required: ['tool_calls'],
