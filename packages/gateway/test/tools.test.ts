@@ -148,6 +148,36 @@ describe('tools as structured output', () => {
     refused(() => toolPlan(user, [], 'required', undefined), 'tool_choice');
   });
 
+  it('Responses API options: flat paths in errors, max_tool_calls caps the calls (0: none), named results', () => {
+    const one = { tool_calls: [{ name: 'get_time', arguments: { zone: 'utc' } }] };
+    const capped = toolPlan(user, [weather, time], 'auto', undefined, { flat: true, maxCalls: 2 });
+    assert.equal(problem(capped, { tool_calls: [one.tool_calls[0], one.tool_calls[0]] }), null);
+    assert.notEqual(problem(capped, { tool_calls: [1, 2, 3].map(() => one.tool_calls[0]) }), null);
+    const none = toolPlan(user, [weather], 'auto', undefined, { maxCalls: 0 });
+    assert.equal(none.responseFormat, undefined);
+    assert.deepEqual(none.messages, user);
+    const refused = (f: () => unknown, param: string) =>
+      assert.throws(f, (e: unknown) => e instanceof GatewayError && e.meta?.param === param);
+    refused(() => toolPlan(user, [weather], 'required', undefined, { maxCalls: 0 }), 'max_tool_calls');
+    refused(() => toolPlan(user, [weather, weather], 'auto', undefined, { flat: true }), 'tools.1.name');
+    const strict: Tool = { ...weather, function: { ...weather.function, strict: true } };
+    assert.throws(
+      () => toolPlan(user, [strict], 'required', undefined, { flat: true }),
+      (e: unknown) =>
+        e instanceof GatewayError && String(e.meta?.param).startsWith('tools.0.parameters.properties.'),
+    );
+    // A result may carry its function's name (Responses' function_call_output) when its call is not in the input.
+    const plan = toolPlan(
+      [{ role: 'tool', content: 'x', tool_call_id: 'c9', name: 'get_time' }],
+      [],
+      undefined,
+      undefined,
+    );
+    assert.deepEqual(plan.messages, [
+      { role: 'user', content: '{"tool_response":{"tool_call_id":"c9","name":"get_time","content":"x"}}' },
+    ]);
+  });
+
   it("reads OpenAI's message from an answer", () => {
     const calls = decodeToolAnswer(
       '{"tool_calls":[{"name":"get_weather","arguments":{"city":"Paris","days":2}}]}',
