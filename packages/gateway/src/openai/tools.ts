@@ -1,6 +1,8 @@
 /**
  * Function calling on chat completions (`tools`, `tool_choice`, `parallel_tool_calls`, assistant `tool_calls`
- * and `tool` messages in the history), built on structured outputs so that it works the same on every backend
+ * and `tool` messages in the history) and on the Responses API (its flat tools and `tool_choice`,
+ * `max_tool_calls`, `function_call` / `function_call_output` items, translated to chat's shapes by
+ * `responses.ts`), built on structured outputs so that it works the same on every backend
  * and is audited like any structured answer (llama.cpp's "generic" tool-call format works this way):
  *
  * - the tools are described to the model in a system message placed first;
