@@ -231,6 +231,45 @@ describe('the OpenAI surface on the devnet, with ecosystem clients', { timeout: 
     Animal.parse(JSON.parse(s.output_text));
   });
 
+  it('openai: the Responses API calls a function tool, streamed and not, and answers its result', async () => {
+    const tools = [
+      {
+        type: 'function' as const,
+        name: 'get_weather',
+        description: 'The weather in a city',
+        parameters: WEATHER_PARAMS,
+        strict: true,
+      },
+    ];
+    const ask = { model: MODEL, tools, parallel_tool_calls: false, max_output_tokens: 200 } as const;
+    const called = await client.responses.create({
+      ...ask,
+      input: 'Weather in Paris?',
+      tool_choice: 'required',
+    });
+    const fc = called.output.find((o) => o.type === 'function_call');
+    assert.ok(fc !== undefined && fc.type === 'function_call', JSON.stringify(called.output));
+    assert.equal(fc.name, 'get_weather');
+    assert.equal(typeof (JSON.parse(fc.arguments) as { city: unknown }).city, 'string');
+    const streamed = await client.responses
+      .stream({ ...ask, input: 'Weather in Paris?', tool_choice: 'required' })
+      .finalResponse();
+    const streamedCall = streamed.output.find((o) => o.type === 'function_call');
+    assert.ok(streamedCall !== undefined && streamedCall.type === 'function_call');
+    assert.equal(streamedCall.name, 'get_weather');
+    const final = await client.responses.create({
+      ...ask,
+      max_output_tokens: 24,
+      tool_choice: 'none',
+      input: [
+        { role: 'user', content: 'Weather in Paris?' },
+        fc,
+        { type: 'function_call_output', call_id: fc.call_id, output: '18 degrees and sunny' },
+      ],
+    });
+    assert.ok(final.output_text.length > 0, 'a final answer in words');
+  });
+
   it("LangChain's ChatOpenAI: withStructuredOutput and bindTools", async () => {
     const llm = new ChatOpenAI({
       model: MODEL,

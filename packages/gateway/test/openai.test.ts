@@ -666,6 +666,14 @@ describe('errors', () => {
       [{ model: MODEL, messages: [{ role: 'function', content: 'x' }] }, 'messages.0.role'],
       [{ model: MODEL, messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.tool_call_id'],
       [
+        { model: MODEL, messages: [{ role: 'assistant', content: 'x', function_call: { name: 'f' } }] },
+        'messages.0.function_call',
+      ],
+      [
+        { model: MODEL, messages: [{ role: 'user', content: 'x', cache_control: {} }] },
+        'messages.0.cache_control',
+      ],
+      [
         { model: MODEL, messages: [{ role: 'user', content: [{ type: 'image_url' }] }] },
         'messages.0.content',
       ],
@@ -1293,7 +1301,7 @@ describe('responses', () => {
         'text.format.schema.patternProperties',
         /patternProperties. is not supported/,
       ],
-      [{ ...base, text: { verbosity: 'low' } }, 'text', /verbosity/],
+      [{ ...base, text: { verbosity: 'low' } }, 'text.verbosity', /verbosity/],
       [{ ...base, include: ['reasoning.encrypted_content'] }, 'include', /can be produced/],
       [{ ...base, truncation: 'auto' }, 'truncation', /disabled/],
       [

@@ -139,7 +139,13 @@ export function fromZodError(error: z.ZodError): GatewayError {
   if (issue === undefined) return invalidRequest('The request body is invalid.');
   if (issue.path.length === 0)
     return invalidRequest(`The request body must be a JSON object: ${issue.message}`);
-  const param = issue.path.map(String).join('.');
+  const base = issue.path.map(String).join('.');
+  // An unknown key inside an object (a message's, a tool's) is named by its own path.
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) {
+    const param = `${base}.${issue.keys[0]}`;
+    return invalidRequest(`Unrecognized request argument supplied: ${param}`, param);
+  }
+  const param = base;
   if ((issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined)
     return invalidRequest(`Missing required parameter: '${param}'.`, param);
   return invalidRequest(`Invalid value for '${param}': ${issue.message}`, param);

@@ -58,34 +58,45 @@ const StopSchema = z.union([z.string().min(1).max(256), z.array(z.string().min(1
   error: 'stop must be a string or an array of at most 4 non-empty strings',
 });
 
-const TextPartSchema = z.object({ type: z.literal('text'), text: z.string().max(MAX_TEXT) });
+const TextPartSchema = z.object({ type: z.literal('text'), text: z.string().max(MAX_TEXT) }).strict();
 
 /** Message content: a string or an array of text parts (images, audio and files are not served). */
 const ContentSchema = z.union([z.string().max(MAX_TEXT), z.array(TextPartSchema).max(1024)], {
   error: 'content must be a string or an array of text parts ({ "type": "text", "text": "…" })',
 });
 
+/**
+ * A chat message, strict as OpenAI's own (an unknown key, such as the deprecated `function_call` or an
+ * assistant's `audio`, is a 400 naming it). `name` is accepted and does not reach the model: the miners' chat
+ * templates render roles only, as most open models' do.
+ */
 export const ChatMessageSchema = z.discriminatedUnion(
   'role',
   [
-    z.object({
-      role: z.enum(['system', 'developer', 'user']),
-      content: ContentSchema,
-      name: z.string().max(256).nullish(),
-    }),
-    z.object({
-      role: z.literal('assistant'),
-      // null: an assistant turn that only called tools; read as empty text.
-      content: ContentSchema.nullish(),
-      name: z.string().max(256).nullish(),
-      refusal: z.string().max(MAX_TEXT).nullish(),
-      tool_calls: z.array(ToolCallSchema).max(MAX_TOOLS).nullish(),
-    }),
-    z.object({
-      role: z.literal('tool'),
-      content: ContentSchema,
-      tool_call_id: z.string().min(1).max(256),
-    }),
+    z
+      .object({
+        role: z.enum(['system', 'developer', 'user']),
+        content: ContentSchema,
+        name: z.string().max(256).nullish(),
+      })
+      .strict(),
+    z
+      .object({
+        role: z.literal('assistant'),
+        // null: an assistant turn that only called tools; read as empty text.
+        content: ContentSchema.nullish(),
+        name: z.string().max(256).nullish(),
+        refusal: z.string().max(MAX_TEXT).nullish(),
+        tool_calls: z.array(ToolCallSchema).max(MAX_TOOLS).nullish(),
+      })
+      .strict(),
+    z
+      .object({
+        role: z.literal('tool'),
+        content: ContentSchema,
+        tool_call_id: z.string().min(1).max(256),
+      })
+      .strict(),
   ],
   { error: 'role must be system, developer, user, assistant or tool' },
 );
