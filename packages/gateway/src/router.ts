@@ -501,7 +501,7 @@ export function createRouter(opts: RouterOpts, modules: RouterModules): GatewayR
         rec.usage = usage;
         // A structured answer must meet its format (one cut by maxTokens: be the start of one). Before anything
         // reached the client it is another miner's turn; after, the lie is reported like a forged count.
-        {
+        if (wire.responseFormat !== undefined) {
           const problem = structuredAnswerProblem(
             wire.responseFormat,
             texts.join(''),

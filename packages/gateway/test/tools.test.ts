@@ -178,6 +178,31 @@ describe('tools as structured output', () => {
     ]);
   });
 
+  it('refuses an oversized tool set: over 128 tools, or call schemas over the schema bound together', () => {
+    const many = (n: number, props: number): Tool[] =>
+      Array.from({ length: n }, (_, i) => ({
+        type: 'function' as const,
+        function: {
+          name: `tool_${i}`,
+          parameters: {
+            type: 'object',
+            properties: Object.fromEntries(
+              Array.from({ length: props }, (_, j) => [`field_${j}`, { type: 'string', maxLength: 8 }]),
+            ),
+          },
+        },
+      }));
+    const refused = (tools: Tool[], message: RegExp) =>
+      assert.throws(
+        () => toolPlan(user, tools, 'required', undefined),
+        (e: unknown) => e instanceof GatewayError && e.meta?.param === 'tools' && message.test(e.message),
+      );
+    refused(many(129, 1), /at most 128/);
+    // Each tool is small; together the answer's schema is over 32 KiB, which no miner is asked to compile.
+    refused(many(64, 20), /bytes; at most 32768/);
+    assert.equal(toolPlan(user, many(8, 2), 'required', undefined).mode.kind, 'tools');
+  });
+
   it("reads OpenAI's message from an answer", () => {
     const calls = decodeToolAnswer(
       '{"tool_calls":[{"name":"get_weather","arguments":{"city":"Paris","days":2}}]}',

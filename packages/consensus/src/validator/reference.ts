@@ -201,7 +201,7 @@ async function auditStructured(
   });
   const problem = structuredAnswerProblem(params.responseFormat, text, answer.finishReason !== 'length');
   if (problem !== null) return fail(AuditFailure.FORMAT_VIOLATED, problem);
-  const again = await reproduceIds(engine, params, opts);
+  const again = await reproduce(engine, params, params.maxTokens, opts);
   if (again === null)
     return {
       stats: { ...base, passed: true },
@@ -259,10 +259,15 @@ async function auditStructured(
   };
 }
 
-/** The reference's own answer with its token ids, decoded under the request's format and seed. */
-async function reproduceIds(
+/**
+ * The reference's own answer to `params` (same seed and format), at most `maxTokens` tokens, with its token ids
+ * (null when an event came without them); null when it cannot generate it (the request does not fit it, or
+ * its model lacks the format).
+ */
+async function reproduce(
   engine: EngineClient<EngineApi>,
   params: GenerateParams,
+  maxTokens: number,
   opts: ReferenceAuditOpts & { signal: AbortSignal },
 ): Promise<{ text: string; ids: number[] | null; finishReason: 'stop' | 'length' } | null> {
   try {
@@ -270,43 +275,17 @@ async function reproduceIds(
     let ids: number[] | null = [];
     const stream = await engine.stream(
       'app_generateV1',
-      { ...params, priority: 'challenge' },
+      { ...params, maxTokens: Math.min(params.maxTokens, maxTokens), priority: 'challenge' },
       { signal: withTimeout(opts.signal, opts.timeoutMs) as AbortSignal, deadlineMs: opts.timeoutMs },
     );
     for await (const ev of stream) {
       if (ev.type === 'token') {
         text += ev.text;
-        ids = ev.ids === undefined || ids === null ? null : [...ids, ...ev.ids];
+        if (ids !== null) {
+          if (ev.ids === undefined) ids = null;
+          else ids.push(...ev.ids);
+        }
       } else return { text, ids, finishReason: ev.finishReason };
-    }
-    return null;
-  } catch (err) {
-    if (opts.signal.aborted) throw err;
-    if (unscorable(err) || (err as Partial<EngineError>).code === 'METHOD_NOT_FOUND') return null;
-    throw err;
-  }
-}
-
-/**
- * The reference's own answer to `params` (same seed), at most `maxTokens` tokens; null when it cannot
- * generate it (the request does not fit it).
- */
-async function reproduce(
-  engine: EngineClient<EngineApi>,
-  params: GenerateParams,
-  maxTokens: number,
-  opts: ReferenceAuditOpts & { signal: AbortSignal },
-): Promise<{ text: string; finishReason: 'stop' | 'length' } | null> {
-  try {
-    let text = '';
-    const stream = await engine.stream(
-      'app_generateV1',
-      { ...params, maxTokens: Math.min(params.maxTokens, maxTokens), priority: 'challenge' },
-      { signal: withTimeout(opts.signal, opts.timeoutMs) as AbortSignal, deadlineMs: opts.timeoutMs },
-    );
-    for await (const ev of stream) {
-      if (ev.type === 'token') text += ev.text;
-      else return { text, finishReason: ev.finishReason };
     }
     return null;
   } catch (err) {
