@@ -28,7 +28,7 @@ import {
 } from 'viem';
 import { type ChainClient, requireWallet } from './client.js';
 import { ChainError, ChainErrorCode, invalidInput, toChainError } from './errors.js';
-import { sendContractTx } from './tx.js';
+import { minedEvent, sendContractTx } from './tx.js';
 
 /** The payment contracts' addresses, or PAYMENTS_NOT_DEPLOYED. */
 export function paymentContracts(chain: ChainClient): { token: Address; pricing: Address; escrow: Address } {
@@ -390,7 +390,8 @@ export async function requestPaymentWithdrawal(chain: ChainClient, p: { gateway:
     functionName: 'requestWithdrawal',
     args: [p.gateway, p.amount],
   });
-  return { ...tx, withdrawableAt: tx.result as bigint };
+  // The mined block's timestamp, not the simulation's: the two differ when a block is sealed in between.
+  return { ...tx, withdrawableAt: minedEvent(tx, paymentEscrowAbi, 'WithdrawalRequested').withdrawableAt };
 }
 
 /** Cancels the signer's pending withdrawal from its account with `gateway`. */
@@ -413,7 +414,7 @@ export async function completePaymentWithdrawal(chain: ChainClient, p: { gateway
     functionName: 'completeWithdrawal',
     args: [p.gateway],
   });
-  return { ...tx, amount: tx.result as bigint };
+  return { ...tx, amount: minedEvent(tx, paymentEscrowAbi, 'Withdrawn').amount };
 }
 
 /** Sets a model's prices (units per million tokens) from the next epoch boundary (the subnet owner). */
@@ -673,5 +674,5 @@ export async function claimMinerEarnings(chain: ChainClient) {
     functionName: 'claimEarnings',
     args: [],
   });
-  return { ...tx, amount: tx.result as bigint };
+  return { ...tx, amount: minedEvent(tx, paymentEscrowAbi, 'EarningsClaimed').amount };
 }

@@ -15,7 +15,16 @@ import {
   subnetTokenAbi,
   weightsAbi,
 } from '@subnet/contracts';
-import type { Abi, ContractFunctionArgs, ContractFunctionName, Hash, TransactionReceipt } from 'viem';
+import {
+  type Abi,
+  type ContractEventName,
+  type ContractFunctionArgs,
+  type ContractFunctionName,
+  type Hash,
+  type ParseEventLogsReturnType,
+  parseEventLogs,
+  type TransactionReceipt,
+} from 'viem';
 import { type ChainClient, requireWallet } from './client.js';
 import { ChainError, ChainErrorCode, toChainError } from './errors.js';
 
@@ -54,8 +63,27 @@ const suiteErrors: AbiError[] = (() => {
 export interface TxResult<R = unknown> {
   hash: Hash;
   receipt: TransactionReceipt;
-  /** The function's return value, from the simulation. */
+  /**
+   * The function's return value, from the simulation. It ran on the block before the one the transaction went
+   * into, so a value that depends on the block (a timestamp, an epoch, a balance another transaction changed)
+   * may differ from what was mined: read such values with `minedEvent`.
+   */
   result: R;
+}
+
+/** The arguments of the first `eventName` event the mined transaction emitted; TX_FAILED if it emitted none. */
+export function minedEvent<const abi extends Abi, eventName extends ContractEventName<abi>>(
+  tx: Pick<TxResult, 'hash' | 'receipt'>,
+  abi: abi,
+  eventName: eventName,
+): ParseEventLogsReturnType<abi, eventName, true>[number]['args'] {
+  const [log] = parseEventLogs({ abi, eventName, logs: tx.receipt.logs });
+  if (log === undefined) {
+    throw new ChainError(ChainErrorCode.TX_FAILED, `${eventName}: none in the receipt of ${tx.hash}`, {
+      meta: { txHash: tx.hash },
+    });
+  }
+  return log.args;
 }
 
 /** Simulates, sends and confirms `functionName` on `address`. */

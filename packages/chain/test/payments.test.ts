@@ -17,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   DEFAULT_REVENUE_SPLIT,
   minerShares,
+  paymentEscrowAbi,
   paymentTokenAbi,
   randomNonce,
   receiptKeyTypedData,
@@ -189,7 +190,22 @@ describe('chain_getPaymentAccountV1', () => {
   it('shows a deposit and a pending withdrawal; the default gateway is the hotkey', async () => {
     const paying = sdk.withAccount(client);
     await depositPayment(paying.chain, { gateway: gateway.address, amount: 5_000_000n });
+    // The block the request is mined in is 7 s later than the simulation's: what the call answers must be the
+    // mined block's (the simulated value was off by one second in CI when a block was sealed in between).
+    const latest = await sdk.chain.public.getBlock();
+    await sdk.chain.public.request({
+      method: 'evm_setNextBlockTimestamp',
+      params: [`0x${(latest.timestamp + 7n).toString(16)}`],
+    } as never);
     const w = await requestPaymentWithdrawal(paying.chain, { gateway: gateway.address, amount: 1_000_000n });
+    const mined = await sdk.chain.public.getBlock({ blockNumber: w.receipt.blockNumber });
+    assert.equal(mined.timestamp, latest.timestamp + 7n);
+    const notice = await sdk.chain.public.readContract({
+      address: devnet.network.contracts.paymentEscrow as Address,
+      abi: paymentEscrowAbi,
+      functionName: 'noticePeriod',
+    });
+    assert.equal(w.withdrawableAt, mined.timestamp + notice);
     const a = await engine(sdk.withAccount(gateway)).call('chain_getPaymentAccountV1', {
       client: client.address,
     });

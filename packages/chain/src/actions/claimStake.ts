@@ -1,7 +1,7 @@
 import { stakingAbi } from '@subnet/contracts';
 import type { Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 
 /** Withdraws matured unbonding stake to the coldkey (`Staking.claim`). */
 export async function claimStake(client: ChainClient): Promise<{ hash: Hash; amount: bigint }> {
@@ -11,5 +11,5 @@ export async function claimStake(client: ChainClient): Promise<{ hash: Hash; amo
     functionName: 'claim',
     args: [],
   });
-  return { hash: tx.hash, amount: tx.result as bigint };
+  return { hash: tx.hash, amount: minedEvent(tx, stakingAbi, 'Claimed').amount };
 }

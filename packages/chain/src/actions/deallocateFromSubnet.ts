@@ -1,7 +1,7 @@
 import { stakingAbi } from '@subnet/contracts';
-import { type Address, type Hash, parseEventLogs } from 'viem';
+import type { Address, Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 import { checkAddress, checkAmount, checkNetuid } from '../validate.js';
 
 /**
@@ -24,6 +24,5 @@ export async function deallocateFromSubnet(
     ],
   });
   // From the mined event: the simulation ran a block earlier than the transaction.
-  const [event] = parseEventLogs({ abi: stakingAbi, logs: tx.receipt.logs, eventName: 'Deallocated' });
-  return { hash: tx.hash, releaseBlock: event?.args.releaseBlock ?? BigInt(tx.result as bigint | number) };
+  return { hash: tx.hash, releaseBlock: minedEvent(tx, stakingAbi, 'Deallocated').releaseBlock };
 }

@@ -1,7 +1,7 @@
 import { subnetTokenAbi } from '@subnet/contracts';
 import type { Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 
 /** Drips devnet SUB to the signer (`SubnetToken.faucet`; reverts where the faucet is off). */
 export async function faucet(client: ChainClient): Promise<{ hash: Hash; amount: bigint }> {
@@ -11,5 +11,5 @@ export async function faucet(client: ChainClient): Promise<{ hash: Hash; amount:
     functionName: 'faucet',
     args: [],
   });
-  return { hash: tx.hash, amount: tx.result as bigint };
+  return { hash: tx.hash, amount: minedEvent(tx, subnetTokenAbi, 'FaucetDripped').amount };
 }

@@ -1,7 +1,7 @@
 import { stakingAbi } from '@subnet/contracts';
-import { type Hash, parseEventLogs } from 'viem';
+import type { Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 import { checkAmount } from '../validate.js';
 
 /** Starts unbonding free stake (`Staking.unstake`); claim it with `claimStake` after the unbonding period. */
@@ -16,6 +16,5 @@ export async function removeStake(
     args: [checkAmount(params.amount, 'amount')],
   });
   // From the mined event: the simulation ran a block earlier than the transaction.
-  const [event] = parseEventLogs({ abi: stakingAbi, logs: tx.receipt.logs, eventName: 'Unstaked' });
-  return { hash: tx.hash, releaseBlock: event?.args.releaseBlock ?? BigInt(tx.result as bigint | number) };
+  return { hash: tx.hash, releaseBlock: minedEvent(tx, stakingAbi, 'Unstaked').releaseBlock };
 }

@@ -1,7 +1,7 @@
 import { slashingAbi } from '@subnet/contracts';
 import type { Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 import { checkBytes32, checkEpoch, checkNetuid } from '../validate.js';
 import { type SignedAttestation, slashingAddress } from './slashingAddress.js';
 
@@ -29,5 +29,5 @@ export async function slashEquivocation(
       b.signature,
     ],
   });
-  return { hash: tx.hash, amount: tx.result as bigint };
+  return { hash: tx.hash, amount: minedEvent(tx, slashingAbi, 'ValidatorSlashed').amount };
 }

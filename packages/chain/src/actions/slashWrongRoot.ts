@@ -1,7 +1,7 @@
 import { slashingAbi } from '@subnet/contracts';
 import type { Address, Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 import { checkAddress, checkEpoch, checkNetuid } from '../validate.js';
 import { slashingAddress } from './slashingAddress.js';
 
@@ -19,5 +19,5 @@ export async function slashWrongRoot(
     functionName: 'slashWrongRoot',
     args: [checkNetuid(params.netuid), checkEpoch(params.epoch), checkAddress(params.hotkey, 'hotkey')],
   });
-  return { hash: tx.hash, amount: tx.result as bigint };
+  return { hash: tx.hash, amount: minedEvent(tx, slashingAbi, 'ValidatorSlashed').amount };
 }

@@ -2,7 +2,7 @@ import { epochConsensusAbi, subnetRegistryAbi } from '@subnet/contracts';
 import type { Hash } from 'viem';
 import { type ChainClient, requireWallet } from '../client.js';
 import { ChainError, ChainErrorCode, toChainError } from '../errors.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 import { checkNetuid } from '../validate.js';
 import { requireSubnet } from './getSubnetInfo.js';
 
@@ -53,7 +53,12 @@ export async function snapshotValidators(
       functionName: 'snapshotValidators',
       args: [netuid],
     });
-    return { epoch: tx.result as bigint, taken: true, hash: tx.hash, gasUsed: tx.receipt.gasUsed };
+    return {
+      epoch: minedEvent(tx, epochConsensusAbi, 'ValidatorsSnapshotted').epoch,
+      taken: true,
+      hash: tx.hash,
+      gasUsed: tx.receipt.gasUsed,
+    };
   } catch (err) {
     if (!(err instanceof ChainError)) throw err;
     // Taken between the read and the simulation: SnapshotTaken(netuid, epoch).

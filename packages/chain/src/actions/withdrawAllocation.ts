@@ -1,7 +1,7 @@
 import { stakingAbi } from '@subnet/contracts';
 import type { Address, Hash } from 'viem';
 import type { ChainClient } from '../client.js';
-import { sendContractTx } from '../tx.js';
+import { minedEvent, sendContractTx } from '../tx.js';
 import { checkAddress, checkNetuid } from '../validate.js';
 
 /**
@@ -18,5 +18,5 @@ export async function withdrawAllocation(
     functionName: 'withdrawAllocation',
     args: [checkNetuid(params.netuid), checkAddress(params.hotkey, 'hotkey')],
   });
-  return { hash: tx.hash, amount: tx.result as bigint };
+  return { hash: tx.hash, amount: minedEvent(tx, stakingAbi, 'AllocationWithdrawn').amount };
 }
