@@ -1,13 +1,16 @@
 /**
- * The test run of `npm test`: every package's compiled tests with node's test runner, in two passes. First
- * every file but the devnet suites, two at a time; then the devnet suites one at a time. A devnet suite
+ * The test run of `npm test`: every package's compiled tests with node's test runner, in three passes. First
+ * every file but the devnet and tool suites, two at a time; then the devnet suites one at a time; then the
+ * suites that need llama.cpp's RPC tools, whose build starts in the background at the start. A devnet suite
  * starts a whole subnet (anvil and up to a dozen node processes), and beside another file on a 2-core
  * machine it starved that file's own subprocesses past their deadlines (seen in CI: wallet CLI calls that
  * take 1 s took 21–29 s next to the attack devnet). Each pass prints node's own closing counts (`ℹ pass N`,
  * `ℹ fail N`); `.ci/run` adds them up. Exits non-zero when either pass failed.
  */
-import { spawnSync } from 'node:child_process';
-import { globSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { globSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Suites that run a whole devnet: alone, after the rest. */
 const DEVNET_SUITES = new Set([
@@ -20,9 +23,51 @@ const DEVNET_SUITES = new Set([
   'packages/cli/dist/test/openaiDevnet.test.js',
 ]);
 
+/**
+ * Suites that need llama.cpp's RPC tools (built from node-llama-cpp's bundled source, cached per machine):
+ * they run last, alone, so the build started in the background at the start has had the whole run to finish.
+ */
+const TOOL_SUITES = new Set([
+  'packages/app/dist/test/llamaServer.test.js',
+  'packages/node/dist/test/pipelineGroup.test.js',
+]);
+
 const files = globSync('packages/*/dist/test/**/*.test.js').sort();
-const rest = files.filter((f) => !DEVNET_SUITES.has(f));
+const rest = files.filter((f) => !DEVNET_SUITES.has(f) && !TOOL_SUITES.has(f));
 const devnets = files.filter((f) => DEVNET_SUITES.has(f));
+const tools = files.filter((f) => TOOL_SUITES.has(f));
+
+/**
+ * Builds (or finds) llama.cpp's tools in the background at idle CPU priority (SCHED_IDLE, else nice 19), so
+ * the first run on a machine pays for the build with the CPU the other suites leave unused; the tool suites
+ * wait for it on its lock. Its output goes to a log file named here.
+ */
+function buildToolsInBackground(): ChildProcess | undefined {
+  if (tools.length === 0) return undefined;
+  installBuildTools();
+  const log = join(tmpdir(), `subnet-llama-tools-${process.pid}.log`);
+  const fd = openSync(log, 'w');
+  const cmd = [process.execPath, 'packages/cli/dist/src/bin.js', 'model', 'tools'];
+  const idle = spawnSync('chrt', ['--version']).status === 0 ? ['chrt', '--idle', '0'] : [];
+  const argv = [...idle, 'nice', '-n', '19', ...cmd];
+  console.log(`test: building llama.cpp's RPC tools in the background at idle priority (log: ${log})`);
+  return spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', fd, fd] });
+}
+
+/** cmake, g++ and git from Debian when one is missing and this runs as root (CI); otherwise the suite says so. */
+function installBuildTools(): void {
+  const missing = ['cmake', 'g++', 'git'].filter((t) => spawnSync(t, ['--version']).status !== 0);
+  if (missing.length === 0 || process.getuid?.() !== 0) return;
+  console.log(`test: installing Debian's ${missing.join(', ')} to build llama.cpp's RPC tools`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const ok =
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env }).status === 0 &&
+    spawnSync('apt-get', ['install', '-y', '-qq', 'cmake', 'g++', 'git'], { stdio: 'inherit', env })
+      .status === 0;
+  if (!ok) console.log('test: could not install them; the pipeline-group suite will say what is missing');
+}
+
+const builder = buildToolsInBackground();
 
 function pass(list: string[], concurrency: number): number {
   if (list.length === 0) return 0;
@@ -36,4 +81,7 @@ function pass(list: string[], concurrency: number): number {
 
 const first = pass(rest, 2);
 const second = pass(devnets, 1);
-process.exit(first !== 0 || second !== 0 ? 1 : 0);
+const third = pass(tools, 1);
+// Normally done by now; a build still running (a run of only some suites) is not left behind.
+if (builder !== undefined && builder.exitCode === null) builder.kill('SIGTERM');
+process.exit(first !== 0 || second !== 0 || third !== 0 ? 1 : 0);

@@ -6,6 +6,15 @@ export {
   type LlamaCppModules,
   type LlamaCppOpts,
 } from './backends/llamaCpp.js';
+export {
+  createLlamaServerModule,
+  type LlamaServerModules,
+  type LlamaServerOpts,
+  loopbackEndpoint,
+  type RpcServer,
+  type RpcServerOpts,
+  startRpcServer,
+} from './backends/llamaServer.js';
 export { createOllamaModule, type OllamaModules, type OllamaOpts } from './backends/ollama.js';
 export { createOpenAiModule, type OpenAiModules, type OpenAiOpts } from './backends/openai.js';
 export {
@@ -26,6 +35,14 @@ export {
 } from './gguf/reader.js';
 export * from './gguf/types.js';
 export { type WriteGgufParameters, writeGguf } from './gguf/writer.js';
+export {
+  defaultCacheDir,
+  ensureLlamaTools,
+  LLAMA_TOOL_TARGETS,
+  type LlamaTools,
+  type LlamaToolsModules,
+  type LlamaToolsOpts,
+} from './llamaTools.js';
 export { type GenerateModelParameters, generateModel, tokenizeBytes, VOCAB } from './model/generate.js';
 export * from './module.js';
 export {

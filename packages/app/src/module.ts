@@ -145,6 +145,12 @@ export interface InferenceModule {
   readonly backend: string;
   init(opts: CallOpts): Promise<void>;
   health(opts: CallOpts): Promise<{ ok: boolean; detail?: string }>;
+  /**
+   * Whether the model can serve now (absent: always, once `init` resolved). A module whose serving process
+   * can go away (a pipeline group that lost a member) turns false until it is back: the stack then neither
+   * advertises nor routes the model.
+   */
+  ready?(): boolean;
   capabilities(): Capabilities;
   /** Chat or completion as a stream of events ending with one `done`; throws AppError before the first event. */
   generate(req: GenerateRequest, opts: CallOpts): AsyncIterable<GenerationEvent>;

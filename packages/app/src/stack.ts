@@ -21,6 +21,7 @@ import {
 import { errorMessage, type Logger } from '@subnet/utils';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createLlamaCppModule } from './backends/llamaCpp.js';
+import { createLlamaServerModule, type RpcServer, startRpcServer } from './backends/llamaServer.js';
 import { createOllamaModule } from './backends/ollama.js';
 import { createOpenAiModule } from './backends/openai.js';
 import { createUseModule } from './backends/use.js';
@@ -118,9 +119,22 @@ export function toEngineError(err: unknown): EngineError {
 }
 
 /** The default module factory: one backend instance serving exactly one model. */
-function defaultModule(m: AppModelConfig, logger: Logger): InferenceModule {
+function defaultModule(m: AppModelConfig, logger: Logger, toolsCacheDir?: string): InferenceModule {
   switch (m.backend) {
     case 'llama.cpp':
+      if (m.rpc !== undefined) {
+        return createLlamaServerModule(
+          {
+            id: m.id,
+            path: m.path ?? '',
+            rpc: m.rpc.servers,
+            ...(m.rpc.tensorSplit === undefined ? {} : { tensorSplit: m.rpc.tensorSplit }),
+            ...(m.contextLength === undefined ? {} : { contextLength: m.contextLength }),
+            ...(toolsCacheDir === undefined ? {} : { tools: { cacheDir: toolsCacheDir } }),
+          },
+          { logger },
+        );
+      }
       return createLlamaCppModule(
         {
           models: [
@@ -171,7 +185,9 @@ function metric<T>(registry: Registry, name: string, make: () => T): T {
 /** Creates the app stack's handlers over its models (exported for tests). */
 export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppService {
   const { logger, registry } = modules;
-  const createModule = modules.createModule ?? defaultModule;
+  const createModule =
+    modules.createModule ?? ((m: AppModelConfig, l: Logger) => defaultModule(m, l, opts.toolsCacheDir));
+  let rpcServer: RpcServer | undefined;
   const types = createModelTypeRegistry({ extra: opts.modelTypes as ModelTypeRuleInput[] });
   const scheduler: Scheduler = createScheduler({
     perModel: { concurrency: opts.scheduler.concurrency, queueCapacity: opts.scheduler.queueCapacity },
@@ -263,6 +279,14 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
         AppErrorCode.UNKNOWN_MODEL,
         `model "${id}" is not loaded; loaded: ${[...served.keys()].join(', ') || 'none'} (app_loadModelV1 loads one)`,
         { meta: { model: id } },
+      );
+    if (s.module.ready?.() === false)
+      throw new AppError(
+        AppErrorCode.BACKEND_UNAVAILABLE,
+        `model "${id}" is not available now (its backend is down)`,
+        {
+          meta: { model: id },
+        },
       );
     return s;
   }
@@ -382,7 +406,8 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
 
   const handlers: Handlers<typeof appApi> = {
     app_getCapabilitiesV1: async () => ({
-      models: [...served.values()].map((s) => s.info),
+      // A model whose backend is down (a pipeline group missing a member) is not advertised until it is back.
+      models: [...served.values()].filter((s) => s.module.ready?.() !== false).map((s) => s.info),
       hardware: {
         cpus: cpus().length,
         memoryBytes: totalmem(),
@@ -541,6 +566,17 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
     handlers,
     async start(signal) {
       void detectGpu();
+      if (opts.rpcServer !== undefined) {
+        rpcServer = await startRpcServer(
+          {
+            port: opts.rpcServer.port,
+            ...(opts.rpcServer.threads === undefined ? {} : { threads: opts.rpcServer.threads }),
+            ...(opts.toolsCacheDir === undefined ? {} : { tools: { cacheDir: opts.toolsCacheDir } }),
+          },
+          { logger },
+          signal,
+        );
+      }
       for (const m of opts.models) {
         try {
           await load(m, signal);
@@ -557,7 +593,11 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
       served.clear();
       for (const s of all)
         s.controller.abort(new AppError(AppErrorCode.CANCELLED, 'the app stack is stopping'));
-      await Promise.all([...all.map((s) => s.module.close().catch(() => {})), ...retiring]);
+      await Promise.all([
+        ...all.map((s) => s.module.close().catch(() => {})),
+        ...retiring,
+        rpcServer?.close(),
+      ]);
     },
   };
 }

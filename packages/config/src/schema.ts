@@ -725,6 +725,37 @@ const AppModelConfigSchema = z
       .max(1_048_576)
       .optional()
       .describe("Context size in tokens (default: the model's own, capped at 4096 for llama.cpp)."),
+    rpc: z
+      .strictObject({
+        servers: z
+          .array(
+            z
+              .string()
+              .regex(/^(127\.0\.0\.1|localhost|\[::1\]):\d{1,5}$/, 'a loopback host:port')
+              .describe('A loopback host:port'),
+          )
+          .min(1)
+          .max(16)
+          .describe(
+            "The group's RPC devices, in order: loopback ports of `network.llamaRpc.tunnels` (a member's ggml-rpc-server reached over libp2p) or of this node's own `app.rpcServer`. Never a remote address: llama.cpp's RPC protocol is unauthenticated.",
+          ),
+        tensorSplit: z
+          .array(z.number().min(0).max(1_000_000))
+          .optional()
+          .describe(
+            'Share of the layers per device, in the order of `servers` (llama-server --tensor-split; `subnet model plan` proposes one). Default: by the free memory each device reports.',
+          ),
+      })
+      .optional()
+      .describe(
+        "A pipeline group (llama.cpp only): the lead runs llama-server with these RPC devices and serves the model like any other (docs/architecture.md, 'Distributed inference'). The first use builds llama.cpp's tools (cached).",
+      ),
+  })
+  .refine((m) => m.rpc === undefined || m.backend === 'llama.cpp', {
+    message: 'rpc (a pipeline group) needs backend llama.cpp',
+  })
+  .refine((m) => m.rpc?.tensorSplit === undefined || m.rpc.tensorSplit.length === m.rpc.servers.length, {
+    message: 'rpc.tensorSplit needs one share per rpc.servers entry',
   })
   .refine(
     (m) =>
@@ -745,6 +776,35 @@ const AppConfigSchema = z.strictObject({
     .default([])
     .refine((ms) => new Set(ms.map((m) => m.id)).size === ms.length, { message: 'model ids must be unique' })
     .describe('Models loaded at start, one inference module each.'),
+  rpcServer: z
+    .strictObject({
+      port: z
+        .number()
+        .int()
+        .min(1)
+        .max(65_535)
+        .describe(
+          "Loopback port of this node's ggml-rpc-server (the same as `network.llamaRpc.serve.port`).",
+        ),
+      threads: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024)
+        .optional()
+        .describe('CPU threads it computes with (default: all).'),
+    })
+    .optional()
+    .describe(
+      "Lend this node's memory and compute to a pipeline group's lead: run llama.cpp's ggml-rpc-server on 127.0.0.1 (reached by the lead only through `network.llamaRpc.serve`). The first use builds llama.cpp's tools (cached).",
+    ),
+  toolsCacheDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Where llama.cpp's RPC tools are built and cached (default: $SUBNET_CACHE_DIR, else $XDG_CACHE_HOME/subnet, else ~/.cache/subnet).",
+    ),
   scheduler: z
     .strictObject({
       concurrency: z.number().int().min(1).max(256).default(1).describe('Requests one model serves at once.'),

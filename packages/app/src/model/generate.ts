@@ -15,6 +15,10 @@ export interface GenerateModelParameters {
   corpus?: string;
   /** PRNG seed for `random`; default 1. */
   seed?: number;
+  /** Transformer blocks of `random` (1..64; default 2): enough to split a model across devices. */
+  blocks?: number;
+  /** Embedding width of `random` (a multiple of 4 heads, 16..2048; default 64; the FFN is twice as wide). */
+  embd?: number;
 }
 
 /** Token ids of the generated vocabulary. */
@@ -120,8 +124,8 @@ function tensors(d: Dims, fill: (name: string, dims: number[]) => Float32Array):
 
 const size = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
 
-function randomModel(seed: number): Uint8Array {
-  const d: Dims = { embd: 64, ff: 128, heads: 4, blocks: 2, ctx: 512 };
+function randomModel(seed: number, blocks: number, embd: number): Uint8Array {
+  const d: Dims = { embd, ff: 2 * embd, heads: 4, blocks, ctx: 512 };
   const rnd = prng(seed);
   return writeGguf({
     metadata: metadata('subnet-random', d),
@@ -176,7 +180,15 @@ function bigramModel(corpus: string): Uint8Array {
 
 /** Generates GGUF bytes of a tiny llama model; deterministic for the same parameters. */
 export function generateModel(params: GenerateModelParameters): Uint8Array {
-  if (params.kind === 'random') return randomModel(params.seed ?? 1);
+  if (params.kind === 'random') {
+    const blocks = params.blocks ?? 2;
+    const embd = params.embd ?? 64;
+    if (!Number.isInteger(blocks) || blocks < 1 || blocks > 64)
+      throw new RangeError(`blocks ${blocks}: 1..64`);
+    if (!Number.isInteger(embd) || embd < 16 || embd > 2048 || embd % 4 !== 0)
+      throw new RangeError(`embd ${embd}: a multiple of 4 in 16..2048`);
+    return randomModel(params.seed ?? 1, blocks, embd);
+  }
   if (params.corpus === undefined || params.corpus.length < 2)
     throw new RangeError('a bigram model needs a corpus of at least two characters');
   return bigramModel(params.corpus);

@@ -1,0 +1,130 @@
+/**
+ * The pipeline-group part of `npm run bench` (issue 22): tokens per second and time to first token of one
+ * generated llama model (12 layers, 512 wide) served by llama-server alone (the baseline) and split across 1,
+ * 2 and 3 ggml-rpc-servers on loopback (llama.cpp's RPC over plain TCP), in the same run, in interleaved
+ * rounds so drift of the machine hits all alike. Each contender goes through the app's own pipeline-group
+ * module (`createLlamaServerModule`), greedy, the same prompt and token count. The libp2p tunnel's own
+ * overhead against plain loopback TCP is measured by scripts/bench/llamaRpcTunnel.ts. Builds llama.cpp's
+ * tools first when the cache has none (minutes). Prints one JSON object.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createLlamaServerModule,
+  ensureLlamaTools,
+  type GenerationEvent,
+  generateModel,
+  type RpcServer,
+  startRpcServer,
+} from '../../packages/app/dist/src/index.js';
+import { createLogger } from '../../packages/utils/dist/src/index.js';
+
+const TOKENS = Number(process.env.BENCH_PIPELINE_TOKENS ?? 64);
+const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 4);
+const PROMPT = 'the quick brown fox jumps over the lazy dog';
+
+const logger = createLogger({ level: 'warn' });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+const r2 = (n: number) => Math.round(n * 100) / 100;
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const signal = AbortSignal.timeout(40 * 60_000);
+  const tools = await ensureLlamaTools({}, { logger }, signal);
+  const dir = mkdtempSync(join(tmpdir(), 'subnet-bench-pipeline-'));
+  const file = join(dir, 'm.gguf');
+  writeFileSync(file, generateModel({ kind: 'random', blocks: 12, embd: 512, seed: 5 }));
+  const servers: RpcServer[] = [];
+  const modules: Array<{ name: string; module: ReturnType<typeof createLlamaServerModule> }> = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      servers.push(await startRpcServer({ port: await freePort(), threads: 1 }, { logger }, signal));
+    }
+    const endpoints = servers.map((s) => `127.0.0.1:${s.port}`);
+    const contenders = [
+      { name: 'single', rpc: [] as string[] },
+      { name: 'members1', rpc: endpoints.slice(0, 1) },
+      { name: 'members2', rpc: endpoints.slice(0, 2) },
+      { name: 'members3', rpc: endpoints.slice(0, 3) },
+    ];
+    for (const c of contenders) {
+      const module = createLlamaServerModule(
+        { id: 'm', path: file, contextLength: 1024, rpc: c.rpc, threads: 2 },
+        { logger },
+      );
+      await module.init({ signal });
+      modules.push({ name: c.name, module });
+    }
+    const samples = new Map<string, { ttftMs: number[]; tokensPerS: number[] }>(
+      modules.map((m) => [m.name, { ttftMs: [], tokensPerS: [] }]),
+    );
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (const { name, module } of modules) {
+        const t0 = performance.now();
+        let first = 0;
+        let n = 0;
+        const events: AsyncIterable<GenerationEvent> = module.generate(
+          { model: 'm', kind: 'completion', prompt: PROMPT, maxTokens: TOKENS, temperature: 0 } as never,
+          { signal },
+        );
+        for await (const ev of events) {
+          if (ev.type !== 'token') continue;
+          if (n === 0) first = performance.now();
+          n++;
+        }
+        const t1 = performance.now();
+        if (round === 0) continue; // warm-up
+        const s = samples.get(name);
+        s?.ttftMs.push(first - t0);
+        s?.tokensPerS.push((n - 1) / ((t1 - first) / 1000));
+      }
+    }
+    const result = Object.fromEntries(
+      [...samples].map(([name, s]) => [
+        name,
+        { ttftMs: r2(median(s.ttftMs)), tokensPerS: r2(median(s.tokensPerS)) },
+      ]),
+    ) as Record<string, { ttftMs: number; tokensPerS: number }>;
+    const single = result.single as { ttftMs: number; tokensPerS: number };
+    const ratios = Object.fromEntries(
+      Object.entries(result)
+        .filter(([k]) => k !== 'single')
+        .map(([k, v]) => [
+          k,
+          {
+            tokensPerSRatio: r2(v.tokensPerS / single.tokensPerS),
+            addedTtftMs: r2(v.ttftMs - single.ttftMs),
+          },
+        ]),
+    );
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          model: { layers: 12, embd: 512, format: 'F32', tokens: TOKENS, rounds: ROUNDS },
+          tools: { release: tools.release, built: tools.built, buildSeconds: tools.buildSeconds },
+          results: result,
+          againstSingle: ratios,
+          note: 'RPC members on loopback TCP, one CPU thread each, on the same 2-core machine as the lead: the split costs network round trips per layer boundary and gains no compute here; the point is the overhead, not a speed-up.',
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    await Promise.allSettled(modules.map((m) => m.module.close()));
+    await Promise.allSettled(servers.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
