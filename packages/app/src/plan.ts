@@ -263,11 +263,15 @@ export interface PlacementPlan {
   reasons: string[];
 }
 
-/** Bytes as `412 MiB`, `2.0 GiB`, `12 KiB`. */
+/** Bytes for people: `512 B`, `1.1 KiB`, `412 MiB`, `2.0 GiB` (one decimal under 100 of a unit). */
 export function formatBytes(bytes: number): string {
-  if (bytes >= GIB) return `${(bytes / GIB).toFixed(1)} GiB`;
-  if (bytes >= MIB) return `${(bytes / MIB).toFixed(bytes >= 100 * MIB ? 0 : 1)} MiB`;
-  if (bytes >= KIB) return `${Math.round(bytes / KIB)} KiB`;
+  for (const [unit, size] of [
+    ['GiB', GIB],
+    ['MiB', MIB],
+    ['KiB', KIB],
+  ] as const) {
+    if (bytes >= size) return `${(bytes / size).toFixed(bytes >= 100 * size ? 0 : 1)} ${unit}`;
+  }
   return `${bytes} B`;
 }
 
@@ -378,7 +382,8 @@ function allocate(slots: Slot[], layers: number, perLayer: number, margin: numbe
     let bestRoom = -1;
     for (let i = 0; i < counts.length; i++) {
       if ((counts[i] ?? 0) >= (max[i] ?? 0)) continue;
-      const room = Math.floor((slots[i]?.free ?? 0) / (1 + margin)) - (counts[i] ?? 0) * perLayer;
+      const s = slots[i] as Slot;
+      const room = Math.floor(s.free / (1 + margin)) - s.fixed - (counts[i] ?? 0) * perLayer;
       if (room > bestRoom) {
         best = i;
         bestRoom = room;
@@ -572,7 +577,9 @@ export function planPlacement(
   const everyone = candidates.length > 0 ? candidates : all;
   const neededBytes = withMargin(e.totalBytes + (everyone.length - 1) * e.computeBufferBytes, margin);
   const availableBytes = everyone.reduce((a, m) => a + m.capacity, 0);
-  const missingBytes = Math.max(neededBytes - availableBytes, withMargin(e.bytesPerLayer, margin));
+  // When the sum would do, what is missing is room for the layers that no member can take whole.
+  const missingBytes =
+    neededBytes > availableBytes ? neededBytes - availableBytes : withMargin(e.bytesPerLayer, margin);
   planError(
     'DOES_NOT_FIT',
     `the model does not fit: ${all.length === 1 ? `${lead.id} has` : `all ${everyone.length} members together have`} ${formatBytes(availableBytes)} free but it needs about ${formatBytes(neededBytes)} (${pct} margin and a compute buffer on each member included): ${formatBytes(missingBytes)} missing; add members or memory, or plan a shorter context`,
