@@ -338,6 +338,9 @@ function checkEstimate(e: ModelMemoryEstimate): void {
   }
 }
 
+/** Devices a member brings to a layer split, each with its own compute buffer: its GPUs, or its CPU. */
+const devices = (m: Member): number => Math.max(1, m.gpus.length);
+
 /** Free bytes a device needs to hold `bytes` with the margin. */
 const withMargin = (bytes: number, margin: number): number => Math.ceil(bytes * (1 + margin));
 
@@ -535,7 +538,7 @@ export function planPlacement(
 
   // (3) Layers across the fewest nodes, largest first.
   const candidates = byCapacity.filter(
-    (m) => Math.floor(m.capacity / (1 + margin)) >= e.computeBufferBytes + e.bytesPerLayer,
+    (m) => Math.floor(m.capacity / (1 + margin)) >= devices(m) * e.computeBufferBytes + e.bytesPerLayer,
   );
   const slotsOf = (chosen: Member[]) => {
     const first = chosen.includes(lead) ? lead : (chosen[0] as Member);
@@ -549,7 +552,7 @@ export function planPlacement(
             ? (m.gpus[0]?.name ?? 'gpu0')
             : `${m.gpus.length} GPUs`,
       free: m.capacity,
-      fixed: e.computeBufferBytes + (k === 0 ? e.outputBytes : 0),
+      fixed: devices(m) * e.computeBufferBytes + (k === 0 ? e.outputBytes : 0),
     }));
   };
   for (let k = 2; k <= candidates.length; k++) {
@@ -575,14 +578,19 @@ export function planPlacement(
 
   // Nothing fits: say how much more the largest combination would need.
   const everyone = candidates.length > 0 ? candidates : all;
-  const neededBytes = withMargin(e.totalBytes + (everyone.length - 1) * e.computeBufferBytes, margin);
+  const buffers = everyone.reduce((a, m) => a + devices(m), 0);
+  const neededBytes = withMargin(e.totalBytes + (buffers - 1) * e.computeBufferBytes, margin);
   const availableBytes = everyone.reduce((a, m) => a + m.capacity, 0);
-  // When the sum would do, what is missing is room for the layers that no member can take whole.
-  const missingBytes =
-    neededBytes > availableBytes ? neededBytes - availableBytes : withMargin(e.bytesPerLayer, margin);
+  const have = `${everyone.length === 1 ? `${everyone[0]?.id} has` : `all ${everyone.length} members together have`} ${formatBytes(availableBytes)} free`;
+  const needs = `about ${formatBytes(neededBytes)} (${pct} margin and a compute buffer on each of ${buffers} device${buffers === 1 ? '' : 's'} included)`;
+  // When the sum would do, what is missing is room for a layer that no member can take whole.
+  const short = neededBytes > availableBytes;
+  const missingBytes = short ? neededBytes - availableBytes : withMargin(e.bytesPerLayer, margin);
   planError(
     'DOES_NOT_FIT',
-    `the model does not fit: ${all.length === 1 ? `${lead.id} has` : `all ${everyone.length} members together have`} ${formatBytes(availableBytes)} free but it needs about ${formatBytes(neededBytes)} (${pct} margin and a compute buffer on each member included): ${formatBytes(missingBytes)} missing; add members or memory, or plan a shorter context`,
+    short
+      ? `the model does not fit: ${have} but it needs ${needs}: ${formatBytes(missingBytes)} missing; add members or memory, or plan a shorter context`
+      : `the model does not fit: ${have} and it needs ${needs}, but no member has room for one more whole layer: about ${formatBytes(missingBytes)} missing on one member; add a member or plan a shorter context`,
     { neededBytes, availableBytes, missingBytes },
   );
 }

@@ -318,6 +318,27 @@ describe('planPlacement', () => {
     assert.equal(margin.meta?.missingBytes, 100);
   });
 
+  it('counts a compute buffer on every GPU when a node with GPUs cannot hold the model', () => {
+    const estimate = { ...flat(), computeBufferBytes: 500, totalBytes: 1500 };
+    const err = planCode(
+      () =>
+        planPlacement(
+          estimate,
+          [
+            {
+              id: 'box',
+              freeMemoryBytes: 10 ** 9,
+              gpus: [{ freeMemoryBytes: 800 }, { freeMemoryBytes: 800 }],
+            },
+          ],
+          { safetyMargin: 0 },
+        ),
+      'PLAN_DOES_NOT_FIT',
+      /box has 1\.6 KiB free but it needs about 2\.0 KiB .*each of 2 devices.*: 400 B missing/,
+    );
+    assert.deepEqual(err.meta, { neededBytes: 2000, availableBytes: 1600, missingBytes: 400 });
+  });
+
   it('refuses hostile input with named errors', () => {
     planCode(() => planPlacement(flat(), []), 'PLAN_NO_MEMBERS');
     planCode(() => planPlacement(flat(), undefined as never), 'PLAN_NO_MEMBERS');
