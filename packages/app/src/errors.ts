@@ -26,3 +26,31 @@ export type ModelErrorMeta = { offset?: number; key?: string; file?: string };
 export class ModelError extends SubnetError<ModelErrorCode, ModelErrorMeta> {
   override readonly name: string = 'ModelError';
 }
+
+/** Codes of {@link PlanError}. */
+export const PlanErrorCode = {
+  /** No members were given to plan on. */
+  NO_MEMBERS: 'PLAN_NO_MEMBERS',
+  /** A member's id or memory figures are not usable (negative, not finite, beyond 2^53, duplicate id). */
+  BAD_MEMBER: 'PLAN_BAD_MEMBER',
+  /** The model's estimate cannot be planned (no layers, figures that are not finite, a bad context). */
+  BAD_MODEL: 'PLAN_BAD_MODEL',
+  /** Options out of range (a safety margin that is not a fraction). */
+  BAD_OPTIONS: 'PLAN_BAD_OPTIONS',
+  /** No combination of the members has the memory the model needs; `meta.missingBytes` says how much. */
+  DOES_NOT_FIT: 'PLAN_DOES_NOT_FIT',
+} as const;
+export type PlanErrorCode = (typeof PlanErrorCode)[keyof typeof PlanErrorCode];
+
+/** Structured details carried by a {@link PlanError}. */
+export type PlanErrorMeta = {
+  member?: string;
+  neededBytes?: number;
+  availableBytes?: number;
+  missingBytes?: number;
+};
+
+/** A placement that cannot be planned; `code` says why and the message what to change. */
+export class PlanError extends SubnetError<PlanErrorCode, PlanErrorMeta> {
+  override readonly name: string = 'PlanError';
+}

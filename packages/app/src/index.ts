@@ -24,7 +24,14 @@ export {
   type UseModules,
   type UseOpts,
 } from './backends/use.js';
-export { ModelError, ModelErrorCode, type ModelErrorMeta } from './errors.js';
+export {
+  ModelError,
+  ModelErrorCode,
+  type ModelErrorMeta,
+  PlanError,
+  PlanErrorCode,
+  type PlanErrorMeta,
+} from './errors.js';
 export {
   type GgufHeader,
   type GgufTensorInfo,
@@ -43,6 +50,7 @@ export {
   type LlamaToolsModules,
   type LlamaToolsOpts,
 } from './llamaTools.js';
+export { nvidiaGpu, nvidiaGpus, parseNvidiaSmiGpus } from './hardware.js';
 export { type GenerateModelParameters, generateModel, tokenizeBytes, VOCAB } from './model/generate.js';
 export * from './module.js';
 export {
@@ -57,6 +65,30 @@ export {
   type ModelTypeRuleInput,
   taskTypesFor,
 } from './namespaces.js';
+export {
+  COMPUTE_BASE_BYTES,
+  COMPUTE_UBATCH,
+  type EstimateModelMemoryOpts,
+  estimateModelMemory,
+  formatBytes,
+  type HardwareRow,
+  KV_TYPE_BYTES,
+  type KvType,
+  MAX_PLAN_LAYERS,
+  MAX_PLAN_MEMBERS,
+  type ModelMemoryEstimate,
+  type ModelMemoryInput,
+  membersFromHardware,
+  PLAN_DEFAULT_MAX_CONTEXT,
+  PLAN_SAFETY_MARGIN,
+  type PlacementGpu,
+  type PlacementMember,
+  type PlacementPlan,
+  type PlacementShare,
+  type PlacementStrategy,
+  type PlanPlacementOpts,
+  planPlacement,
+} from './plan.js';
 export {
   createScheduler,
   type JobOpts,
@@ -74,6 +106,6 @@ export {
   type AppStackOpts,
   appApi,
   createAppHandlers,
-  nvidiaGpu,
+  GPU_REFRESH_MS,
   toEngineError,
 } from './stack.js';

@@ -5,8 +5,7 @@
  * and unloaded at runtime: a swap or unload only waits for (or, past the deadline, cancels) the jobs of
  * that model. It must never let one model's load, unload or backlog delay another model's requests.
  */
-import { execFile } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, freemem, totalmem } from 'node:os';
 import type { Config } from '@subnet/config';
 import {
   appErrors,
@@ -15,6 +14,7 @@ import {
   defineStack,
   EngineError,
   featureOf,
+  type GpuInfo,
   type Handlers,
   type StructuredFeature,
 } from '@subnet/engine-api';
@@ -25,6 +25,7 @@ import { createLlamaServerModule, type RpcServer, startRpcServer } from './backe
 import { createOllamaModule } from './backends/ollama.js';
 import { createOpenAiModule } from './backends/openai.js';
 import { createUseModule } from './backends/use.js';
+import { nvidiaGpus } from './hardware.js';
 import {
   AppError,
   AppErrorCode,
@@ -48,8 +49,13 @@ export interface AppModules {
   registry: Registry;
   /** Builds the module of one model; default: the backend named by the entry. */
   createModule?: (model: AppModelConfig, logger: Logger) => InferenceModule;
-  /** GPU name; default: asked of `nvidia-smi` once (null without one). */
+  /** GPU name; default: the first of {@link AppModules.detectGpus} (null without one). */
   detectGpu?: () => Promise<string | null>;
+  /**
+   * GPUs with their free memory; default: asked of `nvidia-smi`, at most once per
+   * {@link GPU_REFRESH_MS} (free memory changes; heartbeats ask every few seconds).
+   */
+  detectGpus?: () => Promise<GpuInfo[]>;
 }
 
 /** The app stack's handlers plus the lifecycle of the models behind them. */
@@ -162,20 +168,8 @@ function defaultModule(m: AppModelConfig, logger: Logger, toolsCacheDir?: string
   }
 }
 
-/** The GPU name `nvidia-smi` reports, or null when there is none (or it does not answer in 3 s). */
-export function nvidiaGpu(): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile(
-      'nvidia-smi',
-      ['--query-gpu=name', '--format=csv,noheader'],
-      { timeout: 3000 },
-      (err, stdout) => {
-        const name = err === null ? stdout.split('\n')[0]?.trim() : undefined;
-        resolve(name === undefined || name === '' ? null : name);
-      },
-    );
-  });
-}
+/** How long a GPU reading (free memory included) is reused before `nvidia-smi` is asked again. */
+export const GPU_REFRESH_MS = 10_000;
 
 function metric<T>(registry: Registry, name: string, make: () => T): T {
   registry.removeSingleMetric(name);
@@ -196,6 +190,7 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
   const served = new Map<string, Served>();
   const retiring = new Set<Promise<void>>();
   let gpu: Promise<string | null> | undefined;
+  let gpus: { at: number; value: Promise<GpuInfo[]> } | undefined;
   let closed = false;
 
   const registers = [registry];
@@ -261,8 +256,19 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
       }),
   );
 
+  function detectGpus(): Promise<GpuInfo[]> {
+    const now = performance.now();
+    if (gpus === undefined || now - gpus.at >= GPU_REFRESH_MS)
+      gpus = { at: now, value: (modules.detectGpus ?? nvidiaGpus)().catch(() => []) };
+    return gpus.value;
+  }
+
   function detectGpu(): Promise<string | null> {
-    if (gpu === undefined) gpu = (modules.detectGpu ?? nvidiaGpu)();
+    if (gpu === undefined)
+      gpu =
+        modules.detectGpu?.() ??
+        // The name never changes: read once, from the first GPU listed.
+        detectGpus().then((list) => list[0]?.name ?? null);
     return gpu;
   }
 
@@ -411,7 +417,10 @@ export function createAppHandlers(opts: AppStackOpts, modules: AppModules): AppS
       hardware: {
         cpus: cpus().length,
         memoryBytes: totalmem(),
+        // libuv reads MemAvailable on Linux: memory new work can get without swapping.
+        freeMemoryBytes: freemem(),
         gpu: await detectGpu(),
+        gpus: await detectGpus(),
       },
     }),
 

@@ -43,7 +43,12 @@ function setup(dir: string, scheduler: { concurrency: number; queueCapacity: num
     },
   }).app;
   const registry = new Registry();
-  const app = createAppHandlers(opts, { logger: silentLogger(), registry, detectGpu: async () => null });
+  const app = createAppHandlers(opts, {
+    logger: silentLogger(),
+    registry,
+    detectGpu: async () => null,
+    detectGpus: async () => [],
+  });
   const server = createEngineServer({ streamDeadlineMs: 60_000, maxStreams: 16 });
   server.register(appApi, app.handlers);
   const client = createEngineClient(appApi, createInProcessTransport(server));
@@ -82,6 +87,8 @@ describe('app stack', { timeout: 120_000 }, () => {
     });
     assert.ok(caps.hardware.cpus > 0);
     assert.equal(caps.hardware.gpu, null);
+    assert.deepEqual(caps.hardware.gpus, []);
+    assert.ok((caps.hardware.freeMemoryBytes ?? 0) > 0);
     assert.deepEqual((await client.call('app_listModelsV1', {})).models, caps.models);
   });
 

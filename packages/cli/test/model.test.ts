@@ -67,3 +67,111 @@ describe('subnet model', () => {
     assert.equal((await cli(['model', 'generate', '--kind', 'huge', '--out', out])).code, 2);
   });
 });
+
+describe('subnet model plan', () => {
+  let dir: string;
+  let file: string;
+  const MIB = 1024 * 1024;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'subnet-plan-cli-'));
+    file = join(dir, 'r.gguf');
+    const g = await cli(['model', 'generate', '--kind', 'random', '--out', file]);
+    assert.equal(g.code, 0, g.stderr);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  interface PlanOut {
+    estimate: {
+      layers: number;
+      totalBytes: number;
+      computeBufferBytes: number;
+      outputBytes: number;
+      bytesPerLayer: number;
+    };
+    plan: {
+      strategy: string;
+      lead: string;
+      members: string[];
+      tensorSplit: number[] | null;
+      shares: { member: string; firstLayer: number; layers: number }[];
+      reasons: string[];
+    };
+  }
+
+  it('proposes one node for a model that fits, and a layer split for one larger than any member', async () => {
+    const fits = await cli([
+      '--json',
+      'model',
+      'plan',
+      file,
+      '--member',
+      'miner1=1024',
+      '--member',
+      'miner2=4096',
+    ]);
+    assert.equal(fits.code, 0, fits.stderr);
+    const one = JSON.parse(fits.stdout) as PlanOut;
+    assert.equal(one.plan.strategy, 'single-node');
+    assert.deepEqual(one.plan.members, ['miner1']);
+    assert.equal(one.plan.tensorSplit, null);
+    assert.match(one.plan.reasons.join('\n'), /fits on miner1 \(the lead\)/);
+
+    // Members that each hold a compute buffer and one layer (with the 10% margin) but not the whole model.
+    const e = one.estimate;
+    const leadMiB = ((e.computeBufferBytes + e.outputBytes + 1.5 * e.bytesPerLayer) * 1.1) / MIB;
+    const otherMiB = ((e.computeBufferBytes + 1.5 * e.bytesPerLayer) * 1.1) / MIB;
+    assert.ok(leadMiB * MIB < e.totalBytes * 1.1, 'the lead must be too small for the whole model');
+    const args = [
+      'model',
+      'plan',
+      file,
+      '--member',
+      `a=${leadMiB.toFixed(3)}`,
+      '--member',
+      `b=${otherMiB.toFixed(3)}`,
+    ];
+    const split = await cli(['--json', ...args, '--member', 'tiny=1']);
+    assert.equal(split.code, 0, split.stderr);
+    const two = JSON.parse(split.stdout) as PlanOut;
+    assert.equal(two.plan.strategy, 'layer-split');
+    assert.equal(two.plan.lead, 'a');
+    assert.deepEqual(two.plan.members, ['a', 'b']);
+    assert.deepEqual(two.plan.tensorSplit, [1, 1]);
+    assert.deepEqual(
+      two.plan.shares.map((s) => [s.member, s.firstLayer, s.layers]),
+      [
+        ['a', 0, 1],
+        ['b', 1, 1],
+      ],
+    );
+    const human = await cli(args);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /strategy {2}layer-split, lead a, --tensor-split 1,1/);
+    assert.match(human.stdout, /not on a alone: its RAM has .* free, .* short/);
+  });
+
+  it('fails with the shortfall when nothing fits (exit 1) and refuses bad members (exit 2)', async () => {
+    const none = await cli(['model', 'plan', file, '--member', 'a=4', '--member', 'b=4']);
+    assert.equal(none.code, 1);
+    assert.match(
+      none.stderr,
+      /does not fit: all 2 members together have 8\.0 MiB free .* missing.*PLAN_DOES_NOT_FIT/,
+    );
+    for (const bad of ['a', 'a=', '=5', 'a=-1', 'a=5:gpu=', 'a=5:gpu=x', 'a=1e3', 'a=5:cpu=4']) {
+      const r = await cli(['model', 'plan', file, '--member', bad]);
+      assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+      assert.match(r.stderr, /--member takes ID=FREE_MIB\[:gpu=MIB,MIB\.\.\.\]/);
+    }
+    const huge = await cli(['model', 'plan', file, '--member', 'a=999999999999']);
+    assert.equal(huge.code, 2);
+    assert.match(huge.stderr, /freeMemoryBytes of member a .*PLAN_BAD_MEMBER/);
+    const twice = await cli(['model', 'plan', file, '--member', 'a=5', '--member', 'a=6']);
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /named twice/);
+    assert.equal((await cli(['model', 'plan', file])).code, 2);
+    assert.equal((await cli(['model', 'plan', file, '--member', 'a=5', '--context', '0'])).code, 2);
+    const missing = await cli(['model', 'plan', join(dir, 'nope.gguf'), '--member', 'a=5']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /nope\.gguf: ENOENT/);
+  });
+});

@@ -518,7 +518,18 @@ const cases: { [K in keyof EngineApi]: RoundTrip<EngineApi[K]> } = {
   },
   app_getCapabilitiesV1: {
     params: {},
-    result: { models: [model], hardware: { cpus: 16, memoryBytes: 2 ** 34, gpu: null } },
+    result: {
+      models: [model],
+      hardware: {
+        cpus: 16,
+        memoryBytes: 2 ** 34,
+        freeMemoryBytes: 2 ** 33,
+        gpu: 'NVIDIA H100 80GB HBM3',
+        gpus: [
+          { name: 'NVIDIA H100 80GB HBM3', memoryBytes: 85_520_809_984, freeMemoryBytes: 84_934_656_000 },
+        ],
+      },
+    },
   },
   app_generateV1: {
     params: { model: 'bigram', kind: 'completion', prompt: 'quick', maxTokens: 2, priority: 'challenge' },

@@ -1,8 +1,11 @@
-/** `subnet model generate|inspect`: tiny generated llama models, and a safe look inside any GGUF file. */
+/**
+ * `subnet model generate|inspect|plan`: tiny generated llama models, a safe look inside any GGUF file, and
+ * where a model would run (one node, one node's GPUs, or layers across nodes) given members' free memory.
+ */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { GgufHeader } from '@subnet/app';
+import type { GgufHeader, PlacementMember } from '@subnet/app';
 import type { Command } from 'commander';
-import { type GlobalOpts, output, withProgress } from '../context.js';
+import { askNode, type GlobalOpts, output, withProgress } from '../context.js';
 import { docsCorpus } from '../corpus.js';
 import { CliError, ExitCode } from '../exitCodes.js';
 
@@ -22,6 +25,63 @@ function defaultCorpus(): string {
       'no corpus: run in the repository root (README.md, docs/*.md) or pass --corpus FILE',
     );
   return corpus;
+}
+
+const MIB = 1024 * 1024;
+const MEMBER_FORMAT =
+  '--member takes ID=FREE_MIB[:gpu=MIB,MIB...] (e.g. miner1=2048 or box=512:gpu=24576,24576)';
+
+/** Parses one `--member ID=FREE_MIB[:gpu=MIB,MIB...]`; a bad value is a usage error naming the format. */
+export function parseMember(value: string): PlacementMember {
+  const m =
+    /^([^=\s]{1,256})=(\d{1,12}(?:\.\d+)?)(?::gpu=(\d{1,12}(?:\.\d+)?(?:,\d{1,12}(?:\.\d+)?){0,15}))?$/.exec(
+      value,
+    );
+  if (m === null) throw new CliError(ExitCode.USAGE, `${MEMBER_FORMAT}; got "${value}"`);
+  const mib = (s: string) => Math.floor(Number(s) * MIB);
+  const gpus = (m[3]?.split(',') ?? []).map((g, i) => ({ name: `gpu${i}`, freeMemoryBytes: mib(g) }));
+  return { id: m[1] as string, freeMemoryBytes: mib(m[2] as string), gpus };
+}
+
+/** Reads a GGUF header for a command, turning model and file errors into exit code 1. */
+async function readHeader(file: string): Promise<Header> {
+  const { readGgufHeader } = await app();
+  try {
+    return await readGgufHeader(file);
+  } catch (err) {
+    const e = err as { name?: string; code?: string; message: string };
+    if (e.name === 'ModelError') throw new CliError(ExitCode.FAILURE, `${file}: ${e.message} (${e.code})`);
+    if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES')
+      throw new CliError(ExitCode.FAILURE, `${file}: ${e.message}`);
+    throw err;
+  }
+}
+
+/** The running node (its own hardware first, as the lead) and its peers, from heartbeats. */
+async function membersFromNode(
+  global: GlobalOpts,
+): Promise<{ members: PlacementMember[]; skipped: string[] }> {
+  const { membersFromHardware } = await app();
+  return askNode(
+    global,
+    {
+      label: 'asking the node for its peers…',
+      failure: 'cannot read the members from the node',
+      hint: 'is a node with the network stack running?',
+    },
+    async (c) => {
+      const status = await c.call('network_getStatusV1', {});
+      // A node without an app stack (a validator) has no hardware of its own to offer.
+      const caps = await c.call('app_getCapabilitiesV1', {}).catch(() => undefined);
+      const { peers } = await c.call('network_listPeersV1', { connectedOnly: false });
+      return membersFromHardware([
+        ...(caps === undefined ? [] : [{ id: status.hotkey, hardware: caps.hardware }]),
+        ...peers
+          .filter((p) => p.role !== 'validator' && (p.hotkey ?? p.peerId) !== status.hotkey)
+          .map((p) => ({ id: p.hotkey ?? p.peerId, hardware: p.hardware })),
+      ]);
+    },
+  );
 }
 
 function describeValue(v: { value: unknown }): string {
@@ -75,18 +135,8 @@ export function registerModel(program: Command): void {
     .argument('<file>', 'a .gguf file')
     .action(async (file: string, _opts, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
-      const { readGgufHeader, validateLlamaGguf } = await app();
-      let header: Header;
-      try {
-        header = await readGgufHeader(file);
-      } catch (err) {
-        const e = err as { name?: string; code?: string; message: string };
-        if (e.name === 'ModelError')
-          throw new CliError(ExitCode.FAILURE, `${file}: ${e.message} (${e.code})`);
-        if (e.code === 'ENOENT' || e.code === 'EISDIR' || e.code === 'EACCES')
-          throw new CliError(ExitCode.FAILURE, `${file}: ${e.message}`);
-        throw err;
-      }
+      const { validateLlamaGguf } = await app();
+      const header = await readHeader(file);
       let problem: string | undefined;
       try {
         validateLlamaGguf(header);
@@ -134,4 +184,85 @@ export function registerModel(program: Command): void {
       );
       if (problem !== undefined) process.exitCode = ExitCode.FAILURE;
     });
+  model
+    .command('plan')
+    .description(
+      'Where a GGUF model would run: one node, one node’s GPUs, or its layers across nodes, with the reasons',
+    )
+    .argument('<file>', 'a .gguf file')
+    .option(
+      '--member <spec>',
+      'a member as ID=FREE_MIB[:gpu=MIB,MIB...] (repeatable; the first leads when the model fits on it)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option('--from-node', "members from the running node: itself first, then its peers' heartbeats")
+    .option('--context <n>', "tokens of context to plan for (default: the model's, capped at 4096)")
+    .option('--margin <fraction>', 'free memory every device keeps (default 0.1)')
+    .action(
+      async (
+        file: string,
+        opts: { member: string[]; fromNode?: boolean; context?: string; margin?: string },
+        cmd: Command,
+      ) => {
+        const global = cmd.optsWithGlobals<GlobalOpts>();
+        const given = opts.member.map(parseMember);
+        if (given.length === 0 && opts.fromNode !== true)
+          throw new CliError(
+            ExitCode.USAGE,
+            `name the members: --member (repeatable) or --from-node; ${MEMBER_FORMAT}`,
+          );
+        const context = opts.context === undefined ? undefined : Number(opts.context);
+        if (context !== undefined && (!Number.isInteger(context) || context < 1 || context > 1_048_576))
+          throw new CliError(
+            ExitCode.USAGE,
+            `--context must be an integer from 1 to 1048576, got ${opts.context}`,
+          );
+        const margin = opts.margin === undefined ? undefined : Number(opts.margin);
+        if (margin !== undefined && !(margin >= 0 && margin <= 1))
+          throw new CliError(ExitCode.USAGE, `--margin must be a fraction from 0 to 1, got ${opts.margin}`);
+        const header = await readHeader(file);
+        const fromNode =
+          opts.fromNode === true ? await membersFromNode(global) : { members: [], skipped: [] };
+        const { estimateModelMemory, planPlacement, formatBytes } = await app();
+        let result: {
+          estimate: ReturnType<typeof estimateModelMemory>;
+          plan: ReturnType<typeof planPlacement>;
+        };
+        try {
+          const estimate = estimateModelMemory(
+            header,
+            context === undefined ? {} : { contextLength: context },
+          );
+          const plan = planPlacement(
+            estimate,
+            [...given, ...fromNode.members],
+            margin === undefined ? {} : { safetyMargin: margin },
+          );
+          result = { estimate, plan };
+        } catch (err) {
+          const e = err as { name?: string; code?: string; message: string };
+          if (e.name !== 'PlanError') throw err;
+          const code =
+            e.code === 'PLAN_BAD_MEMBER' || e.code === 'PLAN_NO_MEMBERS' ? ExitCode.USAGE : ExitCode.FAILURE;
+          const skipped = fromNode.skipped.length === 0 ? '' : ` (left out: ${fromNode.skipped.join('; ')})`;
+          throw new CliError(code, `${file}: ${e.message} (${e.code})${skipped}`);
+        }
+        const { estimate: e, plan } = result;
+        output(global, { file, estimate: e, plan, skipped: fromNode.skipped }, () =>
+          [
+            `${file}: ${e.architecture}, ${e.layers} layers, context ${e.contextLength} (KV ${e.kvType})`,
+            `memory    ${formatBytes(e.totalBytes)} = weights ${formatBytes(e.weightsBytes)} + KV cache ${formatBytes(e.kvBytes)} + compute ${formatBytes(e.computeBufferBytes)}`,
+            `strategy  ${plan.strategy}, lead ${plan.lead}${plan.tensorSplit === null ? '' : `, --tensor-split ${plan.tensorSplit.join(',')}`}`,
+            ...plan.shares.map(
+              (s) =>
+                `  ${s.member}${s.gpu === null ? '' : ` gpu ${s.gpu}`}  layers ${s.firstLayer}-${s.firstLayer + s.layers - 1} (${s.layers})  ${formatBytes(s.bytes)} of ${formatBytes(s.freeMemoryBytes)} free${s.lead ? '  lead' : ''}`,
+            ),
+            'reasons',
+            ...plan.reasons.map((r) => `  - ${r}`),
+            ...fromNode.skipped.map((r) => `  - left out ${r}`),
+          ].join('\n'),
+        );
+      },
+    );
 }

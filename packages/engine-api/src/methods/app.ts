@@ -120,16 +120,46 @@ const common = [
   appErrors.BACKEND_FAILED,
 ];
 
+/** Most GPUs one node reports (a heartbeat with more is refused). */
+export const MAX_REPORTED_GPUS = 16;
+
+/** One GPU as `nvidia-smi` reports it: name, total and free memory. */
+export const GpuInfoSchema = z.object({
+  name: z.string().max(256),
+  memoryBytes: z.number().int().min(0).describe('Total memory of the GPU'),
+  freeMemoryBytes: z.number().int().min(0).describe('Memory free on the GPU when it was asked'),
+});
+export type GpuInfo = z.output<typeof GpuInfoSchema>;
+
+/**
+ * Hardware a node reports (in `app_getCapabilitiesV1` and in its heartbeats). `freeMemoryBytes` and `gpus`
+ * are optional: answers and heartbeats of nodes older than them still parse (a placement plan skips a peer
+ * that does not say its free memory).
+ */
+export const HardwareSchema = z.object({
+  cpus: z.number().int().min(0),
+  memoryBytes: z.number().int().min(0),
+  freeMemoryBytes: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Memory available to new work now (MemAvailable on Linux); absent from older nodes'),
+  gpu: z.string().nullable().describe('GPU name from nvidia-smi; null without one'),
+  gpus: z
+    .array(GpuInfoSchema)
+    .max(MAX_REPORTED_GPUS)
+    .optional()
+    .describe('Every GPU nvidia-smi lists, with its free memory; empty without one, absent from older nodes'),
+});
+export type Hardware = z.output<typeof HardwareSchema>;
+
 export const app_getCapabilitiesV1 = unary('app_getCapabilitiesV1', {
   summary: 'Loaded models with task types, context length and model type, and the hardware of this node.',
   params: z.object({}).strict(),
   result: z.object({
     models: z.array(AppModelInfoSchema),
-    hardware: z.object({
-      cpus: z.number().int(),
-      memoryBytes: z.number().int(),
-      gpu: z.string().nullable().describe('GPU name from nvidia-smi; null without one'),
-    }),
+    hardware: HardwareSchema,
   }),
 });
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { stream, unary } from '../define.js';
 import { defineErrors } from '../errors.js';
-import { AppModelInfoSchema } from './app.js';
+import { AppModelInfoSchema, HardwareSchema } from './app.js';
 
 export const networkErrors = defineErrors({
   PEER_NOT_FOUND: {
@@ -50,13 +50,6 @@ const HexSchema = z.string().regex(/^0x[0-9a-f]*$/, 'lowercase 0x-prefixed hex')
 export const PeerLoadSchema = z.object({
   queued: z.number().int().min(0),
   running: z.number().int().min(0),
-});
-
-/** Hardware a miner reports. */
-export const HardwareSchema = z.object({
-  cpus: z.number().int().min(0),
-  memoryBytes: z.number().int().min(0),
-  gpu: z.string().nullable(),
 });
 
 export const NetworkPeerSchema = z.object({
