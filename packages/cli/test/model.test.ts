@@ -50,6 +50,39 @@ describe('subnet model', () => {
     assert.match(human.stdout, /token_embd\.weight/);
   });
 
+  it('generates a random model with as many layers as asked, and refuses impossible sizes', async () => {
+    const out = join(dir, 'deep.gguf');
+    const g = await cli([
+      'model',
+      'generate',
+      '--kind',
+      'random',
+      '--blocks',
+      '6',
+      '--embd',
+      '128',
+      '--out',
+      out,
+    ]);
+    assert.equal(g.code, 0, g.stderr);
+    const info = JSON.parse((await cli(['--json', 'model', 'inspect', out])).stdout) as {
+      metadata: Record<string, unknown> | Array<{ key: string; value: unknown }>;
+      tensors: Array<{ name: string; dims: number[] }>;
+    };
+    assert.equal(info.tensors.filter((t) => t.name.endsWith('attn_q.weight')).length, 6);
+    assert.deepEqual(info.tensors.find((t) => t.name === 'blk.0.attn_q.weight')?.dims, [128, 128]);
+    for (const bad of [
+      ['--blocks', '0'],
+      ['--blocks', '65'],
+      ['--embd', '30'],
+      ['--embd', 'x'],
+    ]) {
+      const r = await cli(['model', 'generate', '--kind', 'random', ...bad, '--out', join(dir, 'bad.gguf')]);
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(bad[0] as string));
+    }
+  });
+
   it('refuses truncated and non-GGUF files with exit 1 and a clear message', async () => {
     const out = join(dir, 'r.gguf');
     assert.equal((await cli(['model', 'generate', '--kind', 'random', '--out', out])).code, 0);

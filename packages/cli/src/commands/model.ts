@@ -1,6 +1,7 @@
 /**
- * `subnet model generate|inspect|plan`: tiny generated llama models, a safe look inside any GGUF file, and
- * where a model would run (one node, one node's GPUs, or layers across nodes) given members' free memory.
+ * `subnet model generate|inspect|plan|tools`: tiny generated llama models, a safe look inside any GGUF file,
+ * where a model would run (one node, one node's GPUs, or layers across nodes) given members' free memory, and
+ * llama.cpp's RPC tools for pipeline groups (built on first use, cached).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { GgufHeader, PlacementMember } from '@subnet/app';
@@ -97,38 +98,55 @@ export function registerModel(program: Command): void {
     .requiredOption('--kind <kind>', 'bigram (byte bigrams of a corpus) or random (seeded weights)')
     .option('--corpus <file>', 'corpus for bigram (default: README.md and docs/*.md here)')
     .option('--seed <n>', 'seed for random', '1')
+    .option(
+      '--blocks <n>',
+      'transformer blocks of random (1..64; enough layers to split across a pipeline group)',
+      '2',
+    )
+    .option('--embd <n>', 'embedding width of random (a multiple of 4, 16..2048)', '64')
     .requiredOption('--out <file>', 'output .gguf file')
-    .action(async (opts: { kind: string; corpus?: string; seed: string; out: string }, cmd: Command) => {
-      const global = cmd.optsWithGlobals<GlobalOpts>();
-      if (opts.kind !== 'bigram' && opts.kind !== 'random')
-        throw new CliError(ExitCode.USAGE, `--kind must be bigram or random, got ${opts.kind}`);
-      const seed = Number(opts.seed);
-      if (!Number.isInteger(seed))
-        throw new CliError(ExitCode.USAGE, `--seed must be an integer, got ${opts.seed}`);
-      const kind = opts.kind;
-      let corpus: string | undefined;
-      if (kind === 'bigram') {
-        try {
-          corpus = opts.corpus === undefined ? defaultCorpus() : readFileSync(opts.corpus, 'utf8');
-        } catch (err) {
-          if (err instanceof CliError) throw err;
-          throw new CliError(
-            ExitCode.FAILURE,
-            `cannot read the corpus ${opts.corpus}: ${(err as Error).message}`,
-          );
+    .action(
+      async (
+        opts: { kind: string; corpus?: string; seed: string; blocks: string; embd: string; out: string },
+        cmd: Command,
+      ) => {
+        const global = cmd.optsWithGlobals<GlobalOpts>();
+        const blocks = Number(opts.blocks);
+        const embd = Number(opts.embd);
+        if (!Number.isInteger(blocks) || blocks < 1 || blocks > 64)
+          throw new CliError(ExitCode.USAGE, `--blocks must be an integer in 1..64, got ${opts.blocks}`);
+        if (!Number.isInteger(embd) || embd < 16 || embd > 2048 || embd % 4 !== 0)
+          throw new CliError(ExitCode.USAGE, `--embd must be a multiple of 4 in 16..2048, got ${opts.embd}`);
+        if (opts.kind !== 'bigram' && opts.kind !== 'random')
+          throw new CliError(ExitCode.USAGE, `--kind must be bigram or random, got ${opts.kind}`);
+        const seed = Number(opts.seed);
+        if (!Number.isInteger(seed))
+          throw new CliError(ExitCode.USAGE, `--seed must be an integer, got ${opts.seed}`);
+        const kind = opts.kind;
+        let corpus: string | undefined;
+        if (kind === 'bigram') {
+          try {
+            corpus = opts.corpus === undefined ? defaultCorpus() : readFileSync(opts.corpus, 'utf8');
+          } catch (err) {
+            if (err instanceof CliError) throw err;
+            throw new CliError(
+              ExitCode.FAILURE,
+              `cannot read the corpus ${opts.corpus}: ${(err as Error).message}`,
+            );
+          }
         }
-      }
-      const { generateModel } = await app();
-      const bytes = await withProgress(global, `generating ${kind} model`, async () =>
-        generateModel(corpus === undefined ? { kind, seed } : { kind, corpus, seed }),
-      );
-      writeFileSync(opts.out, bytes);
-      output(
-        global,
-        { file: opts.out, kind, bytes: bytes.length },
-        () => `wrote ${kind} model to ${opts.out} (${bytes.length} bytes)`,
-      );
-    });
+        const { generateModel } = await app();
+        const bytes = await withProgress(global, `generating ${kind} model`, async () =>
+          generateModel(corpus === undefined ? { kind, seed, blocks, embd } : { kind, corpus, seed }),
+        );
+        writeFileSync(opts.out, bytes);
+        output(
+          global,
+          { file: opts.out, kind, bytes: bytes.length },
+          () => `wrote ${kind} model to ${opts.out} (${bytes.length} bytes)`,
+        );
+      },
+    );
   model
     .command('inspect')
     .description('Print a GGUF file’s architecture, sizes, tokenizer and tensors; refuses malformed files')
@@ -183,6 +201,31 @@ export function registerModel(program: Command): void {
         ].join('\n'),
       );
       if (problem !== undefined) process.exitCode = ExitCode.FAILURE;
+    });
+  model
+    .command('tools')
+    .description(
+      "Build (first run on a machine: minutes) or find llama.cpp's ggml-rpc-server and llama-server for pipeline groups, and print where they are",
+    )
+    .option(
+      '--cache-dir <dir>',
+      'cache root (default: $SUBNET_CACHE_DIR, else $XDG_CACHE_HOME/subnet, else ~/.cache/subnet)',
+    )
+    .action(async (opts: { cacheDir?: string }, cmd: Command) => {
+      const global = cmd.optsWithGlobals<GlobalOpts>();
+      const { ensureLlamaTools } = await app();
+      const { createLogger } = await import('@subnet/utils');
+      const tools = await ensureLlamaTools(
+        opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir },
+        { logger: createLogger({ level: global.json === true ? 'silent' : 'info' }) },
+        AbortSignal.timeout(60 * 60_000),
+      );
+      output(
+        global,
+        tools,
+        () =>
+          `${tools.built ? `built in ${tools.buildSeconds} s` : 'found'}: llama.cpp ${tools.release}\n  ${tools.rpcServer}\n  ${tools.server}`,
+      );
     });
   model
     .command('plan')
