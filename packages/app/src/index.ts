@@ -42,6 +42,7 @@ export {
 } from './gguf/reader.js';
 export * from './gguf/types.js';
 export { type WriteGgufParameters, writeGguf } from './gguf/writer.js';
+export { nvidiaGpu, nvidiaGpus, parseNvidiaSmiGpus } from './hardware.js';
 export {
   defaultCacheDir,
   ensureLlamaTools,
@@ -50,7 +51,6 @@ export {
   type LlamaToolsModules,
   type LlamaToolsOpts,
 } from './llamaTools.js';
-export { nvidiaGpu, nvidiaGpus, parseNvidiaSmiGpus } from './hardware.js';
 export { type GenerateModelParameters, generateModel, tokenizeBytes, VOCAB } from './model/generate.js';
 export * from './module.js';
 export {

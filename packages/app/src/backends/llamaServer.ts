@@ -312,7 +312,13 @@ export function createLlamaServerModule(opts: LlamaServerOpts, modules: LlamaSer
     },
 
     generate(req: GenerateRequest, callOpts: CallOpts): AsyncIterable<GenerationEvent> {
-      return current().generate(req, callOpts);
+      const server = current();
+      // llama-server reads a completion's `logprobs: 0` as "none" (OpenAI: the chosen token's only): ask for one
+      // alternative and drop it, so the caller gets what it asked for.
+      if (req.kind === 'completion' && req.logprobs === true && (req.topLogprobs ?? 0) === 0) {
+        return withoutAlternatives(server.generate({ ...req, topLogprobs: 1 }, callOpts));
+      }
+      return server.generate(req, callOpts);
     },
 
     embed(req: EmbedRequest, callOpts: CallOpts) {
@@ -328,6 +334,16 @@ export function createLlamaServerModule(opts: LlamaServerOpts, modules: LlamaSer
       await supervisor;
     },
   };
+}
+
+async function* withoutAlternatives(events: AsyncIterable<GenerationEvent>): AsyncIterable<GenerationEvent> {
+  for await (const ev of events) {
+    if (ev.type !== 'token' || ev.topLogprobs === undefined) yield ev;
+    else {
+      const { topLogprobs: _, ...rest } = ev;
+      yield rest;
+    }
+  }
 }
 
 /** Config of {@link startRpcServer}. */

@@ -46,6 +46,8 @@ const DEFAULT_CONTEXT = 4096;
 type Response = Awaited<ReturnType<Pool['request']>>;
 
 interface ChatLogprob {
+  /** The token's id (llama.cpp's server sends it; OpenAI and vLLM do not). */
+  id?: number;
   token: string;
   logprob: number;
   top_logprobs?: Array<{ token: string; logprob: number }>;
@@ -283,12 +285,13 @@ function* tokenEvents(
   text: string,
   logprobs: NonNullable<NonNullable<StreamChunk['choices']>[number]['logprobs']> | undefined,
 ): Generator<GenerationEvent> {
-  const entries: Array<{ token: string; logprob: number; top?: TokenLogprob[] }> = [];
+  const entries: Array<{ token: string; logprob: number; id?: number; top?: TokenLogprob[] }> = [];
   if (logprobs?.content != null)
     for (const c of logprobs.content)
       entries.push({
         token: c.token,
         logprob: c.logprob,
+        ...(Number.isSafeInteger(c.id) && (c.id as number) >= 0 ? { id: c.id as number } : {}),
         ...(c.top_logprobs === undefined
           ? {}
           : { top: c.top_logprobs.map((t) => ({ token: t.token, logprob: t.logprob })) }),
@@ -307,6 +310,7 @@ function* tokenEvents(
       yield {
         type: 'token',
         text: e.token,
+        ...(e.id === undefined ? {} : { ids: [e.id] }),
         logprob: e.logprob,
         ...(e.top === undefined ? {} : { topLogprobs: e.top }),
       };
