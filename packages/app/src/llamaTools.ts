@@ -269,7 +269,12 @@ export async function ensureLlamaTools(
         log,
         signal,
       );
-      await step('cmake', ['-S', 'src', '-B', 'build', ...options], work, log, signal);
+      // Ninja when present (it schedules the two targets' objects better than make); the binaries are the same.
+      const ninja = await run('ninja', ['--version'], { signal }).then(
+        () => ['-G', 'Ninja'],
+        () => [],
+      );
+      await step('cmake', ['-S', 'src', '-B', 'build', ...ninja, ...options], work, log, signal);
       const jobs = String(opts.jobs ?? Math.max(1, cpus().length));
       await step(
         'cmake',
