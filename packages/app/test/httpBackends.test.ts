@@ -18,7 +18,7 @@ import { startFakeOpenAi } from './fixtures/openaiServer.js';
 
 interface Fake {
   url: string;
-  knobs: { delayMs: number; failStatus?: number; malformed: boolean };
+  knobs: { delayMs: number; failStatus?: number; malformed: boolean; llamaIds?: { badId?: boolean } };
   requests: Array<{ path: string; body: Record<string, unknown> }>;
   disconnects: number;
   nextDisconnect(): Promise<void>;
@@ -220,6 +220,20 @@ for (const backend of backends) {
         );
         assert.equal(fake.requests.at(-1)?.body.logprobs, 1);
         assert.deepEqual(c.tokens[1]?.topLogprobs, [{ token: 'q ', logprob: -0.5 }]);
+        assert.equal(out.tokens[0]?.ids, undefined, 'OpenAI sends no token ids');
+        // llama.cpp's server names each token's id: passed through (audits compare ids); a bad one is dropped.
+        fake.knobs.llamaIds = { badId: true };
+        try {
+          const l = await collect(
+            mod.generate(chat('x y', { logprobs: true, topLogprobs: 1 }), { signal: signal() }),
+          );
+          assert.deepEqual(
+            l.tokens.map((t) => t.ids),
+            [undefined, [101]],
+          );
+        } finally {
+          delete fake.knobs.llamaIds;
+        }
       }
     });
 
