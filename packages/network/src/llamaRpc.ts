@@ -118,9 +118,14 @@ function chunksOf(data: StreamMessageEvent['data']): Iterable<Uint8Array> {
 function splice(
   socket: Socket,
   stream: Stream,
-  ctx: { side: Side; metrics?: NetworkMetrics | undefined; onClose: () => void },
+  ctx: {
+    side: Side;
+    metrics?: NetworkMetrics | undefined;
+    logger?: Logger | undefined;
+    onClose: () => void;
+  },
 ): Splice {
-  const { side, metrics } = ctx;
+  const { side, metrics, logger } = ctx;
   const sent = metrics?.llamaRpcBytes.labels({ side, direction: 'to_peer' });
   const received = metrics?.llamaRpcBytes.labels({ side, direction: 'from_peer' });
   const life = new AbortController();
@@ -129,14 +134,18 @@ function splice(
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES;
   metrics?.llamaRpcStreams.inc({ side });
 
+  /**
+   * Closes the socket with a TCP reset where it may: libuv forbids a reset after a shutdown (an `end()`,
+   * also the automatic one after the peer's end), and a socket so treated never finishes closing.
+   */
+  const reset = (): void => {
+    if (socket.writableEnded || socket.destroyed) socket.destroy();
+    else socket.resetAndDestroy();
+  };
   const destroy = (err?: Error): void => {
-    if (err === undefined) {
-      if (stream.status === 'open') stream.abort(new Error('llama-rpc tunnel closed'));
-      socket.destroy();
-    } else {
-      if (stream.status === 'open') stream.abort(err);
-      socket.resetAndDestroy();
-    }
+    if (stream.status === 'open') stream.abort(err ?? new Error('llama-rpc tunnel closed'));
+    if (err === undefined) socket.destroy();
+    else reset();
   };
   /** Tears both down in `ms` unless they finish first (an earlier deadline wins). */
   let lingerUntil = Number.POSITIVE_INFINITY;
@@ -164,10 +173,27 @@ function splice(
       received?.inc(chunk.byteLength);
       ok = socket.write(chunk);
     }
-    if (!ok && stream.readStatus === 'readable') stream.pause();
+    if (!ok) pauseReading();
   });
+  // `resume()` hands the read buffer to the listener above and only then tells yamux to grant window
+  // again: a pause made during that hand-over would leave yamux granting while the stream buffers, until
+  // the buffer limit resets the stream. So a pause asked for while resuming is made after it.
+  let resuming = false;
+  let pauseAfterResume = false;
+  const pauseReading = (): void => {
+    if (resuming) pauseAfterResume = true;
+    else if (stream.readStatus === 'readable') stream.pause();
+  };
   socket.on('drain', () => {
-    if (stream.readStatus === 'paused') stream.resume();
+    if (stream.readStatus !== 'paused') return;
+    resuming = true;
+    pauseAfterResume = false;
+    try {
+      stream.resume();
+    } finally {
+      resuming = false;
+    }
+    if (pauseAfterResume) pauseReading();
   });
   // Everything the remote sent is delivered ('end' waits for a paused read buffer to empty, unlike
   // 'remoteCloseWrite'): end the socket once it is flushed; its peer then has LINGER_MS to end too.
@@ -185,9 +211,10 @@ function splice(
       return;
     }
     sent?.inc(chunk.byteLength);
-    if (!ok && !socket.isPaused()) {
-      // Read no more until the stream's queue is empty: its 'drain' also fires on any window update or
-      // connection drain while its queue is still full, so waiting for it let the queue grow unbounded.
+    // Read no more until the stream's queue is empty ('idle'): its 'drain' also fires on a window update
+    // or connection drain while the queue is still full, so waiting for it let the queue grow unbounded.
+    // A send can report full with its queue already emptied (and 'idle' passed): the next one pauses.
+    if (!ok && stream.writeBufferLength > 0 && !socket.isPaused()) {
       socket.pause();
       stream.addEventListener('idle', () => socket.resume(), { once: true, signal: life.signal });
     }
@@ -209,6 +236,7 @@ function splice(
   });
   socket.on('close', (hadError) => {
     if (hadError) {
+      logger?.debug({ side }, 'llama-rpc tunnel socket failed');
       if (stream.status === 'open') stream.abort(new Error('the TCP side of the llama-rpc tunnel failed'));
     } else {
       void closeStream().then(() => startLinger(REMOTE_END_MS));
@@ -216,8 +244,10 @@ function splice(
     maybeFinish();
   });
   stream.addEventListener('close', (evt: StreamCloseEvent) => {
-    if (evt.error !== undefined) socket.resetAndDestroy();
-    else if (!socket.destroyed) socket.end(() => startLinger(LINGER_MS));
+    if (evt.error !== undefined) {
+      logger?.debug({ side, err: errorMessage(evt.error) }, 'llama-rpc tunnel stream failed');
+      reset();
+    } else if (!socket.destroyed) socket.end(() => startLinger(LINGER_MS));
     maybeFinish();
   });
   return { socket, stream, destroy };
@@ -226,7 +256,8 @@ function splice(
 /** Bytes held at this end of some tunnels: unread from their streams, unsent to them, unsent to sockets. */
 function queuedBytes(splices: Iterable<Splice>): number {
   let n = 0;
-  for (const s of splices) n += s.socket.writableLength + s.stream.readBufferLength + s.stream.writeBufferLength;
+  for (const s of splices)
+    n += s.socket.writableLength + s.stream.readBufferLength + s.stream.writeBufferLength;
   return n;
 }
 
@@ -307,7 +338,7 @@ export async function serveLlamaRpc(
           if (stream.status === 'open') stream.abort(new Error('llama-rpc server closed'));
           return;
         }
-        const s = splice(socket, stream, { side: 'member', metrics, onClose: () => open.delete(s) });
+        const s = splice(socket, stream, { side: 'member', metrics, logger, onClose: () => open.delete(s) });
         open.add(s);
         socket.resume();
         stream.resume();
@@ -354,7 +385,10 @@ export async function openLlamaRpcTunnel(
 ): Promise<LlamaRpcTunnel> {
   const { libp2p, membership, metrics, logger } = modules;
   if (!HOTKEY_PATTERN.test(opts.hotkey)) {
-    throw new NetworkError(NetworkErrorCode.INVALID_INPUT, `llama-rpc tunnel: ${opts.hotkey} is not a hotkey`);
+    throw new NetworkError(
+      NetworkErrorCode.INVALID_INPUT,
+      `llama-rpc tunnel: ${opts.hotkey} is not a hotkey`,
+    );
   }
   const hotkey = opts.hotkey.toLowerCase();
   const dialTimeoutMs = opts.dialTimeoutMs ?? 5000;
@@ -400,7 +434,7 @@ export async function openLlamaRpcTunnel(
           socket.destroy();
           return;
         }
-        const s = splice(socket, stream, { side: 'lead', metrics, onClose: () => open.delete(s) });
+        const s = splice(socket, stream, { side: 'lead', metrics, logger, onClose: () => open.delete(s) });
         open.add(s);
         socket.resume();
       },

@@ -300,7 +300,9 @@ describe('llama-rpc tunnel over libp2p', () => {
     const s = await client(unknown.port);
     s.on('error', () => {});
     await closedWithin(s, 2000);
-    assert.ok(logLines.some((l) => l.includes('"level":40') && l.includes(nobody.account.address.toLowerCase())));
+    assert.ok(
+      logLines.some((l) => l.includes('"level":40') && l.includes(nobody.account.address.toLowerCase())),
+    );
   });
 
   it('refuses malformed hotkeys and a port in use with named errors', async () => {
@@ -309,7 +311,10 @@ describe('llama-rpc tunnel over libp2p', () => {
       (err: unknown) => err instanceof NetworkError && err.code === NetworkErrorCode.INVALID_INPUT,
     );
     await assert.rejects(
-      openLlamaRpcTunnel({ hotkey: member.account.address, port: tunnel.port }, { libp2p: leadNode, membership }),
+      openLlamaRpcTunnel(
+        { hotkey: member.account.address, port: tunnel.port },
+        { libp2p: leadNode, membership },
+      ),
       (err: unknown) => err instanceof NetworkError && err.code === NetworkErrorCode.LISTEN_FAILED,
     );
     await assert.rejects(
