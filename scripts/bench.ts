@@ -7,7 +7,8 @@
  * alike while one contender's heap and timers never slow another. Kept out of the test suite: it never
  * fails on a missed target, it reports `pass: false`.
  *
- * The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts) and the gateway
+ * The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts, llamaRpcTunnel.ts: llama.cpp's
+ * RPC carried over libp2p against plain loopback TCP, reported without a target) and the gateway
  * (scripts/bench/gateway.ts), the cost of verification (scripts/bench/verification.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
  * are measured in processes of their own and their JSON is included. `settlement` is the gas per settled
  * request of PaymentEscrow.settle at 1, 100 and 10,000 requests (from the gas report of the same run).
@@ -142,6 +143,10 @@ async function main(): Promise<void> {
       deliveryRatio: number;
       latencyMs: { p50: number; p99: number };
     };
+    progress('network: llama-rpc tunnel over libp2p against plain loopback TCP (own process)');
+    const llamaRpcTunnel = own('./bench/llamaRpcTunnel.ts') as {
+      ratio: { throughput: number; rttP50: number };
+    };
     progress('gateway: client → gateway → miner over libp2p → instant backend, against the backend directly');
     const gateway = own('./bench/gateway.ts') as {
       targets: Record<string, { target: number; value: number; met: boolean }>;
@@ -265,6 +270,7 @@ async function main(): Promise<void> {
           app,
           synapse,
           gossip,
+          llamaRpcTunnel,
           gateway,
           verification,
           yuma: yumaBench,

@@ -376,6 +376,56 @@ const NetworkConfigSchema = z.strictObject({
     })
     .prefault({})
     .describe('Gossip limits (heartbeat validation).'),
+  llamaRpc: z
+    .strictObject({
+      serve: z
+        .strictObject({
+          port: z
+            .number()
+            .int()
+            .min(1)
+            .max(65_535)
+            .describe("Port of this member's local `ggml-rpc-server` on 127.0.0.1, where tunnel streams go."),
+          allow: z
+            .array(
+              z
+                .string()
+                .regex(/^0x[0-9a-fA-F]{40}$/, 'a hotkey address: 0x and 40 hex digits')
+                .describe('A hotkey address.'),
+            )
+            .min(1)
+            .max(64)
+            .describe('Hotkeys (the group lead) that may open tunnel streams; they must also be registered.'),
+        })
+        .optional()
+        .describe(
+          'Member side: serve `/subnet/llama-rpc/1.0.0`, piping streams from allowed hotkeys to the local RPC server (unset: not served).',
+        ),
+      tunnels: z
+        .array(
+          z.strictObject({
+            hotkey: z
+              .string()
+              .regex(/^0x[0-9a-fA-F]{40}$/, 'a hotkey address: 0x and 40 hex digits')
+              .describe("The member's hotkey address."),
+            port: z
+              .number()
+              .int()
+              .min(1)
+              .max(65_535)
+              .describe("Loopback port the lead's `llama-server --rpc 127.0.0.1:<port>` dials."),
+          }),
+        )
+        .refine((ts) => new Set(ts.map((t) => t.port)).size === ts.length, 'each tunnel needs its own port')
+        .default([])
+        .describe(
+          'Lead side: one loopback listener per member; each connection is carried over libp2p to that member.',
+        ),
+    })
+    .prefault({})
+    .describe(
+      "llama.cpp's RPC protocol over libp2p between a pipeline group's members (never over raw TCP).",
+    ),
 });
 
 const GatewayConfigSchema = z.strictObject({

@@ -3,6 +3,42 @@ import { describe, it } from 'node:test';
 import { ConfigSchema } from '../src/index.js';
 
 describe('ConfigSchema', () => {
+  it('network.llamaRpc: a member serves its loopback port to listed hotkeys; a lead opens tunnels', () => {
+    const lead = `0x${'ab'.repeat(20)}`;
+    const member = `0x${'CD'.repeat(20)}`;
+    const ok = ConfigSchema.parse({
+      network: {
+        llamaRpc: { serve: { port: 50052, allow: [lead] }, tunnels: [{ hotkey: member, port: 50100 }] },
+      },
+    });
+    assert.deepEqual(ok.network.llamaRpc, {
+      serve: { port: 50052, allow: [lead] },
+      tunnels: [{ hotkey: member, port: 50100 }],
+    });
+    const bad = (llamaRpc: unknown, path: string) => {
+      const r = ConfigSchema.safeParse({ network: { llamaRpc } });
+      assert.equal(r.success, false);
+      assert.ok(
+        r.error?.issues.some((i) => i.path.join('.').startsWith(`network.llamaRpc.${path}`)),
+        JSON.stringify(r.error?.issues),
+      );
+    };
+    bad({ serve: { port: 50052, allow: ['lead'] } }, 'serve.allow.0');
+    bad({ serve: { port: 50052, allow: [] } }, 'serve.allow');
+    bad({ serve: { port: 0, allow: [lead] } }, 'serve.port');
+    bad({ serve: { port: 50052, allow: [lead], host: '0.0.0.0' } }, 'serve');
+    bad({ tunnels: [{ hotkey: member, port: 70000 }] }, 'tunnels.0.port');
+    bad(
+      {
+        tunnels: [
+          { hotkey: member, port: 50100 },
+          { hotkey: lead, port: 50100 },
+        ],
+      },
+      'tunnels',
+    );
+  });
+
   it('parses {} to a complete config of defaults', () => {
     assert.deepEqual(ConfigSchema.parse({}), {
       dataDir: '.subnet',
@@ -53,6 +89,7 @@ describe('ConfigSchema', () => {
           maxStreamsPerConnection: 8,
         },
         gossip: { maxHeartbeatModels: 64, heartbeatsPerInterval: 4 },
+        llamaRpc: { tunnels: [] },
       },
       gateway: {
         host: '127.0.0.1',

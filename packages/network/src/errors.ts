@@ -20,6 +20,8 @@ export const NetworkErrorCode = {
   PEER_GONE: 'NETWORK_PEER_GONE',
   /** The request did not end within its deadline. */
   TIMEOUT: 'NETWORK_TIMEOUT',
+  /** A local port could not be bound (in use, or not allowed): `meta` is empty, the message names the port. */
+  LISTEN_FAILED: 'NETWORK_LISTEN_FAILED',
   /** The caller aborted the request. */
   CANCELLED: 'NETWORK_CANCELLED',
   /** The node has no metagraph yet, so it cannot admit or find anyone. */

@@ -38,6 +38,17 @@ export {
   type SubnetLibp2pModules,
   type SubnetLibp2pOpts,
 } from './libp2p.js';
+export {
+  LLAMA_RPC_PROTOCOL,
+  type LlamaRpcModules,
+  type LlamaRpcRefusal,
+  type LlamaRpcServeOpts,
+  type LlamaRpcServer,
+  type LlamaRpcTunnel,
+  type LlamaRpcTunnelOpts,
+  openLlamaRpcTunnel,
+  serveLlamaRpc,
+} from './llamaRpc.js';
 export { createMembership, type Member, type Membership, type MetagraphSnapshot } from './membership.js';
 export { type NetworkMetrics, networkMetrics } from './metrics.js';
 export {

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface NetworkMetrics {
-  /** Refusals by layer (gate, synapse, gossip) and reason (unregistered, no_permit, replayed, …). */
+  /** Refusals by layer (gate, synapse, gossip, llama_rpc, membership) and reason (unregistered, no_permit, replayed, …). */
   refused: Counter<'layer' | 'reason'>;
   /** Synapses by side (client, server), kind and outcome (ok, refused, remote, timeout, gone, cancelled). */
   synapses: Counter<'side' | 'kind' | 'outcome'>;
@@ -25,6 +25,13 @@ export interface NetworkMetrics {
   overLimit: Counter<'side' | 'limit'>;
   /** Bytes of frames for requests not open (stray frames), by side. */
   strayBytes: Counter<'side'>;
+  /**
+   * Bytes relayed by llama-rpc tunnels, by side (lead, member) and direction (`to_peer`: read from the local
+   * TCP socket and sent over libp2p; `from_peer`: received over libp2p and written to the socket).
+   */
+  llamaRpcBytes: Counter<'side' | 'direction'>;
+  /** llama-rpc tunnel streams open now, by side (lead, member). */
+  llamaRpcStreams: Gauge<'side'>;
 }
 
 const cache = new WeakMap<Registry, NetworkMetrics>();
@@ -75,6 +82,18 @@ export function networkMetrics(registry: Registry): NetworkMetrics {
     strayBytes: new Counter({
       name: 'subnet_network_stray_bytes_total',
       help: 'Bytes of synapse frames for requests that are not open, by side.',
+      labelNames: ['side'],
+      registers,
+    }),
+    llamaRpcBytes: new Counter({
+      name: 'subnet_network_llama_rpc_bytes_total',
+      help: 'Bytes relayed by llama-rpc tunnels, by side (lead, member) and direction (to_peer, from_peer).',
+      labelNames: ['side', 'direction'],
+      registers,
+    }),
+    llamaRpcStreams: new Gauge({
+      name: 'subnet_network_llama_rpc_streams',
+      help: 'llama-rpc tunnel streams open now, by side (lead, member).',
       labelNames: ['side'],
       registers,
     }),

@@ -4,7 +4,8 @@
  * long as the stack runs, across chain stack restarts), serves synapses to validators by calling the app
  * stack (`app_generateV1`, `app_embedV1`, `app_getCapabilitiesV1`), gossips heartbeats built from the app
  * stack's capabilities and load, and advertises its models on the DHT. It reaches the other stacks only
- * through `modules.engine`, so in split mode it keeps its connections while the app stack restarts.
+ * through `modules.engine`, so in split mode it keeps its connections while the app stack restarts. When
+ * configured, it also carries llama.cpp's RPC protocol between a pipeline group's members (llamaRpc.ts).
  */
 import type { Config } from '@subnet/config';
 import {
@@ -22,6 +23,13 @@ import { DEFAULT_PASSWORD_ENV, unlockNodeHotkey } from '@subnet/wallet';
 import { privateKeyToAccount } from 'viem/accounts';
 import { NetworkError, NetworkErrorCode } from './errors.js';
 import type { HeartbeatContent } from './gossip.js';
+import {
+  type LlamaRpcModules,
+  type LlamaRpcServer,
+  type LlamaRpcTunnel,
+  openLlamaRpcTunnel,
+  serveLlamaRpc,
+} from './llamaRpc.js';
 import { createMembership, type Membership } from './membership.js';
 import { networkMetrics } from './metrics.js';
 import { createNetworkNode, type NetworkNode, type SynapseHandler } from './node.js';
@@ -148,6 +156,35 @@ export function appHeartbeat(engine: EngineClient<EngineApi>): () => Promise<Hea
   };
 }
 
+/**
+ * Starts `network.llamaRpc` on a running node: the member's endpoint when `serve` is set, and the lead's
+ * loopback listener of each tunnel. Returns the function that closes them all; on a failure closes what it
+ * opened and throws (a tunnel port in use is LISTEN_FAILED).
+ */
+export async function startLlamaRpc(
+  cfg: Config['network']['llamaRpc'],
+  node: NetworkNode,
+  modules: LlamaRpcModules,
+  io: { signal?: AbortSignal | undefined } = {},
+): Promise<() => Promise<void>> {
+  const opened: (LlamaRpcServer | LlamaRpcTunnel)[] = [];
+  const close = async () => {
+    await Promise.all(opened.splice(0).map((o) => o.close()));
+  };
+  try {
+    if (cfg.serve !== undefined) {
+      opened.push(await serveLlamaRpc(cfg.serve, { ...modules, libp2p: node.libp2p }));
+    }
+    for (const t of cfg.tunnels) {
+      opened.push(await openLlamaRpcTunnel(t, { ...modules, libp2p: node.libp2p }, io));
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return close;
+}
+
 /** Unlocks this node's hotkey (the same wallet the chain stack signs with): its libp2p identity. */
 async function unlockHotkey(opts: NetworkStackOpts) {
   const key = await unlockNodeHotkey({
@@ -220,6 +257,18 @@ export default defineStack({
         },
       },
     );
+    let closeLlamaRpc: () => Promise<void>;
+    try {
+      closeLlamaRpc = await startLlamaRpc(
+        opts.network.llamaRpc,
+        node,
+        { membership, metrics: networkMetrics(modules.registry), logger: modules.logger },
+        { signal: modules.signal },
+      );
+    } catch (err) {
+      await node.stop();
+      throw err;
+    }
     void followMetagraph(engine, netuid, membership, {
       signal: modules.signal,
       logger: modules.logger,
@@ -228,6 +277,12 @@ export default defineStack({
       { peerId: node.peerId, hotkey: account.address, multiaddrs: node.multiaddrs() },
       'network stack ready',
     );
-    return { handlers: networkHandlers(node), stop: () => node.stop() };
+    return {
+      handlers: networkHandlers(node),
+      stop: async () => {
+        await closeLlamaRpc();
+        await node.stop();
+      },
+    };
   },
 });
