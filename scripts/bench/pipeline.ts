@@ -24,7 +24,7 @@ const TOKENS = Number(process.env.BENCH_PIPELINE_TOKENS ?? 64);
 const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 4);
 const PROMPT = 'the quick brown fox jumps over the lazy dog';
 
-const logger = createLogger({ level: 'warn' });
+const logger = createLogger({ level: (process.env.BENCH_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const r2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -43,19 +43,25 @@ async function main(): Promise<void> {
   const tools = await ensureLlamaTools({}, { logger }, signal);
   const dir = mkdtempSync(join(tmpdir(), 'subnet-bench-pipeline-'));
   const file = join(dir, 'm.gguf');
-  writeFileSync(file, generateModel({ kind: 'random', blocks: 12, embd: 512, seed: 5 }));
+  writeFileSync(file, generateModel({ kind: 'random', blocks: 12, embd: 512, seed: 5, ctx: 1024 }));
   const servers: RpcServer[] = [];
   const modules: Array<{ name: string; module: ReturnType<typeof createLlamaServerModule> }> = [];
   try {
-    for (let i = 0; i < 3; i++) {
-      servers.push(await startRpcServer({ port: await freePort(), threads: 1 }, { logger }, signal));
-    }
-    const endpoints = servers.map((s) => `127.0.0.1:${s.port}`);
+    // A ggml-rpc-server serves one client (lead) at a time: each contender gets its own members.
+    const members = async (n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const server = await startRpcServer({ port: await freePort(), threads: 1 }, { logger }, signal);
+        servers.push(server);
+        out.push(`127.0.0.1:${server.port}`);
+      }
+      return out;
+    };
     const contenders = [
       { name: 'single', rpc: [] as string[] },
-      { name: 'members1', rpc: endpoints.slice(0, 1) },
-      { name: 'members2', rpc: endpoints.slice(0, 2) },
-      { name: 'members3', rpc: endpoints.slice(0, 3) },
+      { name: 'members1', rpc: await members(1) },
+      { name: 'members2', rpc: await members(2) },
+      { name: 'members3', rpc: await members(3) },
     ];
     for (const c of contenders) {
       const module = createLlamaServerModule(

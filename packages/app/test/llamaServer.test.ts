@@ -55,7 +55,7 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
     await ensureLlamaTools({}, { logger }, AbortSignal.timeout(25 * 60_000));
     dir = mkdtempSync(join(tmpdir(), 'subnet-llama-server-'));
     file = join(dir, 'm.gguf');
-    writeFileSync(file, generateModel({ kind: 'random', blocks: 4, embd: 128, seed: 11 }));
+    writeFileSync(file, generateModel({ kind: 'random', blocks: 6, embd: 256, seed: 3, ctx: 4096 }));
   });
 
   after(async () => {
@@ -107,6 +107,9 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
     closers.push(() => single.close());
     await single.init({ signal: AbortSignal.timeout(60_000) });
     const want = await collect(single.generate(request(16), { signal: AbortSignal.timeout(60_000) }));
+    // The seeded model decodes 16 tokens greedily without an end of text (seed 7 ends at once).
+    assert.equal(want.tokens.length, 16);
+    assert.equal(want.done.finishReason, 'length');
 
     const ports = [await freePort(), await freePort()];
     const first = await startRpcServer(

@@ -104,7 +104,10 @@ describe('a pipeline group: one model across three miners over libp2p', { timeou
     // Built once per machine and cached (found at once after the first run).
     await ensureLlamaTools({}, { logger: silentLogger() }, AbortSignal.timeout(25 * 60_000));
     dir = mkdtempSync(join(tmpdir(), 'subnet-pipeline-'));
-    writeFileSync(join(dir, 'm.gguf'), generateModel({ kind: 'random', blocks: 6, embd: 256, seed: 7 }));
+    writeFileSync(
+      join(dir, 'm.gguf'),
+      generateModel({ kind: 'random', blocks: 6, embd: 256, seed: 3, ctx: 4096 }),
+    );
     const base = await freePortRange(8 + 5);
     devnet = await startDevnet({
       dataDir: dir,
@@ -194,11 +197,14 @@ describe('a pipeline group: one model across three miners over libp2p', { timeou
     const want = await collect(
       single.generate(GenerateRequestSchema.parse(request), { signal: AbortSignal.timeout(60_000) }),
     );
+    assert.equal(want.tokens.length, TOKENS, 'the seeded model decodes greedily without an end of text');
     const got: Array<{ text: string; logprob?: number | undefined }> = [];
+    const all: unknown[] = [];
     for await (const ev of await get('miner1').client.stream('app_generateV1', request)) {
+      all.push(ev);
       if (ev.type === 'token') got.push(ev);
     }
-    assert.equal(got.length, TOKENS);
+    assert.equal(got.length, TOKENS, JSON.stringify(all).slice(0, 2000));
     assert.deepEqual(
       got.map((t) => t.text),
       want.tokens.map((t) => t.text),

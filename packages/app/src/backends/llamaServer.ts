@@ -15,7 +15,7 @@
  * non-`AppError` escape.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { errorMessage, type Logger, sleep } from '@subnet/utils';
 import { ensureLlamaTools, type LlamaTools, type LlamaToolsOpts } from '../llamaTools.js';
@@ -73,6 +73,17 @@ export function freeLoopbackPort(): Promise<number> {
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
       srv.close(() => resolve(port));
     });
+  });
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port }, () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
   });
 }
 
@@ -376,6 +387,18 @@ export async function startRpcServer(
   const args = ['-H', '127.0.0.1', '-p', String(opts.port), '-t', String(opts.threads ?? cpus().length)];
   let child = launch(bin.rpcServer, args);
   let startedAt = Date.now();
+  // Listening before this returns: a port taken by another process fails here, not at the lead's first use.
+  const deadline = Date.now() + 10_000;
+  while (!(await accepts(opts.port))) {
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null || Date.now() > deadline) {
+      await stopChild(child);
+      throw new AppError(
+        AppErrorCode.BACKEND_UNAVAILABLE,
+        `ggml-rpc-server did not listen on 127.0.0.1:${opts.port}: ${child.tail() || 'no output'}`,
+      );
+    }
+    await sleep(50);
+  }
   logger.info({ port: opts.port }, 'ggml-rpc-server started');
   const loop = (async () => {
     let wait = 500;

@@ -19,6 +19,8 @@ export interface GenerateModelParameters {
   blocks?: number;
   /** Embedding width of `random` (a multiple of 4 heads, 16..2048; default 64; the FFN is twice as wide). */
   embd?: number;
+  /** Training context of `random` (64..65536; default 512): llama.cpp caps a context to it. */
+  ctx?: number;
 }
 
 /** Token ids of the generated vocabulary. */
@@ -124,8 +126,8 @@ function tensors(d: Dims, fill: (name: string, dims: number[]) => Float32Array):
 
 const size = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
 
-function randomModel(seed: number, blocks: number, embd: number): Uint8Array {
-  const d: Dims = { embd, ff: 2 * embd, heads: 4, blocks, ctx: 512 };
+function randomModel(seed: number, blocks: number, embd: number, ctx: number): Uint8Array {
+  const d: Dims = { embd, ff: 2 * embd, heads: 4, blocks, ctx };
   const rnd = prng(seed);
   return writeGguf({
     metadata: metadata('subnet-random', d),
@@ -187,7 +189,9 @@ export function generateModel(params: GenerateModelParameters): Uint8Array {
       throw new RangeError(`blocks ${blocks}: 1..64`);
     if (!Number.isInteger(embd) || embd < 16 || embd > 2048 || embd % 4 !== 0)
       throw new RangeError(`embd ${embd}: a multiple of 4 in 16..2048`);
-    return randomModel(params.seed ?? 1, blocks, embd);
+    const ctx = params.ctx ?? 512;
+    if (!Number.isInteger(ctx) || ctx < 64 || ctx > 65_536) throw new RangeError(`ctx ${ctx}: 64..65536`);
+    return randomModel(params.seed ?? 1, blocks, embd, ctx);
   }
   if (params.corpus === undefined || params.corpus.length < 2)
     throw new RangeError('a bigram model needs a corpus of at least two characters');
