@@ -7,7 +7,8 @@
  * alike while one contender's heap and timers never slow another. Kept out of the test suite: it never
  * fails on a missed target, it reports `pass: false`.
  *
- * The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts, llamaRpcTunnel.ts: llama.cpp's
+ * Pipeline groups (scripts/bench/pipeline.ts: llama.cpp's RPC split across members, directly and through the
+ * tunnel, against llama-server alone) are reported without a target. The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts, llamaRpcTunnel.ts: llama.cpp's
  * RPC carried over libp2p against plain loopback TCP, reported without a target) and the gateway
  * (scripts/bench/gateway.ts), the cost of verification (scripts/bench/verification.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
  * are measured in processes of their own and their JSON is included. `settlement` is the gas per settled
@@ -147,6 +148,16 @@ async function main(): Promise<void> {
     const llamaRpcTunnel = own('./bench/llamaRpcTunnel.ts') as {
       ratio: { throughput: number; rttP50: number };
     };
+    progress(
+      'pipeline groups: llama-server alone vs split over 1, 2, 3 RPC members, and 3 through the tunnel (own process; builds llama.cpp tools on first run)',
+    );
+    const pipeline = JSON.parse(
+      execFileSync(process.execPath, [fileURLToPath(new URL('./bench/pipeline.ts', import.meta.url))], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        timeout: 45 * 60_000,
+      }),
+    ) as { againstSingle: Record<string, { tokensPerSRatio: number }> };
     progress('gateway: client → gateway → miner over libp2p → instant backend, against the backend directly');
     const gateway = own('./bench/gateway.ts') as {
       targets: Record<string, { target: number; value: number; met: boolean }>;
@@ -271,6 +282,7 @@ async function main(): Promise<void> {
           synapse,
           gossip,
           llamaRpcTunnel,
+          pipeline,
           gateway,
           verification,
           yuma: yumaBench,

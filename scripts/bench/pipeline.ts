@@ -1,10 +1,10 @@
 /**
  * The pipeline-group part of `npm run bench` (issue 22): tokens per second and time to first token of one
  * generated llama model (12 layers, 512 wide) served by llama-server alone (the baseline) and split across 1,
- * 2 and 3 ggml-rpc-servers on loopback (llama.cpp's RPC over plain TCP), in the same run, in interleaved
- * rounds so drift of the machine hits all alike. Each contender goes through the app's own pipeline-group
- * module (`createLlamaServerModule`), greedy, the same prompt and token count. The libp2p tunnel's own
- * overhead against plain loopback TCP is measured by scripts/bench/llamaRpcTunnel.ts. Builds llama.cpp's
+ * 2 and 3 ggml-rpc-servers on loopback (llama.cpp's RPC over plain TCP) and 3 reached through the libp2p
+ * llama-rpc tunnel, in the same run, in interleaved rounds so drift of the machine hits all alike. Each contender goes through the app's own pipeline-group
+ * module (`createLlamaServerModule`), greedy, the same prompt and token count. The tunnel's raw throughput and
+ * latency against plain loopback TCP are measured by scripts/bench/llamaRpcTunnel.ts. Builds llama.cpp's
  * tools first when the cache has none (minutes). Prints one JSON object.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,11 +13,15 @@ import { join } from 'node:path';
 import {
   createLlamaServerModule,
   ensureLlamaTools,
+  GenerateRequestSchema,
   type GenerationEvent,
   generateModel,
   type RpcServer,
   startRpcServer,
 } from '../../packages/app/dist/src/index.js';
+import { openLlamaRpcTunnel, serveLlamaRpc } from '../../packages/network/dist/src/llamaRpc.js';
+import { makeNeuron, membershipOf, startLibp2p } from '../../packages/network/dist/test/helpers.js';
+import { connect } from '../../packages/network/dist/test/nodes.js';
 import { createLogger } from '../../packages/utils/dist/src/index.js';
 
 const TOKENS = Number(process.env.BENCH_PIPELINE_TOKENS ?? 64);
@@ -46,6 +50,7 @@ async function main(): Promise<void> {
   writeFileSync(file, generateModel({ kind: 'random', blocks: 12, embd: 512, seed: 5, ctx: 1024 }));
   const servers: RpcServer[] = [];
   const modules: Array<{ name: string; module: ReturnType<typeof createLlamaServerModule> }> = [];
+  const stops: Array<() => Promise<unknown>> = [];
   try {
     // A ggml-rpc-server serves one client (lead) at a time: each contender gets its own members.
     const members = async (n: number) => {
@@ -57,11 +62,39 @@ async function main(): Promise<void> {
       }
       return out;
     };
+    // Three more members reached the way a group reaches them: each behind its own libp2p node (noise, yamux),
+    // through the llama-rpc tunnel, the nodes in this process.
+    const viaTunnel = async (direct: string[]) => {
+      const lead = makeNeuron('miner');
+      const neurons = direct.map(() => makeNeuron('miner'));
+      const membership = membershipOf([lead, ...neurons]);
+      const leadNode = await startLibp2p(lead, membership);
+      stops.push(() => leadNode.stop());
+      const out: string[] = [];
+      for (const [i, neuron] of neurons.entries()) {
+        const node = await startLibp2p(neuron, membership);
+        stops.push(() => node.stop());
+        await connect(leadNode, node);
+        const served = await serveLlamaRpc(
+          { port: Number(direct[i]?.split(':')[1]), allow: [lead.account.address] },
+          { libp2p: node, membership },
+        );
+        stops.push(() => served.close());
+        const tunnel = await openLlamaRpcTunnel(
+          { hotkey: neuron.account.address },
+          { libp2p: leadNode, membership },
+        );
+        stops.push(() => tunnel.close());
+        out.push(`127.0.0.1:${tunnel.port}`);
+      }
+      return out;
+    };
     const contenders = [
       { name: 'single', rpc: [] as string[] },
       { name: 'members1', rpc: await members(1) },
       { name: 'members2', rpc: await members(2) },
       { name: 'members3', rpc: await members(3) },
+      { name: 'members3Tunnel', rpc: await viaTunnel(await members(3)) },
     ];
     for (const c of contenders) {
       const module = createLlamaServerModule(
@@ -80,7 +113,13 @@ async function main(): Promise<void> {
         let first = 0;
         let n = 0;
         const events: AsyncIterable<GenerationEvent> = module.generate(
-          { model: 'm', kind: 'completion', prompt: PROMPT, maxTokens: TOKENS, temperature: 0 } as never,
+          GenerateRequestSchema.parse({
+            model: 'm',
+            kind: 'completion',
+            prompt: PROMPT,
+            maxTokens: TOKENS,
+            temperature: 0,
+          }),
           { signal },
         );
         for await (const ev of events) {
@@ -102,6 +141,8 @@ async function main(): Promise<void> {
       ]),
     ) as Record<string, { ttftMs: number; tokensPerS: number }>;
     const single = result.single as { ttftMs: number; tokensPerS: number };
+    const tunnelled = result.members3Tunnel as { ttftMs: number; tokensPerS: number };
+    const direct3 = result.members3 as { ttftMs: number; tokensPerS: number };
     const ratios = Object.fromEntries(
       Object.entries(result)
         .filter(([k]) => k !== 'single')
@@ -120,7 +161,12 @@ async function main(): Promise<void> {
           tools: { release: tools.release, built: tools.built, buildSeconds: tools.buildSeconds },
           results: result,
           againstSingle: ratios,
-          note: 'RPC members on loopback TCP, one CPU thread each, on the same 2-core machine as the lead: the split costs network round trips per layer boundary and gains no compute here; the point is the overhead, not a speed-up.',
+          tunnelAgainstTcp: {
+            description: '3 members through the libp2p tunnel / the same 3 over plain loopback TCP',
+            tokensPerSRatio: r2(tunnelled.tokensPerS / direct3.tokensPerS),
+            addedTtftMs: r2(tunnelled.ttftMs - direct3.ttftMs),
+          },
+          note: 'RPC members on loopback, one CPU thread each (the single node runs two), all on the same 2-core machine as the lead, the tunnel nodes in the bench process: the split costs round trips per layer boundary and gains no compute here; the point is the overhead, not a speed-up.',
         },
         null,
         2,
@@ -129,6 +175,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.allSettled(modules.map((m) => m.module.close()));
     await Promise.allSettled(servers.map((s) => s.close()));
+    for (const stop of stops.reverse()) await stop().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   }
 }
