@@ -61,8 +61,16 @@ describe('subnet app models', () => {
     node = spawn(process.execPath, [BIN, '--json', '--config', config, 'node', 'start'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const [line] = (await once(node.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-    const { url } = JSON.parse(line.toString()) as { url: string };
+    let stderr = '';
+    node.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    // The first line says where the node listens; a node that cannot start exits instead (never a hang).
+    const line = await Promise.race([
+      once(node.stdout as NodeJS.ReadableStream, 'data').then(([d]) => String(d)),
+      once(node, 'exit').then(([code]) => assert.fail(`the node exited (${String(code)}): ${stderr}`)),
+    ]);
+    const { url } = JSON.parse(line) as { url: string };
     env = { SUBNET_CONFIG: config, SUBNET_NODE__PORT: new URL(url).port };
   });
   after(async () => {

@@ -101,8 +101,16 @@ describe('subnet CLI', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
-      const [line] = (await once(proc.stdout as NodeJS.ReadableStream, 'data')) as [Buffer];
-      const { url } = JSON.parse(line.toString()) as { url: string };
+      let stderr = '';
+      proc.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      // The first line says where the node listens; a node that cannot start exits instead (never a hang).
+      const line = await Promise.race([
+        once(proc.stdout as NodeJS.ReadableStream, 'data').then(([d]) => String(d)),
+        once(proc, 'exit').then(([code]) => assert.fail(`the node exited (${String(code)}): ${stderr}`)),
+      ]);
+      const { url } = JSON.parse(line) as { url: string };
       env = { SUBNET_DATA_DIR: dataDir, SUBNET_NODE__PORT: new URL(url).port };
     });
     after(() => {
