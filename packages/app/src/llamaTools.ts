@@ -34,7 +34,10 @@ export const LLAMA_TOOL_TARGETS = ['ggml-rpc-server', 'llama-server'] as const;
 
 /** Config of {@link ensureLlamaTools}. */
 export interface LlamaToolsOpts {
-  /** Cache root (default: `$SUBNET_CACHE_DIR`, else `$XDG_CACHE_HOME/subnet`, else `~/.cache/subnet`). */
+  /**
+   * Cache root (default: `$XDG_CACHE_HOME/subnet`, else `~/.cache/subnet`; the node's `app.toolsCacheDir`).
+   * No `SUBNET_*` variable: those name config keys, and an unknown one stops the node (a typo guard).
+   */
   cacheDir?: string;
   /** Parallel compile jobs (default: the number of CPUs). */
   jobs?: number;
@@ -67,7 +70,6 @@ export interface LlamaTools {
 
 /** The default cache root. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SUBNET_CACHE_DIR) return env.SUBNET_CACHE_DIR;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'subnet');
   return join(homedir(), '.cache', 'subnet');
 }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger, waitFor } from '@subnet/utils';
@@ -75,9 +75,9 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
     assert.ok(performance.now() - t0 < 5000);
   });
 
-  it('the cache root follows SUBNET_CACHE_DIR, then XDG_CACHE_HOME', () => {
-    assert.equal(defaultCacheDir({ SUBNET_CACHE_DIR: '/x', XDG_CACHE_HOME: '/y' }), '/x');
+  it('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
     assert.equal(defaultCacheDir({ XDG_CACHE_HOME: '/y' }), '/y/subnet');
+    assert.equal(defaultCacheDir({}), join(homedir(), '.cache', 'subnet'));
   });
 
   it('refuses a non-loopback RPC endpoint and a tensor split that does not match the devices', () => {

@@ -853,7 +853,7 @@ const AppConfigSchema = z.strictObject({
     .min(1)
     .optional()
     .describe(
-      "Where llama.cpp's RPC tools are built and cached (default: $SUBNET_CACHE_DIR, else $XDG_CACHE_HOME/subnet, else ~/.cache/subnet).",
+      "Where llama.cpp's RPC tools are built and cached (default: $XDG_CACHE_HOME/subnet, else ~/.cache/subnet).",
     ),
   scheduler: z
     .strictObject({

@@ -207,10 +207,7 @@ export function registerModel(program: Command): void {
     .description(
       "Build (first run on a machine: minutes) or find llama.cpp's ggml-rpc-server and llama-server for pipeline groups, and print where they are",
     )
-    .option(
-      '--cache-dir <dir>',
-      'cache root (default: $SUBNET_CACHE_DIR, else $XDG_CACHE_HOME/subnet, else ~/.cache/subnet)',
-    )
+    .option('--cache-dir <dir>', 'cache root (default: $XDG_CACHE_HOME/subnet, else ~/.cache/subnet)')
     .action(async (opts: { cacheDir?: string }, cmd: Command) => {
       const global = cmd.optsWithGlobals<GlobalOpts>();
       const { ensureLlamaTools } = await app();
