@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateModel } from '@subnet/app';
+import { nodeUrl } from './nodeProcess.js';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -61,17 +62,8 @@ describe('subnet app models', () => {
     node = spawn(process.execPath, [BIN, '--json', '--config', config, 'node', 'start'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stderr = '';
-    node.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    // The first line says where the node listens; a node that cannot start exits instead (never a hang).
-    const line = await Promise.race([
-      once(node.stdout as NodeJS.ReadableStream, 'data').then(([d]) => String(d)),
-      once(node, 'exit').then(([code]) => assert.fail(`the node exited (${String(code)}): ${stderr}`)),
-    ]);
-    const { url } = JSON.parse(line) as { url: string };
-    env = { SUBNET_CONFIG: config, SUBNET_NODE__PORT: new URL(url).port };
+    const url = await nodeUrl(node);
+    env = { SUBNET_CONFIG: config, SUBNET_NODE__PORT: url.port };
   });
   after(async () => {
     if (node.exitCode === null) {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { VERSION } from '@subnet/utils';
+import { nodeUrl } from './nodeProcess.js';
 
 const BIN = fileURLToPath(new URL('../../bin/subnet.js', import.meta.url));
 
@@ -101,17 +102,8 @@ describe('subnet CLI', () => {
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
-      let stderr = '';
-      proc.stderr?.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      // The first line says where the node listens; a node that cannot start exits instead (never a hang).
-      const line = await Promise.race([
-        once(proc.stdout as NodeJS.ReadableStream, 'data').then(([d]) => String(d)),
-        once(proc, 'exit').then(([code]) => assert.fail(`the node exited (${String(code)}): ${stderr}`)),
-      ]);
-      const { url } = JSON.parse(line) as { url: string };
-      env = { SUBNET_DATA_DIR: dataDir, SUBNET_NODE__PORT: new URL(url).port };
+      const url = await nodeUrl(proc);
+      env = { SUBNET_DATA_DIR: dataDir, SUBNET_NODE__PORT: url.port };
     });
     after(() => {
       if (proc.exitCode === null) proc.kill('SIGKILL');

@@ -6,6 +6,16 @@
  */
 import { z } from 'zod';
 
+/** A TCP port a node listens on or dials (1..65535). */
+const tcpPort = () => z.number().int().min(1).max(65_535);
+
+/** A hotkey address: 0x and 40 hex digits. */
+const hotkeyAddress = () =>
+  z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'a hotkey address: 0x and 40 hex digits')
+    .describe('A hotkey address.');
+
 const LogConfigSchema = z.strictObject({
   level: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -380,19 +390,11 @@ const NetworkConfigSchema = z.strictObject({
     .strictObject({
       serve: z
         .strictObject({
-          port: z
-            .number()
-            .int()
-            .min(1)
-            .max(65_535)
-            .describe("Port of this member's local `ggml-rpc-server` on 127.0.0.1, where tunnel streams go."),
+          port: tcpPort().describe(
+            "Port of this member's local `ggml-rpc-server` on 127.0.0.1, where tunnel streams go.",
+          ),
           allow: z
-            .array(
-              z
-                .string()
-                .regex(/^0x[0-9a-fA-F]{40}$/, 'a hotkey address: 0x and 40 hex digits')
-                .describe('A hotkey address.'),
-            )
+            .array(hotkeyAddress())
             .min(1)
             .max(64)
             .describe('Hotkeys (the group lead) that may open tunnel streams; they must also be registered.'),
@@ -404,16 +406,8 @@ const NetworkConfigSchema = z.strictObject({
       tunnels: z
         .array(
           z.strictObject({
-            hotkey: z
-              .string()
-              .regex(/^0x[0-9a-fA-F]{40}$/, 'a hotkey address: 0x and 40 hex digits')
-              .describe("The member's hotkey address."),
-            port: z
-              .number()
-              .int()
-              .min(1)
-              .max(65_535)
-              .describe("Loopback port the lead's `llama-server --rpc 127.0.0.1:<port>` dials."),
+            hotkey: hotkeyAddress().describe("The member's hotkey address."),
+            port: tcpPort().describe("Loopback port the lead's `llama-server --rpc 127.0.0.1:<port>` dials."),
           }),
         )
         .refine((ts) => new Set(ts.map((t) => t.port)).size === ts.length, 'each tunnel needs its own port')
@@ -828,14 +822,9 @@ const AppConfigSchema = z.strictObject({
     .describe('Models loaded at start, one inference module each.'),
   rpcServer: z
     .strictObject({
-      port: z
-        .number()
-        .int()
-        .min(1)
-        .max(65_535)
-        .describe(
-          "Loopback port of this node's ggml-rpc-server (the same as `network.llamaRpc.serve.port`).",
-        ),
+      port: tcpPort().describe(
+        "Loopback port of this node's ggml-rpc-server (the same as `network.llamaRpc.serve.port`).",
+      ),
       threads: z
         .number()
         .int()
