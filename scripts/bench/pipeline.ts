@@ -22,7 +22,7 @@ import {
 import { openLlamaRpcTunnel, serveLlamaRpc } from '../../packages/network/dist/src/llamaRpc.js';
 import { makeNeuron, membershipOf, startLibp2p } from '../../packages/network/dist/test/helpers.js';
 import { connect } from '../../packages/network/dist/test/nodes.js';
-import { createLogger } from '../../packages/utils/dist/src/index.js';
+import { createLogger, freePortRange } from '../../packages/utils/dist/src/index.js';
 
 const TOKENS = Number(process.env.BENCH_PIPELINE_TOKENS ?? 64);
 const ROUNDS = Number(process.env.BENCH_PIPELINE_ROUNDS ?? 4);
@@ -31,16 +31,6 @@ const PROMPT = 'the quick brown fox jumps over the lazy dog';
 const logger = createLogger({ level: (process.env.BENCH_LOG_LEVEL as 'warn' | undefined) ?? 'warn' });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const r2 = (n: number) => Math.round(n * 100) / 100;
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const signal = AbortSignal.timeout(40 * 60_000);
@@ -56,7 +46,7 @@ async function main(): Promise<void> {
     const members = async (n: number) => {
       const out: string[] = [];
       for (let i = 0; i < n; i++) {
-        const server = await startRpcServer({ port: await freePort(), threads: 1 }, { logger }, signal);
+        const server = await startRpcServer({ port: await freePortRange(1), threads: 1 }, { logger }, signal);
         servers.push(server);
         out.push(`127.0.0.1:${server.port}`);
       }
@@ -128,6 +118,10 @@ async function main(): Promise<void> {
           n++;
         }
         const t1 = performance.now();
+        // The random model's bytes can form partial UTF-8 characters, whose text is held back: too few tokens
+        // may yield fewer than two events, and no rate to measure.
+        if (n < 2)
+          throw new Error(`${name}: ${n} token events in ${TOKENS} tokens; raise BENCH_PIPELINE_TOKENS`);
         if (round === 0) continue; // warm-up
         const s = samples.get(name);
         s?.ttftMs.push(first - t0);

