@@ -66,8 +66,12 @@ export interface SynapseClientOpts {
 }
 
 export interface SynapseClientModules {
-  /** `hangUp`, when given, closes the connection of a miner cut off for breaking a bound. */
-  libp2p: Pick<Libp2p, 'dialProtocol' | 'peerId'> & Partial<Pick<Libp2p, 'hangUp'>>;
+  /**
+   * `getConnections` (or else `hangUp`), when given, cuts the connections of a miner that broke a bound: they
+   * are aborted, not closed gracefully, since a graceful close waits on the hostile peer's streams (seen in CI
+   * under load: still open 20 s later).
+   */
+  libp2p: Pick<Libp2p, 'dialProtocol' | 'peerId'> & Partial<Pick<Libp2p, 'hangUp' | 'getConnections'>>;
   /** When given, requests to peers that are not registered fail fast with PEER_NOT_FOUND. */
   membership?: Membership | undefined;
   /** Where receipts go (one is created when absent). */
@@ -898,6 +902,11 @@ export function createSynapseClient(opts: SynapseClientOpts, modules: SynapseCli
       bans.set(peer, performance.now() + bounds.overLimitBanMs);
     },
     hangUp(peer) {
+      if (libp2p.getConnections !== undefined) {
+        const cut = new Error('synapse limit broken: connection cut');
+        for (const c of libp2p.getConnections(parsePeerId(peer))) c.abort(cut);
+        return;
+      }
       if (libp2p.hangUp === undefined) return;
       libp2p.hangUp(parsePeerId(peer)).catch((err: unknown) => {
         logger?.debug({ err, peerId: peer }, 'closing the connection of a miner over a limit failed');
