@@ -15,6 +15,8 @@
  * at c=64 (target: metered ≥ 0.95 × free).
  *
  * Knobs (env): BENCH_GATEWAY_ROUND_MS (default 2000), BENCH_GATEWAY_ROUNDS (4), BENCH_GATEWAY_TOKENS (20000).
+ * For profiling: BENCH_PROF=<dir> writes a CPU profile per node (nodes.ts), and BENCH_GATEWAY_SOAK_MS=<ms> runs
+ * only the free full path at c=64 for that long after the warm-up and prints its throughput (no targets).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +55,7 @@ import {
 const ROUND_MS = Number(process.env.BENCH_GATEWAY_ROUND_MS ?? 2000);
 const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 4);
 const RELAY_TOKENS = Number(process.env.BENCH_GATEWAY_TOKENS ?? 20_000);
+const SOAK_MS = Number(process.env.BENCH_GATEWAY_SOAK_MS ?? 0);
 /** A model the devnet prices (DEVNET_PRICES), so that metered requests cost something. */
 const MODEL = 'devnet-chat';
 /** What the paying client deposits with the gateway and authorises it to spend (sUSD units, 6 decimals). */
@@ -238,6 +241,23 @@ async function main(): Promise<void> {
     await drive(full, 16, 2000);
     await drive(metered, 16, 2000);
     await drive(direct, 16, 1000);
+    if (SOAK_MS > 0) {
+      const cpu0 = { validator: cpuSeconds(validator.pid as number), miner: cpuSeconds(miner.pid as number) };
+      const soak = await timed(64, SOAK_MS, full);
+      const us = (pid: number, before: number) =>
+        round(((cpuSeconds(pid) - before) * 1e6) / soak.samples.length, 0);
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'gateway-soak',
+          full: summariseLoad(soak.samples, soak.elapsedMs, []),
+          cpuPerRequestUs: {
+            validator: us(validator.pid as number, cpu0.validator),
+            miner: us(miner.pid as number, cpu0.miner),
+          },
+        })}\n`,
+      );
+      return;
+    }
 
     const at = async (concurrency: number) => {
       const acc = {

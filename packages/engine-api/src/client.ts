@@ -1,14 +1,18 @@
 /**
  * The typed Engine API client, derived from method definitions: `call`, `notify`, `batch` and `stream`
  * are typed by wire name. It validates params before sending and results/events on receipt (the server
- * is another compartment and is not trusted blindly), and every call has a deadline.
+ * is another compartment and is not trusted blindly), and every call has a deadline. A stream served by a
+ * handler in this very process (the in-process transport's `openLocal`) is the exception: the server
+ * validates its params once and its values are handed over as they are, parsed again only when the
+ * event schema would change them ({@link schemaIsPlain}).
  */
 import type { z } from 'zod';
 import type { AnyMethod, Api, EventOf, ParamsIn, ResultOf, StreamNames, UnaryNames } from './define.js';
 import { EngineError, EngineErrorCode, type ErrorDef, engineErrorFromWire } from './errors.js';
 import { engine_cancelStreamV1 } from './methods/engine.js';
 import { asResponse, encodeRequest, type RpcResponse } from './protocol.js';
-import type { StreamEnd, Transport, TransportReply } from './transport.js';
+import { schemaIsPlain } from './schemaPlain.js';
+import type { DirectEvent, SseEvent, StreamEnd, Transport, TransportReply } from './transport.js';
 
 export interface CallOpts {
   signal?: AbortSignal;
@@ -144,6 +148,34 @@ export function createEngineClient<A extends Api>(
     return decodeResult(d, res);
   }
 
+  /** Opens a stream over the transport's socket path; throws when it is refused. */
+  async function openStream(
+    d: AnyMethod & { kind: 'stream' },
+    params: unknown,
+    signal: AbortSignal,
+    o: StreamOpts | undefined,
+  ): Promise<TransportReply & { kind: 'stream' }> {
+    checkParams(d, params);
+    let reply: TransportReply;
+    try {
+      reply = await transport.request(encodeRequest(nextId++, d.name, params), {
+        signal,
+        deadlineMs: o?.deadlineMs,
+      });
+    } catch (err) {
+      throw transportFailure(err, o?.signal);
+    }
+    if (reply.kind === 'none')
+      throw EngineError.std('INVALID_RESPONSE', 'the server sent no reply to a stream call');
+    if (reply.kind === 'json') {
+      const res = expectSingle(reply);
+      throw res.error === undefined
+        ? EngineError.std('INVALID_RESPONSE', 'expected a stream, got a result')
+        : engineErrorFromWire(res.error, d.errors);
+    }
+    return reply;
+  }
+
   const client: EngineClient<A> = {
     async call(method, params, o) {
       return (await callMethod(def(method), params, o)) as ResultOf<A[typeof method]>;
@@ -197,31 +229,59 @@ export function createEngineClient<A extends Api>(
       const d = def(method);
       if (d.kind !== 'stream')
         throw EngineError.std('INVALID_REQUEST', `${method} is a unary method; use call()`);
-      checkParams(d, params);
+      // One controller for the stream, following the caller's signal until the stream is over (cheaper than
+      // AbortSignal.any per stream on the hot path).
       const ctl = new AbortController();
-      const signal = o?.signal === undefined ? ctl.signal : AbortSignal.any([o.signal, ctl.signal]);
-      let reply: TransportReply;
-      try {
-        reply = await transport.request(encodeRequest(nextId++, method, params), {
-          signal,
-          deadlineMs: o?.deadlineMs,
-        });
-      } catch (err) {
-        throw transportFailure(err, o?.signal);
-      }
-      if (reply.kind === 'none')
-        throw EngineError.std('INVALID_RESPONSE', 'the server sent no reply to a stream call');
-      if (reply.kind === 'json') {
-        const res = expectSingle(reply);
-        throw res.error === undefined
-          ? EngineError.std('INVALID_RESPONSE', 'expected a stream, got a result')
-          : engineErrorFromWire(res.error, d.errors);
-      }
-      // Every server answers engine_cancelStreamV1, whether or not this client's API lists it.
-      return makeStream(d.event, d.errors, reply.streamId, reply.events, ctl, o?.signal, (streamId, co) =>
+      const signal = ctl.signal;
+      const callerSignal = o?.signal;
+      const follow = () => ctl.abort(callerSignal?.reason);
+      if (callerSignal?.aborted) follow();
+      else callerSignal?.addEventListener('abort', follow, { once: true });
+      const unfollow = () => callerSignal?.removeEventListener('abort', follow);
+      ctl.signal.addEventListener('abort', unfollow, { once: true });
+      /** The stream is over: ended by the server (nothing to abort), or left early (abort it). */
+      const settle = (ended: boolean) => {
+        // A constant reason: abort() would build a DOMException with a stack for every stream left early.
+        if (ended) unfollow();
+        else ctl.abort(STREAM_LEFT);
+      };
+      const cancel = (streamId: string, co?: CallOpts) =>
         callMethod(engine_cancelStreamV1, { streamId }, co).then(
           (r) => (r as { cancelled: boolean }).cancelled,
-        ),
+        );
+      const direct = transport.openLocal?.(method, params, { signal, deadlineMs: o?.deadlineMs });
+      if (direct !== undefined) {
+        if (direct.kind === 'error') {
+          ctl.abort(STREAM_LEFT);
+          throw engineErrorFromWire(direct.error, d.errors);
+        }
+        const decode = schemaIsPlain(d.event) ? undefined : d.event;
+        return makeStream(
+          decode,
+          d.errors,
+          direct.streamId,
+          direct.events,
+          settle,
+          o?.signal,
+          cancel,
+        ) as EngineStream<EventOf<A[typeof method]>>;
+      }
+      let reply: TransportReply & { kind: 'stream' };
+      try {
+        reply = await openStream(d, params, signal, o);
+      } catch (err) {
+        ctl.abort(STREAM_LEFT);
+        throw err;
+      }
+      // Every server answers engine_cancelStreamV1, whether or not this client's API lists it.
+      return makeStream(
+        d.event,
+        d.errors,
+        reply.streamId,
+        reply.events,
+        settle,
+        o?.signal,
+        cancel,
       ) as EngineStream<EventOf<A[typeof method]>>;
     },
 
@@ -236,16 +296,30 @@ export function createEngineClient<A extends Api>(
   return client;
 }
 
+/** Why a client's stream controller aborts once the stream is over or left (one object, made once). */
+const STREAM_LEFT = new DOMException('the caller left the stream', 'AbortError');
+
+/**
+ * An open stream over either path: JSON text events from a socket (parsed and validated against `schema`),
+ * or values from a handler in this process (`schema` undefined: handed over as they are).
+ */
 function makeStream(
-  schema: z.ZodType,
+  schema: z.ZodType | undefined,
   errors: readonly ErrorDef[],
   id: string,
-  events: AsyncIterable<{ event: string; data: string }>,
-  ctl: AbortController,
+  events: AsyncIterable<SseEvent | DirectEvent>,
+  settle: (ended: boolean) => void,
   callerSignal: AbortSignal | undefined,
   cancel: (streamId: string, o?: CallOpts) => Promise<boolean>,
 ): EngineStream<unknown> {
   let used = false;
+  const decode = (raw: unknown): unknown => {
+    if (schema === undefined) return raw;
+    const r = schema.safeParse(raw);
+    if (!r.success)
+      throw EngineError.std('INVALID_RESPONSE', `stream event fails its schema: ${r.error.message}`);
+    return r.data;
+  };
   return {
     id,
     cancel: (o) => cancel(id, o),
@@ -256,13 +330,10 @@ function makeStream(
       try {
         for await (const ev of events) {
           if (ev.event === 'data') {
-            const r = schema.safeParse(JSON.parse(ev.data));
-            if (!r.success)
-              throw EngineError.std('INVALID_RESPONSE', `stream event fails its schema: ${r.error.message}`);
-            yield r.data;
+            yield 'value' in ev ? decode(ev.value) : decode(JSON.parse(ev.data));
           } else if (ev.event === 'end') {
             ended = true;
-            const end = JSON.parse(ev.data) as StreamEnd;
+            const end = 'end' in ev ? ev.end : (JSON.parse(ev.data) as StreamEnd);
             if (end.error !== undefined) throw engineErrorFromWire(end.error, errors);
             if (callerSignal?.aborted) throw transportFailure(callerSignal.reason, callerSignal);
             return;
@@ -273,7 +344,7 @@ function makeStream(
         // Same outcome over every transport: the caller's abort is CANCELLED, a lost link UNAVAILABLE.
         throw transportFailure(err, callerSignal);
       } finally {
-        if (!ended) ctl.abort();
+        settle(ended);
       }
     },
   };

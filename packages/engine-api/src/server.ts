@@ -20,7 +20,14 @@ import {
   parseBody,
   type RpcCall,
 } from './protocol.js';
-import type { SseEvent, StreamEnd, Transport, TransportReply } from './transport.js';
+import type {
+  DirectEvent,
+  DirectReply,
+  SseEvent,
+  StreamEnd,
+  Transport,
+  TransportReply,
+} from './transport.js';
 
 /** Validated, defaulted server options. */
 export interface EngineServerOpts {
@@ -69,6 +76,13 @@ export interface EngineServer {
   unroute(namespace: string): void;
   /** Answers one request body. Never throws. */
   handle(body: string, ctx: RequestContext): Promise<TransportReply>;
+  /**
+   * The trusted in-process path: opens `method` when a handler in this process serves it as a stream, and
+   * hands its values over as they are (no JSON; the params are validated here, once). The stream is tracked,
+   * bounded, timed and cancelled exactly as one opened through `handle`. `undefined` when no local stream
+   * handler serves `method` (routed, unary or unknown): use `handle`.
+   */
+  openLocal(method: string, params: unknown, ctx: RequestContext): DirectReply | undefined;
   /** Cancels an open stream; false when none has that id. */
   cancelStream(streamId: string): boolean;
   /** Number of streams open now. */
@@ -126,6 +140,18 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     },
     get openStreams() {
       return streams.size;
+    },
+    openLocal(method, params, ctx) {
+      const m = local.get(method);
+      if (m === undefined || m.def.kind !== 'stream') return undefined;
+      const opened = openLocalStream(m, params, ctx);
+      if ('error' in opened) return { kind: 'error', error: opened.error };
+      const { streamId, ctl, source } = opened;
+      return {
+        kind: 'stream',
+        streamId,
+        events: pump(streamId, ctl, source, method, { isEnd: never, wrap: directValue, finish: directEnd }),
+      };
     },
     cancelStream(streamId) {
       const ctl = streams.get(streamId);
@@ -298,23 +324,18 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
         EngineError.std('OVERLOADED', `too many open streams (${opts.maxStreams}); retry later`).toWire(),
       );
     }
-    const deadlineMs = Math.min(opts.streamDeadlineMs, ctx.deadlineMs ?? Number.POSITIVE_INFINITY);
     const m = local.get(call.method);
     if (m !== undefined) {
-      if (Array.isArray(call.params)) return jsonError(call.id, byNameOnly(m.def).error as WireError);
-      const parsed = m.def.params.safeParse(call.params ?? {});
-      if (!parsed.success) return jsonError(call.id, paramsError(m.def, parsed.error.issues));
-      const streamId = randomUUID();
-      const ctl = track(streamId, ctx, deadlineMs);
-      let source: AsyncIterable<unknown>;
-      try {
-        source = m.handler(parsed.data, { signal: ctl.signal, caller: ctx.caller }) as AsyncIterable<unknown>;
-      } catch (err) {
-        untrack(streamId);
-        return jsonError(call.id, wireOf(err, logger, call.method));
-      }
-      return { kind: 'stream', streamId, events: pump(streamId, ctl, encodeValues(source), call.method) };
+      const opened = openLocalStream(m, call.params, ctx);
+      if ('error' in opened) return jsonError(call.id, opened.error);
+      const { streamId, ctl, source } = opened;
+      return {
+        kind: 'stream',
+        streamId,
+        events: pump(streamId, ctl, source, call.method, sseOfValues(streamId)),
+      };
     }
+    const deadlineMs = Math.min(opts.streamDeadlineMs, ctx.deadlineMs ?? Number.POSITIVE_INFINITY);
     const route = routes.get(namespaceOf(call.method));
     if (route?.transport === undefined)
       return jsonError(call.id, unavailable(call.method).error as WireError);
@@ -336,8 +357,39 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     return {
       kind: 'stream',
       streamId: reply.streamId,
-      events: pump(reply.streamId, ctl, relayEvents(reply.events), call.method),
+      events: pump(reply.streamId, ctl, relayEvents(reply.events), call.method, sseOfRelay(reply.streamId)),
     };
+  }
+
+  /** Checks the limit and the params, tracks the stream and starts its handler; or the refusal. */
+  function openLocalStream(
+    m: LocalMethod,
+    params: unknown,
+    ctx: RequestContext,
+  ): { streamId: string; ctl: AbortController; source: AsyncIterable<unknown> } | { error: WireError } {
+    if (streams.size >= opts.maxStreams)
+      return {
+        error: EngineError.std(
+          'OVERLOADED',
+          `too many open streams (${opts.maxStreams}); retry later`,
+        ).toWire(),
+      };
+    if (Array.isArray(params)) return { error: byNameOnly(m.def).error as WireError };
+    const parsed = m.def.params.safeParse(params ?? {});
+    if (!parsed.success) return { error: paramsError(m.def, parsed.error.issues) };
+    const deadlineMs = Math.min(opts.streamDeadlineMs, ctx.deadlineMs ?? Number.POSITIVE_INFINITY);
+    const streamId = randomUUID();
+    const ctl = track(streamId, ctx, deadlineMs);
+    try {
+      const source = m.handler(parsed.data, {
+        signal: ctl.signal,
+        caller: ctx.caller,
+      }) as AsyncIterable<unknown>;
+      return { streamId, ctl, source };
+    } catch (err) {
+      untrack(streamId);
+      return { error: wireOf(err, logger, m.def.name) };
+    }
   }
 
   function track(streamId: string, ctx: RequestContext, deadlineMs: number): AbortController {
@@ -377,9 +429,21 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     metrics?.setOpenStreams(streams.size);
   }
 
-  async function* encodeValues(source: AsyncIterable<unknown>): AsyncGenerator<SseEvent | StreamEnd> {
-    for await (const value of source) yield { event: 'data', data: JSON.stringify(value) };
-  }
+  /** The socket transports' shape of a local stream: each value as JSON text. */
+  const sseOfValues = (streamId: string) => ({
+    start: sseStart(streamId),
+    isEnd: never,
+    wrap: (value: unknown): SseEvent => ({ event: 'data', data: JSON.stringify(value) }),
+    finish: sseEnd,
+  });
+
+  /** The socket transports' shape of a relayed stream: upstream events as they came. */
+  const sseOfRelay = (streamId: string) => ({
+    start: sseStart(streamId),
+    isEnd: isStreamEnd,
+    wrap: (ev: SseEvent): SseEvent => ev,
+    finish: sseEnd,
+  });
 
   async function* relayEvents(source: AsyncIterable<SseEvent>): AsyncGenerator<SseEvent | StreamEnd> {
     try {
@@ -415,15 +479,23 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
   }
 
   /**
-   * Drives one stream: `start`, then each event as the consumer pulls (so a slow reader slows the
-   * producer), then `end` with its reason. Consumer `return()` counts as a disconnect.
+   * Drives one stream: `start` (when given), then each item as the consumer pulls (so a slow reader slows the
+   * producer), then the end with its reason. Consumer `return()` counts as a disconnect. `isEnd` picks an
+   * upstream end out of a relayed source; `wrap` and `finish` shape the items and the end for the transport
+   * (JSON text for a socket, values for the in-process path).
    */
-  async function* pump(
+  async function* pump<T, U>(
     streamId: string,
     ctl: AbortController,
-    source: AsyncIterable<SseEvent | StreamEnd>,
+    source: AsyncIterable<T | StreamEnd>,
     method: string,
-  ): AsyncGenerator<SseEvent> {
+    shape: {
+      start?: U;
+      isEnd: (item: T | StreamEnd) => item is StreamEnd;
+      wrap: (item: T) => U;
+      finish: (end: StreamEnd) => U;
+    },
+  ): AsyncGenerator<U> {
     pumping.add(streamId);
     const it = source[Symbol.asyncIterator]();
     // One pending "next" at a time; an abort resolves it early. (A Promise.race against one long-lived
@@ -431,7 +503,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     let wake: ((v: typeof ABORTED) => void) | undefined;
     const onAbort = () => wake?.(ABORTED);
     ctl.signal.addEventListener('abort', onAbort, { once: true });
-    const next = (): Promise<IteratorResult<SseEvent | StreamEnd> | typeof ABORTED> =>
+    const next = (): Promise<IteratorResult<T | StreamEnd> | typeof ABORTED> =>
       ctl.signal.aborted
         ? Promise.resolve(ABORTED)
         : new Promise((resolve, reject) => {
@@ -442,7 +514,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     let finished = false;
     let events = 0;
     try {
-      yield { event: 'start', data: JSON.stringify({ streamId }) };
+      if (shape.start !== undefined) yield shape.start;
       for (;;) {
         const r = await next();
         if (r === ABORTED) {
@@ -460,12 +532,12 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
         }
         if (r.done === true) break;
         const ev = r.value;
-        if ('reason' in ev) {
+        if (shape.isEnd(ev)) {
           end = ev;
           break;
         }
         events++;
-        yield ev;
+        yield shape.wrap(ev);
       }
       finished = true;
     } catch (err) {
@@ -480,7 +552,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
       if (!ctl.signal.aborted) ctl.abort(finished ? 'finished' : 'disconnect');
       it.return?.().catch(noop);
     }
-    yield { event: 'end', data: JSON.stringify(end) };
+    yield shape.finish(end);
   }
 
   server.register(engineApiBuiltins, {
@@ -502,6 +574,13 @@ async function* echoStream(
     yield { seq, payload: p.payload };
   }
 }
+
+const never = (_: unknown): _ is StreamEnd => false;
+const isStreamEnd = (ev: SseEvent | StreamEnd): ev is StreamEnd => 'reason' in ev;
+const sseStart = (streamId: string): SseEvent => ({ event: 'start', data: JSON.stringify({ streamId }) });
+const sseEnd = (end: StreamEnd): SseEvent => ({ event: 'end', data: JSON.stringify(end) });
+const directValue = (value: unknown): DirectEvent => ({ event: 'data', value });
+const directEnd = (end: StreamEnd): DirectEvent => ({ event: 'end', end });
 
 function namespaceOf(method: string): string {
   const i = method.indexOf('_');

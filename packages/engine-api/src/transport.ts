@@ -22,8 +22,22 @@ export interface TransportRequestOpts {
   deadlineMs?: number | undefined;
 }
 
+/** One item of a stream on the in-process path: a handler's value as it is, or the end. */
+export type DirectEvent = { event: 'data'; value: unknown } | { event: 'end'; end: StreamEnd };
+
+/** What the in-process path answers a stream call with: the open stream, or the error refusing it. */
+export type DirectReply =
+  | { kind: 'stream'; streamId: string; events: AsyncIterable<DirectEvent> }
+  | { kind: 'error'; error: { code: number; message: string; data?: unknown } };
+
 export interface Transport {
   request(body: string, opts: TransportRequestOpts): Promise<TransportReply>;
+  /**
+   * The trusted in-process path (in-process transports only): opens `method` as a stream served by a
+   * handler in this very process, with no JSON in between; `undefined` when no handler here serves it
+   * (routed to another process, or unknown): the caller then uses `request`.
+   */
+  openLocal?(method: string, params: unknown, opts: TransportRequestOpts): DirectReply | undefined;
   close(): Promise<void>;
 }
 

@@ -187,11 +187,15 @@ export function createOpenAiModule(opts: OpenAiOpts, modules: OpenAiModules): In
       const res = await call('POST', chat ? '/chat/completions' : '/completions', body, signal, req.model);
       let finishReason: 'stop' | 'length' | undefined;
       let usage = { promptTokens: 0, completionTokens: 0 };
+      let sawDone = false;
       try {
-        for await (const line of ndjsonLines(res.body, signal)) {
+        // Not destroyed when the loop is left at [DONE]: the rest of the body (its last chunk) is read below,
+        // which keeps the connection for the next request and builds no AbortError per request.
+        for await (const line of ndjsonLines(res.body.iterator({ destroyOnReturn: false }), signal)) {
           if (!line.startsWith('data:')) continue; // comments, `event:`/`id:` fields
           const data = line.slice(5).trim();
           if (data === '[DONE]') {
+            sawDone = true;
             yield { type: 'done', finishReason: finishReason ?? 'stop', usage };
             return;
           }
@@ -239,7 +243,10 @@ export function createOpenAiModule(opts: OpenAiOpts, modules: OpenAiModules): In
           'the SSE stream ended without a finish reason or [DONE]',
         );
       } finally {
-        if (!res.body.destroyed) res.body.destroy();
+        // After [DONE] only the body's end is left (a server that sends more is cut at 64 KiB); anything
+        // else (an error, a consumer that stopped early) closes the connection so the server stops at once.
+        if (sawDone) res.body.dump({ limit: 64 * 1024 }).catch(() => {});
+        else if (!res.body.destroyed) res.body.on('error', () => {}).destroy();
       }
     },
 

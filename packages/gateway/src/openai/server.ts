@@ -9,11 +9,10 @@
  * It must never: answer a failure with a stream that looks complete (an error after the first byte is an
  * SSE `error` event and the stream ends without `[DONE]`), wait without a deadline, or buffer a stream.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '@subnet/config';
-import { type Logger, silentLogger } from '@subnet/utils';
+import { type Logger, randomHex, silentLogger } from '@subnet/utils';
 import { Counter, type Registry } from 'prom-client';
 import type { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from '../errors.js';
@@ -267,7 +266,7 @@ class Exchange {
   ) {
     this.ctx = {
       signal: this.controller.signal,
-      requestId: route.idPrefix + randomBytes(12).toString('hex'),
+      requestId: route.idPrefix + randomHex(12),
     };
   }
 
@@ -279,7 +278,9 @@ class Exchange {
   arm(timeoutMs: number): void {
     this.timer = setTimeout(onDeadline, timeoutMs, this, timeoutMs);
     this.res.once('close', () => {
-      if (!this.res.writableFinished)
+      // Only a client that left before the answer was complete cancels it: an answer already ended here
+      // (its last bytes possibly still in flight) is not (building the error per request cost CPU).
+      if (!this.res.writableEnded)
         this.controller.abort(
           new GatewayError(GatewayErrorCode.CANCELLED, 'the client closed the connection'),
         );

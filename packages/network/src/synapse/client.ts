@@ -12,11 +12,10 @@
  * connection closed) and is not asked again for `overLimitBanMs`. Params are canonicalised before
  * sending (parsed with the kind's strict schema), so every frame of a kind has the same shape.
  */
-import { randomBytes } from 'node:crypto';
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { MAX_TOKEN_IDS } from '@subnet/engine-api';
-import type { Logger } from '@subnet/utils';
+import { type Logger, randomHex } from '@subnet/utils';
 import type { Address, Hex } from 'viem';
 import type { z } from 'zod';
 import {
@@ -164,18 +163,8 @@ function issueSummary(error: z.ZodError): string {
   return `${path}${first.message}`.slice(0, 512);
 }
 
-/** Random request ids: 16 hex characters, drawn from a pool to keep `randomBytes` off the hot path. */
-let idPool = Buffer.alloc(0);
-let idPoolOffset = 0;
-function newRequestId(): string {
-  if (idPoolOffset + 8 > idPool.length) {
-    idPool = randomBytes(8 * 1024);
-    idPoolOffset = 0;
-  }
-  const id = idPool.toString('hex', idPoolOffset, idPoolOffset + 8);
-  idPoolOffset += 8;
-  return id;
-}
+/** Random request ids: 16 hex characters, from the pool that keeps `randomBytes` off the hot path. */
+const newRequestId = (): string => randomHex(8);
 
 const peerIds = new Map<string, PeerId>();
 
