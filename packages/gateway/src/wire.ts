@@ -5,12 +5,13 @@
  * `logprobs: true` always (the front door drops them from the client's answer when not asked for), the
  * client's `topLogprobs` (0 when not asked) and never a `priority`. Also the audit sample of an answer.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import {
   type OutcomeSampleSchema,
   SynapseEmbedParamsSchema,
   SynapseGenerateParamsSchema,
 } from '@subnet/engine-api';
+import { randomUint32 } from '@subnet/utils';
 import type { z } from 'zod';
 import { GatewayError, GatewayErrorCode } from './errors.js';
 import type { EmbedParams, GenerateParams } from './types.js';
@@ -27,9 +28,9 @@ export function randomSeed(): number {
   return randomInt(0, 2 ** 32);
 }
 
-/** A number in [0, 1) from the OS's CSPRNG (per-subscriber sampling decisions). */
+/** A number in [0, 1) from the OS's CSPRNG, through the pool (per-subscriber sampling decisions). */
 export function secureRandom(): number {
-  return randomBytes(4).readUInt32LE(0) / 2 ** 32;
+  return randomUint32() / 2 ** 32;
 }
 
 /** The `generate` synapse params for a request; `seed()` is asked only when the client gave none. */
