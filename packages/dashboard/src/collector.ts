@@ -11,7 +11,15 @@ import type { EngineApi, EngineClient, EventOf, ResultOf } from '@subnet/engine-
 import { errorMessage, hasCode, type Logger, reopen } from '@subnet/utils';
 import type { Emissions, Models, NeuronDetail, NeuronRow, Snapshot, Verification } from './api.js';
 import { DashboardError, DashboardErrorCode } from './errors.js';
-import { emissionSplit, median, msPerBlock, nextEpochStart, Ring, requestsPerSecond } from './stats.js';
+import {
+  emissionSplit,
+  median,
+  msPerBlock,
+  nextEpochStart,
+  Ring,
+  requestsPerSecond,
+  TimeWindow,
+} from './stats.js';
 
 type Subnet = ResultOf<EngineApi['chain_getSubnetV1']>;
 type Metagraph = ResultOf<EngineApi['chain_getMetagraphV1']>;
@@ -110,7 +118,8 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
   let peers: Peer[] = [];
   const absentUntil = new Map<string, number>();
   const outcomes = new Map<number, Ring<{ ok: boolean; latencyMs: number }>>();
-  let recent: { requestId: string; at: number }[] = [];
+  /** Outcomes of the rate window (65,536 at most: 6,500 requests/s over 10 s). */
+  const recent = new TimeWindow<{ requestId: string; at: number }>(RPS_WINDOW_MS, 65_536);
   const history = new Map<number, Ring<Sample>>();
   let wake: (() => void) | undefined;
   const warned = new Map<string, string>();
@@ -310,9 +319,7 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
 
   function record(o: Outcome): void {
     const t = now();
-    recent.push({ requestId: o.requestId, at: o.at });
-    if (recent.length > 4096 || (recent[0]?.at ?? t) < t - 2 * RPS_WINDOW_MS)
-      recent = recent.filter((r) => r.at > t - RPS_WINDOW_MS);
+    recent.push({ requestId: o.requestId, at: o.at }, t);
     // A request the client cancelled says nothing about the miner.
     if (o.uid === null || (!o.ok && o.errorCode === 'CANCELLED')) return;
     let ring = outcomes.get(o.uid);
@@ -437,7 +444,7 @@ export function createCollector(opts: CollectorOpts, modules: CollectorModules):
           miners: neurons.filter((n) => n.role === 'miner').length,
           validators: neurons.filter((n) => n.role === 'validator').length,
         },
-        requestsPerSecond: requestsPerSecond(recent, now(), RPS_WINDOW_MS),
+        requestsPerSecond: requestsPerSecond(recent.toArray(), now(), RPS_WINDOW_MS),
         neurons,
       };
     },

@@ -3,19 +3,25 @@
  * window, an epoch's emission split and the countdown to the next epoch. No I/O.
  */
 
-/** A fixed-capacity ring: pushing past `capacity` drops the oldest. */
+/** A fixed-capacity ring: pushing past `capacity` drops the oldest (O(1): no shifting per push). */
 export class Ring<T> {
   private readonly items: T[] = [];
+  /** Where the oldest item is once the ring is full (the next push overwrites it). */
+  private start = 0;
   constructor(readonly capacity: number) {}
 
   push(v: T): void {
-    this.items.push(v);
-    if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
+    if (this.items.length < this.capacity) {
+      this.items.push(v);
+      return;
+    }
+    this.items[this.start] = v;
+    this.start = (this.start + 1) % this.capacity;
   }
 
   /** Oldest first. */
   toArray(): T[] {
-    return this.items.slice();
+    return [...this.items.slice(this.start), ...this.items.slice(0, this.start)];
   }
 
   get length(): number {
@@ -23,7 +29,43 @@ export class Ring<T> {
   }
 
   last(): T | undefined {
-    return this.items[this.items.length - 1];
+    if (this.items.length === 0) return undefined;
+    return this.items[(this.start + this.items.length - 1) % this.items.length];
+  }
+}
+
+/**
+ * Time-stamped entries of the last `windowMs`, oldest first, at most `capacity` (the oldest go first):
+ * pushing and trimming are O(1) amortised, whatever the request rate (a filter of the whole list per push
+ * cost the gateway's process ~3 % of its CPU at 500 requests/s).
+ */
+export class TimeWindow<T extends { at: number }> {
+  private items: T[] = [];
+  private head = 0;
+  constructor(
+    readonly windowMs: number,
+    readonly capacity: number,
+  ) {}
+
+  /** Adds `v` (stamped `v.at`) and drops what is older than the window before `now`, or over capacity. */
+  push(v: T, now: number): void {
+    this.items.push(v);
+    const from = now - this.windowMs;
+    while (this.head < this.items.length && (this.items[this.head] as T).at <= from) this.head++;
+    if (this.items.length - this.head > this.capacity) this.head = this.items.length - this.capacity;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** The entries held, oldest first. */
+  toArray(): T[] {
+    return this.items.slice(this.head);
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
   }
 }
 
