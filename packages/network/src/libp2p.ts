@@ -15,6 +15,7 @@ import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p } from 'libp2p';
+import { corkConnection } from './cork.js';
 import type { Membership } from './membership.js';
 import { GOSSIP_SCORE_THRESHOLDS, gossipScoreParams, MAX_GOSSIP_FRAME_BYTES } from './topics.js';
 
@@ -50,7 +51,7 @@ export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: Subnet
     onRefused?.(peerId, direction);
     return true;
   };
-  return createLibp2p({
+  const libp2p = await createLibp2p({
     privateKey: opts.privateKey,
     addresses: {
       listen: [...opts.listen],
@@ -104,6 +105,11 @@ export async function createSubnetLibp2p(opts: SubnetLibp2pOpts, modules: Subnet
       }),
     },
   });
+  // Every TCP connection sends a turn's frames in one system call (cork.ts).
+  libp2p.addEventListener('connection:open', (e) => {
+    corkConnection(e.detail);
+  });
+  return libp2p;
 }
 
 export type SubnetLibp2p = Awaited<ReturnType<typeof createSubnetLibp2p>>;
