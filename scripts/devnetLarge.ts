@@ -46,6 +46,7 @@ async function main(): Promise<number> {
     settings: { SUBNET_DEVNET__TEMPO: String(TEMPO), SUBNET_DEVNET__EMBEDDINGS: 'false' },
     timeoutMs: deadline - Date.now(),
     onProgress: progress,
+    keepOnFailure: KEEP,
   }).catch((err: unknown) => {
     progress(`FAIL: ${(err as Error).message}`);
     return undefined;

@@ -56,7 +56,8 @@ export interface DevnetRun {
   stop(opts?: { keep?: boolean }): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A timer that does not keep the process alive: the races below must not outlive what they wait for. */
+const unrefSleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 /** Rounds to `d` decimals. */
 export const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -103,6 +104,8 @@ export async function startDevnetProcess(opts: {
   settings: Record<string, string>;
   timeoutMs: number;
   onProgress: (line: string) => void;
+  /** Keep the data dir (logs, configs) when the start fails. */
+  keepOnFailure?: boolean;
 }): Promise<DevnetRun> {
   const dir = mkdtempSync(join(tmpdir(), 'subnet-devnet-run-'));
   const p2pBasePort = await freePortRange(2 * (opts.miners + opts.validators) + 2);
@@ -130,7 +133,7 @@ export async function startDevnetProcess(opts: {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = once(proc, 'exit');
         proc.kill('SIGINT');
-        await Promise.race([exited, sleep(90_000)]);
+        await Promise.race([exited, unrefSleep(90_000)]);
       }
       for (const pid of [...pids, proc.pid ?? 0].filter((p) => p > 0)) {
         for (const target of [-pid, pid]) {
@@ -154,14 +157,14 @@ export async function startDevnetProcess(opts: {
       once(proc, 'exit', { signal: ac.signal }).then(([code]) => {
         throw new Error(`subnet devnet exited with ${code} before it was ready:\n${err}`);
       }),
-      sleep(opts.timeoutMs).then(() => {
+      unrefSleep(opts.timeoutMs).then(() => {
         throw new Error(`subnet devnet was not ready in ${opts.timeoutMs / 1000} s:\n${err}`);
       }),
     ]);
     ready = JSON.parse(line) as DevnetReady;
     pids = [ready.anvilPid, ...ready.nodes.map((n) => n.pid)];
   } catch (e) {
-    await stop();
+    await stop({ keep: opts.keepOnFailure === true });
     throw e;
   } finally {
     ac.abort();

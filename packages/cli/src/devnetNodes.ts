@@ -187,6 +187,12 @@ export function devnetModels(embeddings = true): string[] {
   return embeddings ? [DEVNET_CHAT_MODEL, DEVNET_EMBED_MODEL] : [DEVNET_CHAT_MODEL];
 }
 
+/** Miners launched at once past the first batch (with the validators); more wait for these to be ready. */
+const LAUNCH_BATCH = 8;
+
+/** Nodes past which heartbeats go every 10 s instead of 5 s: each one reaches every node (mesh degree) times. */
+const LARGE_DEVNET_NODES = 16;
+
 const minerCount = (opts: DevnetNodesOpts) =>
   (opts.network.neurons ?? []).filter((n) => n.role === 'miner').length;
 
@@ -225,7 +231,13 @@ function nodeConfig(
       wallet: neuron.wallet,
       passwordFile: paths.password,
     },
-    network: { netuid: opts.network.netuid ?? 1, listen: neuron.multiaddrs ?? [] },
+    network: {
+      netuid: opts.network.netuid ?? 1,
+      listen: neuron.multiaddrs ?? [],
+      // Gossip of heartbeats grows with the square of the nodes (each reaches every node via several mesh
+      // peers): half as often on a large devnet, still three per 30 s provider TTL.
+      ...((opts.network.neurons?.length ?? 0) > LARGE_DEVNET_NODES ? { heartbeatIntervalMs: 10_000 } : {}),
+    },
     ...(stacks.includes('app')
       ? {
           app: {
@@ -439,7 +451,14 @@ export async function startDevnetNodes(
     child.once('error', (err) => modules.onEvent(`devnet: node ${p.node.wallet}: ${errorMessage(err)}`));
   }
 
-  for (const p of procs) launch(p);
+  // Validators and the first miners now; on a large devnet the other miners in batches, each once the one
+  // before is ready (in `ready`): 35 nodes loading at once on 2 cores starved each other past every deadline.
+  const waves: Proc[][] = [];
+  const miners_ = procs.filter((p) => p.node.role === 'miner');
+  const firstWave = [...procs.filter((p) => p.node.role !== 'miner'), ...miners_.slice(0, LAUNCH_BATCH)];
+  for (let i = LAUNCH_BATCH; i < miners_.length; i += LAUNCH_BATCH)
+    waves.push(miners_.slice(i, i + LAUNCH_BATCH));
+  for (const p of firstWave) launch(p);
 
   async function isReady(p: Proc, signal: AbortSignal): Promise<boolean> {
     try {
@@ -494,7 +513,7 @@ export async function startDevnetNodes(
 
     async ready({ signal, timeoutMs }) {
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-      const pending = new Set(procs);
+      const pending = new Set(procs.filter((p) => p.child !== undefined || p.node.restarts > 0));
       const check = async () => {
         signal.throwIfAborted();
         if (deadline.aborted)
@@ -505,8 +524,15 @@ export async function startDevnetNodes(
           );
         await failIfDown();
       };
-      while (pending.size > 0) {
+      while (pending.size > 0 || waves.length > 0) {
         await check();
+        if (pending.size === 0) {
+          for (const p of waves.shift() ?? []) {
+            if (stopping) break;
+            launch(p);
+            pending.add(p);
+          }
+        }
         const ready = await Promise.all(
           [...pending].map(async (p) => [p, await isReady(p, deadline)] as const),
         );

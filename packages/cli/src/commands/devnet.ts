@@ -29,10 +29,10 @@ import { formatSub } from './chainContext.js';
 
 /**
  * How long the nodes get to become ready (models loaded, every miner found) before the start fails: 120 s, and
- * 6 s per node past 20 (on 2 cores, 35 nodes took about 3 minutes to load and find each other).
+ * 8 s per node past 20 (on 2 cores shared with other work, 35 nodes took over 3 minutes to load and find each other).
  */
 export function readyTimeoutMs(nodes: number): number {
-  return 120_000 + Math.max(0, nodes - 20) * 6_000;
+  return 120_000 + Math.max(0, nodes - 20) * 8_000;
 }
 const API_KEY_NAME = 'devnet';
 
