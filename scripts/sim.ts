@@ -138,7 +138,7 @@ if (failed !== undefined) {
   const v = failed.violations[0];
   process.stderr.write(
     `sim: seed ${failed.seed} broke ${v?.invariant} in epoch ${v?.epoch}: ${v?.detail}\n` +
-      `sim: replay with: node scripts/sim.ts --seeds ${failed.seed} --epochs ${failed.epochs} --validators ${failed.validators} --miners ${failed.miners} --tempo ${failed.tempo}${values['no-faults'] === true ? ' --no-faults' : ''}\n`,
+      `sim: replay with: node scripts/sim.ts --seeds ${failed.seed} --epochs ${failed.requestedEpochs} --validators ${failed.validators} --miners ${failed.miners} --tempo ${failed.tempo}${values['no-faults'] === true ? ' --no-faults' : ''}\n`,
   );
   process.exit(1);
 }

@@ -15,7 +15,7 @@ import { DEFAULT_FAULTS, NO_FAULTS, type SimOpts, simulate } from './sim/simulat
 const brief = (r: Awaited<ReturnType<typeof simulate>>) =>
   JSON.stringify({ seed: r.seed, violations: r.violations, faults: r.faults, activity: r.activity });
 
-describe('subnet simulator', { timeout: 110_000 }, () => {
+describe('subnet simulator', { timeout: 240_000 }, () => {
   it('finds no invariant broken over seeds with faults, and replays a seed exactly', async () => {
     const opts: SimOpts = {
       seed: 21,

@@ -89,6 +89,9 @@ export interface SimReport {
   validators: number;
   miners: number;
   tempo: number;
+  /** Epochs asked for (a replay asks for as many: faults are drawn for those epochs only). */
+  requestedEpochs: number;
+  /** Epochs checked (fewer when a violation stopped the run). */
   epochs: number;
   blocks: number;
   finalised: number;
@@ -201,10 +204,20 @@ async function run(
   /** Validator index → blocks it is down until (a crash) / cut off until (a partition). */
   const downUntil = new Map<number, number>();
   const cutUntil = new Map<number, number>();
-  /** Per epoch, validators that were down or cut off at some block of it (or of its successor). */
+  /**
+   * Per epoch, validators that were down, cut off, or had a transaction dropped or delayed at some block of
+   * it or of its successor (up to its deadline): not "connected" for it, so not counted for its liveness.
+   */
   const troubled = new Map<number, Set<number>>();
   /** Honest validators' settlements: epoch → hotkey → root. */
   const settled = new Map<number, Map<string, { root: string; resultsHash: string; total: bigint }>>();
+  const markTroubled = (i: number, epoch: number) => {
+    for (const e of [epoch, epoch - 1]) {
+      const s = troubled.get(e) ?? new Set<number>();
+      troubled.set(e, s);
+      s.add(i);
+    }
+  };
   const isolated = new Set(opts.isolate ?? []);
   const ctl = new AbortController();
   const runStarted = performance.now();
@@ -270,13 +283,7 @@ async function run(
       const c = cutUntil.get(i);
       if (c !== undefined && c <= n) cutUntil.delete(i);
       v.connected = !cutUntil.has(i) && !(isolated.has(i) && epoch >= firstEpoch);
-      if (!v.alive || !v.connected) {
-        for (const e of [epoch, epoch - 1]) {
-          const s = troubled.get(e) ?? new Set<number>();
-          troubled.set(e, s);
-          s.add(i);
-        }
-      }
+      if (!v.alive || !v.connected) markTroubled(i, epoch);
     }
     // Audits: each running validator judges two miners.
     for (const v of validators) {
@@ -294,7 +301,11 @@ async function run(
     for (const i of orderRng.shuffle([...Array(V).keys()])) {
       const v = validators[i] as SimValidator;
       if (!v.alive) continue;
+      const netFaults = v.stats.dropped + v.stats.delayed;
       await v.step(block, ctl.signal);
+      // A validator whose transaction the network dropped or delayed was not connected for this epoch (nor
+      // for the one before, whose deadline falls in it).
+      if (v.stats.dropped + v.stats.delayed > netFaults) markTroubled(i, epoch);
       if (v.kind !== 'byzantine') {
         for (const e of [epoch - 1, epoch - 2]) {
           const s = v.agent().settled(e);
@@ -309,7 +320,10 @@ async function run(
     // Receipts to whoever waits for them, in the seeded order.
     for (const i of orderRng.shuffle([...Array(V).keys()])) {
       const v = validators[i] as SimValidator;
-      if (v.alive) await v.deliver();
+      if (!v.alive) continue;
+      const netFaults = v.stats.dropped + v.stats.delayed;
+      await v.deliver();
+      if (v.stats.dropped + v.stats.delayed > netFaults) markTroubled(i, chain.epochOf(chain.head() + 1));
     }
     // An epoch whose deadline was just mined is checked.
     const e = chain.epochOf(chain.head() + 1) - 2;
@@ -353,6 +367,7 @@ async function run(
     validators: V,
     miners: opts.miners,
     tempo,
+    requestedEpochs: opts.epochs,
     epochs: epochDigests.length,
     blocks: chain.head(),
     finalised,

@@ -87,6 +87,10 @@ export interface SimValidator {
 /** The scoring parameters of the simulated validators (the validator loop's defaults). */
 const SCORING = { alpha: 0.1, latencyTargetMs: 2000, recoveryPasses: 3, minCorrectness: 0.5 };
 
+/**
+ * A validator of the simulated subnet: its agent, weight setter and scoreboard, its modelled chain stack, and
+ * its faults (`kind`, the network's drops and delays; crashes and partitions are set by the simulator).
+ */
 export function createSimValidator(opts: SimValidatorOpts, chain: SimChain, rng: Rng): SimValidator {
   const me = opts.neuron.hotkey;
   const claims = memoryClaimStore();
