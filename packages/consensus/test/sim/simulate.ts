@@ -205,14 +205,27 @@ async function run(
   const downUntil = new Map<number, number>();
   const cutUntil = new Map<number, number>();
   /**
-   * Per epoch, validators that were down, cut off, or had a transaction dropped or delayed at some block of
-   * it or of its successor (up to its deadline): not "connected" for it, so not counted for its liveness.
+   * Per epoch, validators that were down or cut off at some block of it or of its successor (up to its
+   * deadline), or whose agent had a transaction dropped or delayed in its proposal window: not "connected"
+   * for it, so not counted for its liveness.
    */
   const troubled = new Map<number, Set<number>>();
   /** Honest validators' settlements: epoch → hotkey → root. */
   const settled = new Map<number, Map<string, { root: string; resultsHash: string; total: bigint }>>();
   const markTroubled = (i: number, epoch: number) => {
     for (const e of [epoch, epoch - 1]) {
+      const s = troubled.get(e) ?? new Set<number>();
+      troubled.set(e, s);
+      s.add(i);
+    }
+  };
+  /**
+   * An epoch agent whose transaction the network dropped or delayed at block `n` waits for it up to four
+   * blocks: it was not connected for the epoch whose proposal window holds those blocks (the one before
+   * `n`'s epoch, and `n`'s own when they reach into the next epoch).
+   */
+  const markNetFault = (i: number, n: number) => {
+    for (const e of new Set([chain.epochOf(n) - 1, chain.epochOf(n + 4) - 1])) {
       const s = troubled.get(e) ?? new Set<number>();
       troubled.set(e, s);
       s.add(i);
@@ -301,11 +314,9 @@ async function run(
     for (const i of orderRng.shuffle([...Array(V).keys()])) {
       const v = validators[i] as SimValidator;
       if (!v.alive) continue;
-      const netFaults = v.stats.dropped + v.stats.delayed;
+      const netFaults = v.stats.agentFaults;
       await v.step(block, ctl.signal);
-      // A validator whose transaction the network dropped or delayed was not connected for this epoch (nor
-      // for the one before, whose deadline falls in it).
-      if (v.stats.dropped + v.stats.delayed > netFaults) markTroubled(i, epoch);
+      if (v.stats.agentFaults > netFaults) markNetFault(i, n);
       if (v.kind !== 'byzantine') {
         for (const e of [epoch - 1, epoch - 2]) {
           const s = v.agent().settled(e);
@@ -321,9 +332,9 @@ async function run(
     for (const i of orderRng.shuffle([...Array(V).keys()])) {
       const v = validators[i] as SimValidator;
       if (!v.alive) continue;
-      const netFaults = v.stats.dropped + v.stats.delayed;
+      const netFaults = v.stats.agentFaults;
       await v.deliver();
-      if (v.stats.dropped + v.stats.delayed > netFaults) markTroubled(i, chain.epochOf(chain.head() + 1));
+      if (v.stats.agentFaults > netFaults) markNetFault(i, chain.head() + 1);
     }
     // An epoch whose deadline was just mined is checked.
     const e = chain.epochOf(chain.head() + 1) - 2;

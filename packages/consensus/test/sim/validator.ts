@@ -81,7 +81,8 @@ export interface SimValidator {
   connected: boolean;
   /** Whether the process runs (a crash stops it until its restart). */
   alive: boolean;
-  stats: { sent: number; dropped: number; delayed: number; restarts: number };
+  /** Transactions sent, dropped, delayed; `agentFaults`: the epoch agent's dropped or delayed ones. */
+  stats: { sent: number; dropped: number; delayed: number; agentFaults: number; restarts: number };
 }
 
 /** The scoring parameters of the simulated validators (the validator loop's defaults). */
@@ -99,7 +100,7 @@ export function createSimValidator(opts: SimValidatorOpts, chain: SimChain, rng:
   /** The chain stack's weights store: the salt and vector of the pending commit. */
   let pendingCommit: { uids: number[]; weights: number[]; salt: Hex; epoch: number } | undefined;
   let salts = 0;
-  const stats = { sent: 0, dropped: 0, delayed: 0, restarts: 0 };
+  const stats = { sent: 0, dropped: 0, delayed: 0, agentFaults: 0, restarts: 0 };
 
   const offline = () =>
     Object.assign(new Error('connect ECONNREFUSED (partitioned from the chain)'), { code: 'ECONNREFUSED' });
@@ -117,10 +118,12 @@ export function createSimValidator(opts: SimValidatorOpts, chain: SimChain, rng:
     await chain.simulate(me, to, data, what);
     if (rng.chance(opts.net.drop)) {
       stats.dropped++;
+      if (actor === agentActor) stats.agentFaults++;
       return await actor.park({ ticket: null, until: chain.head() + 4, what });
     }
     const delay = rng.chance(opts.net.delay) ? 1 + rng.int(3) : 0;
     if (delay > 0) stats.delayed++;
+    if (delay > 0 && actor === agentActor) stats.agentFaults++;
     stats.sent++;
     const ticket = await chain.send(me, to, data, delay);
     return await actor.park({ ticket, until: Number.POSITIVE_INFINITY, what });
