@@ -42,6 +42,9 @@ describe('subnet simulator', { timeout: 240_000 }, () => {
     assert.deepEqual(r.violations, [], brief(r));
     assert.equal(r.epochs, 2);
     assert.ok((r.activity.attestations ?? 0) >= 2 * 40, brief(r));
+    // With 6 byzantine validators of 64 and the faults of the seed, finalisation was required and happened.
+    assert.ok((r.activity.livenessRequired ?? 0) >= 1, brief(r));
+    assert.equal(r.finalised, 2, brief(r));
   });
 
   it('catches a contract that finalises at one half instead of two thirds', async () => {
