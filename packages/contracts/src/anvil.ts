@@ -34,6 +34,11 @@ export interface AnvilOpts {
   gasLimit?: bigint;
   startTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * Further anvil flags, passed as they are (the simulator's `--order fifo`, `--timestamp`,
+   * `--auto-impersonate`, `--no-mining`).
+   */
+  extraArgs?: readonly string[];
 }
 
 export interface Anvil {
@@ -76,6 +81,7 @@ export async function startAnvil(opts: AnvilOpts): Promise<Anvil> {
   if (opts.balanceEth !== undefined) args.push('--balance', String(opts.balanceEth));
   if (opts.mnemonic !== undefined) args.push('--mnemonic', opts.mnemonic);
   if (opts.gasLimit !== undefined) args.push('--gas-limit', opts.gasLimit.toString());
+  if (opts.extraArgs !== undefined) args.push(...opts.extraArgs);
   const bin = anvilBinary();
   let proc: ChildProcess;
   try {
@@ -108,18 +114,24 @@ export async function startAnvil(opts: AnvilOpts): Promise<Anvil> {
         ),
       );
     }
+    const onErr = (c: Buffer) => {
+      output += c.toString();
+    };
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(output);
       if (m !== null) {
         done();
+        // Anvil logs every request from here on: keep none of it (the output kept growing and was searched
+        // again on every chunk, quadratic in a long run: a busy devnet or the simulator spent seconds here).
+        proc.stdout?.off('data', onData);
+        proc.stderr?.off('data', onErr);
+        output = '';
         resolve(Number(m[1]));
       }
     };
     proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', (c: Buffer) => {
-      output += c.toString();
-    });
+    proc.stderr?.on('data', onErr);
     proc.once('error', (err: NodeJS.ErrnoException) => {
       done();
       reject(
@@ -135,6 +147,7 @@ export async function startAnvil(opts: AnvilOpts): Promise<Anvil> {
   });
   // Keep draining output so anvil never blocks on a full pipe.
   proc.stdout?.resume();
+  proc.stderr?.resume();
   proc.removeAllListeners('exit');
   let stopped: Promise<void> | undefined;
   return {
