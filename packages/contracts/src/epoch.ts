@@ -218,3 +218,43 @@ export function decodeResults(results: Hex): ResultEntry[] {
 export function resultsHash(results: Hex): Hex {
   return keccak256(results);
 }
+
+/**
+ * The weight rules of docs/epoch.md over `WeightsRevealed` logs (ascending): per validator (validator role and
+ * a permit), its latest reveal in `[max(S(e-3), registeredAt), B(e)]`, keeping only entries on miners
+ * registered at or before the reveal's block. Validators without one are left out (they abstain). Blocks are
+ * numbers or bigints, the same type throughout (the chain stack reads bigints, the simulator numbers).
+ */
+export function countedReveals<
+  B extends number | bigint,
+  L extends { uid: number; block: B; uids: number[]; weights: number[] },
+>(
+  neurons: readonly { uid: number; role: string; validatorPermit: boolean; registeredAt: B }[],
+  logs: readonly L[],
+  window: { from: B; to: B },
+): L[] {
+  const validators = new Map(
+    neurons.filter((n) => n.role === 'validator' && n.validatorPermit).map((n) => [n.uid, n]),
+  );
+  const miners = new Map(neurons.filter((n) => n.role === 'miner').map((n) => [n.uid, n]));
+  const latest = new Map<number, L>();
+  for (const log of logs) {
+    const v = validators.get(log.uid);
+    if (v === undefined || log.block < window.from || log.block > window.to || log.block < v.registeredAt)
+      continue;
+    latest.set(log.uid, log);
+  }
+  return [...latest.values()]
+    .sort((a, b) => a.uid - b.uid)
+    .map((r) => {
+      const uids: number[] = [];
+      const weights: number[] = [];
+      r.uids.forEach((uid, k) => {
+        const m = miners.get(uid);
+        if (m === undefined || m.registeredAt > r.block) return;
+        uids.push(uid);
+        weights.push(r.weights[k] ?? 0);
+      });
+      return { ...r, uids, weights };
+    });
+}

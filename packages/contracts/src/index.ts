@@ -35,6 +35,7 @@ export {
 } from './deploy.js';
 export {
   buildEpochTree,
+  countedReveals,
   decodeResults,
   EpochErrorCode,
   type EpochLeaf,

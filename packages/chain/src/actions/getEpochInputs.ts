@@ -1,4 +1,5 @@
 import {
+  countedReveals,
   epochConsensusAbi,
   neuronRegistryAbi,
   subnetRegistryAbi,
@@ -57,41 +58,8 @@ export interface EpochInputs {
 /** How many epochs before `e` a reveal still counts (a reveal older than four epochs does not). */
 const REVEAL_LOOKBACK = 3n;
 
-/**
- * Applies the spec's weight rules to `WeightsRevealed` logs (ascending): per validator in `V` (validator role
- * and a permit), its latest reveal in `[max(S(e-3), registeredAt), B(e)]`, keeping only entries on miners
- * (`M`) registered at or before the reveal's block. Validators without one are left out (they abstain).
- */
-export function countedReveals(
-  neurons: readonly EpochNeuron[],
-  logs: readonly { uid: number; block: bigint; epoch: bigint; uids: number[]; weights: number[] }[],
-  window: { from: bigint; to: bigint },
-): EpochReveal[] {
-  const validators = new Map(
-    neurons.filter((n) => n.role === 'validator' && n.validatorPermit).map((n) => [n.uid, n]),
-  );
-  const miners = new Map(neurons.filter((n) => n.role === 'miner').map((n) => [n.uid, n]));
-  const latest = new Map<number, (typeof logs)[number]>();
-  for (const log of logs) {
-    const v = validators.get(log.uid);
-    if (v === undefined || log.block < window.from || log.block > window.to || log.block < v.registeredAt)
-      continue;
-    latest.set(log.uid, log);
-  }
-  return [...latest.values()]
-    .sort((a, b) => a.uid - b.uid)
-    .map((r) => {
-      const uids: number[] = [];
-      const weights: number[] = [];
-      r.uids.forEach((uid, k) => {
-        const m = miners.get(uid);
-        if (m === undefined || m.registeredAt > r.block) return;
-        uids.push(uid);
-        weights.push(r.weights[k] ?? 0);
-      });
-      return { uid: r.uid, block: r.block, epoch: r.epoch, uids, weights };
-    });
-}
+/** The weight rules of docs/epoch.md (one definition, in `@subnet/contracts`; the simulator uses it too). */
+export { countedReveals };
 
 /** How often a read is retried when `B(e)` is replaced while it runs (a reorg during the read). */
 const REORG_RETRIES = 2;

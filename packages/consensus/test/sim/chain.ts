@@ -13,6 +13,7 @@
  * hash too). Test code only: it must never be imported by a package's src.
  */
 import {
+  countedReveals,
   type DeployedContracts,
   deployContracts,
   epochConsensusAbi,
@@ -31,6 +32,7 @@ import {
   type Address,
   createPublicClient,
   createWalletClient,
+  custom,
   decodeErrorResult,
   decodeEventLog,
   decodeFunctionData,
@@ -39,7 +41,6 @@ import {
   encodeFunctionData,
   type Hex,
   hexToBytes,
-  http,
   keccak256,
   toHex,
   zeroAddress,
@@ -48,7 +49,7 @@ import {
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts';
 import { foundry } from 'viem/chains';
 import type { EpochView } from '../../src/epoch/agent.js';
-import type { EpochInputs, EpochNeuron, EpochReveal } from '../../src/epoch/settle.js';
+import type { EpochInputs, EpochNeuron } from '../../src/epoch/settle.js';
 import type { Rng } from './rng.js';
 import { createRpc, type Rpc, RpcError } from './rpc.js';
 
@@ -226,7 +227,22 @@ async function setUp(
   // Deployment with automine, each block at the seeded clock's time.
   await rpc.call('anvil_setBlockTimestampInterval', [12]);
   const chain = { ...foundry, rpcUrls: { default: { http: [url] } } } as const;
-  const transport = http(url, { retryCount: 0 });
+  // One transaction per block while deploying: the deployment pipelines its transactions, and anvil's
+  // automine put a varying number of them in one block depending on timing, so the deployment's blocks (and
+  // every hash after them) differed between runs of one seed. Each send returns only once it is mined.
+  const transport = custom({
+    async request({ method, params }: { method: string; params?: unknown }) {
+      const result = await rpc.call<unknown>(method, (params ?? []) as unknown[]);
+      if (method === 'eth_sendTransaction' || method === 'eth_sendRawTransaction') {
+        for (let i = 0; ; i++) {
+          if ((await rpc.call<unknown>('eth_getTransactionReceipt', [result])) !== null) break;
+          if (i >= 5000) throw new Error(`deployment transaction ${String(result)} was never mined`);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      }
+      return result;
+    },
+  });
   const publicClient = createPublicClient({ chain, transport, pollingInterval: 5, cacheTime: 0 });
   const [deployerAddress] = await rpc.call<Address[]>('eth_accounts', []);
   if (deployerAddress === undefined) throw new Error('anvil has no dev account');
@@ -758,40 +774,4 @@ async function setUp(
     minedReverts: () => ({ ...reverts }),
     stop,
   };
-}
-
-/**
- * The spec's weight rules over WeightsRevealed events (the chain stack's `countedReveals`, docs/epoch.md):
- * per permitted validator its latest reveal in `[max(S(e-3), registeredAt), B(e)]`, keeping only entries on
- * miners registered at or before the reveal's block.
- */
-export function countedReveals(
-  neurons: readonly EpochNeuron[],
-  logs: readonly { uid: number; block: number; uids: number[]; weights: number[] }[],
-  window: { from: number; to: number },
-): EpochReveal[] {
-  const validators = new Map(
-    neurons.filter((n) => n.role === 'validator' && n.validatorPermit).map((n) => [n.uid, n]),
-  );
-  const miners = new Map(neurons.filter((n) => n.role === 'miner').map((n) => [n.uid, n]));
-  const latest = new Map<number, (typeof logs)[number]>();
-  for (const log of logs) {
-    const v = validators.get(log.uid);
-    if (v === undefined || log.block < window.from || log.block > window.to || log.block < v.registeredAt)
-      continue;
-    latest.set(log.uid, log);
-  }
-  return [...latest.values()]
-    .sort((a, b) => a.uid - b.uid)
-    .map((r) => {
-      const uids: number[] = [];
-      const weights: number[] = [];
-      r.uids.forEach((uid, k) => {
-        const m = miners.get(uid);
-        if (m === undefined || m.registeredAt > r.block) return;
-        uids.push(uid);
-        weights.push(r.weights[k] ?? 0);
-      });
-      return { uid: r.uid, block: r.block, uids, weights };
-    });
 }
