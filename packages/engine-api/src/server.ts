@@ -318,12 +318,6 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
 
   async function openStream(call: RpcCall, ctx: RequestContext): Promise<TransportReply> {
     if (call.id === undefined) return { kind: 'none' };
-    if (streams.size >= opts.maxStreams) {
-      return jsonError(
-        call.id,
-        EngineError.std('OVERLOADED', `too many open streams (${opts.maxStreams}); retry later`).toWire(),
-      );
-    }
     const m = local.get(call.method);
     if (m !== undefined) {
       const opened = openLocalStream(m, call.params, ctx);
@@ -335,6 +329,7 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
         events: pump(streamId, ctl, source, call.method, sseOfValues(streamId)),
       };
     }
+    if (streams.size >= opts.maxStreams) return jsonError(call.id, overloaded());
     const deadlineMs = Math.min(opts.streamDeadlineMs, ctx.deadlineMs ?? Number.POSITIVE_INFINITY);
     const route = routes.get(namespaceOf(call.method));
     if (route?.transport === undefined)
@@ -361,19 +356,16 @@ export function createEngineServer(opts: EngineServerOpts, modules: EngineServer
     };
   }
 
+  const overloaded = (): WireError =>
+    EngineError.std('OVERLOADED', `too many open streams (${opts.maxStreams}); retry later`).toWire();
+
   /** Checks the limit and the params, tracks the stream and starts its handler; or the refusal. */
   function openLocalStream(
     m: LocalMethod,
     params: unknown,
     ctx: RequestContext,
   ): { streamId: string; ctl: AbortController; source: AsyncIterable<unknown> } | { error: WireError } {
-    if (streams.size >= opts.maxStreams)
-      return {
-        error: EngineError.std(
-          'OVERLOADED',
-          `too many open streams (${opts.maxStreams}); retry later`,
-        ).toWire(),
-      };
+    if (streams.size >= opts.maxStreams) return { error: overloaded() };
     if (Array.isArray(params)) return { error: byNameOnly(m.def).error as WireError };
     const parsed = m.def.params.safeParse(params ?? {});
     if (!parsed.success) return { error: paramsError(m.def, parsed.error.issues) };

@@ -60,7 +60,13 @@ describe('corkConnection', () => {
       };
     }
     const stream = await conn.newStream(PROTOCOL);
-    await new Promise((r) => setTimeout(r, 50)); // the stream's own opening frames go first
+    // The stream's opening frames go first: a warm-up frame is waited for at the other end before counting.
+    received = Buffer.alloc(0);
+    stream.send(Buffer.from('warm-up;'));
+    await waitFor(() => (received.length >= 8 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the warm-up frame',
+    });
     counts.write = 0;
     counts.writev = 0;
     received = Buffer.alloc(0);

@@ -234,9 +234,11 @@ async function setUp(
     async request({ method, params }: { method: string; params?: unknown }) {
       const result = await rpc.call<unknown>(method, (params ?? []) as unknown[]);
       if (method === 'eth_sendTransaction' || method === 'eth_sendRawTransaction') {
-        for (let i = 0; ; i++) {
-          if ((await rpc.call<unknown>('eth_getTransactionReceipt', [result])) !== null) break;
-          if (i >= 5000) throw new Error(`deployment transaction ${String(result)} was never mined`);
+        // A generous deadline only guards against a transaction never mined (automine mines at once).
+        const deadline = Date.now() + 60_000;
+        while ((await rpc.call<unknown>('eth_getTransactionReceipt', [result])) === null) {
+          if (Date.now() > deadline)
+            throw new Error(`deployment transaction ${String(result)} was never mined`);
           await new Promise((r) => setTimeout(r, 2));
         }
       }
