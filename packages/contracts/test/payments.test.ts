@@ -77,6 +77,16 @@ async function now(f: Fixture): Promise<bigint> {
   return (await f.publicClient.getBlock({ blockTag: 'latest' })).timestamp;
 }
 
+/**
+ * The timestamp the next block will have, fixed now: the latest block's plus one. With automine a block took
+ * the wall clock's time, so on a loaded machine it could land past a margin the test had decided with.
+ */
+async function pinNext(f: Fixture): Promise<bigint> {
+  const t = (await now(f)) + 1n;
+  await f.testClient.setNextBlockTimestamp({ timestamp: t });
+  return t;
+}
+
 /** A client's signed spending authorization for the fixture's escrow (or another domain). */
 async function authorize(
   f: Fixture,
@@ -702,7 +712,7 @@ describe('payments', () => {
           const cumulative =
             kind === 0 ? v.collected : kind === 1 ? v.auth.cap + 1n : v.collected + BigInt(rand(300_000));
           const caller = kind === 2 ? (gateways[1 - v.g] as PrivateKeyAccount) : gw;
-          const t = await now(f);
+          const t = await pinNext(f);
           const expected =
             caller !== gw
               ? 'NotGateway'
@@ -715,7 +725,7 @@ describe('payments', () => {
                     : cumulative - v.collected > va.balance
                       ? 'InsufficientBalance'
                       : undefined;
-          if (caller === gw && t + MARGIN >= v.auth.expiry && t < v.auth.expiry) {
+          if (caller === gw && t + MARGIN >= v.auth.expiry && t < v.auth.expiry + MARGIN) {
             // Too close to the expiry to know which block decides: skip.
             name = 'skip';
           } else if (expected === undefined) {
@@ -740,15 +750,16 @@ describe('payments', () => {
         } else if (op < 9) {
           name = 'completeWithdrawal';
           const acc = await escrow.read.getAccount([client.address, gateway.address]);
+          const t = await pinNext(f);
           if (a.pending === 0n) {
             await expectRevert(
               escrow.write.completeWithdrawal([gateway.address], { account: client }),
               'NoWithdrawalPending',
             );
             name = 'refused:NoWithdrawalPending';
-          } else if ((await now(f)) + MARGIN >= acc.withdrawableAt && (await now(f)) < acc.withdrawableAt) {
+          } else if (t + MARGIN >= acc.withdrawableAt && t < acc.withdrawableAt + MARGIN) {
             name = 'skip';
-          } else if ((await now(f)) < acc.withdrawableAt) {
+          } else if (t < acc.withdrawableAt) {
             await expectRevert(
               escrow.write.completeWithdrawal([gateway.address], { account: client }),
               'WithdrawalNotReady',
